@@ -1,0 +1,91 @@
+//! # vksplan-model
+//!
+//! The domain of vksplan: the topology document of a vSphere Kubernetes Service platform
+//! (hosts, Supervisor, vSphere Namespaces, workload clusters, VM Service VMs, rules), its
+//! quantities and derived VM names, and a validation that collects every error with its JSON
+//! path. It has no solver dependency.
+//!
+//! ```
+//! use vksplan_model::load;
+//!
+//! let document = r#"{
+//!   "version": 1,
+//!   "hosts": [ { "name": "esx-01", "cpu_cores": 16, "cpu_core_mhz": 2600, "memory": "256Gi" } ],
+//!   "networks": [ { "name": "primary", "kind": "workload", "ips": 32 },
+//!                 { "name": "vips", "kind": "load_balancer", "ips": 8 } ],
+//!   "storage_policies": [ { "name": "local" } ],
+//!   "namespaces": [ { "name": "lab", "vm_classes": ["best-effort-small"],
+//!       "storage_policies": ["local"], "workload_network": "primary",
+//!       "load_balancer_network": "vips",
+//!       "clusters": [ { "name": "dev", "kubernetes_version": "v1.31.4", "disk": "20Gi",
+//!           "control_plane": { "replicas": 1, "vm_class": "best-effort-small" },
+//!           "node_pools": [ { "name": "workers", "replicas": 2, "vm_class": "best-effort-small" } ] } ] } ]
+//! }"#;
+//! let inventory = load(document).expect("a valid topology");
+//! let names: Vec<&str> = inventory.vms.iter().map(|vm| vm.name.as_str()).collect();
+//! assert_eq!(names, ["lab/dev/cp-1", "lab/dev/workers-1", "lab/dev/workers-2"]);
+//!
+//! // Mistakes are all reported at once, each with its JSON path.
+//! let invalid = load(&document.replace("\"cpu_cores\"", "\"cpu_core\"").replace("v1.31.4", "1.31"))
+//!     .unwrap_err();
+//! assert_eq!(invalid.errors.len(), 3); // unknown field, missing cpu_cores, bad version
+//! ```
+#![deny(missing_docs)]
+
+pub mod decode;
+pub mod diagnostic;
+pub mod glob;
+pub mod inventory;
+pub mod plan;
+pub mod quantity;
+mod resolve;
+pub mod topology;
+pub mod version;
+
+pub use diagnostic::{Diagnostic, Invalid, Layer};
+pub use inventory::{Group, GroupKind, Inventory};
+pub use plan::{Plan, Status};
+pub use quantity::Bytes;
+pub use resolve::is_valid_name;
+pub use topology::Topology;
+
+/// Parses, decodes and validates a topology document.
+///
+/// `Err` carries every error found: a JSON syntax error (with line and column) alone, or every
+/// shape and semantic error, each with its JSON path.
+pub fn load(document: &str) -> Result<Inventory, Invalid> {
+    let value: serde_json::Value = serde_json::from_str(document).map_err(|error| Invalid {
+        errors: vec![syntax_error(&error)],
+    })?;
+    load_value(&value)
+}
+
+/// Like [`load`], from raw bytes (a file's content: invalid UTF-8 is a syntax error).
+pub fn load_bytes(document: &[u8]) -> Result<Inventory, Invalid> {
+    let value: serde_json::Value = serde_json::from_slice(document).map_err(|error| Invalid {
+        errors: vec![syntax_error(&error)],
+    })?;
+    load_value(&value)
+}
+
+/// Decodes and validates an already parsed document.
+pub fn load_value(value: &serde_json::Value) -> Result<Inventory, Invalid> {
+    let mut errors = decode::Errors::default();
+    let topology = topology::decode(value, &mut errors);
+    resolve::resolve(&topology, errors).map_err(|errors| Invalid { errors })
+}
+
+fn syntax_error(error: &serde_json::Error) -> Diagnostic {
+    let what = match error.classify() {
+        serde_json::error::Category::Eof => "the document ends early",
+        serde_json::error::Category::Io => "the document could not be read",
+        _ => "the document is not valid JSON",
+    };
+    Diagnostic::input(
+        "$",
+        "",
+        "json_syntax",
+        format!("{what}: {error} (line {}, column {})", error.line(), error.column()),
+        "fix the JSON syntax at that line and column".to_string(),
+    )
+}

@@ -1,0 +1,249 @@
+//! The plan document of SPEC section 5: what the engine hands back.
+
+use crate::diagnostic::{Diagnostic, Invalid};
+use crate::quantity::{serialize_mib, serialize_opt_mib, Bytes};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Status of the placement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Proven optimal.
+    Optimal,
+    /// A plan was found but the time limit hit before optimality was proven.
+    Feasible,
+    /// The time limit hit before any plan was found.
+    Timeout,
+    /// No plan exists.
+    Infeasible,
+    /// The input has errors.
+    Invalid,
+}
+
+impl Status {
+    /// The CLI exit code: 0 a plan, 1 no plan (infeasible or timeout), 2 invalid input.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Status::Optimal | Status::Feasible => 0,
+            Status::Infeasible | Status::Timeout => 1,
+            Status::Invalid => 2,
+        }
+    }
+
+    /// The JSON spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Optimal => "optimal",
+            Status::Feasible => "feasible",
+            Status::Timeout => "timeout",
+            Status::Infeasible => "infeasible",
+            Status::Invalid => "invalid",
+        }
+    }
+}
+
+/// The plan document.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    /// Status of the placement.
+    pub status: Status,
+    /// VM -> host, sorted by VM name.
+    pub placement: BTreeMap<String, String>,
+    /// Clusters (`NS/CLUSTER`) and VMs (`NS/vm/NAME`) not admitted, sorted.
+    pub rejected: Vec<String>,
+    /// Objective values; `null` when there is no plan.
+    pub objective: Option<ObjectiveReport>,
+    /// Usage against limits; `null` when there is no plan.
+    pub usage: Option<Usage>,
+    /// Findings; see SPEC section 5.
+    pub diagnosis: Vec<Diagnostic>,
+    /// Present when the input asks for an upgrade.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upgrade: Option<UpgradePlan>,
+    /// Model size and solve time (the only part that may differ between identical runs).
+    pub stats: Stats,
+}
+
+impl Plan {
+    /// The plan document of an invalid input.
+    pub fn invalid(invalid: Invalid) -> Plan {
+        Plan::without_placement(Status::Invalid, invalid.errors)
+    }
+
+    /// A plan document with no placement (invalid, infeasible, timeout).
+    pub fn without_placement(status: Status, diagnosis: Vec<Diagnostic>) -> Plan {
+        Plan {
+            status,
+            placement: BTreeMap::new(),
+            rejected: Vec::new(),
+            objective: None,
+            usage: None,
+            diagnosis,
+            upgrade: None,
+            stats: Stats::default(),
+        }
+    }
+
+    /// The document as pretty JSON (serialising plain data cannot fail; an empty object is
+    /// returned if it ever did).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".to_string())
+    }
+}
+
+/// The objective of SPEC section 4, step by step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ObjectiveReport {
+    /// Sum of priorities of admitted clusters and VMs that carry one.
+    pub priority_admitted: u64,
+    /// Soft rules broken.
+    pub soft_rules_broken: u32,
+    /// Admitted VMs of `placement` whose host changed.
+    pub migrations: u32,
+    /// Highest host utilisation.
+    pub max_utilization: f64,
+    /// Hosts holding at least one VM.
+    pub hosts_used: u32,
+    /// Total cost of those hosts.
+    pub cost: f64,
+    /// Sum over node pools of the largest count of the pool's VMs on one host.
+    pub spread: u32,
+    /// Best bound on step 4 (utilisation or cost).
+    pub bound: f64,
+    /// Relative gap of step 4.
+    pub gap: f64,
+}
+
+/// Usage per host, namespace, network and storage policy.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Usage {
+    /// Per host.
+    pub hosts: BTreeMap<String, HostUsage>,
+    /// Per namespace.
+    pub namespaces: BTreeMap<String, NamespaceUsage>,
+    /// Per network.
+    pub networks: BTreeMap<String, NetworkUsage>,
+    /// Per storage policy.
+    pub storage_policies: BTreeMap<String, StorageUsage>,
+}
+
+/// One host's usage.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HostUsage {
+    /// All vCPUs.
+    pub vcpus: u64,
+    /// Allowed vCPUs (cores x overcommit).
+    pub vcpu_limit: u64,
+    /// Reserved vCPUs.
+    pub reserved_vcpus: u64,
+    /// Physical cores.
+    pub cores: u64,
+    /// All memory.
+    #[serde(rename = "memory_mib", serialize_with = "serialize_mib")]
+    pub memory: Bytes,
+    /// Allowed memory.
+    #[serde(rename = "memory_limit_mib", serialize_with = "serialize_mib")]
+    pub memory_limit: Bytes,
+    /// Reserved memory.
+    #[serde(rename = "reserved_memory_mib", serialize_with = "serialize_mib")]
+    pub reserved_memory: Bytes,
+    /// Devices used.
+    pub devices: BTreeMap<String, u64>,
+}
+
+/// One namespace's usage.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NamespaceUsage {
+    /// vCPUs x vcpu_mhz.
+    pub cpu_mhz: u64,
+    /// Limit.
+    pub cpu_mhz_limit: Option<u64>,
+    /// Memory.
+    #[serde(rename = "memory_mib", serialize_with = "serialize_mib")]
+    pub memory: Bytes,
+    /// Limit.
+    #[serde(rename = "memory_limit_mib", serialize_with = "serialize_opt_mib")]
+    pub memory_limit: Option<Bytes>,
+    /// Disk per storage policy, MiB.
+    pub storage_mib: BTreeMap<String, serde_json::Value>,
+    /// Limit per storage policy, MiB (`null` = unlimited).
+    pub storage_limit_mib: BTreeMap<String, serde_json::Value>,
+}
+
+/// One network's usage.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NetworkUsage {
+    /// Addresses used.
+    pub used: u64,
+    /// Addresses available.
+    pub ips: u64,
+}
+
+/// One storage policy's usage.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StorageUsage {
+    /// Used.
+    #[serde(rename = "used_mib", serialize_with = "serialize_mib")]
+    pub used: Bytes,
+    /// Capacity (`null` = unlimited).
+    #[serde(rename = "capacity_mib", serialize_with = "serialize_opt_mib")]
+    pub capacity: Option<Bytes>,
+}
+
+/// The upgrade block of a plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UpgradePlan {
+    /// optimal | feasible | infeasible.
+    pub status: Status,
+    /// Waves of actions in phase order.
+    pub waves: Vec<Vec<Action>>,
+    /// A proven lower bound on the number of waves.
+    pub lower_bound_waves: u32,
+}
+
+/// One action of an upgrade wave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Action {
+    /// The host is back from the start of the wave.
+    ExitMaintenance {
+        /// Host.
+        host: String,
+    },
+    /// A new copy of a VM slot on a host.
+    Create {
+        /// VM slot.
+        vm: String,
+        /// Host.
+        host: String,
+    },
+    /// Move a VM.
+    Migrate {
+        /// VM.
+        vm: String,
+        /// Destination host.
+        to: String,
+    },
+    /// Remove the old copy of a slot.
+    Delete {
+        /// VM slot.
+        vm: String,
+    },
+    /// The host enters maintenance (must be empty).
+    EnterMaintenance {
+        /// Host.
+        host: String,
+    },
+}
+
+/// Model size and solve time.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    /// Columns.
+    pub variables: u64,
+    /// Rows.
+    pub constraints: u64,
+    /// Wall-clock milliseconds.
+    pub solve_ms: u64,
+}
