@@ -33,6 +33,15 @@ impl Path {
         Path(format!("{}[{index}]", self.0))
     }
 
+    /// The innermost array element the path lies in (`namespaces[1].clusters[0]` for
+    /// `namespaces[1].clusters[0].disk`), or the top-level field.
+    pub fn entity(&self) -> String {
+        match self.0.rfind(']') {
+            Some(end) => self.0[..=end].to_string(),
+            None => self.0.split('.').next().unwrap_or("$").to_string(),
+        }
+    }
+
     /// The path as text; the root is `$`.
     pub fn as_str(&self) -> &str {
         if self.0.is_empty() {
@@ -55,8 +64,27 @@ pub struct Errors(pub Vec<Diagnostic>);
 
 impl Errors {
     /// Records an `input` error at `path`.
-    pub fn push(&mut self, path: &Path, subject: &str, constraint: &str, message: String, hint: String) {
-        self.0.push(Diagnostic::input(path.as_str(), subject, constraint, message, hint));
+    /// Without a subject, the entity the path lies in (`hosts[2]` for `hosts[2].memroy`).
+    pub fn push(
+        &mut self,
+        path: &Path,
+        subject: &str,
+        constraint: &str,
+        message: String,
+        hint: String,
+    ) {
+        let subject = if subject.is_empty() {
+            path.entity()
+        } else {
+            subject.to_string()
+        };
+        self.0.push(Diagnostic::input(
+            path.as_str(),
+            subject,
+            constraint,
+            message,
+            hint,
+        ));
     }
 
     fn wrong_type(&mut self, path: &Path, expected: &str, value: &Value) {
@@ -93,7 +121,11 @@ impl<'a> Fields<'a> {
     /// Opens `value` as an object, or records a type error and returns `None`.
     pub fn open(value: &'a Value, path: &Path, errors: &mut Errors) -> Option<Fields<'a>> {
         match value {
-            Value::Object(map) => Some(Fields { map, path: path.clone(), known: Vec::new() }),
+            Value::Object(map) => Some(Fields {
+                map,
+                path: path.clone(),
+                known: Vec::new(),
+            }),
             other => {
                 errors.wrong_type(path, "an object", other);
                 None
@@ -149,7 +181,14 @@ impl<'a> Fields<'a> {
     }
 
     /// An optional field with a default, that must lie in `low..=high` when given.
-    pub fn optional_in<T>(&mut self, key: &'static str, default: T, low: T, high: T, errors: &mut Errors) -> T
+    pub fn optional_in<T>(
+        &mut self,
+        key: &'static str,
+        default: T,
+        low: T,
+        high: T,
+        errors: &mut Errors,
+    ) -> T
     where
         T: Decode + PartialOrd + std::fmt::Display + Copy,
     {
@@ -180,7 +219,13 @@ impl<'a> Fields<'a> {
                 let path = self.path.key(key);
                 let suggestion = closest(key, &self.known)
                     .map(|known| format!("did you mean `{known}`?"))
-                    .unwrap_or_else(|| format!("the fields of `{}` are: {}", self.path, self.known.join(", ")));
+                    .unwrap_or_else(|| {
+                        format!(
+                            "the fields of `{}` are: {}",
+                            self.path,
+                            self.known.join(", ")
+                        )
+                    });
                 errors.push(
                     &path,
                     "",
@@ -218,7 +263,13 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// Records an error when `value` is outside `low..=high`.
-pub fn check_range<T: PartialOrd + std::fmt::Display + Copy>(value: T, low: T, high: T, path: &Path, errors: &mut Errors) {
+pub fn check_range<T: PartialOrd + std::fmt::Display + Copy>(
+    value: T,
+    low: T,
+    high: T,
+    path: &Path,
+    errors: &mut Errors,
+) {
     if value < low || value > high {
         errors.push(
             path,
@@ -308,7 +359,9 @@ impl Decode for Bytes {
                     path,
                     "",
                     "bad_quantity",
-                    format!("`{path}` must be an integer number of MiB or a quantity string: {why}"),
+                    format!(
+                        "`{path}` must be an integer number of MiB or a quantity string: {why}"
+                    ),
                     "write e.g. 16384, \"16Gi\", \"512Mi\" or \"1.5Ti\"".into(),
                 );
                 None
@@ -336,7 +389,11 @@ impl<T: Decode> Decode for Vec<T> {
 }
 
 /// A JSON object used as a map, in document order, each value with its path.
-pub fn decode_map<T: Decode>(value: &Value, path: &Path, errors: &mut Errors) -> Vec<(String, T, Path)> {
+pub fn decode_map<T: Decode>(
+    value: &Value,
+    path: &Path,
+    errors: &mut Errors,
+) -> Vec<(String, T, Path)> {
     match value {
         Value::Object(map) => map
             .iter()
@@ -358,9 +415,20 @@ mod tests {
 
     #[test]
     fn paths_read_like_the_spec() {
-        let path = Path::root().key("namespaces").index(1).key("clusters").index(0).key("vm_class");
+        let path = Path::root()
+            .key("namespaces")
+            .index(1)
+            .key("clusters")
+            .index(0)
+            .key("vm_class");
         assert_eq!(path.as_str(), "namespaces[1].clusters[0].vm_class");
-        assert_eq!(Path::root().key("placement").key("team-a/prod/cp-1").as_str(), "placement[\"team-a/prod/cp-1\"]");
+        assert_eq!(
+            Path::root()
+                .key("placement")
+                .key("team-a/prod/cp-1")
+                .as_str(),
+            "placement[\"team-a/prod/cp-1\"]"
+        );
         assert_eq!(Path::root().as_str(), "$");
     }
 
@@ -368,7 +436,9 @@ mod tests {
     fn unknown_fields_are_reported_with_a_suggestion() {
         let value = serde_json::json!({ "name": "x", "cpu_core": 3 });
         let mut errors = Errors::default();
-        let mut fields = Fields::open(&value, &Path::root().key("hosts").index(0), &mut errors).into_iter().next();
+        let mut fields = Fields::open(&value, &Path::root().key("hosts").index(0), &mut errors)
+            .into_iter()
+            .next();
         if let Some(fields) = fields.as_mut() {
             let _: String = fields.required("name", &mut errors);
             let _: Option<u32> = fields.optional("cpu_cores", &mut errors);
@@ -378,6 +448,10 @@ mod tests {
         }
         assert_eq!(errors.0.len(), 1);
         assert_eq!(errors.0[0].path.as_deref(), Some("hosts[0].cpu_core"));
-        assert!(errors.0[0].hint.contains("did you mean `cpu_cores`"), "{}", errors.0[0].hint);
+        assert!(
+            errors.0[0].hint.contains("did you mean `cpu_cores`"),
+            "{}",
+            errors.0[0].hint
+        );
     }
 }

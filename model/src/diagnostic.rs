@@ -94,7 +94,11 @@ impl Diagnostic {
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.path {
-            Some(path) => write!(f, "[{}] {}: {}; hint: {}", self.layer, path, self.message, self.hint),
+            Some(path) => write!(
+                f,
+                "[{}] {}: {}; hint: {}",
+                self.layer, path, self.message, self.hint
+            ),
             None => write!(f, "[{}] {}; hint: {}", self.layer, self.message, self.hint),
         }
     }

@@ -13,7 +13,10 @@ enum Token {
     Literal(char),
     Any,
     Star,
-    Class { negated: bool, ranges: Vec<(char, char)> },
+    Class {
+        negated: bool,
+        ranges: Vec<(char, char)>,
+    },
 }
 
 impl Glob {
@@ -39,10 +42,14 @@ impl Glob {
                     let mut ranges = Vec::new();
                     while j < chars.len() && (chars[j] != ']' || ranges.is_empty()) {
                         let low = chars[j];
-                        if chars.get(j + 1) == Some(&'-') && chars.get(j + 2).is_some_and(|c| *c != ']') {
+                        if chars.get(j + 1) == Some(&'-')
+                            && chars.get(j + 2).is_some_and(|c| *c != ']')
+                        {
                             let high = chars[j + 2];
                             if high < low {
-                                return Err(format!("`{pattern}` has a reversed range `{low}-{high}`"));
+                                return Err(format!(
+                                    "`{pattern}` has a reversed range `{low}-{high}`"
+                                ));
                             }
                             ranges.push((low, high));
                             j += 3;
@@ -61,7 +68,10 @@ impl Glob {
             }
             i += 1;
         }
-        Ok(Glob { tokens, text: pattern.to_string() })
+        Ok(Glob {
+            tokens,
+            text: pattern.to_string(),
+        })
     }
 
     /// The pattern as written.
@@ -119,7 +129,9 @@ mod tests {
     use super::*;
 
     fn m(pattern: &str, name: &str) -> bool {
-        Glob::new(pattern).map(|glob| glob.matches(name)).unwrap_or(false)
+        Glob::new(pattern)
+            .map(|glob| glob.matches(name))
+            .unwrap_or(false)
     }
 
     #[test]

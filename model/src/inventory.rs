@@ -56,7 +56,10 @@ pub struct HostSpec {
 impl HostSpec {
     /// How many of `device` the host has.
     pub fn device_count(&self, device: &str) -> u32 {
-        self.devices.iter().find(|(name, _)| name == device).map_or(0, |(_, count)| *count)
+        self.devices
+            .iter()
+            .find(|(name, _)| name == device)
+            .map_or(0, |(_, count)| *count)
     }
 }
 
@@ -167,13 +170,18 @@ pub struct Group {
 impl Group {
     /// Whether the group's VMs must sit on pairwise distinct hosts (HA control planes).
     pub fn anti_affine(&self) -> bool {
-        matches!(self.kind, GroupKind::SupervisorControlPlane | GroupKind::ControlPlane { .. }) && self.vms.len() > 1
+        matches!(
+            self.kind,
+            GroupKind::SupervisorControlPlane | GroupKind::ControlPlane { .. }
+        ) && self.vms.len() > 1
     }
 
     /// The cluster this group belongs to.
     pub fn cluster(&self) -> Option<usize> {
         match self.kind {
-            GroupKind::ControlPlane { cluster } | GroupKind::NodePool { cluster, .. } => Some(cluster),
+            GroupKind::ControlPlane { cluster } | GroupKind::NodePool { cluster, .. } => {
+                Some(cluster)
+            }
             _ => None,
         }
     }
@@ -285,13 +293,15 @@ pub fn default_classes() -> Vec<ClassSpec> {
     [("best-effort", false), ("guaranteed", true)]
         .into_iter()
         .flat_map(|(prefix, reserved)| {
-            DEFAULT_CLASS_SIZES.iter().map(move |(size, cpus, gib)| ClassSpec {
-                name: format!("{prefix}-{size}"),
-                cpus: *cpus,
-                memory: Bytes::gib(*gib),
-                reserved,
-                devices: Vec::new(),
-            })
+            DEFAULT_CLASS_SIZES
+                .iter()
+                .map(move |(size, cpus, gib)| ClassSpec {
+                    name: format!("{prefix}-{size}"),
+                    cpus: *cpus,
+                    memory: Bytes::gib(*gib),
+                    reserved,
+                    devices: Vec::new(),
+                })
         })
         .collect()
 }
@@ -314,18 +324,35 @@ impl Inventory {
 
     /// The admission unit a group belongs to (`None` for the Supervisor).
     pub fn unit_of_group(&self, group: usize) -> Option<usize> {
-        self.admission_units.iter().position(|unit| unit.groups.contains(&group))
+        self.admission_units
+            .iter()
+            .position(|unit| unit.groups.contains(&group))
+    }
+
+    /// The admission unit of a cluster.
+    pub fn unit_of_cluster(&self, cluster: usize) -> Option<usize> {
+        let name = &self.clusters.get(cluster)?.name;
+        self.admission_units
+            .iter()
+            .position(|unit| &unit.name == name)
     }
 
     /// Management-network addresses the Supervisor needs: replicas + 2.
     pub fn management_ips_needed(&self) -> u32 {
-        self.topology.supervisor.as_ref().map_or(0, |supervisor| supervisor.replicas + 2)
+        self.topology
+            .supervisor
+            .as_ref()
+            .map_or(0, |supervisor| supervisor.replicas + 2)
     }
 
     /// A compact summary for `vksplan check`.
     pub fn summary(&self) -> Summary {
         let count = |pred: &dyn Fn(&GroupKind) -> bool| -> usize {
-            self.groups.iter().filter(|g| pred(&g.kind)).map(|g| g.vms.len()).sum()
+            self.groups
+                .iter()
+                .filter(|g| pred(&g.kind))
+                .map(|g| g.vms.len())
+                .sum()
         };
         let mut demand = Demand::default();
         for group in &self.groups {
@@ -365,8 +392,16 @@ impl Inventory {
             rules: self.rules.len(),
             placed_today: self.placement.len(),
             upgrade: self.upgrade.as_ref().map(|upgrade| UpgradeSummary {
-                clusters: upgrade.clusters.iter().map(|(c, v)| format!("{} -> {v}", self.clusters[*c].name)).collect(),
-                hosts: upgrade.hosts.iter().map(|h| self.hosts[*h].name.clone()).collect(),
+                clusters: upgrade
+                    .clusters
+                    .iter()
+                    .map(|(c, v)| format!("{} -> {v}", self.clusters[*c].name))
+                    .collect(),
+                hosts: upgrade
+                    .hosts
+                    .iter()
+                    .map(|h| self.hosts[*h].name.clone())
+                    .collect(),
                 supervisor: upgrade.supervisor,
                 max_hosts_in_maintenance: upgrade.max_hosts_in_maintenance,
             }),
@@ -445,10 +480,16 @@ pub struct Demand {
     /// Reserved vCPUs.
     pub reserved_vcpus: u64,
     /// Memory.
-    #[serde(rename = "memory_mib", serialize_with = "crate::quantity::serialize_mib")]
+    #[serde(
+        rename = "memory_mib",
+        serialize_with = "crate::quantity::serialize_mib"
+    )]
     pub memory: Bytes,
     /// Reserved memory.
-    #[serde(rename = "reserved_memory_mib", serialize_with = "crate::quantity::serialize_mib")]
+    #[serde(
+        rename = "reserved_memory_mib",
+        serialize_with = "crate::quantity::serialize_mib"
+    )]
     pub reserved_memory: Bytes,
     /// Disk.
     #[serde(rename = "disk_mib", serialize_with = "crate::quantity::serialize_mib")]
@@ -463,10 +504,16 @@ pub struct Capacity {
     /// vCPUs allowed with overcommit.
     pub vcpu_limit: u64,
     /// Physical memory.
-    #[serde(rename = "memory_mib", serialize_with = "crate::quantity::serialize_mib")]
+    #[serde(
+        rename = "memory_mib",
+        serialize_with = "crate::quantity::serialize_mib"
+    )]
     pub memory: Bytes,
     /// Memory allowed with overcommit.
-    #[serde(rename = "memory_limit_mib", serialize_with = "crate::quantity::serialize_mib")]
+    #[serde(
+        rename = "memory_limit_mib",
+        serialize_with = "crate::quantity::serialize_mib"
+    )]
     pub memory_limit: Bytes,
 }
 
@@ -495,7 +542,10 @@ pub struct GroupSummary {
     /// vCPUs per VM.
     pub vcpus: u32,
     /// Memory per VM.
-    #[serde(rename = "memory_mib", serialize_with = "crate::quantity::serialize_mib")]
+    #[serde(
+        rename = "memory_mib",
+        serialize_with = "crate::quantity::serialize_mib"
+    )]
     pub memory: Bytes,
     /// Reserved.
     pub reserved: bool,

@@ -85,7 +85,11 @@ fn syntax_error(error: &serde_json::Error) -> Diagnostic {
         "$",
         "",
         "json_syntax",
-        format!("{what}: {error} (line {}, column {})", error.line(), error.column()),
-        "fix the JSON syntax at that line and column".to_string(),
+        format!("{what}: {error}"),
+        format!(
+            "fix the JSON syntax at line {}, column {}",
+            error.line(),
+            error.column()
+        ),
     )
 }

@@ -52,7 +52,9 @@ impl Bytes {
             "T" => 1_000_000_000_000,
             "P" => 1_000_000_000_000_000,
             _ if suffix.starts_with(['e', 'E']) => {
-                return Err(format!("`{text}` uses an exponent, which vksplan does not accept"))
+                return Err(format!(
+                    "`{text}` uses an exponent, which vksplan does not accept"
+                ))
             }
             _ => return Err(format!("`{text}` has an unknown suffix `{suffix}`")),
         };
@@ -84,8 +86,13 @@ impl Bytes {
 impl fmt::Display for Bytes {
     /// Human form: the largest binary unit that keeps one decimal (`1.5 GiB`, `512 MiB`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const UNITS: [(&str, u64); 5] =
-            [("PiB", 1 << 50), ("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+        const UNITS: [(&str, u64); 5] = [
+            ("PiB", 1 << 50),
+            ("TiB", 1 << 40),
+            ("GiB", 1 << 30),
+            ("MiB", 1 << 20),
+            ("KiB", 1 << 10),
+        ];
         for (unit, size) in UNITS {
             if self.0 >= size {
                 let value = self.0 as f64 / size as f64;
@@ -135,13 +142,31 @@ mod tests {
         assert_eq!(Bytes::parse_quantity("1.5Gi"), Ok(Bytes::mib(1536)));
         assert_eq!(Bytes::parse_quantity(".5Ki"), Ok(Bytes(512)));
         assert_eq!(Bytes::parse_quantity("1000"), Ok(Bytes(1000)));
-        assert_eq!(Bytes::parse_quantity("0.1"), Ok(Bytes(1)), "a fraction of a byte rounds up");
+        assert_eq!(
+            Bytes::parse_quantity("0.1"),
+            Ok(Bytes(1)),
+            "a fraction of a byte rounds up"
+        );
     }
 
     #[test]
     fn rejects_exponents_garbage_and_overflow() {
-        for bad in ["1e3", "1E3", "", "Gi", "1.2.3Gi", "1.Gi", "-1Gi", "16gb", "2Ei", "99999999999999999999999999999Pi"] {
-            assert!(Bytes::parse_quantity(bad).is_err(), "{bad} must be rejected");
+        for bad in [
+            "1e3",
+            "1E3",
+            "",
+            "Gi",
+            "1.2.3Gi",
+            "1.Gi",
+            "-1Gi",
+            "16gb",
+            "2Ei",
+            "99999999999999999999999999999Pi",
+        ] {
+            assert!(
+                Bytes::parse_quantity(bad).is_err(),
+                "{bad} must be rejected"
+            );
         }
     }
 

@@ -27,7 +27,14 @@ struct Resolver {
 struct Names(HashMap<String, usize>);
 
 impl Resolver {
-    fn error(&mut self, path: &Path, subject: &str, constraint: &str, message: String, hint: String) {
+    fn error(
+        &mut self,
+        path: &Path,
+        subject: &str,
+        constraint: &str,
+        message: String,
+        hint: String,
+    ) {
         self.errors.push(path, subject, constraint, message, hint);
     }
 
@@ -64,7 +71,14 @@ impl Resolver {
         }
     }
 
-    fn reference(&mut self, names: &Names, kind: &str, name: &str, path: &Path, subject: &str) -> Option<usize> {
+    fn reference(
+        &mut self,
+        names: &Names,
+        kind: &str,
+        name: &str,
+        path: &Path,
+        subject: &str,
+    ) -> Option<usize> {
         let found = names.0.get(name).copied();
         if found.is_none() {
             let mut known: Vec<&str> = names.0.keys().map(String::as_str).collect();
@@ -78,7 +92,10 @@ impl Resolver {
                 if known.is_empty() {
                     format!("define {kind} `{name}` first")
                 } else {
-                    format!("use one of the defined names ({}) or define `{name}`", known.join(", "))
+                    format!(
+                        "use one of the defined names ({}) or define `{name}`",
+                        known.join(", ")
+                    )
                 },
             );
         }
@@ -87,21 +104,54 @@ impl Resolver {
 }
 
 /// Validates and expands a decoded topology. `Err` carries every error found.
-pub(crate) fn resolve(topology: &Topology, errors: Errors) -> Result<Inventory, Vec<crate::Diagnostic>> {
+pub(crate) fn resolve(
+    topology: &Topology,
+    errors: Errors,
+) -> Result<Inventory, Vec<crate::Diagnostic>> {
     let mut r = Resolver { errors };
     let root = Path::root();
     let t = topology;
 
     // --- Hosts and zones -----------------------------------------------------------------
-    if t.hosts.is_empty() && !r.errors.0.iter().any(|e| e.path.as_deref() == Some("hosts")) {
-        r.error(&root.key("hosts"), "", "empty", "the topology lists no host".into(), "add at least one host".into());
+    let root_failed = r
+        .errors
+        .0
+        .iter()
+        .any(|e| e.path.as_deref() == Some("$") || e.path.as_deref() == Some("hosts"));
+    if t.hosts.is_empty() && !root_failed {
+        r.error(
+            &root.key("hosts"),
+            "",
+            "empty",
+            "the topology lists no host".into(),
+            "add at least one host".into(),
+        );
     }
     if t.hosts.len() > 10_000 {
-        r.error(&root.key("hosts"), "", "too_large", format!("{} hosts is more than the 10,000 vksplan accepts", t.hosts.len()), "split the topology by vSphere cluster".into());
+        r.error(
+            &root.key("hosts"),
+            "",
+            "too_large",
+            format!(
+                "{} hosts is more than the 10,000 vksplan accepts",
+                t.hosts.len()
+            ),
+            "split the topology by vSphere cluster".into(),
+        );
     }
     let host_path = |i: usize| root.key("hosts").index(i);
-    let host_names = r.names("host", t.hosts.iter().enumerate().map(|(i, h)| (h.name.as_str(), host_path(i))));
-    let supervisor_zones: Vec<String> = t.supervisor.as_ref().map(|s| s.zones.clone()).unwrap_or_default();
+    let host_names = r.names(
+        "host",
+        t.hosts
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.name.as_str(), host_path(i).key("name"))),
+    );
+    let supervisor_zones: Vec<String> = t
+        .supervisor
+        .as_ref()
+        .map(|s| s.zones.clone())
+        .unwrap_or_default();
     let mut zones = supervisor_zones.clone();
     for host in &t.hosts {
         if let Some(zone) = &host.zone {
@@ -121,18 +171,38 @@ pub(crate) fn resolve(topology: &Topology, errors: Errors) -> Result<Inventory, 
                 r.error(&host_path(i).key("zone"), &host.name, "unknown_reference", format!("host `{}` is in zone `{zone}`, which is not one of the Supervisor's zones ({})", host.name, supervisor_zones.join(", ")), "put the host in one of the Supervisor's zones or add the zone to `supervisor.zones`".into());
             }
         } else if three_zone {
-            r.error(&host_path(i), &host.name, "missing_field", format!("host `{}` names no zone, but the Supervisor spans 3 zones", host.name), format!("add `\"zone\"` (one of {}) to the host", supervisor_zones.join(", ")));
+            r.error(
+                &host_path(i),
+                &host.name,
+                "missing_field",
+                format!(
+                    "host `{}` names no zone, but the Supervisor spans 3 zones",
+                    host.name
+                ),
+                format!(
+                    "add `\"zone\"` (one of {}) to the host",
+                    supervisor_zones.join(", ")
+                ),
+            );
         }
     }
     let zone_index = |zone: &str| zones.iter().position(|z| z == zone);
 
     // --- Policy ---------------------------------------------------------------------------
     let host_count = t.hosts.len() as u32;
-    let host_failures_to_tolerate = t.policy.host_failures_to_tolerate.unwrap_or(u32::from(host_count >= 3));
+    let host_failures_to_tolerate = t
+        .policy
+        .host_failures_to_tolerate
+        .unwrap_or(u32::from(host_count >= 3));
     if host_failures_to_tolerate > 0 && host_failures_to_tolerate >= host_count.max(1) {
         r.error(&root.key("policy").key("ha").key("host_failures_to_tolerate"), "", "out_of_range", format!("HA cannot tolerate {host_failures_to_tolerate} host failure(s) with {host_count} host(s)"), format!("tolerate at most {} failure(s)", host_count.saturating_sub(1)).to_string());
     }
-    let fastest = t.hosts.iter().map(|h| u64::from(h.cpu_core_mhz)).max().unwrap_or(1);
+    let fastest = t
+        .hosts
+        .iter()
+        .map(|h| u64::from(h.cpu_core_mhz))
+        .max()
+        .unwrap_or(1);
     let policy = EffectivePolicy {
         cpu_overcommit: t.policy.cpu_overcommit,
         memory_overcommit: t.policy.memory_overcommit,
@@ -156,7 +226,9 @@ pub(crate) fn resolve(topology: &Topology, errors: Errors) -> Result<Inventory, 
                 memory: h.memory,
                 // A tiny epsilon so that 32 * 1.1 = 35.2 floors to 35, not to 35.19999 -> 35.
                 vcpu_limit: (f64::from(h.cpu_cores) * policy.cpu_overcommit + 1e-9).floor() as u64,
-                memory_limit: Bytes((h.memory.0 as f64 * policy.memory_overcommit + 1e-6).floor() as u64),
+                memory_limit: Bytes(
+                    (h.memory.0 as f64 * policy.memory_overcommit + 1e-6).floor() as u64,
+                ),
                 devices,
                 cost: h.cost,
                 maintenance: h.maintenance,
@@ -166,13 +238,25 @@ pub(crate) fn resolve(topology: &Topology, errors: Errors) -> Result<Inventory, 
 
     // --- Classes, storage policies, networks -------------------------------------------------
     let class_path = |i: usize| root.key("vm_classes").index(i);
-    let user_class_names = r.names("VM class", t.vm_classes.iter().enumerate().map(|(i, c)| (c.name.as_str(), class_path(i))));
+    let user_class_names = r.names(
+        "VM class",
+        t.vm_classes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.as_str(), class_path(i).key("name"))),
+    );
     let _ = user_class_names;
     let mut classes = default_classes();
     for class in &t.vm_classes {
         let mut devices = class.devices.clone();
         devices.sort();
-        let spec = ClassSpec { name: class.name.clone(), cpus: class.cpus, memory: class.memory, reserved: class.reserved, devices };
+        let spec = ClassSpec {
+            name: class.name.clone(),
+            cpus: class.cpus,
+            memory: class.memory,
+            reserved: class.reserved,
+            devices,
+        };
         match classes.iter_mut().find(|c| c.name == class.name) {
             Some(existing) => *existing = spec,
             None => classes.push(spec),
@@ -183,17 +267,53 @@ pub(crate) fn resolve(topology: &Topology, errors: Errors) -> Result<Inventory, 
             r.check_name("device", device, &class_path(i).key("devices").key(device));
         }
     }
-    let class_names = Names(classes.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect());
+    let class_names = Names(
+        classes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.clone(), i))
+            .collect(),
+    );
     let policy_path = |i: usize| root.key("storage_policies").index(i);
-    let policy_names = r.names("storage policy", t.storage_policies.iter().enumerate().map(|(i, p)| (p.name.as_str(), policy_path(i))));
+    let policy_names = r.names(
+        "storage policy",
+        t.storage_policies
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.name.as_str(), policy_path(i).key("name"))),
+    );
     let network_path = |i: usize| root.key("networks").index(i);
-    let network_names = r.names("network", t.networks.iter().enumerate().map(|(i, n)| (n.name.as_str(), network_path(i))));
+    let network_names = r.names(
+        "network",
+        t.networks
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.name.as_str(), network_path(i).key("name"))),
+    );
 
-    let network_of_kind = |r: &mut Resolver, name: &str, kind: NetworkKind, path: &Path, subject: &str| -> Option<usize> {
+    let network_of_kind = |r: &mut Resolver,
+                           name: &str,
+                           kind: NetworkKind,
+                           path: &Path,
+                           subject: &str|
+     -> Option<usize> {
         let index = r.reference(&network_names, "network", name, path, subject)?;
         let actual = t.networks[index].kind;
         if actual != kind {
-            r.error(path, subject, "wrong_network_kind", format!("network `{name}` is {}, but `{path}` needs {}", actual.described(), kind.described()), format!("name {} here or change the `kind` of `{name}`", kind.described()));
+            r.error(
+                path,
+                subject,
+                "wrong_network_kind",
+                format!(
+                    "network `{name}` is {}, but `{path}` needs {}",
+                    actual.described(),
+                    kind.described()
+                ),
+                format!(
+                    "name {} here or change the `kind` of `{name}`",
+                    kind.described()
+                ),
+            );
         }
         Some(index)
     };
@@ -205,7 +325,16 @@ pub(crate) fn resolve(topology: &Topology, errors: Errors) -> Result<Inventory, 
     if let Some(supervisor) = &t.supervisor {
         let path = root.key("supervisor");
         if !matches!(supervisor.replicas, 1 | 3) {
-            r.error(&path.key("control_plane").key("replicas"), "supervisor", "bad_replicas", format!("the Supervisor control plane has {} replicas; it runs 1 or 3", supervisor.replicas), "use 3 for production (HA) or 1 for a lab".into());
+            r.error(
+                &path.key("control_plane").key("replicas"),
+                "supervisor",
+                "bad_replicas",
+                format!(
+                    "the Supervisor control plane has {} replicas; it runs 1 or 3",
+                    supervisor.replicas
+                ),
+                "use 3 for production (HA) or 1 for a lab".into(),
+            );
         }
         if three_zone {
             let distinct: HashSet<&String> = supervisor_zones.iter().collect();
@@ -213,18 +342,48 @@ pub(crate) fn resolve(topology: &Topology, errors: Errors) -> Result<Inventory, 
                 r.error(&path.key("zones"), "supervisor", "bad_zones", format!("a zonal Supervisor spans exactly 3 distinct zones; `supervisor.zones` lists {}", supervisor_zones.len()), "list 3 distinct zones, or remove `zones` for a 1-zone Supervisor".into());
             }
             if supervisor.replicas != 3 {
-                r.error(&path.key("control_plane").key("replicas"), "supervisor", "bad_replicas", "a 3-zone Supervisor runs 3 control-plane VMs, one per zone".into(), "set `replicas` to 3".into());
+                r.error(
+                    &path.key("control_plane").key("replicas"),
+                    "supervisor",
+                    "bad_replicas",
+                    "a 3-zone Supervisor runs 3 control-plane VMs, one per zone".into(),
+                    "set `replicas` to 3".into(),
+                );
             }
             for (i, zone) in supervisor_zones.iter().enumerate() {
                 r.check_name("zone", zone, &path.key("zones").index(i));
                 if !t.hosts.iter().any(|h| h.zone.as_ref() == Some(zone)) {
-                    r.error(&path.key("zones").index(i), "supervisor", "unknown_reference", format!("zone `{zone}` of the Supervisor has no host"), format!("put hosts in `{zone}` (host `zone` field) or fix the zone name"));
+                    r.error(
+                        &path.key("zones").index(i),
+                        "supervisor",
+                        "unknown_reference",
+                        format!("zone `{zone}` of the Supervisor has no host"),
+                        format!("put hosts in `{zone}` (host `zone` field) or fix the zone name"),
+                    );
                 }
             }
         }
-        let management = network_of_kind(&mut r, &supervisor.management_network, NetworkKind::Management, &path.key("management_network"), "supervisor");
-        let workload = network_of_kind(&mut r, &supervisor.workload_network, NetworkKind::Workload, &path.key("workload_network"), "supervisor");
-        let load_balancer = network_of_kind(&mut r, &supervisor.load_balancer_network, NetworkKind::LoadBalancer, &path.key("load_balancer_network"), "supervisor");
+        let management = network_of_kind(
+            &mut r,
+            &supervisor.management_network,
+            NetworkKind::Management,
+            &path.key("management_network"),
+            "supervisor",
+        );
+        let workload = network_of_kind(
+            &mut r,
+            &supervisor.workload_network,
+            NetworkKind::Workload,
+            &path.key("workload_network"),
+            "supervisor",
+        );
+        let load_balancer = network_of_kind(
+            &mut r,
+            &supervisor.load_balancer_network,
+            NetworkKind::LoadBalancer,
+            &path.key("load_balancer_network"),
+            "supervisor",
+        );
         if let (Some(m), Some(w), Some(l)) = (management, workload, load_balancer) {
             supervisor_networks = Some([m, w, l]);
         }
@@ -245,7 +404,10 @@ pub(crate) fn resolve(topology: &Topology, errors: Errors) -> Result<Inventory, 
             vms: (vms.len()..vms.len() + replicas).collect(),
         });
         for n in 1..=replicas {
-            vms.push(VmSlot { name: format!("supervisor/cp-{n}"), group });
+            vms.push(VmSlot {
+                name: format!("supervisor/cp-{n}"),
+                group,
+            });
         }
     }
 
@@ -254,15 +416,38 @@ pub(crate) fn resolve(topology: &Topology, errors: Errors) -> Result<Inventory, 
         .namespaces
         .iter()
         .flat_map(|ns| ns.clusters.iter())
-        .map(|c| u64::from(c.control_plane_replicas) + c.node_pools.iter().map(|p| u64::from(p.replicas)).sum::<u64>())
+        .map(|c| {
+            u64::from(c.control_plane_replicas)
+                + c.node_pools
+                    .iter()
+                    .map(|p| u64::from(p.replicas))
+                    .sum::<u64>()
+        })
         .sum::<u64>()
-        + t.namespaces.iter().map(|ns| ns.vms.len() as u64).sum::<u64>();
+        + t.namespaces
+            .iter()
+            .map(|ns| ns.vms.len() as u64)
+            .sum::<u64>();
     if total_vms > MAX_VMS {
-        r.error(&root.key("namespaces"), "", "too_large", format!("the topology expands to {total_vms} VMs, more than the {MAX_VMS} vksplan accepts"), "split the topology or check the replica counts".into());
+        r.error(
+            &root.key("namespaces"),
+            "",
+            "too_large",
+            format!(
+                "the topology expands to {total_vms} VMs, more than the {MAX_VMS} vksplan accepts"
+            ),
+            "split the topology or check the replica counts".into(),
+        );
         return Err(r.errors.0);
     }
     let namespace_path = |i: usize| root.key("namespaces").index(i);
-    let namespace_names = r.names("namespace", t.namespaces.iter().enumerate().map(|(i, n)| (n.name.as_str(), namespace_path(i))));
+    let namespace_names = r.names(
+        "namespace",
+        t.namespaces
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.name.as_str(), namespace_path(i).key("name"))),
+    );
     let _ = namespace_names;
     let mut namespaces = Vec::new();
     let mut clusters: Vec<ClusterSpec> = Vec::new();
@@ -271,24 +456,48 @@ pub(crate) fn resolve(topology: &Topology, errors: Errors) -> Result<Inventory, 
         let path = namespace_path(ni);
         let subject = ns.name.as_str();
         let permitted_classes: HashSet<&str> = ns.vm_classes.iter().map(String::as_str).collect();
-        let permitted_policies: HashSet<&str> = ns.storage_policies.iter().map(String::as_str).collect();
+        let permitted_policies: HashSet<&str> =
+            ns.storage_policies.iter().map(String::as_str).collect();
         for (i, class) in ns.vm_classes.iter().enumerate() {
-            r.reference(&class_names, "VM class", class, &path.key("vm_classes").index(i), subject);
+            r.reference(
+                &class_names,
+                "VM class",
+                class,
+                &path.key("vm_classes").index(i),
+                subject,
+            );
         }
         for (i, policy) in ns.storage_policies.iter().enumerate() {
-            r.reference(&policy_names, "storage policy", policy, &path.key("storage_policies").index(i), subject);
+            r.reference(
+                &policy_names,
+                "storage policy",
+                policy,
+                &path.key("storage_policies").index(i),
+                subject,
+            );
         }
         let mut storage_limits = vec![None; t.storage_policies.len()];
         for (policy, limit) in &ns.storage_limits {
             let limit_path = path.key("limits").key("storage").key(policy);
-            if let Some(index) = r.reference(&policy_names, "storage policy", policy, &limit_path, subject) {
+            if let Some(index) = r.reference(
+                &policy_names,
+                "storage policy",
+                policy,
+                &limit_path,
+                subject,
+            ) {
                 storage_limits[index] = Some(*limit);
                 if !permitted_policies.contains(policy.as_str()) {
                     r.error(&limit_path, subject, "not_permitted", format!("namespace `{subject}` limits storage policy `{policy}`, which it does not list"), format!("add `{policy}` to `{path}.storage_policies` or remove the limit"));
                 }
             }
         }
-        let network = |r: &mut Resolver, own: &Option<String>, key: &'static str, kind: NetworkKind, default: Option<usize>| -> usize {
+        let network = |r: &mut Resolver,
+                       own: &Option<String>,
+                       key: &'static str,
+                       kind: NetworkKind,
+                       default: Option<usize>|
+         -> usize {
             match own {
                 Some(name) => network_of_kind(r, name, kind, &path.key(key), subject).unwrap_or(0),
                 None => default.unwrap_or_else(|| {
@@ -299,24 +508,66 @@ pub(crate) fn resolve(topology: &Topology, errors: Errors) -> Result<Inventory, 
                 }),
             }
         };
-        let workload_network = network(&mut r, &ns.workload_network, "workload_network", NetworkKind::Workload, supervisor_networks.map(|n| n[1]));
-        let load_balancer_network = network(&mut r, &ns.load_balancer_network, "load_balancer_network", NetworkKind::LoadBalancer, supervisor_networks.map(|n| n[2]));
-        namespaces.push(NamespaceSpec { name: ns.name.clone(), cpu_mhz_limit: ns.cpu_mhz_limit, memory_limit: ns.memory_limit, storage_limits, workload_network, load_balancer_network });
+        let workload_network = network(
+            &mut r,
+            &ns.workload_network,
+            "workload_network",
+            NetworkKind::Workload,
+            supervisor_networks.map(|n| n[1]),
+        );
+        let load_balancer_network = network(
+            &mut r,
+            &ns.load_balancer_network,
+            "load_balancer_network",
+            NetworkKind::LoadBalancer,
+            supervisor_networks.map(|n| n[2]),
+        );
+        namespaces.push(NamespaceSpec {
+            name: ns.name.clone(),
+            cpu_mhz_limit: ns.cpu_mhz_limit,
+            memory_limit: ns.memory_limit,
+            storage_limits,
+            workload_network,
+            load_balancer_network,
+        });
 
         // A class or policy use: must exist and be permitted by the namespace.
-        let use_class = |r: &mut Resolver, class: &str, use_path: &Path, user: &str| -> Option<usize> {
-            let index = r.reference(&class_names, "VM class", class, use_path, user)?;
-            if !permitted_classes.contains(class) {
-                r.error(use_path, user, "not_permitted", format!("namespace `{subject}` does not allow VM class `{class}`"), format!("add it to `{path}.vm_classes` or pick one of: {}", ns.vm_classes.join(", ")));
-            }
-            Some(index)
-        };
-        let use_policy = |r: &mut Resolver, policy: &Option<String>, use_path: &Path, user: &str| -> Option<usize> {
+        let use_class =
+            |r: &mut Resolver, class: &str, use_path: &Path, user: &str| -> Option<usize> {
+                let index = r.reference(&class_names, "VM class", class, use_path, user)?;
+                if !permitted_classes.contains(class) {
+                    r.error(
+                        use_path,
+                        user,
+                        "not_permitted",
+                        format!("namespace `{subject}` does not allow VM class `{class}`"),
+                        format!(
+                            "add it to `{path}.vm_classes` or pick one of: {}",
+                            ns.vm_classes.join(", ")
+                        ),
+                    );
+                }
+                Some(index)
+            };
+        let use_policy = |r: &mut Resolver,
+                          policy: &Option<String>,
+                          use_path: &Path,
+                          user: &str|
+         -> Option<usize> {
             match policy {
                 Some(policy) => {
-                    let index = r.reference(&policy_names, "storage policy", policy, use_path, user)?;
+                    let index =
+                        r.reference(&policy_names, "storage policy", policy, use_path, user)?;
                     if !permitted_policies.contains(policy.as_str()) {
-                        r.error(use_path, user, "not_permitted", format!("namespace `{subject}` does not allow storage policy `{policy}`"), format!("add it to `{path}.storage_policies`"));
+                        r.error(
+                            use_path,
+                            user,
+                            "not_permitted",
+                            format!(
+                                "namespace `{subject}` does not allow storage policy `{policy}`"
+                            ),
+                            format!("add it to `{path}.storage_policies`"),
+                        );
                     }
                     Some(index)
                 }
@@ -336,15 +587,32 @@ pub(crate) fn resolve(topology: &Topology, errors: Errors) -> Result<Inventory, 
             let qualified = format!("{}/{}", ns.name, cluster.name);
             r.check_name("cluster", &cluster.name, &cpath.key("name"));
             if cluster.name == "vm" {
-                r.error(&cpath.key("name"), &qualified, "reserved_name", "a cluster may not be named `vm`: `NS/vm/NAME` names VM Service VMs".into(), "rename the cluster".into());
+                r.error(
+                    &cpath.key("name"),
+                    &qualified,
+                    "reserved_name",
+                    "a cluster may not be named `vm`: `NS/vm/NAME` names VM Service VMs".into(),
+                    "rename the cluster".into(),
+                );
             }
             if !cluster_names.insert(&cluster.name) {
-                r.error(&cpath.key("name"), &qualified, "duplicate_name", format!("cluster `{qualified}` is defined twice"), "give each cluster of a namespace its own name".into());
+                r.error(
+                    &cpath.key("name"),
+                    &qualified,
+                    "duplicate_name",
+                    format!("cluster `{qualified}` is defined twice"),
+                    "give each cluster of a namespace its own name".into(),
+                );
             }
             if !matches!(cluster.control_plane_replicas, 1 | 3) {
                 r.error(&cpath.key("control_plane").key("replicas"), &qualified, "bad_replicas", format!("cluster `{qualified}` has {} control-plane replicas; Cluster API control planes here run 1 or 3", cluster.control_plane_replicas), "use 3 for HA or 1 for a throwaway cluster".into());
             }
-            let storage_policy = use_policy(&mut r, &cluster.storage_policy, &cpath.key("storage_policy"), &qualified);
+            let storage_policy = use_policy(
+                &mut r,
+                &cluster.storage_policy,
+                &cpath.key("storage_policy"),
+                &qualified,
+            );
             let cluster_index = clusters.len();
             clusters.push(ClusterSpec {
                 name: qualified.clone(),
@@ -356,8 +624,17 @@ pub(crate) fn resolve(topology: &Topology, errors: Errors) -> Result<Inventory, 
                 max_unavailable: cluster.max_unavailable,
             });
             let mut unit_groups = Vec::new();
-            let mut push_group = |r: &mut Resolver, groups: &mut Vec<Group>, vms: &mut Vec<VmSlot>, name: String, kind: GroupKind, class: &str, class_path: &Path, replicas: usize, stem: &str| {
-                let class_spec = use_class(r, class, class_path, &qualified).map(|i| classes[i].clone());
+            let mut push_group = |r: &mut Resolver,
+                                  groups: &mut Vec<Group>,
+                                  vms: &mut Vec<VmSlot>,
+                                  name: String,
+                                  kind: GroupKind,
+                                  class: &str,
+                                  class_path: &Path,
+                                  replicas: usize,
+                                  stem: &str| {
+                let class_spec =
+                    use_class(r, class, class_path, &qualified).map(|i| classes[i].clone());
                 let Some(class_spec) = class_spec else { return };
                 let group = groups.len();
                 groups.push(Group {
@@ -374,7 +651,10 @@ pub(crate) fn resolve(topology: &Topology, errors: Errors) -> Result<Inventory, 
                     vms: (vms.len()..vms.len() + replicas).collect(),
                 });
                 for n in 1..=replicas {
-                    vms.push(VmSlot { name: format!("{stem}-{n}"), group });
+                    vms.push(VmSlot {
+                        name: format!("{stem}-{n}"),
+                        group,
+                    });
                 }
                 unit_groups.push(group);
             };
@@ -383,7 +663,9 @@ pub(crate) fn resolve(topology: &Topology, errors: Errors) -> Result<Inventory, 
                 &mut groups,
                 &mut vms,
                 format!("{qualified}/cp"),
-                GroupKind::ControlPlane { cluster: cluster_index },
+                GroupKind::ControlPlane {
+                    cluster: cluster_index,
+                },
                 &cluster.control_plane_vm_class,
                 &cpath.key("control_plane").key("vm_class"),
                 cluster.control_plane_replicas.min(3) as usize,
@@ -397,12 +679,21 @@ pub(crate) fn resolve(topology: &Topology, errors: Errors) -> Result<Inventory, 
                     r.error(&ppath.key("name"), &qualified, "reserved_name", "a node pool may not be named `cp`: `NS/CLUSTER/cp-N` names control-plane VMs".into(), "rename the pool".into());
                 }
                 if !pool_names.insert(&pool.name) {
-                    r.error(&ppath.key("name"), &qualified, "duplicate_name", format!("node pool `{}` of `{qualified}` is defined twice", pool.name), "give each pool of a cluster its own name".into());
+                    r.error(
+                        &ppath.key("name"),
+                        &qualified,
+                        "duplicate_name",
+                        format!(
+                            "node pool `{}` of `{qualified}` is defined twice",
+                            pool.name
+                        ),
+                        "give each pool of a cluster its own name".into(),
+                    );
                 }
                 let zone = pool.zone.as_deref().and_then(|zone| {
                     let found = zone_index(zone);
                     if found.is_none() {
-                        r.error(&ppath.key("zone"), &qualified, "unknown_reference", format!("node pool `{}` of `{qualified}` is pinned to zone `{zone}`, which no host is in", pool.name), format!("use one of the zones ({}) or put hosts in `{zone}`", zones.join(", ")));
+                        r.error(&ppath.key("zone"), &qualified, "unknown_reference", format!("node pool `{}` of `{qualified}` is pinned to zone `{zone}`, which no host is in", pool.name), if zones.is_empty() { format!("no host names a zone: give hosts a `zone` or remove the pool's `zone`") } else { format!("use one of the zones ({}) or put hosts in `{zone}`", zones.join(", ")) });
                     }
                     found
                 });
@@ -411,14 +702,22 @@ pub(crate) fn resolve(topology: &Topology, errors: Errors) -> Result<Inventory, 
                     &mut groups,
                     &mut vms,
                     format!("{qualified}/{}", pool.name),
-                    GroupKind::NodePool { cluster: cluster_index, pool: pool.name.clone(), zone },
+                    GroupKind::NodePool {
+                        cluster: cluster_index,
+                        pool: pool.name.clone(),
+                        zone,
+                    },
                     &pool.vm_class,
                     &ppath.key("vm_class"),
                     pool.replicas.min(10_000) as usize,
                     &format!("{qualified}/{}", pool.name),
                 );
             }
-            admission_units.push(AdmissionUnit { name: qualified.clone(), priority: cluster.priority, groups: unit_groups });
+            admission_units.push(AdmissionUnit {
+                name: qualified.clone(),
+                priority: cluster.priority,
+                groups: unit_groups,
+            });
         }
         let mut vm_names: HashSet<&str> = HashSet::new();
         for (vi, vm) in ns.vms.iter().enumerate() {
@@ -426,14 +725,31 @@ pub(crate) fn resolve(topology: &Topology, errors: Errors) -> Result<Inventory, 
             let qualified = format!("{}/vm/{}", ns.name, vm.name);
             r.check_name("VM", &vm.name, &vpath.key("name"));
             if !vm_names.insert(&vm.name) {
-                r.error(&vpath.key("name"), &qualified, "duplicate_name", format!("VM `{qualified}` is defined twice"), "give each VM of a namespace its own name".into());
+                r.error(
+                    &vpath.key("name"),
+                    &qualified,
+                    "duplicate_name",
+                    format!("VM `{qualified}` is defined twice"),
+                    "give each VM of a namespace its own name".into(),
+                );
             }
-            let storage_policy = use_policy(&mut r, &vm.storage_policy, &vpath.key("storage_policy"), &qualified);
-            let Some(class) = use_class(&mut r, &vm.vm_class, &vpath.key("vm_class"), &qualified).map(|i| classes[i].clone()) else { continue };
+            let storage_policy = use_policy(
+                &mut r,
+                &vm.storage_policy,
+                &vpath.key("storage_policy"),
+                &qualified,
+            );
+            let Some(class) = use_class(&mut r, &vm.vm_class, &vpath.key("vm_class"), &qualified)
+                .map(|i| classes[i].clone())
+            else {
+                continue;
+            };
             let group = groups.len();
             groups.push(Group {
                 name: qualified.clone(),
-                kind: GroupKind::ServiceVm { priority: vm.priority },
+                kind: GroupKind::ServiceVm {
+                    priority: vm.priority,
+                },
                 namespace: Some(ni),
                 class: class.name.clone(),
                 vcpus: class.cpus,
@@ -444,32 +760,71 @@ pub(crate) fn resolve(topology: &Topology, errors: Errors) -> Result<Inventory, 
                 storage_policy,
                 vms: vec![vms.len()],
             });
-            vms.push(VmSlot { name: qualified.clone(), group });
-            admission_units.push(AdmissionUnit { name: qualified, priority: vm.priority, groups: vec![group] });
+            vms.push(VmSlot {
+                name: qualified.clone(),
+                group,
+            });
+            admission_units.push(AdmissionUnit {
+                name: qualified,
+                priority: vm.priority,
+                groups: vec![group],
+            });
         }
     }
 
     // --- Rules ------------------------------------------------------------------------------
     let rule_path = |i: usize| root.key("rules").index(i);
-    let _ = r.names("rule", t.rules.iter().enumerate().map(|(i, rule)| (rule.name.as_str(), rule_path(i))));
+    let _ = r.names(
+        "rule",
+        t.rules
+            .iter()
+            .enumerate()
+            .map(|(i, rule)| (rule.name.as_str(), rule_path(i).key("name"))),
+    );
     let mut rules = Vec::new();
     for (ri, rule) in t.rules.iter().enumerate() {
         let path = rule_path(ri);
-        let select = |r: &mut Resolver, key: &str, patterns: &[String], names: &mut dyn Iterator<Item = &str>| -> Vec<usize> {
+        let select = |r: &mut Resolver,
+                      key: &str,
+                      patterns: &[String],
+                      names: &mut dyn Iterator<Item = &str>|
+         -> Vec<usize> {
             let names: Vec<&str> = names.collect();
             let mut selected = Vec::new();
             if patterns.is_empty() {
-                r.error(&path.key(key), &rule.name, "empty_selection", format!("rule `{}` lists no {key}", rule.name), format!("add at least one pattern to `{key}`"));
+                r.error(
+                    &path.key(key),
+                    &rule.name,
+                    "empty_selection",
+                    format!("rule `{}` lists no {key}", rule.name),
+                    format!("add at least one pattern to `{key}`"),
+                );
             }
             for (pi, pattern) in patterns.iter().enumerate() {
                 let ppath = path.key(key).index(pi);
                 match Glob::new(pattern) {
-                    Err(why) => r.error(&ppath, &rule.name, "bad_glob", format!("rule `{}`: {why}", rule.name), "close every `[` and keep ranges low-high".into()),
+                    Err(why) => r.error(
+                        &ppath,
+                        &rule.name,
+                        "bad_glob",
+                        format!("rule `{}`: {why}", rule.name),
+                        "close every `[` and keep ranges low-high".into(),
+                    ),
                     Ok(glob) => {
                         let before = selected.len();
-                        selected.extend(names.iter().enumerate().filter(|(_, name)| glob.matches(name)).map(|(i, _)| i));
+                        selected.extend(
+                            names
+                                .iter()
+                                .enumerate()
+                                .filter(|(_, name)| glob.matches(name))
+                                .map(|(i, _)| i),
+                        );
                         if selected.len() == before {
-                            let what = if key == "vms" { "VM (names look like `team-a/prod/workers-1`)" } else { "host" };
+                            let what = if key == "vms" {
+                                "VM (names look like `team-a/prod/workers-1`)"
+                            } else {
+                                "host"
+                            };
                             r.error(&ppath, &rule.name, "empty_selection", format!("pattern `{pattern}` of rule `{}` selects no {what}", rule.name), format!("fix the pattern or remove it; `*` matches any run including `/`"));
                         }
                     }
@@ -479,17 +834,38 @@ pub(crate) fn resolve(topology: &Topology, errors: Errors) -> Result<Inventory, 
             selected.dedup();
             selected
         };
-        let selected_vms = select(&mut r, "vms", &rule.vms, &mut vms.iter().map(|vm| vm.name.as_str()));
+        let selected_vms = select(
+            &mut r,
+            "vms",
+            &rule.vms,
+            &mut vms.iter().map(|vm| vm.name.as_str()),
+        );
         let selected_hosts = if rule.kind == RuleKind::VmHost {
-            select(&mut r, "hosts", &rule.hosts, &mut hosts.iter().map(|h| h.name.as_str()))
+            select(
+                &mut r,
+                "hosts",
+                &rule.hosts,
+                &mut hosts.iter().map(|h| h.name.as_str()),
+            )
         } else {
             Vec::new()
         };
-        rules.push(RuleSpec { name: rule.name.clone(), kind: rule.kind, vms: selected_vms, hosts: selected_hosts, must: rule.must, run_on: rule.run_on });
+        rules.push(RuleSpec {
+            name: rule.name.clone(),
+            kind: rule.kind,
+            vms: selected_vms,
+            hosts: selected_hosts,
+            must: rule.must,
+            run_on: rule.run_on,
+        });
     }
 
     // --- Placement --------------------------------------------------------------------------
-    let vm_index: HashMap<&str, usize> = vms.iter().enumerate().map(|(i, vm)| (vm.name.as_str(), i)).collect();
+    let vm_index: HashMap<&str, usize> = vms
+        .iter()
+        .enumerate()
+        .map(|(i, vm)| (vm.name.as_str(), i))
+        .collect();
     let mut placement = Vec::new();
     for (vm, host) in &t.placement {
         let path = root.key("placement").key(vm);

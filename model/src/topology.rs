@@ -352,7 +352,13 @@ pub(crate) fn decode(value: &Value, errors: &mut Errors) -> Topology {
         return Topology::default();
     };
     let version: u32 = fields.required("version", errors);
-    if fields.has("version") && version != 1 && !errors.0.iter().any(|e| e.path.as_deref() == Some("version")) {
+    if fields.has("version")
+        && version != 1
+        && !errors
+            .0
+            .iter()
+            .any(|e| e.path.as_deref() == Some("version"))
+    {
         errors.push(
             &root.key("version"),
             "",
@@ -366,7 +372,9 @@ pub(crate) fn decode(value: &Value, errors: &mut Errors) -> Topology {
         policy: fields.optional("policy", errors).unwrap_or_default(),
         hosts: fields.required("hosts", errors),
         vm_classes: fields.optional("vm_classes", errors).unwrap_or_default(),
-        storage_policies: fields.optional("storage_policies", errors).unwrap_or_default(),
+        storage_policies: fields
+            .optional("storage_policies", errors)
+            .unwrap_or_default(),
         networks: fields.optional("networks", errors).unwrap_or_default(),
         supervisor: fields.optional("supervisor", errors),
         namespaces: fields.optional("namespaces", errors).unwrap_or_default(),
@@ -388,8 +396,20 @@ pub(crate) fn decode(value: &Value, errors: &mut Errors) -> Topology {
 fn positive_bytes(fields: &mut Fields, key: &'static str, errors: &mut Errors) -> Bytes {
     let path = fields.path().key(key);
     let bytes: Bytes = fields.required(key, errors);
-    if fields.has(key) && bytes.0 == 0 && !errors.0.iter().any(|e| e.path.as_deref() == Some(path.as_str())) {
-        errors.push(&path, "", "out_of_range", format!("`{path}` must be positive"), "give a size above zero".into());
+    if fields.has(key)
+        && bytes.0 == 0
+        && !errors
+            .0
+            .iter()
+            .any(|e| e.path.as_deref() == Some(path.as_str()))
+    {
+        errors.push(
+            &path,
+            "",
+            "out_of_range",
+            format!("`{path}` must be positive"),
+            "give a size above zero".into(),
+        );
     }
     bytes
 }
@@ -404,8 +424,15 @@ fn devices(fields: &mut Fields, errors: &mut Errors) -> Vec<(String, u32)> {
     }
 }
 
-fn enumeration<T: Copy>(value: &Value, path: &Path, errors: &mut Errors, options: &[(&str, T)]) -> Option<T> {
-    let found = value.as_str().and_then(|text| options.iter().find(|(name, _)| *name == text));
+fn enumeration<T: Copy>(
+    value: &Value,
+    path: &Path,
+    errors: &mut Errors,
+    options: &[(&str, T)],
+) -> Option<T> {
+    let found = value
+        .as_str()
+        .and_then(|text| options.iter().find(|(name, _)| *name == text));
     match found {
         Some((_, option)) => Some(*option),
         None => {
@@ -414,7 +441,10 @@ fn enumeration<T: Copy>(value: &Value, path: &Path, errors: &mut Errors, options
                 path,
                 "",
                 "bad_value",
-                format!("`{path}` must be one of {}, found {value}", names.join(", ")),
+                format!(
+                    "`{path}` must be one of {}, found {value}",
+                    names.join(", ")
+                ),
                 format!("write one of: {}", names.join(", ")),
             );
             None
@@ -426,8 +456,20 @@ impl Decode for Policy {
     fn decode(value: &Value, path: &Path, errors: &mut Errors) -> Option<Policy> {
         let mut fields = Fields::open(value, path, errors)?;
         let defaults = Policy::default();
-        let cpu_overcommit = fields.optional_in("cpu_overcommit", defaults.cpu_overcommit, 0.01, 100.0, errors);
-        let memory_overcommit = fields.optional_in("memory_overcommit", defaults.memory_overcommit, 0.01, 100.0, errors);
+        let cpu_overcommit = fields.optional_in(
+            "cpu_overcommit",
+            defaults.cpu_overcommit,
+            0.01,
+            100.0,
+            errors,
+        );
+        let memory_overcommit = fields.optional_in(
+            "memory_overcommit",
+            defaults.memory_overcommit,
+            0.01,
+            100.0,
+            errors,
+        );
         let vcpu_mhz = fields.optional::<u64>("vcpu_mhz", errors);
         if let Some(mhz) = vcpu_mhz {
             check_range(mhz, 1, 100_000, &path.key("vcpu_mhz"), errors);
@@ -446,12 +488,21 @@ impl Decode for Policy {
                 value,
                 &objective_path,
                 errors,
-                &[("balance", ObjectiveKind::Balance), ("consolidate", ObjectiveKind::Consolidate)],
+                &[
+                    ("balance", ObjectiveKind::Balance),
+                    ("consolidate", ObjectiveKind::Consolidate),
+                ],
             )
             .unwrap_or_default(),
             _ => ObjectiveKind::Balance,
         };
-        let time_limit_s = fields.optional_in("time_limit_s", defaults.time_limit_s, 0.001, 86_400.0, errors);
+        let time_limit_s = fields.optional_in(
+            "time_limit_s",
+            defaults.time_limit_s,
+            0.001,
+            86_400.0,
+            errors,
+        );
         let mip_gap = fields.optional_in("mip_gap", defaults.mip_gap, 0.0, 1.0, errors);
         fields.finish(errors);
         Some(Policy {
@@ -503,7 +554,9 @@ impl Decode for StoragePolicy {
     fn decode(value: &Value, path: &Path, errors: &mut Errors) -> Option<StoragePolicy> {
         let mut fields = Fields::open(value, path, errors)?;
         let name = fields.required("name", errors);
-        let capacity = if fields.has("capacity") && !fields.raw("capacity").is_some_and(|(v, _)| v.is_null()) {
+        let capacity = if fields.has("capacity")
+            && !fields.raw("capacity").is_some_and(|(v, _)| v.is_null())
+        {
             Some(positive_bytes(&mut fields, "capacity", errors))
         } else {
             None
@@ -614,7 +667,9 @@ impl Decode for Namespace {
             memory_limit,
             storage_limits,
             vm_classes: fields.optional("vm_classes", errors).unwrap_or_default(),
-            storage_policies: fields.optional("storage_policies", errors).unwrap_or_default(),
+            storage_policies: fields
+                .optional("storage_policies", errors)
+                .unwrap_or_default(),
             workload_network: fields.optional("workload_network", errors),
             load_balancer_network: fields.optional("load_balancer_network", errors),
             clusters: fields.optional("clusters", errors).unwrap_or_default(),
@@ -668,7 +723,13 @@ impl Decode for Cluster {
             node_pools: fields.optional("node_pools", errors).unwrap_or_default(),
             storage_policy: fields.optional("storage_policy", errors),
             disk: fields.required("disk", errors),
-            load_balancer_services: fields.optional_in("load_balancer_services", 0, 0, 100_000, errors),
+            load_balancer_services: fields.optional_in(
+                "load_balancer_services",
+                0,
+                0,
+                100_000,
+                errors,
+            ),
             max_surge,
             max_unavailable,
             priority: fields.optional("priority", errors),
@@ -716,7 +777,11 @@ impl Decode for Rule {
                 value,
                 &kind_path,
                 errors,
-                &[("separate", RuleKind::Separate), ("together", RuleKind::Together), ("vm_host", RuleKind::VmHost)],
+                &[
+                    ("separate", RuleKind::Separate),
+                    ("together", RuleKind::Together),
+                    ("vm_host", RuleKind::VmHost),
+                ],
             )
             .unwrap_or_default(),
             None => {
@@ -738,7 +803,10 @@ impl Decode for Rule {
                         &key_path,
                         &name,
                         "unused_field",
-                        format!("`{key}` only applies to `vm_host` rules; rule `{name}` is `{}`", kind.as_str()),
+                        format!(
+                            "`{key}` only applies to `vm_host` rules; rule `{name}` is `{}`",
+                            kind.as_str()
+                        ),
                         format!("remove `{key}` or make the rule `vm_host`"),
                     );
                 }
@@ -761,17 +829,25 @@ impl Decode for Upgrade {
     fn decode(value: &Value, path: &Path, errors: &mut Errors) -> Option<Upgrade> {
         let mut fields = Fields::open(value, path, errors)?;
         let clusters = match fields.raw("clusters") {
-            Some((value, clusters_path)) if !value.is_null() => decode_map::<Version>(value, &clusters_path, errors)
-                .into_iter()
-                .map(|(cluster, version, _)| (cluster, version))
-                .collect(),
+            Some((value, clusters_path)) if !value.is_null() => {
+                decode_map::<Version>(value, &clusters_path, errors)
+                    .into_iter()
+                    .map(|(cluster, version, _)| (cluster, version))
+                    .collect()
+            }
             _ => Vec::new(),
         };
         let upgrade = Upgrade {
             clusters,
             hosts: fields.optional("hosts", errors).unwrap_or_default(),
             supervisor: fields.optional("supervisor", errors).unwrap_or(false),
-            max_hosts_in_maintenance: fields.optional_in("max_hosts_in_maintenance", 1, 1, 100_000, errors),
+            max_hosts_in_maintenance: fields.optional_in(
+                "max_hosts_in_maintenance",
+                1,
+                1,
+                100_000,
+                errors,
+            ),
         };
         fields.finish(errors);
         Some(upgrade)

@@ -19,12 +19,17 @@ impl Version {
         let core = text.strip_prefix('v').unwrap_or(text);
         let core = core.split(['+', '-']).next().unwrap_or_default();
         let parts: Vec<&str> = core.split('.').collect();
-        let number = |part: &str| part.parse::<u32>().ok().filter(|_| !part.is_empty() && part.len() <= 6);
+        let number = |part: &str| {
+            part.parse::<u32>()
+                .ok()
+                .filter(|_| !part.is_empty() && part.len() <= 6)
+        };
         match parts.as_slice() {
             [major, minor, patch] => match (number(major), number(minor), number(patch)) {
-                (Some(major), Some(minor), Some(patch)) => {
-                    Ok(Version { numbers: (major, minor, patch), text: text.to_string() })
-                }
+                (Some(major), Some(minor), Some(patch)) => Ok(Version {
+                    numbers: (major, minor, patch),
+                    text: text.to_string(),
+                }),
                 _ => Err(format!("`{text}` is not a version like v1.31.4")),
             },
             _ => Err(format!("`{text}` is not a version like v1.31.4")),
@@ -50,7 +55,13 @@ impl Decode for Version {
         match Version::parse(&text) {
             Ok(version) => Some(version),
             Err(why) => {
-                errors.push(path, "", "bad_version", format!("`{path}`: {why}"), "write e.g. \"v1.31.4\"".into());
+                errors.push(
+                    path,
+                    "",
+                    "bad_version",
+                    format!("`{path}`: {why}"),
+                    "write e.g. \"v1.31.4\"".into(),
+                );
                 None
             }
         }

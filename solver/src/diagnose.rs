@@ -1,0 +1,387 @@
+//! First-level diagnosis: necessary conditions that can be checked without a solver (demand
+//! of a set of admitted units against each limit), each reported with the layer that owns the
+//! resource (SPEC section 5) and the shortfall.
+
+use crate::verify::Assignment;
+use std::collections::BTreeSet;
+use vksplan_model::inventory::GroupKind;
+use vksplan_model::{Bytes, Diagnostic, Inventory, Layer, Status};
+
+/// Demand of the admitted units (plus the Supervisor), summed per resource.
+struct Demand {
+    namespace_vcpus: Vec<u64>,
+    namespace_memory: Vec<u128>,
+    namespace_storage: Vec<Vec<u128>>,
+    network_ips: Vec<u64>,
+    storage: Vec<u128>,
+    vcpus: u64,
+    memory: u128,
+    reserved_vcpus: u128,
+    reserved_memory: u128,
+    devices: Vec<(String, u64)>,
+}
+
+fn demand(inventory: &Inventory, included: &dyn Fn(usize) -> bool) -> Demand {
+    let namespaces = inventory.namespaces.len();
+    let policies = inventory.storage_policies.len();
+    let mut d = Demand {
+        namespace_vcpus: vec![0; namespaces],
+        namespace_memory: vec![0; namespaces],
+        namespace_storage: vec![vec![0; policies]; namespaces],
+        network_ips: vec![0; inventory.networks.len()],
+        storage: vec![0; policies],
+        vcpus: 0,
+        memory: 0,
+        reserved_vcpus: 0,
+        reserved_memory: 0,
+        devices: Vec::new(),
+    };
+    for (group_index, group) in inventory.groups.iter().enumerate() {
+        if !inventory.unit_of_group(group_index).is_none_or(included) {
+            continue;
+        }
+        let n = group.vms.len() as u64;
+        d.vcpus += n * u64::from(group.vcpus);
+        d.memory += u128::from(n) * u128::from(group.memory.0);
+        if group.reserved {
+            d.reserved_vcpus += u128::from(n * u64::from(group.vcpus));
+            d.reserved_memory += u128::from(n) * u128::from(group.memory.0);
+        }
+        for (device, count) in &group.devices {
+            match d.devices.iter_mut().find(|(name, _)| name == device) {
+                Some((_, total)) => *total += n * u64::from(*count),
+                None => d.devices.push((device.clone(), n * u64::from(*count))),
+            }
+        }
+        if let Some(policy) = group.storage_policy {
+            d.storage[policy] += u128::from(n) * u128::from(group.disk.0);
+        }
+        if let Some(namespace) = group.namespace {
+            d.namespace_vcpus[namespace] += n * u64::from(group.vcpus);
+            d.namespace_memory[namespace] += u128::from(n) * u128::from(group.memory.0);
+            if let Some(policy) = group.storage_policy {
+                d.namespace_storage[namespace][policy] += u128::from(n) * u128::from(group.disk.0);
+            }
+            d.network_ips[inventory.namespaces[namespace].workload_network] += n;
+        }
+    }
+    if let (Some([management, workload, load_balancer]), Some(supervisor)) = (
+        inventory.supervisor_networks,
+        inventory.topology.supervisor.as_ref(),
+    ) {
+        d.network_ips[management] += u64::from(supervisor.replicas) + 2;
+        d.network_ips[workload] += u64::from(supervisor.replicas);
+        d.network_ips[load_balancer] += 1;
+    }
+    for (cluster_index, cluster) in inventory.clusters.iter().enumerate() {
+        if inventory
+            .unit_of_cluster(cluster_index)
+            .is_none_or(included)
+        {
+            d.network_ips[inventory.namespaces[cluster.namespace].load_balancer_network] +=
+                u64::from(cluster.load_balancer_ips);
+        }
+    }
+    d
+}
+
+/// Users of a network, for messages: the namespaces on it and the Supervisor.
+fn network_users(inventory: &Inventory, network: usize) -> String {
+    let mut users: Vec<String> = inventory
+        .namespaces
+        .iter()
+        .filter(|ns| ns.workload_network == network || ns.load_balancer_network == network)
+        .map(|ns| format!("`{}`", ns.name))
+        .collect();
+    if inventory
+        .supervisor_networks
+        .is_some_and(|n| n.contains(&network))
+    {
+        users.insert(0, "the Supervisor".into());
+    }
+    users.join(", ")
+}
+
+/// Necessary conditions that fail when the units `included` accepts (and the Supervisor) are
+/// all admitted. With `None`, the units that must be admitted (no priority).
+pub fn necessary_conditions(
+    inventory: &Inventory,
+    included: Option<&dyn Fn(usize) -> bool>,
+) -> Vec<Diagnostic> {
+    let mandatory = |unit: usize| inventory.admission_units[unit].priority.is_none();
+    let included: &dyn Fn(usize) -> bool = included.unwrap_or(&mandatory);
+    let d = demand(inventory, included);
+    let mut found = Vec::new();
+    let policy = &inventory.policy;
+
+    // Supervisor networks.
+    if let (Some([management, workload, _]), Some(supervisor)) = (
+        inventory.supervisor_networks,
+        inventory.topology.supervisor.as_ref(),
+    ) {
+        let network = &inventory.networks[management];
+        if network.ips < supervisor.replicas + 2 {
+            found.push(Diagnostic::new(Layer::Supervisor, &network.name, "management_ips", format!("the management network `{}` has {} addresses; a Supervisor of {} control-plane VMs needs {} (one per VM, the floating IP and one reserved for upgrades)", network.name, network.ips, supervisor.replicas, supervisor.replicas + 2), format!("add {} address(es) to `{}`", supervisor.replicas + 2 - network.ips, network.name)));
+        }
+        let network = &inventory.networks[workload];
+        if network.ips < supervisor.replicas {
+            found.push(Diagnostic::new(Layer::Supervisor, &network.name, "workload_ips", format!("the Supervisor's workload network `{}` has {} addresses for {} control-plane VMs", network.name, network.ips, supervisor.replicas), format!("add {} address(es) to `{}`", supervisor.replicas - network.ips, network.name)));
+        }
+    }
+    // Namespace networks (workload and load balancer), shared counts.
+    for (index, network) in inventory.networks.iter().enumerate() {
+        let is_management = inventory.supervisor_networks.is_some_and(|n| n[0] == index);
+        if is_management || d.network_ips[index] <= u64::from(network.ips) {
+            continue;
+        }
+        found.push(Diagnostic::new(
+            Layer::Namespace,
+            &network.name,
+            "ip_addresses",
+            format!(
+                "network `{}` needs {} addresses for {}, but has {}",
+                network.name,
+                d.network_ips[index],
+                network_users(inventory, index),
+                network.ips
+            ),
+            format!(
+                "add {} address(es) to `{}` or give a namespace its own network",
+                d.network_ips[index] - u64::from(network.ips),
+                network.name
+            ),
+        ));
+    }
+    // Namespace limits.
+    for (index, namespace) in inventory.namespaces.iter().enumerate() {
+        let cpu_mhz = d.namespace_vcpus[index] * policy.vcpu_mhz;
+        if let Some(limit) = namespace.cpu_mhz_limit.filter(|limit| cpu_mhz > *limit) {
+            found.push(Diagnostic::new(Layer::Namespace, &namespace.name, "cpu_limit", format!("the VMs of `{}` need {cpu_mhz} MHz ({} vCPUs x {} MHz); the namespace CPU limit is {limit} MHz", namespace.name, d.namespace_vcpus[index], policy.vcpu_mhz), format!("raise the CPU limit of `{}` by {} MHz or shrink a node pool", namespace.name, cpu_mhz - limit)));
+        }
+        let memory = d.namespace_memory[index];
+        if let Some(limit) = namespace
+            .memory_limit
+            .filter(|limit| memory > u128::from(limit.0))
+        {
+            found.push(Diagnostic::new(
+                Layer::Namespace,
+                &namespace.name,
+                "memory_limit",
+                format!(
+                    "the VMs of `{}` need {} of memory; the namespace limit is {limit}",
+                    namespace.name,
+                    Bytes(memory as u64)
+                ),
+                format!(
+                    "raise the memory limit of `{}` by {} or shrink a node pool",
+                    namespace.name,
+                    Bytes((memory - u128::from(limit.0)) as u64)
+                ),
+            ));
+        }
+        for (policy_index, used) in d.namespace_storage[index].iter().enumerate() {
+            if let Some(limit) =
+                namespace.storage_limits[policy_index].filter(|limit| *used > u128::from(limit.0))
+            {
+                let policy_name = &inventory.storage_policies[policy_index].name;
+                found.push(Diagnostic::new(Layer::Namespace, &namespace.name, "storage_limit", format!("the disks of `{}` need {} of `{policy_name}`; the namespace limit is {limit}", namespace.name, Bytes(*used as u64)), format!("raise the `{policy_name}` limit of `{}` by {}", namespace.name, Bytes((*used - u128::from(limit.0)) as u64))));
+            }
+        }
+    }
+    // Storage capacity.
+    for (policy_spec, used) in inventory.storage_policies.iter().zip(&d.storage) {
+        if let Some(capacity) = policy_spec
+            .capacity
+            .filter(|capacity| *used > u128::from(capacity.0))
+        {
+            found.push(Diagnostic::new(
+                Layer::Infrastructure,
+                &policy_spec.name,
+                "storage_capacity",
+                format!(
+                    "disks need {} of storage policy `{}`, which holds {capacity}",
+                    Bytes(*used as u64),
+                    policy_spec.name
+                ),
+                format!(
+                    "add {} to the datastore behind `{}`",
+                    Bytes((*used - u128::from(capacity.0)) as u64),
+                    policy_spec.name
+                ),
+            ));
+        }
+    }
+    // Control-plane replicas against hosts and zones.
+    let active: Vec<usize> = (0..inventory.hosts.len())
+        .filter(|h| !inventory.hosts[*h].maintenance)
+        .collect();
+    let active_zones: BTreeSet<usize> = active
+        .iter()
+        .filter_map(|h| inventory.hosts[*h].zone)
+        .collect();
+    for (group_index, group) in inventory.groups.iter().enumerate() {
+        if !group.anti_affine() || !inventory.unit_of_group(group_index).is_none_or(included) {
+            continue;
+        }
+        let layer = if group.kind == GroupKind::SupervisorControlPlane {
+            Layer::Supervisor
+        } else {
+            Layer::Cluster
+        };
+        let replicas = group.vms.len();
+        if replicas > active.len() {
+            found.push(Diagnostic::new(layer, &group.name, "anti_affinity", format!("the {replicas} control-plane VMs of `{}` need {replicas} distinct hosts but {} are available (not in maintenance)", group.name, active.len()), format!("add {} host(s) or bring hosts out of maintenance", replicas - active.len())));
+        } else if inventory.three_zone && replicas > active_zones.len() {
+            found.push(Diagnostic::new(layer, &group.name, "anti_affinity", format!("the {replicas} control-plane VMs of `{}` need {replicas} zones but only {} zone(s) have hosts available", group.name, active_zones.len()), "bring a host of every zone out of maintenance".to_string()));
+        }
+    }
+    // Host totals: reserved within HA admission, all within the overcommitted limits, devices.
+    let k = u128::from(policy.host_failures_to_tolerate);
+    let h = active.len() as u128;
+    let cores: u128 = active
+        .iter()
+        .map(|i| u128::from(inventory.hosts[*i].cpu_cores))
+        .sum();
+    let memory: u128 = active
+        .iter()
+        .map(|i| u128::from(inventory.hosts[*i].memory.0))
+        .sum();
+    let ha_note = if k > 0 {
+        format!(" after the HA reserve for {k} host failure(s)")
+    } else {
+        String::new()
+    };
+    let usable = |total: u128| if h > k { total * (h - k) / h.max(1) } else { 0 };
+    if d.reserved_vcpus > usable(cores) {
+        found.push(Diagnostic::new(
+            Layer::Infrastructure,
+            "hosts",
+            "ha_admission",
+            format!(
+                "reserved VMs need {} vCPUs; the {} host(s) offer {} cores{ha_note}",
+                d.reserved_vcpus,
+                active.len(),
+                usable(cores)
+            ),
+            "add hosts, or use best-effort classes for some VMs",
+        ));
+    }
+    if d.reserved_memory > usable(memory) {
+        found.push(Diagnostic::new(
+            Layer::Infrastructure,
+            "hosts",
+            "ha_admission",
+            format!(
+                "reserved VMs need {} of memory; the {} host(s) offer {}{ha_note}",
+                Bytes(d.reserved_memory as u64),
+                active.len(),
+                Bytes(usable(memory) as u64)
+            ),
+            "add hosts or memory, or use best-effort classes",
+        ));
+    }
+    let vcpu_limit: u64 = active.iter().map(|i| inventory.hosts[*i].vcpu_limit).sum();
+    if d.vcpus > vcpu_limit {
+        found.push(Diagnostic::new(
+            Layer::Infrastructure,
+            "hosts",
+            "host_vcpus",
+            format!(
+                "VMs need {} vCPUs; the hosts allow {vcpu_limit} at a {}:1 overcommit",
+                d.vcpus, policy.cpu_overcommit
+            ),
+            "add hosts or raise cpu_overcommit",
+        ));
+    }
+    let memory_limit: u128 = active
+        .iter()
+        .map(|i| u128::from(inventory.hosts[*i].memory_limit.0))
+        .sum();
+    if d.memory > memory_limit {
+        found.push(Diagnostic::new(
+            Layer::Infrastructure,
+            "hosts",
+            "host_memory",
+            format!(
+                "VMs need {} of memory; the hosts allow {}",
+                Bytes(d.memory as u64),
+                Bytes(memory_limit as u64)
+            ),
+            "add hosts or memory",
+        ));
+    }
+    for (device, needed) in &d.devices {
+        let supply: u64 = active
+            .iter()
+            .map(|i| u64::from(inventory.hosts[*i].device_count(device)))
+            .sum();
+        if *needed > supply {
+            found.push(Diagnostic::new(
+                Layer::Infrastructure,
+                device,
+                "devices",
+                format!("VMs need {needed} `{device}` device(s); the hosts have {supply}"),
+                format!("add hosts with `{device}` or shrink the pools that use it"),
+            ));
+        }
+    }
+    found
+}
+
+/// Why each rejected unit was rejected: the necessary conditions it would break on top of the
+/// admitted ones, or a packing note when no single resource is short.
+pub fn rejections(inventory: &Inventory, assignment: &Assignment) -> Vec<Diagnostic> {
+    let admitted = |unit: usize| assignment.admitted[unit];
+    let before: BTreeSet<(String, String)> = necessary_conditions(inventory, Some(&admitted))
+        .into_iter()
+        .map(|d| (d.constraint, d.subject))
+        .collect();
+    let mut found = Vec::new();
+    for (unit_index, unit) in inventory.admission_units.iter().enumerate() {
+        if assignment.admitted[unit_index] {
+            continue;
+        }
+        let with_unit = |u: usize| assignment.admitted[u] || u == unit_index;
+        let blocking: Vec<Diagnostic> = necessary_conditions(inventory, Some(&with_unit))
+            .into_iter()
+            .filter(|d| !before.contains(&(d.constraint.clone(), d.subject.clone())))
+            .collect();
+        let priority = unit.priority.unwrap_or(0);
+        match blocking.first() {
+            Some(first) => found.push(Diagnostic::new(first.layer, &unit.name, &first.constraint, format!("`{}` (priority {priority}) was not admitted: {}", unit.name, first.message), first.hint.clone())),
+            None => found.push(Diagnostic::new(Layer::Infrastructure, &unit.name, "packing", format!("`{}` (priority {priority}) was not admitted: no single limit is short, but it does not fit on the hosts alongside what has higher priority", unit.name), "add host capacity or raise its priority")),
+        }
+    }
+    found
+}
+
+/// One entry per broken soft rule.
+pub fn soft_rules(inventory: &Inventory, broken: &[String]) -> Vec<Diagnostic> {
+    let _ = inventory;
+    broken
+        .iter()
+        .map(|rule| {
+            Diagnostic::new(
+                Layer::Rule,
+                rule,
+                "soft_rule",
+                format!("soft rule `{rule}` is broken in the best placement"),
+                "add hosts or capacity where the rule wants the VMs, or make other rules soft",
+            )
+        })
+        .collect()
+}
+
+/// The entry of a plan whose solve hit the time limit.
+pub fn time_limit(gap: f64) -> Diagnostic {
+    Diagnostic::input("policy.time_limit_s", "policy", "time_limit", format!("the solver hit its time limit before proving optimality; the plan is valid, {:.2}% from the best bound", gap * 100.0), "raise `policy.time_limit_s` or `policy.mip_gap`")
+}
+
+/// The entry when no necessary condition explains an infeasible (or timed-out) model.
+pub fn no_single_shortage(inventory: &Inventory, status: Status) -> Diagnostic {
+    let _ = inventory;
+    match status {
+        Status::Timeout => Diagnostic::input("policy.time_limit_s", "policy", "time_limit", "the solver found no plan within its time limit", "raise `policy.time_limit_s`"),
+        _ => Diagnostic::new(Layer::Infrastructure, "hosts", "packing", "no placement satisfies every rule at once, though no single total is short: the VMs do not pack onto the hosts under the anti-affinity, rules and per-host limits", "add a host, loosen a must rule, or give optional clusters a priority"),
+    }
+}

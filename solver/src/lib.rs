@@ -1,0 +1,58 @@
+//! # vksplan-solver
+//!
+//! Compiles a validated [`vksplan_model::Inventory`] into one mixed-integer program (counts of
+//! interchangeable VMs per host, one file per constraint family under `lp/families`), solves it
+//! with HiGHS step by step in the lexicographic order of the SPEC's objective, names every VM's
+//! host, and checks the result with an independent [`verify`] before returning it.
+//!
+//! ```
+//! let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/lab-1-host.json"))?;
+//! let inventory = vksplan_model::load(&text)?;
+//! let plan = vksplan_solver::plan(&inventory, &vksplan_solver::Options::default())?;
+//! assert_eq!(plan.status, vksplan_model::Status::Optimal);
+//! assert_eq!(plan.placement["lab/tkc/cp-1"], "esx-lab");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![deny(missing_docs)]
+
+pub mod blocks;
+pub mod diagnose;
+pub mod lp;
+pub mod place;
+pub mod text;
+pub mod verify;
+
+pub use place::plan;
+
+/// How to run the solver; everything else comes from the topology's `policy`.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Overrides the policy's `time_limit_s`.
+    pub time_limit_s: Option<f64>,
+    /// HiGHS threads (1 under rayon: let rayon own the cores).
+    pub threads: u32,
+    /// Constraint families to switch off. For tests that prove a family matters; a plan made
+    /// with a family off fails verification and is reported as an internal error.
+    pub disabled_families: Vec<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            time_limit_s: None,
+            threads: 1,
+            disabled_families: Vec::new(),
+        }
+    }
+}
+
+/// A failure that is vksplan's fault, never the input's.
+#[derive(Debug, thiserror::Error)]
+pub enum SolverError {
+    /// The plan the MIP produced fails the independent verifier: a bug.
+    #[error("internal error: the plan fails verification ({} problem(s)); first: {}", .0.len(), .0.first().map(ToString::to_string).unwrap_or_default())]
+    Unverified(Vec<vksplan_model::Diagnostic>),
+    /// HiGHS reported an error.
+    #[error("internal error: HiGHS: {0}")]
+    Highs(String),
+}

@@ -1,0 +1,54 @@
+//! Control-plane anti-affinity: the control-plane VMs of the Supervisor and of each 3-replica
+//! cluster on pairwise distinct hosts (count bounds of 1 already say so per block; this row
+//! sums the blocks of one group), and with a 3-zone Supervisor in distinct zones.
+
+use crate::lp::{Compiler, Family, FamilyStats};
+use good_lp::Expression;
+use std::collections::BTreeMap;
+
+/// Control-plane anti-affinity over hosts and zones.
+pub struct AntiAffinity;
+
+impl Family for AntiAffinity {
+    fn name(&self) -> &'static str {
+        "anti_affinity"
+    }
+
+    fn emit(&self, compiler: &mut Compiler) -> FamilyStats {
+        let inventory = compiler.inventory;
+        let mut rows = Vec::new();
+        for (group_index, group) in inventory.groups.iter().enumerate() {
+            if !group.anti_affine() {
+                continue;
+            }
+            let mut per_host: BTreeMap<usize, Expression> = BTreeMap::new();
+            let mut per_zone: BTreeMap<usize, Expression> = BTreeMap::new();
+            for (block_index, block) in compiler.blocks.iter().enumerate() {
+                if block.group != group_index {
+                    continue;
+                }
+                for (host, count) in &compiler.counts[block_index] {
+                    *per_host.entry(*host).or_default() += *count;
+                    if let (true, Some(zone)) = (inventory.three_zone, inventory.hosts[*host].zone)
+                    {
+                        *per_zone.entry(zone).or_default() += *count;
+                    }
+                }
+            }
+            rows.extend(
+                per_host
+                    .into_values()
+                    .chain(per_zone.into_values())
+                    .map(|sum| sum.leq(1.0)),
+            );
+        }
+        let stats = FamilyStats {
+            rows: rows.len(),
+            columns: 0,
+        };
+        for row in rows {
+            compiler.row("anti_affinity", row);
+        }
+        stats
+    }
+}

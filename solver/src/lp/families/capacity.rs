@@ -1,0 +1,51 @@
+//! Host capacity: reserved vCPUs and memory within the physical cores and memory, all vCPUs and
+//! memory within the overcommitted limits.
+
+use crate::lp::{Compiler, Family, FamilyStats};
+use good_lp::Expression;
+
+/// Host capacity, reserved and overcommitted.
+pub struct HostCapacity;
+
+impl Family for HostCapacity {
+    fn name(&self) -> &'static str {
+        "host_capacity"
+    }
+
+    fn emit(&self, compiler: &mut Compiler) -> FamilyStats {
+        let mut stats = FamilyStats::default();
+        for host_index in 0..compiler.inventory.hosts.len() {
+            let host = &compiler.inventory.hosts[host_index];
+            let (mut vcpus, mut memory) = (Expression::from(0.0), Expression::from(0.0));
+            let (mut reserved_vcpus, mut reserved_memory) =
+                (Expression::from(0.0), Expression::from(0.0));
+            let mut any_reserved = false;
+            for (block, count) in &compiler.by_host[host_index] {
+                let group = &compiler.inventory.groups[compiler.blocks[*block].group];
+                vcpus += *count * f64::from(group.vcpus);
+                memory += *count * group.memory.as_mib_f64();
+                if group.reserved {
+                    any_reserved = true;
+                    reserved_vcpus += *count * f64::from(group.vcpus);
+                    reserved_memory += *count * group.memory.as_mib_f64();
+                }
+            }
+            if compiler.by_host[host_index].is_empty() {
+                continue;
+            }
+            let mut rows = vec![
+                vcpus.leq(host.vcpu_limit as f64),
+                memory.leq(host.memory_limit.as_mib_f64()),
+            ];
+            if any_reserved {
+                rows.push(reserved_vcpus.leq(f64::from(host.cpu_cores)));
+                rows.push(reserved_memory.leq(host.memory.as_mib_f64()));
+            }
+            stats.rows += rows.len();
+            for row in rows {
+                compiler.row("host_capacity", row);
+            }
+        }
+        stats
+    }
+}

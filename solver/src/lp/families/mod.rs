@@ -1,0 +1,45 @@
+//! One file per accounting rule of SPEC section 3; [`all`] lists them in emission order.
+//! Domain restrictions (maintenance hosts, node-pool zones, hard `vm_host` rules) are applied
+//! when the count columns are created (see `Compiler::allowed`).
+
+mod anti_affinity;
+mod capacity;
+mod devices;
+mod ha_admission;
+mod namespace_limits;
+mod networks;
+mod objective;
+mod rules;
+mod storage;
+
+use super::Family;
+
+/// Every family, in the order they are emitted. The objective family comes last.
+pub fn all() -> Vec<Box<dyn Family>> {
+    vec![
+        Box::new(capacity::HostCapacity),
+        Box::new(devices::Devices),
+        Box::new(ha_admission::HaAdmission),
+        Box::new(anti_affinity::AntiAffinity),
+        Box::new(namespace_limits::NamespaceLimits),
+        Box::new(storage::StorageCapacity),
+        Box::new(networks::IpAddresses),
+        Box::new(rules::DrsRules),
+        Box::new(objective::Objective),
+    ]
+}
+
+/// Names of the families that can be switched off (tests), including the domain ones.
+pub const SWITCHABLE: [&str; 11] = [
+    "host_capacity",
+    "devices",
+    "ha_admission",
+    "anti_affinity",
+    "namespace_limits",
+    "storage_capacity",
+    "ip_addresses",
+    "rules",
+    "maintenance",
+    "zone_pinning",
+    "storage_limits",
+];

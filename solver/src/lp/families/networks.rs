@@ -1,0 +1,69 @@
+//! IP addresses: the management network holds Supervisor replicas + 2; a workload network one
+//! address per Supervisor control-plane VM (the Supervisor's own) and per node and VM Service
+//! VM of every namespace on it; a load-balancer network 1 for the Supervisor API and, per
+//! cluster, 1 for its API endpoint plus its `load_balancer_services`.
+
+use crate::lp::{Compiler, Family, FamilyStats};
+use good_lp::Expression;
+use vksplan_model::Inventory;
+
+/// IP address pools.
+pub struct IpAddresses;
+
+/// Addresses used on each network, as expressions over admission.
+pub fn network_use(compiler: &Compiler) -> Vec<Expression> {
+    let inventory: &Inventory = compiler.inventory;
+    let mut used = vec![Expression::from(0.0); inventory.networks.len()];
+    if let (Some([management, workload, load_balancer]), Some(supervisor)) = (
+        inventory.supervisor_networks,
+        inventory.topology.supervisor.as_ref(),
+    ) {
+        used[management] += f64::from(supervisor.replicas + 2);
+        used[workload] += f64::from(supervisor.replicas);
+        used[load_balancer] += 1.0;
+    }
+    for (block_index, block) in compiler.blocks.iter().enumerate() {
+        let group = &inventory.groups[block.group];
+        let Some(namespace) = group.namespace else {
+            continue;
+        };
+        let namespace = &inventory.namespaces[namespace];
+        used[namespace.workload_network] +=
+            compiler.admitted(block_index) * f64::from(block.size());
+    }
+    for (cluster_index, cluster) in inventory.clusters.iter().enumerate() {
+        let network = inventory.namespaces[cluster.namespace].load_balancer_network;
+        let admitted = match inventory
+            .unit_of_cluster(cluster_index)
+            .and_then(|unit| compiler.admit[unit])
+        {
+            Some(admit) => Expression::from(admit),
+            None => Expression::from(1.0),
+        };
+        used[network] += admitted * f64::from(cluster.load_balancer_ips);
+    }
+    used
+}
+
+impl Family for IpAddresses {
+    fn name(&self) -> &'static str {
+        "ip_addresses"
+    }
+
+    fn emit(&self, compiler: &mut Compiler) -> FamilyStats {
+        let used = network_use(compiler);
+        let rows: Vec<_> = used
+            .into_iter()
+            .zip(&compiler.inventory.networks)
+            .map(|(used, network)| used.leq(f64::from(network.ips)))
+            .collect();
+        let stats = FamilyStats {
+            rows: rows.len(),
+            columns: 0,
+        };
+        for row in rows {
+            compiler.row("ip_addresses", row);
+        }
+        stats
+    }
+}

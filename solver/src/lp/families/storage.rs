@@ -1,0 +1,33 @@
+//! Storage capacity: per storage policy, the disks of every admitted VM within `capacity`.
+
+use crate::lp::{Compiler, Family, FamilyStats};
+use good_lp::Expression;
+
+/// Storage policy capacity.
+pub struct StorageCapacity;
+
+impl Family for StorageCapacity {
+    fn name(&self) -> &'static str {
+        "storage_capacity"
+    }
+
+    fn emit(&self, compiler: &mut Compiler) -> FamilyStats {
+        let inventory = compiler.inventory;
+        let mut used = vec![Expression::from(0.0); inventory.storage_policies.len()];
+        for (block_index, block) in compiler.blocks.iter().enumerate() {
+            let group = &inventory.groups[block.group];
+            if let Some(policy) = group.storage_policy {
+                used[policy] += compiler.admitted(block_index)
+                    * (f64::from(block.size()) * group.disk.as_mib_f64());
+            }
+        }
+        let mut stats = FamilyStats::default();
+        for (policy, used) in used.into_iter().enumerate() {
+            if let Some(capacity) = inventory.storage_policies[policy].capacity {
+                compiler.row("storage_capacity", used.leq(capacity.as_mib_f64()));
+                stats.rows += 1;
+            }
+        }
+        stats
+    }
+}

@@ -1,0 +1,229 @@
+//! The only module that speaks good_lp and HiGHS: the [`Compiler`] that turns an inventory into
+//! a MIP over counts, the constraint families, and the staged solve.
+
+pub mod families;
+mod solve;
+
+pub use solve::{solve_stages, Ending, StageOutcome, Stages};
+
+use crate::blocks::Block;
+use good_lp::{variable, Constraint, Expression, ProblemVariables, Variable};
+use vksplan_model::Inventory;
+
+/// Column values of a solution, addressable by variable.
+#[derive(Debug, Clone, Default)]
+pub struct ColumnValues {
+    index: std::collections::HashMap<Variable, usize>,
+    values: Vec<f64>,
+}
+
+impl ColumnValues {
+    /// Values in column order for `variables` (columns are created in that order).
+    pub fn new(variables: &ProblemVariables, values: Vec<f64>) -> ColumnValues {
+        let index = variables
+            .iter_variables_with_def()
+            .enumerate()
+            .map(|(i, (v, _))| (v, i))
+            .collect();
+        ColumnValues { index, values }
+    }
+
+    /// The value of a variable (0 when unknown).
+    pub fn get(&self, variable: Variable) -> f64 {
+        self.index
+            .get(&variable)
+            .and_then(|i| self.values.get(*i))
+            .copied()
+            .unwrap_or(0.0)
+    }
+
+    /// Whether there is no solution.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Raw values in column order.
+    pub fn as_slice(&self) -> &[f64] {
+        &self.values
+    }
+}
+
+impl good_lp::Solution for ColumnValues {
+    fn status(&self) -> good_lp::SolutionStatus {
+        good_lp::SolutionStatus::Optimal
+    }
+    fn value(&self, variable: Variable) -> f64 {
+        self.get(variable)
+    }
+}
+
+/// Rows and columns a family added.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FamilyStats {
+    /// Rows.
+    pub rows: usize,
+    /// Columns.
+    pub columns: usize,
+}
+
+/// A constraint family: one accounting rule of SPEC section 3.
+pub trait Family {
+    /// The family's name, as used to switch it off in tests.
+    fn name(&self) -> &'static str;
+    /// Adds the family's rows (and any columns it needs).
+    fn emit(&self, compiler: &mut Compiler) -> FamilyStats;
+}
+
+/// The MIP under construction.
+pub struct Compiler<'a> {
+    /// The validated topology.
+    pub inventory: &'a Inventory,
+    /// Interchangeable VM slots.
+    pub blocks: &'a [Block],
+    /// Columns.
+    pub variables: ProblemVariables,
+    /// Rows with the name of the family that added them.
+    pub rows: Vec<(&'static str, Constraint)>,
+    /// Per block: (host, count variable) for every host the block may use.
+    pub counts: Vec<Vec<(usize, Variable)>>,
+    /// Per host: (block, count variable).
+    pub by_host: Vec<Vec<(usize, Variable)>>,
+    /// Per admission unit: its admission binary (`None` = must be admitted).
+    pub admit: Vec<Option<Variable>>,
+    /// The objective expressions, one per step of SPEC section 4.
+    pub objectives: Objectives,
+    /// Families switched off (tests).
+    pub disabled: Vec<String>,
+}
+
+/// Objective expressions of SPEC section 4 (empty when a step has nothing to decide).
+#[derive(Default)]
+pub struct Objectives {
+    /// Step 1a: sum of priorities admitted (maximise).
+    pub priority: Option<Expression>,
+    /// Step 1b: number of units admitted (maximise).
+    pub admitted: Option<Expression>,
+    /// Step 2: soft rules broken (minimise).
+    pub soft_rules: Option<Expression>,
+    /// Step 3: migrations (minimise).
+    pub migrations: Option<Expression>,
+    /// Step 4: highest utilisation or cost of hosts used (minimise).
+    pub step4: Option<Expression>,
+    /// Step 5: spread (minimise).
+    pub spread: Option<Expression>,
+}
+
+impl<'a> Compiler<'a> {
+    /// Whether block `block` may use host `host`, given the enabled domain families.
+    fn allowed(inventory: &Inventory, block: &Block, host: usize, disabled: &[String]) -> bool {
+        let on = |family: &str| !disabled.iter().any(|d| d == family);
+        let host_spec = &inventory.hosts[host];
+        let group = &inventory.groups[block.group];
+        if on("maintenance") && host_spec.maintenance {
+            return false;
+        }
+        if on("zone_pinning") {
+            if let vksplan_model::GroupKind::NodePool {
+                zone: Some(zone), ..
+            } = group.kind
+            {
+                if host_spec.zone != Some(zone) {
+                    return false;
+                }
+            }
+        }
+        if on("rules") {
+            for rule in block.rules.iter().map(|r| &inventory.rules[*r]) {
+                if rule.must
+                    && rule.kind == vksplan_model::topology::RuleKind::VmHost
+                    && rule.hosts.contains(&host) != rule.run_on
+                {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// Creates the count and admission columns and the admission rows (every block of an
+    /// admitted unit is placed whole, a rejected one not at all).
+    pub fn new(inventory: &'a Inventory, blocks: &'a [Block], disabled: &[String]) -> Compiler<'a> {
+        let mut variables = ProblemVariables::new();
+        let admit: Vec<Option<Variable>> = inventory
+            .admission_units
+            .iter()
+            .map(|unit| {
+                unit.priority.map(|_| {
+                    variables.add(
+                        variable()
+                            .binary()
+                            .name(format!("admit[unit={}]", unit.name)),
+                    )
+                })
+            })
+            .collect();
+        let mut counts = Vec::with_capacity(blocks.len());
+        let mut by_host = vec![Vec::new(); inventory.hosts.len()];
+        for (block_index, block) in blocks.iter().enumerate() {
+            let group = &inventory.groups[block.group];
+            let upper = if group.anti_affine() { 1 } else { block.size() };
+            let mut block_counts = Vec::new();
+            for host in 0..inventory.hosts.len() {
+                if !Self::allowed(inventory, block, host, disabled) {
+                    continue;
+                }
+                let name = format!(
+                    "count[block={}#{block_index},host={}]",
+                    group.name, inventory.hosts[host].name
+                );
+                let count = variables.add(variable().integer().min(0).max(upper).name(name));
+                block_counts.push((host, count));
+                by_host[host].push((block_index, count));
+            }
+            counts.push(block_counts);
+        }
+        let mut compiler = Compiler {
+            inventory,
+            blocks,
+            variables,
+            rows: Vec::new(),
+            counts,
+            by_host,
+            admit,
+            objectives: Objectives::default(),
+            disabled: disabled.to_vec(),
+        };
+        for block_index in 0..blocks.len() {
+            let placed: Expression = compiler.counts[block_index]
+                .iter()
+                .map(|(_, count)| *count)
+                .sum();
+            let admitted = compiler.admitted(block_index) * f64::from(blocks[block_index].size());
+            compiler.rows.push(("admission", placed.eq(admitted)));
+        }
+        compiler
+    }
+
+    /// 1 when the block's unit is admitted: the admission binary, or the constant 1.
+    pub fn admitted(&self, block: usize) -> Expression {
+        match self.blocks[block].unit.and_then(|unit| self.admit[unit]) {
+            Some(admit) => admit.into(),
+            None => Expression::from(1.0),
+        }
+    }
+
+    /// Whether a family is switched off.
+    pub fn disabled(&self, family: &str) -> bool {
+        self.disabled.iter().any(|d| d == family)
+    }
+
+    /// Adds a named column.
+    pub fn column(&mut self, definition: good_lp::variable::VariableDefinition) -> Variable {
+        self.variables.add(definition)
+    }
+
+    /// Adds a row of `family`.
+    pub fn row(&mut self, family: &'static str, constraint: Constraint) {
+        self.rows.push((family, constraint));
+    }
+}

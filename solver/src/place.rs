@@ -1,0 +1,220 @@
+//! Placement: compile, solve step by step, name each VM's host, verify, and build the plan
+//! document.
+
+use crate::blocks::{blocks, Block};
+use crate::lp::families;
+use crate::lp::{solve_stages, ColumnValues, Compiler, Ending, Stages};
+use crate::verify::{usage, verify, Assignment, Report};
+use crate::{diagnose, Options, SolverError};
+use std::time::Instant;
+use vksplan_model::plan::{ObjectiveReport, Plan, Stats, Status};
+use vksplan_model::Inventory;
+
+/// A placement with how it was obtained.
+#[derive(Debug, Clone)]
+pub struct Placed {
+    /// How the solve ended.
+    pub ending: Ending,
+    /// The placement (`None` without a solution).
+    pub assignment: Option<Assignment>,
+    /// Best bound on step 4.
+    pub step4_bound: Option<f64>,
+    /// Model size and time.
+    pub stats: Stats,
+    /// A HiGHS error, if any.
+    pub error: Option<String>,
+}
+
+/// Solves the placement MIP without verifying it (see [`plan`] for the checked path).
+pub fn place(inventory: &Inventory, options: &Options) -> Placed {
+    let start = Instant::now();
+    let blocks = blocks(inventory);
+    let mut compiler = Compiler::new(inventory, &blocks, &options.disabled_families);
+    for family in families::all() {
+        if !compiler.disabled(family.name()) {
+            family.emit(&mut compiler);
+        }
+    }
+    let settings = Stages {
+        time_limit_s: options
+            .time_limit_s
+            .unwrap_or(inventory.policy.time_limit_s),
+        mip_gap: inventory.policy.mip_gap,
+        threads: options.threads,
+    };
+    let outcome = solve_stages(&compiler, &settings);
+    let assignment = (!outcome.values.is_empty() || compiler.variables.is_empty())
+        .then(|| disaggregate(&compiler, &blocks, &outcome.values));
+    Placed {
+        ending: outcome.ending,
+        assignment,
+        step4_bound: outcome.step4_bound,
+        stats: Stats {
+            variables: outcome.columns as u64,
+            constraints: outcome.rows as u64,
+            solve_ms: start.elapsed().as_millis() as u64,
+        },
+        error: outcome.error,
+    }
+}
+
+/// Turns counts per (block, host) into a host per VM, deterministically: a VM keeps its
+/// current host while its block still has room there, the others fill the remaining counts in
+/// host order.
+fn disaggregate(compiler: &Compiler, blocks: &[Block], values: &ColumnValues) -> Assignment {
+    let inventory = compiler.inventory;
+    let mut host_of = vec![None; inventory.vms.len()];
+    let mut current = vec![None; inventory.vms.len()];
+    for (vm, host) in &inventory.placement {
+        current[*vm] = Some(*host);
+    }
+    for (block_index, block) in blocks.iter().enumerate() {
+        let mut room: Vec<(usize, u32)> = compiler.counts[block_index]
+            .iter()
+            .map(|(host, count)| (*host, values.get(*count).round().max(0.0) as u32))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        let mut waiting = Vec::new();
+        for vm in &block.vms {
+            match current[*vm].and_then(|host| room.iter_mut().find(|(h, n)| *h == host && *n > 0))
+            {
+                Some((host, n)) => {
+                    host_of[*vm] = Some(*host);
+                    *n -= 1;
+                }
+                None => waiting.push(*vm),
+            }
+        }
+        let mut slots = room
+            .iter_mut()
+            .flat_map(|(host, n)| std::iter::repeat_n(*host, std::mem::take(n) as usize));
+        for vm in waiting {
+            host_of[vm] = slots.next();
+        }
+    }
+    let admitted = compiler
+        .admit
+        .iter()
+        .map(|admit| admit.is_none_or(|admit| values.get(admit) > 0.5))
+        .collect();
+    Assignment { host_of, admitted }
+}
+
+/// Plans a validated topology: the placement, checked by the verifier, as a plan document.
+///
+/// `Err` only for vksplan's own failures (a plan that fails verification, a HiGHS error); an
+/// infeasible topology or a time-out is an `Ok` plan with that status and a diagnosis.
+pub fn plan(inventory: &Inventory, options: &Options) -> Result<Plan, SolverError> {
+    let placed = place(inventory, options);
+    let Some(assignment) = placed.assignment else {
+        if let Some(error) = placed.error {
+            return Err(SolverError::Highs(error));
+        }
+        let status = if placed.ending == Ending::Infeasible {
+            Status::Infeasible
+        } else {
+            Status::Timeout
+        };
+        let mut diagnosis = diagnose::necessary_conditions(inventory, None);
+        if diagnosis.is_empty() {
+            diagnosis.push(diagnose::no_single_shortage(inventory, status));
+        }
+        let mut plan = Plan::without_placement(status, diagnosis);
+        plan.stats = placed.stats;
+        return Ok(plan);
+    };
+    let report = verify(inventory, &assignment);
+    if !report.violations.is_empty() {
+        return Err(SolverError::Unverified(report.violations));
+    }
+    let status = if placed.ending == Ending::Optimal {
+        Status::Optimal
+    } else {
+        Status::Feasible
+    };
+    Ok(build_plan(
+        inventory,
+        &assignment,
+        &report,
+        status,
+        placed.step4_bound,
+        placed.stats,
+    ))
+}
+
+fn build_plan(
+    inventory: &Inventory,
+    assignment: &Assignment,
+    report: &Report,
+    status: Status,
+    step4_bound: Option<f64>,
+    stats: Stats,
+) -> Plan {
+    let placement = assignment
+        .host_of
+        .iter()
+        .enumerate()
+        .filter_map(|(vm, host)| {
+            Some((
+                inventory.vms[vm].name.clone(),
+                inventory.hosts[(*host)?].name.clone(),
+            ))
+        })
+        .collect();
+    let mut rejected: Vec<String> = inventory
+        .admission_units
+        .iter()
+        .zip(&assignment.admitted)
+        .filter(|(_, admitted)| !**admitted)
+        .map(|(unit, _)| unit.name.clone())
+        .collect();
+    rejected.sort();
+    let priority_admitted = inventory
+        .admission_units
+        .iter()
+        .zip(&assignment.admitted)
+        .filter(|(_, admitted)| **admitted)
+        .filter_map(|(unit, _)| unit.priority.map(u64::from))
+        .sum();
+    let step4_value = match inventory.policy.objective {
+        vksplan_model::topology::ObjectiveKind::Balance => report.max_utilization,
+        vksplan_model::topology::ObjectiveKind::Consolidate => report.cost,
+    };
+    let bound = step4_bound.map_or(0.0, |bound| bound.clamp(0.0, step4_value));
+    let gap = if step4_value <= 0.0 {
+        0.0
+    } else {
+        ((step4_value - bound) / step4_value).clamp(0.0, 1.0)
+    };
+    let objective = ObjectiveReport {
+        priority_admitted,
+        soft_rules_broken: report.soft_rules_broken.len() as u32,
+        migrations: report.migrations,
+        max_utilization: round6(report.max_utilization),
+        hosts_used: report.hosts_used,
+        cost: round6(report.cost),
+        spread: report.spread,
+        bound: round6(bound),
+        gap: round6(gap),
+    };
+    let mut diagnosis = diagnose::rejections(inventory, assignment);
+    diagnosis.extend(diagnose::soft_rules(inventory, &report.soft_rules_broken));
+    if status == Status::Feasible {
+        diagnosis.push(diagnose::time_limit(gap));
+    }
+    Plan {
+        status,
+        placement,
+        rejected,
+        objective: Some(objective),
+        usage: Some(usage(inventory, &report.accounting)),
+        diagnosis,
+        upgrade: None,
+        stats,
+    }
+}
+
+/// Six decimals: enough for utilisations, and stable across platforms in the JSON.
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}

@@ -1,0 +1,194 @@
+//! The `vksplan` binary: exit codes, JSON on stdout, every input error reported, batch runs.
+
+mod common;
+
+use std::process::{Command, Output};
+
+fn vksplan(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vksplan"))
+        .args(args)
+        .current_dir(common::root())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run vksplan: {e}"))
+}
+
+fn json(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
+#[test]
+fn check_accepts_every_valid_fixture() {
+    for path in common::fixtures("") {
+        let output = vksplan(&["check", path.to_str().unwrap_or_default()]);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}: {}",
+            path.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(json(&output)["status"], "valid");
+    }
+}
+
+#[test]
+fn every_invalid_fixture_exits_2_with_paths_and_layers() {
+    let invalid = common::fixtures("invalid");
+    assert!(
+        invalid.len() >= 15,
+        "the invalid folder should exercise many errors"
+    );
+    for path in invalid {
+        let output = vksplan(&["check", path.to_str().unwrap_or_default()]);
+        assert_eq!(output.status.code(), Some(2), "{}", path.display());
+        let report = json(&output);
+        assert_eq!(report["status"], "invalid");
+        let diagnosis = report["diagnosis"].as_array().cloned().unwrap_or_default();
+        assert!(!diagnosis.is_empty(), "{}", path.display());
+        for entry in &diagnosis {
+            assert_eq!(entry["layer"], "input", "{}", path.display());
+            assert!(
+                entry["path"].as_str().is_some_and(|p| !p.is_empty()),
+                "{}: {entry}",
+                path.display()
+            );
+            assert!(
+                entry["hint"].as_str().is_some_and(|h| !h.is_empty()),
+                "{}: {entry}",
+                path.display()
+            );
+        }
+        // stderr carries one line per error after the heading.
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            stderr.lines().filter(|l| l.starts_with("[input]")).count(),
+            diagnosis.len()
+        );
+        insta::assert_snapshot!(
+            format!("invalid-{}", common::stem(&path)),
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    }
+}
+
+#[test]
+fn plan_of_invalid_input_is_an_invalid_plan_document() {
+    let output = vksplan(&["plan", "fixtures/invalid/three-mistakes.json"]);
+    assert_eq!(output.status.code(), Some(2));
+    let plan = json(&output);
+    assert_eq!(plan["status"], "invalid");
+    assert_eq!(plan["diagnosis"].as_array().map(Vec::len), Some(3));
+    assert!(plan["placement"].as_object().is_some_and(|p| p.is_empty()));
+}
+
+#[test]
+fn plan_reads_stdin_and_rejects_a_missing_file() {
+    let missing = vksplan(&["plan", "fixtures/does-not-exist.json"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert_eq!(json(&missing)["diagnosis"][0]["constraint"], "unreadable");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vksplan"))
+        .args(["plan", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write;
+        let text =
+            std::fs::read(common::root().join("fixtures/lab-1-host.json")).unwrap_or_default();
+        stdin.write_all(&text).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let output = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(json(&output)["status"], "optimal");
+}
+
+#[test]
+fn text_format_lists_the_placement() {
+    let output = vksplan(&["plan", "--format", "text", "fixtures/lab-1-host.json"]);
+    assert_eq!(output.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.starts_with("status: optimal"), "{text}");
+    assert!(text.contains("lab/tkc/cp-1"), "{text}");
+}
+
+#[test]
+fn batch_writes_one_document_per_input_and_reports_the_worst_exit_code() {
+    let out = std::env::temp_dir().join(format!("vksplan-batch-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let output = vksplan(&[
+        "batch",
+        "fixtures/reference.json",
+        "fixtures/invalid/three-mistakes.json",
+        "fixtures/lab-1-host.json",
+        "fixtures/invalid/syntax-truncated.json",
+        "fixtures/does-not-exist.json",
+        "--out",
+        out.to_str().unwrap_or_default(),
+        "--jobs",
+        "2",
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    let statuses: Vec<&str> = lines
+        .iter()
+        .map(|l| l["status"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["optimal", "invalid", "optimal", "invalid", "invalid"]
+    );
+    for line in &lines {
+        let written = line["output"].as_str().unwrap_or_default();
+        let document: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(written).unwrap_or_default())
+                .unwrap_or_else(|e| panic!("{written} is not whole JSON: {e}"));
+        assert_eq!(document["status"], line["status"]);
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(&out)
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .map(|e| e.file_name())
+                .filter(|n| n.to_string_lossy().ends_with(".tmp"))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn batch_names_clashing_inputs_apart() {
+    let out = std::env::temp_dir().join(format!("vksplan-clash-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let output = vksplan(&[
+        "batch",
+        "fixtures/lab-1-host.json",
+        "fixtures/lab-1-host.json",
+        "--out",
+        out.to_str().unwrap_or_default(),
+    ]);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(out.join("lab-1-host.json").exists() && out.join("lab-1-host-2.json").exists());
+    let _ = std::fs::remove_dir_all(&out);
+}
