@@ -13,6 +13,8 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod generate;
+
 pub use vksplan_model as model;
 pub use vksplan_solver as solver;
 

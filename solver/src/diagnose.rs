@@ -188,6 +188,10 @@ pub fn necessary_conditions(
             }
         }
     }
+    // Per-zone thirds of namespace limits (3-zone Supervisor): what node pools pin to a zone.
+    if inventory.three_zone {
+        found.extend(pinned_zone_shortfalls(inventory, included));
+    }
     // Storage capacity.
     for (policy_spec, used) in inventory.storage_policies.iter().zip(&d.storage) {
         if let Some(capacity) = policy_spec
@@ -323,6 +327,48 @@ pub fn necessary_conditions(
                 format!("VMs need {needed} `{device}` device(s); the hosts have {supply}"),
                 format!("add hosts with `{device}` or shrink the pools that use it"),
             ));
+        }
+    }
+    found
+}
+
+/// Node pools pinned to one zone that need more than a third of their namespace's CPU or
+/// memory limit there.
+fn pinned_zone_shortfalls(
+    inventory: &Inventory,
+    included: &dyn Fn(usize) -> bool,
+) -> Vec<Diagnostic> {
+    let mut pinned: std::collections::BTreeMap<(usize, usize), (u64, u128)> = Default::default();
+    for (group_index, group) in inventory.groups.iter().enumerate() {
+        let (
+            GroupKind::NodePool {
+                zone: Some(zone), ..
+            },
+            Some(namespace),
+        ) = (&group.kind, group.namespace)
+        else {
+            continue;
+        };
+        if !inventory.unit_of_group(group_index).is_none_or(included) {
+            continue;
+        }
+        let entry = pinned.entry((namespace, *zone)).or_insert((0, 0));
+        entry.0 += group.vms.len() as u64 * u64::from(group.vcpus);
+        entry.1 += group.vms.len() as u128 * u128::from(group.memory.0);
+    }
+    let mut found = Vec::new();
+    for ((namespace_index, zone), (vcpus, memory)) in pinned {
+        let namespace = &inventory.namespaces[namespace_index];
+        let zone = &inventory.zones[zone];
+        let cpu_mhz = vcpus * inventory.policy.vcpu_mhz;
+        if let Some(limit) = namespace.cpu_mhz_limit.filter(|limit| 3 * cpu_mhz > *limit) {
+            found.push(Diagnostic::new(Layer::Namespace, &namespace.name, "cpu_limit", format!("node pools of `{}` pinned to `{zone}` need {cpu_mhz} MHz there; a zone gets a third of the namespace CPU limit, {} MHz", namespace.name, limit / 3), format!("raise the CPU limit of `{}` to {} MHz or unpin a pool", namespace.name, 3 * cpu_mhz)));
+        }
+        if let Some(limit) = namespace
+            .memory_limit
+            .filter(|limit| 3 * memory > u128::from(limit.0))
+        {
+            found.push(Diagnostic::new(Layer::Namespace, &namespace.name, "memory_limit", format!("node pools of `{}` pinned to `{zone}` need {} there; a zone gets a third of the namespace memory limit, {}", namespace.name, Bytes(memory as u64), Bytes(limit.0 / 3)), format!("raise the memory limit of `{}` to {} or unpin a pool", namespace.name, Bytes((3 * memory) as u64))));
         }
     }
     found

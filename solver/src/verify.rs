@@ -20,6 +20,27 @@ pub struct Assignment {
     pub admitted: Vec<bool>,
 }
 
+impl Assignment {
+    /// Reads a plan document's placement and rejections back (for checking a plan from outside).
+    pub fn from_plan(inventory: &Inventory, plan: &vksplan_model::Plan) -> Assignment {
+        let host_of = inventory
+            .vms
+            .iter()
+            .map(|vm| {
+                plan.placement
+                    .get(&vm.name)
+                    .and_then(|host| inventory.host_index(host))
+            })
+            .collect();
+        let admitted = inventory
+            .admission_units
+            .iter()
+            .map(|unit| !plan.rejected.contains(&unit.name))
+            .collect();
+        Assignment { host_of, admitted }
+    }
+}
+
 /// Sums per host, namespace, network and storage policy.
 #[derive(Debug, Clone, Default)]
 pub struct Accounting {
@@ -542,8 +563,10 @@ pub fn verify(inventory: &Inventory, assignment: &Assignment) -> Report {
     let mut max_utilization: f64 = 0.0;
     let (mut hosts_used, mut cost) = (0, 0.0);
     for (host, load) in inventory.hosts.iter().zip(&accounting.hosts) {
-        let allowed_vcpus = f64::from(host.cpu_cores) * policy.cpu_overcommit;
-        let allowed_memory = host.memory.0 as f64 * policy.memory_overcommit;
+        // Allowed = whole vCPUs and bytes: the floors of cores x overcommit and memory x
+        // overcommit, as `usage.hosts.*_limit` reports them.
+        let allowed_vcpus = host.vcpu_limit.max(1) as f64;
+        let allowed_memory = host.memory_limit.0.max(1) as f64;
         if load.vms > 0 {
             hosts_used += 1;
             cost += host.cost;

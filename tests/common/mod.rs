@@ -33,3 +33,27 @@ pub fn inventory(path: &Path) -> vksplan::model::Inventory {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     vksplan::model::load(&text).unwrap_or_else(|e| panic!("{} is invalid: {e}", path.display()))
 }
+
+/// Plans an inventory with default options; panics on an internal error.
+pub fn plan(inventory: &vksplan::model::Inventory) -> vksplan::model::Plan {
+    vksplan::solver::plan(inventory, &vksplan::solver::Options::default())
+        .unwrap_or_else(|e| panic!("internal error: {e}"))
+}
+
+/// The plan as JSON with `stats` (timings, model size) zeroed: what must repeat exactly.
+pub fn stable_json(plan: &vksplan::model::Plan) -> String {
+    let mut plan = plan.clone();
+    plan.stats = Default::default();
+    plan.to_json()
+}
+
+/// Re-checks a returned plan with the independent verifier, from its JSON-level content.
+pub fn assert_verified(inventory: &vksplan::model::Inventory, plan: &vksplan::model::Plan) {
+    use vksplan::solver::verify::{verify, Assignment};
+    let report = verify(inventory, &Assignment::from_plan(inventory, plan));
+    assert!(
+        report.violations.is_empty(),
+        "plan fails verification: {:#?}",
+        report.violations
+    );
+}

@@ -166,7 +166,9 @@ impl<'a> Compiler<'a> {
         let mut by_host = vec![Vec::new(); inventory.hosts.len()];
         for (block_index, block) in blocks.iter().enumerate() {
             let group = &inventory.groups[block.group];
-            let upper = if group.anti_affine() { 1 } else { block.size() };
+            // Anti-affinity starts here: a control-plane block holds at most 1 VM per host.
+            let anti_affine = group.anti_affine() && !disabled.iter().any(|d| d == "anti_affinity");
+            let upper = if anti_affine { 1 } else { block.size() };
             let mut block_counts = Vec::new();
             for host in 0..inventory.hosts.len() {
                 if !Self::allowed(inventory, block, host, disabled) {

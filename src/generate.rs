@@ -1,0 +1,248 @@
+//! A seeded generator of valid topologies, for property tests and benchmarks: hosts (optionally
+//! in 3 zones behind a zonal Supervisor), namespaces with limits that leave slack, clusters with
+//! 1 or 3 control-plane VMs and node pools, VM Service VMs, rules, priorities and a current
+//! placement. The same seed always gives the same document.
+
+use serde_json::{json, Value};
+
+/// What to generate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Params {
+    /// Seed of the generator.
+    pub seed: u64,
+    /// Hosts.
+    pub hosts: usize,
+    /// Spread hosts over 3 zones with a zonal Supervisor.
+    pub three_zones: bool,
+    /// Include a Supervisor.
+    pub supervisor: bool,
+    /// Namespaces.
+    pub namespaces: usize,
+    /// Clusters per namespace.
+    pub clusters_per_namespace: usize,
+    /// Node pools per cluster.
+    pub pools_per_cluster: usize,
+    /// Largest node-pool size (sizes are drawn from 1 to this).
+    pub max_pool_replicas: u32,
+    /// VM Service VMs per namespace.
+    pub vms_per_namespace: usize,
+    /// Namespace limits as a multiple of the namespace's demand (>= 1 leaves slack; `None`:
+    /// unlimited).
+    pub limit_slack: Option<f64>,
+    /// Fraction of clusters and VMs that carry a priority (and may be rejected).
+    pub priority_fraction: f64,
+    /// Number of DRS rules.
+    pub rules: usize,
+    /// Fraction of VMs given a current host in `placement`.
+    pub placed_fraction: f64,
+    /// `"balance"` or `"consolidate"`.
+    pub objective: &'static str,
+    /// Solver time limit written into the policy.
+    pub time_limit_s: f64,
+}
+
+impl Params {
+    /// A generated platform of about `vms` VMs on `hosts` hosts.
+    pub fn sized(seed: u64, hosts: usize, vms: usize, three_zones: bool) -> Params {
+        // Each cluster averages 1 + 2 pools x ~(max+1)/2 VMs; each namespace has 4 clusters.
+        let max_pool_replicas = 12;
+        let per_cluster = 2.0 + 2.0 * (f64::from(max_pool_replicas) + 1.0) / 2.0;
+        let namespaces = ((vms as f64 / (4.0 * per_cluster + 2.0)).round() as usize).max(1);
+        Params {
+            seed,
+            hosts,
+            three_zones,
+            supervisor: true,
+            namespaces,
+            clusters_per_namespace: 4,
+            pools_per_cluster: 2,
+            max_pool_replicas,
+            vms_per_namespace: 2,
+            limit_slack: Some(1.5),
+            priority_fraction: 0.0,
+            rules: 0,
+            placed_fraction: 0.0,
+            objective: "balance",
+            time_limit_s: 60.0,
+        }
+    }
+}
+
+/// SplitMix64: small, fast, and good enough to draw topologies.
+struct Random(u64);
+
+impl Random {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn chance(&mut self, p: f64) -> bool {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p && p > 0.0
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+}
+
+const CLASSES: [(&str, u64, u64); 6] = [
+    ("best-effort-small", 2, 4),
+    ("best-effort-medium", 2, 8),
+    ("best-effort-large", 4, 16),
+    ("guaranteed-small", 2, 4),
+    ("guaranteed-medium", 2, 8),
+    ("guaranteed-large", 4, 16),
+];
+
+/// Generates one topology document.
+pub fn generate(params: &Params) -> Value {
+    let mut random = Random(params.seed);
+    let zones = ["zone-a", "zone-b", "zone-c"];
+    let host_shapes: [(u64, u64); 3] = [(16, 128), (32, 256), (48, 512)];
+    let hosts: Vec<Value> = (0..params.hosts)
+        .map(|i| {
+            let (cores, gib) = *random.pick(&host_shapes);
+            let mut host = json!({ "name": format!("esx-{:03}", i + 1), "cpu_cores": cores, "cpu_core_mhz": 2600,
+                                   "memory": format!("{gib}Gi") });
+            if params.three_zones {
+                host["zone"] = json!(zones[i % 3]);
+            }
+            if random.chance(0.3) {
+                host["cost"] = json!(1 + random.below(3));
+            }
+            host
+        })
+        .collect();
+    let mut vm_names = Vec::new();
+    let mut namespaces = Vec::new();
+    let mut total_vms = 0u64;
+    for n in 0..params.namespaces {
+        let name = format!("ns-{:02}", n + 1);
+        let classes: Vec<&str> = CLASSES.iter().map(|c| c.0).collect();
+        let (mut vcpus, mut gib) = (0u64, 0u64);
+        let mut clusters = Vec::new();
+        for c in 0..params.clusters_per_namespace {
+            let cluster = format!("c{}", c + 1);
+            let cp = if random.chance(0.5) { 3 } else { 1 };
+            let (_, cp_cpus, cp_gib) = CLASSES[3 + random.below(3) as usize];
+            vcpus += cp * cp_cpus;
+            gib += cp * cp_gib;
+            for r in 1..=cp {
+                vm_names.push(format!("{name}/{cluster}/cp-{r}"));
+            }
+            let mut pools = Vec::new();
+            for p in 0..params.pools_per_cluster {
+                let replicas = 1 + random.below(u64::from(params.max_pool_replicas));
+                let (class, cpus, class_gib) = CLASSES[random.below(CLASSES.len() as u64) as usize];
+                vcpus += replicas * cpus;
+                gib += replicas * class_gib;
+                let pool = format!("pool-{}", p + 1);
+                for r in 1..=replicas {
+                    vm_names.push(format!("{name}/{cluster}/{pool}-{r}"));
+                }
+                let mut pool_doc = json!({ "name": pool, "replicas": replicas, "vm_class": class });
+                if params.three_zones && random.chance(0.2) {
+                    pool_doc["zone"] = json!(*random.pick(&zones));
+                }
+                pools.push(pool_doc);
+                total_vms += replicas;
+            }
+            total_vms += cp;
+            let mut cluster_doc = json!({ "name": cluster, "kubernetes_version": "v1.31.4",
+                "control_plane": { "replicas": cp, "vm_class": CLASSES[3].0 }, "node_pools": pools, "disk": "20Gi" });
+            cluster_doc["control_plane"]["vm_class"] = json!(CLASSES
+                .iter()
+                .find(|x| x.1 == cp_cpus && x.2 == cp_gib && x.0.starts_with("guaranteed"))
+                .map_or(CLASSES[3].0, |x| x.0));
+            if random.chance(params.priority_fraction) {
+                cluster_doc["priority"] = json!(1 + random.below(100));
+            }
+            clusters.push(cluster_doc);
+        }
+        let mut vms = Vec::new();
+        for v in 0..params.vms_per_namespace {
+            let (class, cpus, class_gib) = CLASSES[random.below(CLASSES.len() as u64) as usize];
+            vcpus += cpus;
+            gib += class_gib;
+            let vm = format!("vm-{}", v + 1);
+            vm_names.push(format!("{name}/vm/{vm}"));
+            let mut vm_doc = json!({ "name": vm, "vm_class": class, "disk": "40Gi" });
+            if random.chance(params.priority_fraction) {
+                vm_doc["priority"] = json!(1 + random.below(100));
+            }
+            vms.push(vm_doc);
+            total_vms += 1;
+        }
+        let mut namespace = json!({ "name": name, "vm_classes": classes, "storage_policies": ["vsan"],
+            "clusters": clusters, "vms": vms });
+        if let Some(slack) = params.limit_slack {
+            namespace["limits"] = json!({ "cpu_mhz": ((vcpus * 2600) as f64 * slack).ceil() as u64,
+                                          "memory": format!("{}Gi", (gib as f64 * slack).ceil() as u64) });
+        }
+        if !params.supervisor {
+            namespace["workload_network"] = json!("workload");
+            namespace["load_balancer_network"] = json!("vips");
+        }
+        namespaces.push(namespace);
+    }
+    let mut document = json!({
+        "version": 1,
+        "policy": { "objective": params.objective, "time_limit_s": params.time_limit_s },
+        "hosts": hosts,
+        "storage_policies": [ { "name": "vsan" } ],
+        "networks": [
+            { "name": "mgmt", "kind": "management", "ips": 5 },
+            { "name": "workload", "kind": "workload", "ips": total_vms + 3 + 16 },
+            { "name": "vips", "kind": "load_balancer", "ips": 1 + (params.namespaces * params.clusters_per_namespace * 2) as u64 }
+        ],
+        "namespaces": namespaces,
+    });
+    if params.supervisor {
+        let mut supervisor = json!({ "control_plane": { "replicas": 3, "size": "small" }, "management_network": "mgmt",
+            "workload_network": "workload", "load_balancer_network": "vips" });
+        if params.three_zones {
+            supervisor["zones"] = json!(zones);
+        }
+        document["supervisor"] = supervisor;
+        for r in 1..=3 {
+            vm_names.push(format!("supervisor/cp-{r}"));
+        }
+    }
+    if params.rules > 0 && !vm_names.is_empty() {
+        let kinds = ["separate", "together", "vm_host"];
+        let rules: Vec<Value> = (0..params.rules)
+            .map(|r| {
+                let kind = *random.pick(&kinds);
+                let first = random.pick(&vm_names).clone();
+                let second = random.pick(&vm_names).clone();
+                let mut rule = json!({ "name": format!("rule-{}", r + 1), "kind": kind, "vms": [first, second],
+                                       "must": random.chance(0.5) });
+                if kind == "vm_host" {
+                    let host = format!("esx-{:03}", 1 + random.below(params.hosts as u64));
+                    rule["hosts"] = json!([host]);
+                    rule["run_on"] = json!(random.chance(0.5));
+                }
+                rule
+            })
+            .collect();
+        document["rules"] = json!(rules);
+    }
+    if params.placed_fraction > 0.0 {
+        let mut placement = serde_json::Map::new();
+        for vm in &vm_names {
+            if random.chance(params.placed_fraction) {
+                placement.insert(
+                    vm.clone(),
+                    json!(format!("esx-{:03}", 1 + random.below(params.hosts as u64))),
+                );
+            }
+        }
+        document["placement"] = Value::Object(placement);
+    }
+    document
+}
