@@ -34,6 +34,9 @@ pub struct Options {
     /// Constraint families to switch off. For tests that prove a family matters; a plan made
     /// with a family off fails verification and is reported as an internal error.
     pub disabled_families: Vec<String>,
+    /// Stop at the first feasible placement (benchmarks: time to first feasible). The plan is
+    /// still verified; its status is `feasible` unless that first solution was proven optimal.
+    pub first_solution: bool,
 }
 
 impl Default for Options {
@@ -42,6 +45,7 @@ impl Default for Options {
             time_limit_s: None,
             threads: 1,
             disabled_families: Vec::new(),
+            first_solution: false,
         }
     }
 }
@@ -52,6 +56,9 @@ pub enum SolverError {
     /// The plan the MIP produced fails the independent verifier: a bug.
     #[error("internal error: the plan fails verification ({} problem(s)); first: {}", .0.len(), .0.first().map(ToString::to_string).unwrap_or_default())]
     Unverified(Vec<vksplan_model::Diagnostic>),
+    /// The MIP's proven objective disagrees with the verified plan: a modelling bug.
+    #[error("internal error: {0}")]
+    Inconsistent(String),
     /// HiGHS reported an error.
     #[error("internal error: HiGHS: {0}")]
     Highs(String),

@@ -41,6 +41,7 @@ pub fn place(inventory: &Inventory, options: &Options) -> Placed {
             .unwrap_or(inventory.policy.time_limit_s),
         mip_gap: inventory.policy.mip_gap,
         threads: options.threads,
+        first_solution: options.first_solution,
     };
     let outcome = solve_stages(&compiler, &settings);
     let assignment = (!outcome.values.is_empty() || compiler.variables.is_empty())

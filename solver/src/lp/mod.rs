@@ -10,6 +10,12 @@ use crate::blocks::Block;
 use good_lp::{variable, Constraint, Expression, ProblemVariables, Variable};
 use vksplan_model::Inventory;
 
+/// Memory and disk in the MIP are in GiB: coefficients near the vCPU counts keep HiGHS well
+/// scaled, and dividing bytes by 2^30 is exact in binary floating point.
+pub fn gib(bytes: vksplan_model::Bytes) -> f64 {
+    bytes.0 as f64 / (1u64 << 30) as f64
+}
+
 /// Column values of a solution, addressable by variable.
 #[derive(Debug, Clone, Default)]
 pub struct ColumnValues {

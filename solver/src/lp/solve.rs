@@ -18,6 +18,8 @@ pub struct Stages {
     pub mip_gap: f64,
     /// HiGHS threads.
     pub threads: u32,
+    /// Stop the first step at its first solution and skip the others.
+    pub first_solution: bool,
 }
 
 /// How the staged solve ended.
@@ -85,6 +87,10 @@ fn solve_step(
     }
     let mut model = problem.try_into_inner().map_err(|e| e.to_string())?;
     model.make_quiet();
+    if std::env::var_os("VKSPLAN_HIGHS_LOG").is_some() {
+        model.set_option("output_flag", true);
+        model.set_option("log_to_console", true);
+    }
     let threads = i32::try_from(settings.threads.max(1)).unwrap_or(1);
     let options: [(&str, f64); 2] = [
         ("time_limit", seconds.max(0.01)),
@@ -126,20 +132,22 @@ pub fn solve_stages(compiler: &Compiler, settings: &Stages) -> StageOutcome {
     let start = Instant::now();
     let objectives = &compiler.objectives;
     let candidates = [
-        (Sense::Maximise, &objectives.priority, false),
-        (Sense::Maximise, &objectives.admitted, false),
-        (Sense::Minimise, &objectives.soft_rules, false),
-        (Sense::Minimise, &objectives.migrations, false),
-        (Sense::Minimise, &objectives.step4, true),
-        (Sense::Minimise, &objectives.spread, false),
+        ("priority", Sense::Maximise, &objectives.priority, false),
+        ("admitted", Sense::Maximise, &objectives.admitted, false),
+        ("soft_rules", Sense::Minimise, &objectives.soft_rules, false),
+        ("migrations", Sense::Minimise, &objectives.migrations, false),
+        ("step4", Sense::Minimise, &objectives.step4, true),
+        ("spread", Sense::Minimise, &objectives.spread, false),
     ];
-    let mut steps: Vec<(Sense, &Expression, bool)> = candidates
+    let mut steps: Vec<(&str, Sense, &Expression, bool)> = candidates
         .into_iter()
-        .filter_map(|(sense, expression, step4)| Some((sense, expression.as_ref()?, step4)))
+        .filter_map(|(name, sense, expression, step4)| {
+            Some((name, sense, expression.as_ref()?, step4))
+        })
         .collect();
     let zero = Expression::from(0.0);
     if steps.is_empty() {
-        steps.push((Sense::Minimise, &zero, false));
+        steps.push(("feasibility", Sense::Minimise, &zero, false));
     }
 
     let mut outcome = StageOutcome {
@@ -151,7 +159,7 @@ pub fn solve_stages(compiler: &Compiler, settings: &Stages) -> StageOutcome {
         error: None,
     };
     let mut fixed: Vec<Constraint> = Vec::new();
-    for (index, (sense, expression, step4)) in steps.iter().enumerate() {
+    for (index, (name, sense, expression, step4)) in steps.iter().enumerate() {
         let remaining = settings.time_limit_s - start.elapsed().as_secs_f64();
         if index > 0 && remaining <= 0.0 {
             outcome.ending = Ending::Feasible;
@@ -172,6 +180,14 @@ pub fn solve_stages(compiler: &Compiler, settings: &Stages) -> StageOutcome {
                 break;
             }
         };
+        if std::env::var_os("VKSPLAN_TRACE").is_some() {
+            eprintln!(
+                "vksplan: step {index} ({name}) {:?} at {:.3}s, bound {}",
+                result.status,
+                start.elapsed().as_secs_f64(),
+                result.bound
+            );
+        }
         let Some(values) = result.values else {
             if index == 0 {
                 outcome.ending = match result.status {
@@ -185,7 +201,8 @@ pub fn solve_stages(compiler: &Compiler, settings: &Stages) -> StageOutcome {
             }
             break;
         };
-        let proven = matches!(result.status, HighsModelStatus::Optimal);
+        let proven = matches!(result.status, HighsModelStatus::Optimal)
+            && !(settings.first_solution && steps.len() > 1);
         if !proven {
             outcome.ending = Ending::Feasible;
         }
@@ -211,6 +228,9 @@ pub fn solve_stages(compiler: &Compiler, settings: &Stages) -> StageOutcome {
         } else {
             achieved
         };
+        if settings.first_solution {
+            break;
+        }
         fixed.push(match sense {
             Sense::Minimise => (*expression).clone().leq(value + slack),
             Sense::Maximise => (*expression).clone().geq(value - slack),

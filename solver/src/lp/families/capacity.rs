@@ -1,7 +1,7 @@
 //! Host capacity: reserved vCPUs and memory within the physical cores and memory, all vCPUs and
 //! memory within the overcommitted limits.
 
-use crate::lp::{Compiler, Family, FamilyStats};
+use crate::lp::{gib, Compiler, Family, FamilyStats};
 use good_lp::Expression;
 
 /// Host capacity, reserved and overcommitted.
@@ -23,11 +23,11 @@ impl Family for HostCapacity {
             for (block, count) in &compiler.by_host[host_index] {
                 let group = &compiler.inventory.groups[compiler.blocks[*block].group];
                 vcpus += *count * f64::from(group.vcpus);
-                memory += *count * group.memory.as_mib_f64();
+                memory += *count * gib(group.memory);
                 if group.reserved {
                     any_reserved = true;
                     reserved_vcpus += *count * f64::from(group.vcpus);
-                    reserved_memory += *count * group.memory.as_mib_f64();
+                    reserved_memory += *count * gib(group.memory);
                 }
             }
             if compiler.by_host[host_index].is_empty() {
@@ -35,11 +35,11 @@ impl Family for HostCapacity {
             }
             let mut rows = vec![
                 vcpus.leq(host.vcpu_limit as f64),
-                memory.leq(host.memory_limit.as_mib_f64()),
+                memory.leq(gib(host.memory_limit)),
             ];
             if any_reserved {
                 rows.push(reserved_vcpus.leq(f64::from(host.cpu_cores)));
-                rows.push(reserved_memory.leq(host.memory.as_mib_f64()));
+                rows.push(reserved_memory.leq(gib(host.memory)));
             }
             stats.rows += rows.len();
             for row in rows {

@@ -1,9 +1,9 @@
 //! HA admission, percentage policy: with k host failures to tolerate and H hosts not in
 //! maintenance, reserved vCPUs <= (1 - k/H) of the cores and reserved memory <= (1 - k/H) of
-//! the memory, totalled over those hosts. Written as `H * reserved <= (H - k) * total` so the
-//! coefficients stay exact.
+//! the memory, totalled over those hosts. The vCPU row is `reserved <= floor((H - k) * cores /
+//! H)` in integers (vCPUs are whole), the memory row in GiB.
 
-use crate::lp::{Compiler, Family, FamilyStats};
+use crate::lp::{gib, Compiler, Family, FamilyStats};
 use good_lp::Expression;
 
 /// HA admission control.
@@ -16,14 +16,21 @@ impl Family for HaAdmission {
 
     fn emit(&self, compiler: &mut Compiler) -> FamilyStats {
         let inventory = compiler.inventory;
-        let k = f64::from(inventory.policy.host_failures_to_tolerate);
-        if k == 0.0 {
+        let k = u64::from(inventory.policy.host_failures_to_tolerate);
+        if k == 0 {
             return FamilyStats::default();
         }
         let active: Vec<_> = inventory.hosts.iter().filter(|h| !h.maintenance).collect();
-        let h = active.len() as f64;
-        let cores: f64 = active.iter().map(|host| f64::from(host.cpu_cores)).sum();
-        let memory: f64 = active.iter().map(|host| host.memory.as_mib_f64()).sum();
+        let h = active.len() as u64;
+        let cores: u64 = active.iter().map(|host| u64::from(host.cpu_cores)).sum();
+        let memory: u128 = active.iter().map(|host| u128::from(host.memory.0)).sum();
+        // No host left after the failures: nothing may be reserved.
+        let usable_cores = if h > k { (h - k) * cores / h } else { 0 };
+        let usable_memory = if h > k {
+            vksplan_model::Bytes(((u128::from(h - k) * memory) / u128::from(h)) as u64)
+        } else {
+            vksplan_model::Bytes(0)
+        };
         let (mut reserved_vcpus, mut reserved_memory) =
             (Expression::from(0.0), Expression::from(0.0));
         for (block_index, block) in compiler.blocks.iter().enumerate() {
@@ -31,11 +38,11 @@ impl Family for HaAdmission {
             if group.reserved {
                 let admitted = compiler.admitted(block_index) * f64::from(block.size());
                 reserved_vcpus += admitted.clone() * f64::from(group.vcpus);
-                reserved_memory += admitted * group.memory.as_mib_f64();
+                reserved_memory += admitted * gib(group.memory);
             }
         }
-        compiler.row("ha_admission", (reserved_vcpus * h).leq((h - k) * cores));
-        compiler.row("ha_admission", (reserved_memory * h).leq((h - k) * memory));
+        compiler.row("ha_admission", reserved_vcpus.leq(usable_cores as f64));
+        compiler.row("ha_admission", reserved_memory.leq(gib(usable_memory)));
         FamilyStats {
             rows: 2,
             columns: 0,

@@ -11,6 +11,7 @@ mod networks;
 mod objective;
 mod rules;
 mod storage;
+mod symmetry;
 
 use super::Family;
 
@@ -25,6 +26,7 @@ pub fn all() -> Vec<Box<dyn Family>> {
         Box::new(storage::StorageCapacity),
         Box::new(networks::IpAddresses),
         Box::new(rules::DrsRules),
+        Box::new(symmetry::Symmetry),
         Box::new(objective::Objective),
     ]
 }

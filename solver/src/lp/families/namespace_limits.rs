@@ -1,8 +1,9 @@
 //! Namespace limits: vCPUs x vcpu_mhz within the CPU limit, memory within the memory limit,
 //! disk per storage policy within its storage limit; in a 3-zone Supervisor the CPU and memory
-//! limits also hold per zone at a third each (`3 * zone use <= limit`).
+//! limits also hold per zone at a third each (`3 * zone use <= limit`). CPU rows count vCPUs
+//! against `floor(limit / vcpu_mhz)` (exact: vCPUs are whole); memory and disk are in GiB.
 
-use crate::lp::{Compiler, Family, FamilyStats};
+use crate::lp::{gib, Compiler, Family, FamilyStats};
 use good_lp::Expression;
 
 /// Namespace CPU, memory and storage limits.
@@ -15,7 +16,7 @@ impl Family for NamespaceLimits {
 
     fn emit(&self, compiler: &mut Compiler) -> FamilyStats {
         let inventory = compiler.inventory;
-        let mhz = inventory.policy.vcpu_mhz as f64;
+        let mhz = inventory.policy.vcpu_mhz;
         let zones = if inventory.three_zone {
             inventory.zones.len()
         } else {
@@ -35,39 +36,41 @@ impl Family for NamespaceLimits {
                     continue;
                 }
                 for (host, count) in &compiler.counts[block_index] {
-                    cpu += *count * (f64::from(group.vcpus) * mhz);
-                    memory += *count * group.memory.as_mib_f64();
+                    cpu += *count * f64::from(group.vcpus);
+                    memory += *count * gib(group.memory);
                     if let (true, Some(zone)) = (inventory.three_zone, inventory.hosts[*host].zone)
                     {
-                        zone_cpu[zone] += *count * (f64::from(group.vcpus) * mhz);
-                        zone_memory[zone] += *count * group.memory.as_mib_f64();
+                        zone_cpu[zone] += *count * f64::from(group.vcpus);
+                        zone_memory[zone] += *count * gib(group.memory);
                     }
                 }
                 if let Some(policy) = group.storage_policy {
                     storage[policy] += compiler.admitted(block_index)
-                        * (f64::from(block.size()) * group.disk.as_mib_f64());
+                        * (f64::from(block.size()) * gib(group.disk));
                 }
             }
             if let Some(limit) = namespace.cpu_mhz_limit {
-                rows.push(cpu.leq(limit as f64));
+                // vCPUs are whole: sum * mhz <= limit  <=>  sum <= floor(limit / mhz), and
+                // 3 * zone sum * mhz <= limit  <=>  zone sum <= floor(limit / (3 * mhz)).
+                rows.push(cpu.leq((limit / mhz) as f64));
                 rows.extend(
                     zone_cpu
                         .into_iter()
-                        .map(|use_| (use_ * 3.0).leq(limit as f64)),
+                        .map(|use_| use_.leq((limit / (3 * mhz)) as f64)),
                 );
             }
             if let Some(limit) = namespace.memory_limit {
-                rows.push(memory.leq(limit.as_mib_f64()));
+                rows.push(memory.leq(gib(limit)));
                 rows.extend(
                     zone_memory
                         .into_iter()
-                        .map(|use_| (use_ * 3.0).leq(limit.as_mib_f64())),
+                        .map(|use_| (use_ * 3.0).leq(gib(limit))),
                 );
             }
             if storage_on {
                 for (policy, used) in storage.into_iter().enumerate() {
                     if let Some(limit) = namespace.storage_limits[policy] {
-                        rows.push(used.leq(limit.as_mib_f64()));
+                        rows.push(used.leq(gib(limit)));
                     }
                 }
             }

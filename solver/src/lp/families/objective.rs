@@ -3,7 +3,7 @@
 //! count`), balance (`U >= utilisation` per host) or consolidate (`used[host]` binaries), and
 //! spread (`s[pool] >= count on each host`). Soft rules are [`super::rules`]'s.
 
-use crate::lp::{Compiler, Family, FamilyStats};
+use crate::lp::{gib, Compiler, Family, FamilyStats};
 use good_lp::{variable, Expression};
 use std::collections::BTreeMap;
 use vksplan_model::topology::ObjectiveKind;
@@ -76,7 +76,8 @@ impl Family for Objective {
         // Step 4.
         match inventory.policy.objective {
             ObjectiveKind::Balance => {
-                let peak = compiler.column(variable().min(0).name("utilisation[max]"));
+                let bound = balance_lower_bound(compiler);
+                let peak = compiler.column(variable().min(bound).name("utilisation[max]"));
                 stats.columns += 1;
                 for host_index in 0..inventory.hosts.len() {
                     let host = &inventory.hosts[host_index];
@@ -84,7 +85,7 @@ impl Family for Objective {
                     for (block, count) in &compiler.by_host[host_index] {
                         let group = &inventory.groups[compiler.blocks[*block].group];
                         vcpus += *count * f64::from(group.vcpus);
-                        memory += *count * group.memory.as_mib_f64();
+                        memory += *count * gib(group.memory);
                     }
                     if compiler.by_host[host_index].is_empty() {
                         continue;
@@ -101,7 +102,7 @@ impl Family for Objective {
                     if host.memory_limit.0 > 0 {
                         compiler.row(
                             "objective",
-                            (memory * (1.0 / host.memory_limit.as_mib_f64())).leq(peak),
+                            (memory * (1.0 / gib(host.memory_limit))).leq(peak),
                         );
                         stats.rows += 1;
                     }
@@ -147,15 +148,27 @@ impl Family for Objective {
         if !per_pool.is_empty() {
             let mut spread = Expression::from(0.0);
             for (group, blocks) in per_pool {
-                let name = format!("spread[pool={}]", inventory.groups[group].name);
-                let most = compiler.column(variable().integer().min(0).name(name));
-                stats.columns += 1;
                 let mut per_host: BTreeMap<usize, Expression> = BTreeMap::new();
-                for block in blocks {
-                    for (host, count) in &compiler.counts[block] {
+                let mut replicas = 0u32;
+                for block in &blocks {
+                    replicas += compiler.blocks[*block].size();
+                    for (host, count) in &compiler.counts[*block] {
                         *per_host.entry(*host).or_default() += *count;
                     }
                 }
+                // A pool that must be admitted puts at least ceil(replicas / hosts it may use)
+                // VMs on its fullest host: a valid bound that often proves step 5 at once.
+                let unit = compiler.blocks[blocks[0]].unit;
+                let mandatory =
+                    unit.is_none_or(|unit| inventory.admission_units[unit].priority.is_none());
+                let least = if mandatory && !per_host.is_empty() {
+                    replicas.div_ceil(per_host.len() as u32)
+                } else {
+                    0
+                };
+                let name = format!("spread[pool={}]", inventory.groups[group].name);
+                let most = compiler.column(variable().integer().min(least).name(name));
+                stats.columns += 1;
                 for on_host in per_host.into_values() {
                     compiler.row("objective", on_host.leq(most));
                     stats.rows += 1;
@@ -165,5 +178,127 @@ impl Family for Objective {
             compiler.objectives.spread = Some(spread);
         }
         stats
+    }
+}
+
+/// The smallest `c` among the candidates `k / limit[j]` with `sum_h floor(c * limit[h]) >= demand`:
+/// host loads are whole units, so no host can be loaded to a fraction `c` of its limit with more
+/// than `floor(c * limit)` units, and the hosts together must hold the demand. Exact integer
+/// arithmetic; 0 when there is no demand or no limit.
+pub fn rounding_bound(limits: &[u128], demand: u128) -> f64 {
+    if demand == 0 || limits.iter().all(|l| *l == 0) {
+        return 0.0;
+    }
+    let held = |k: u128, base: u128| -> u128 { limits.iter().map(|l| k * l / base).sum() };
+    let mut best: Option<(u128, u128)> = None;
+    for &base in limits.iter().filter(|l| **l > 0) {
+        // Smallest k with held(k / base) >= demand; k = base holds everything (c = 1).
+        if held(base, base) < demand {
+            return 1.0;
+        }
+        let (mut low, mut high) = (0u128, base);
+        while low < high {
+            let middle = (low + high) / 2;
+            if held(middle, base) >= demand {
+                high = middle;
+            } else {
+                low = middle + 1;
+            }
+        }
+        if best.is_none_or(|(k, b)| low * b < k * base) {
+            best = Some((low, base));
+        }
+    }
+    best.map_or(0.0, |(k, base)| k as f64 / base as f64)
+}
+
+fn gcd(a: u128, b: u128) -> u128 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// A valid lower bound on the highest host utilisation: the larger of the vCPU and memory
+/// rounding bounds over the hosts not in maintenance, for the VMs that must be admitted
+/// (the Supervisor and every unit without a priority).
+fn balance_lower_bound(compiler: &Compiler) -> f64 {
+    let inventory = compiler.inventory;
+    let mut vcpus: u128 = 0;
+    let mut memory: u128 = 0;
+    let mut granule: u128 = 0;
+    for block in compiler.blocks {
+        let group = &inventory.groups[block.group];
+        granule = gcd(granule, u128::from(group.memory.0));
+        let mandatory = block
+            .unit
+            .is_none_or(|unit| inventory.admission_units[unit].priority.is_none());
+        if mandatory {
+            vcpus += u128::from(block.size()) * u128::from(group.vcpus);
+            memory += u128::from(block.size()) * u128::from(group.memory.0);
+        }
+    }
+    let active = inventory.hosts.iter().filter(|h| !h.maintenance);
+    let vcpu_limits: Vec<u128> = active.clone().map(|h| u128::from(h.vcpu_limit)).collect();
+    let cpu = rounding_bound(&vcpu_limits, vcpus);
+    if granule == 0 {
+        return cpu;
+    }
+    // Memory loads are multiples of the granule: count in granules, limits floored to them.
+    let memory_limits: Vec<u128> = active.map(|h| u128::from(h.memory_limit.0)).collect();
+    let memory_bound = rounding_bound_scaled(&memory_limits, memory / granule, granule);
+    // Stay a hair below so floating-point round-off can never cut the optimum itself.
+    (cpu.max(memory_bound) - 1e-9).max(0.0)
+}
+
+/// [`rounding_bound`] for loads counted in `granule`s against limits in raw units: a host holds
+/// `floor(c * limit / granule)` granules.
+fn rounding_bound_scaled(limits: &[u128], demand: u128, granule: u128) -> f64 {
+    if demand == 0 {
+        return 0.0;
+    }
+    let held = |numerator: u128, denominator: u128| -> u128 {
+        limits
+            .iter()
+            .map(|l| numerator * l / (denominator * granule))
+            .sum()
+    };
+    // Candidates c = k * granule / limit[j]: host j holds exactly k granules at c.
+    let mut best: Option<(u128, u128)> = None;
+    for &base in limits.iter().filter(|l| **l >= granule) {
+        let top = base / granule;
+        if held(top * granule, base) < demand {
+            continue;
+        }
+        let (mut low, mut high) = (0u128, top);
+        while low < high {
+            let middle = (low + high) / 2;
+            if held(middle * granule, base) >= demand {
+                high = middle;
+            } else {
+                low = middle + 1;
+            }
+        }
+        let numerator = low * granule;
+        if best.is_none_or(|(n, b)| numerator * b < n * base) {
+            best = Some((numerator, base));
+        }
+    }
+    best.map_or(1.0, |(numerator, base)| numerator as f64 / base as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rounding_bound;
+
+    #[test]
+    fn rounding_bound_is_the_smallest_whole_load_level() {
+        // Two hosts of 10 units, 11 units of demand: 6 + 5, so 0.6, while the LP says 0.55.
+        assert!((rounding_bound(&[10, 10], 11) - 0.6).abs() < 1e-12);
+        // Mixed sizes: 4 and 8 units, demand 6: c = 0.5 holds 2 + 4.
+        assert!((rounding_bound(&[4, 8], 6) - 0.5).abs() < 1e-12);
+        assert_eq!(rounding_bound(&[4, 8], 0), 0.0);
+        assert_eq!(rounding_bound(&[4, 8], 13), 1.0);
     }
 }

@@ -1,6 +1,6 @@
 //! Storage capacity: per storage policy, the disks of every admitted VM within `capacity`.
 
-use crate::lp::{Compiler, Family, FamilyStats};
+use crate::lp::{gib, Compiler, Family, FamilyStats};
 use good_lp::Expression;
 
 /// Storage policy capacity.
@@ -17,14 +17,14 @@ impl Family for StorageCapacity {
         for (block_index, block) in compiler.blocks.iter().enumerate() {
             let group = &inventory.groups[block.group];
             if let Some(policy) = group.storage_policy {
-                used[policy] += compiler.admitted(block_index)
-                    * (f64::from(block.size()) * group.disk.as_mib_f64());
+                used[policy] +=
+                    compiler.admitted(block_index) * (f64::from(block.size()) * gib(group.disk));
             }
         }
         let mut stats = FamilyStats::default();
         for (policy, used) in used.into_iter().enumerate() {
             if let Some(capacity) = inventory.storage_policies[policy].capacity {
-                compiler.row("storage_capacity", used.leq(capacity.as_mib_f64()));
+                compiler.row("storage_capacity", used.leq(gib(capacity)));
                 stats.rows += 1;
             }
         }

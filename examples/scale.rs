@@ -1,0 +1,65 @@
+//! Measures one generated topology: model size, time to the first feasible plan, and time to
+//! the final plan (optimal, or the gap at the time limit). Used to fill BENCHMARKS.md.
+//!
+//! `cargo run --release --example scale -- HOSTS VMS [--zones] [--seed N] [--time-limit S] [--first]`
+
+use std::time::Instant;
+use vksplan::generate::{generate, Params};
+use vksplan::solver::{plan, Options};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let number = |i: usize| {
+        args.get(i)
+            .and_then(|a| a.parse::<usize>().ok())
+            .unwrap_or(0)
+    };
+    let flag = |name: &str| args.iter().any(|a| a == name);
+    let value = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    let (hosts, vms) = (number(0), number(1));
+    let mut params = Params::sized(
+        value("--seed").unwrap_or(1.0) as u64,
+        hosts,
+        vms,
+        flag("--zones"),
+    );
+    params.time_limit_s = value("--time-limit").unwrap_or(60.0);
+    let document = generate(&params);
+    let started = Instant::now();
+    let inventory = match vksplan::model::load_value(&document) {
+        Ok(inventory) => inventory,
+        Err(invalid) => {
+            eprintln!("generated topology is invalid: {invalid}");
+            std::process::exit(2);
+        }
+    };
+    let loaded_ms = started.elapsed().as_millis();
+    let options = Options {
+        first_solution: flag("--first"),
+        ..Options::default()
+    };
+    match plan(&inventory, &options) {
+        Ok(plan) => {
+            let objective = plan.objective.clone();
+            println!(
+                "{}",
+                serde_json::json!({
+                    "hosts": hosts, "vms": inventory.vms.len(), "zones": flag("--zones"), "first_solution": flag("--first"),
+                    "status": plan.status.as_str(), "variables": plan.stats.variables, "rows": plan.stats.constraints,
+                    "load_ms": loaded_ms, "plan_ms": plan.stats.solve_ms, "total_ms": started.elapsed().as_millis(),
+                    "max_utilization": objective.as_ref().map(|o| o.max_utilization), "bound": objective.as_ref().map(|o| o.bound),
+                    "gap": objective.as_ref().map(|o| o.gap), "rejected": plan.rejected.len(),
+                })
+            );
+        }
+        Err(error) => {
+            eprintln!("{error}");
+            std::process::exit(3);
+        }
+    }
+}
