@@ -103,7 +103,7 @@ const CLASSES: [(&str, u64, u64); 6] = [
 pub fn generate(params: &Params) -> Value {
     let mut random = Random(params.seed);
     let zones = ["zone-a", "zone-b", "zone-c"];
-    let host_shapes: [(u64, u64); 3] = [(32, 384), (48, 768), (64, 1024)];
+    let host_shapes: [(u64, u64); 3] = [(48, 512), (64, 768), (96, 1024)];
     let hosts: Vec<Value> = (0..params.hosts)
         .map(|i| {
             let (cores, gib) = *random.pick(&host_shapes);

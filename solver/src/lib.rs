@@ -17,6 +17,7 @@
 
 pub mod blocks;
 pub mod diagnose;
+pub mod greedy;
 pub mod lp;
 pub mod place;
 pub mod text;

@@ -2,8 +2,9 @@
 //! document.
 
 use crate::blocks::{blocks, Block};
+use crate::greedy::greedy;
 use crate::lp::families;
-use crate::lp::{solve_stages, ColumnValues, Compiler, Ending, Stages};
+use crate::lp::{solve_stages, warm_start, ColumnValues, Compiler, Ending, Stages};
 use crate::verify::{usage, verify, Assignment, Report};
 use crate::{diagnose, Options, SolverError};
 use std::time::Instant;
@@ -43,11 +44,33 @@ pub fn place(inventory: &Inventory, options: &Options) -> Placed {
         threads: options.threads,
         first_solution: options.first_solution,
     };
-    let outcome = solve_stages(&compiler, &settings);
-    let assignment = (!outcome.values.is_empty() || compiler.variables.is_empty())
+    // The greedy placement (verified, or none) warm-starts HiGHS and stands in when the time
+    // limit hits before HiGHS has a plan of its own.
+    let fallback = if options.disabled_families.is_empty() {
+        greedy(inventory)
+    } else {
+        None
+    };
+    let start_values = fallback
+        .as_ref()
+        .and_then(|assignment| warm_start(&compiler, assignment));
+    let outcome = solve_stages(&compiler, &settings, start_values);
+    let mut ending = outcome.ending;
+    let mut assignment = (!outcome.values.is_empty() || compiler.variables.is_empty())
         .then(|| disaggregate(&compiler, &blocks, &outcome.values));
+    let mut error = outcome.error;
+    if assignment.is_none() && fallback.is_some() {
+        if ending == Ending::Infeasible {
+            error = Some(
+                "HiGHS calls infeasible a topology the greedy placement satisfies".to_string(),
+            );
+        } else {
+            ending = Ending::Feasible;
+            assignment = fallback;
+        }
+    }
     Placed {
-        ending: outcome.ending,
+        ending,
         assignment,
         step4_bound: outcome.step4_bound,
         stats: Stats {
@@ -55,7 +78,7 @@ pub fn place(inventory: &Inventory, options: &Options) -> Placed {
             constraints: outcome.rows as u64,
             solve_ms: start.elapsed().as_millis() as u64,
         },
-        error: outcome.error,
+        error,
     }
 }
 

@@ -3,8 +3,10 @@
 
 pub mod families;
 mod solve;
+mod warm;
 
 pub use solve::{solve_stages, Ending, StageOutcome, Stages};
+pub use warm::{warm_start, Hint};
 
 use crate::blocks::Block;
 use good_lp::{variable, Constraint, Expression, ProblemVariables, Variable};
@@ -100,6 +102,10 @@ pub struct Compiler<'a> {
     pub objectives: Objectives,
     /// Families switched off (tests).
     pub disabled: Vec<String>,
+    /// What every column means, to compute a warm start from a placement.
+    pub hints: std::collections::HashMap<Variable, Hint>,
+    /// Classes of interchangeable hosts that the symmetry rows order by load.
+    pub symmetric_hosts: Vec<Vec<usize>>,
 }
 
 /// Objective expressions of SPEC section 4 (empty when a step has nothing to decide).
@@ -155,16 +161,20 @@ impl<'a> Compiler<'a> {
     /// admitted unit is placed whole, a rejected one not at all).
     pub fn new(inventory: &'a Inventory, blocks: &'a [Block], disabled: &[String]) -> Compiler<'a> {
         let mut variables = ProblemVariables::new();
+        let mut hints = std::collections::HashMap::new();
         let admit: Vec<Option<Variable>> = inventory
             .admission_units
             .iter()
-            .map(|unit| {
+            .enumerate()
+            .map(|(index, unit)| {
                 unit.priority.map(|_| {
-                    variables.add(
+                    let admit = variables.add(
                         variable()
                             .binary()
                             .name(format!("admit[unit={}]", unit.name)),
-                    )
+                    );
+                    hints.insert(admit, Hint::Admit { unit: index });
+                    admit
                 })
             })
             .collect();
@@ -185,6 +195,13 @@ impl<'a> Compiler<'a> {
                     group.name, inventory.hosts[host].name
                 );
                 let count = variables.add(variable().integer().min(0).max(upper).name(name));
+                hints.insert(
+                    count,
+                    Hint::Count {
+                        block: block_index,
+                        host,
+                    },
+                );
                 block_counts.push((host, count));
                 by_host[host].push((block_index, count));
             }
@@ -200,6 +217,8 @@ impl<'a> Compiler<'a> {
             admit,
             objectives: Objectives::default(),
             disabled: disabled.to_vec(),
+            hints,
+            symmetric_hosts: Vec::new(),
         };
         for block_index in 0..blocks.len() {
             let placed: Expression = compiler.counts[block_index]
@@ -225,9 +244,15 @@ impl<'a> Compiler<'a> {
         self.disabled.iter().any(|d| d == family)
     }
 
-    /// Adds a named column.
-    pub fn column(&mut self, definition: good_lp::variable::VariableDefinition) -> Variable {
-        self.variables.add(definition)
+    /// Adds a named column and what it means.
+    pub fn column(
+        &mut self,
+        definition: good_lp::variable::VariableDefinition,
+        hint: Hint,
+    ) -> Variable {
+        let column = self.variables.add(definition);
+        self.hints.insert(column, hint);
+        column
     }
 
     /// Adds a row of `family`.

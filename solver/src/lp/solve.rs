@@ -128,7 +128,12 @@ fn solve_step(
 }
 
 /// Runs every step of the objective in order; returns the last solution found.
-pub fn solve_stages(compiler: &Compiler, settings: &Stages) -> StageOutcome {
+/// `warm_start`: a complete solution to warm-start the first step with (see [`super::warm_start`]).
+pub fn solve_stages(
+    compiler: &Compiler,
+    settings: &Stages,
+    warm_start: Option<Vec<f64>>,
+) -> StageOutcome {
     let start = Instant::now();
     let objectives = &compiler.objectives;
     let candidates = [
@@ -165,7 +170,11 @@ pub fn solve_stages(compiler: &Compiler, settings: &Stages) -> StageOutcome {
             outcome.ending = Ending::Feasible;
             break;
         }
-        let warm = (!outcome.values.is_empty()).then(|| outcome.values.as_slice());
+        let warm = if outcome.values.is_empty() {
+            warm_start.as_deref()
+        } else {
+            Some(outcome.values.as_slice())
+        };
         let result = match solve_step(
             compiler, expression, *sense, &fixed, warm, settings, remaining,
         ) {

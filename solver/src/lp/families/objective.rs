@@ -3,7 +3,7 @@
 //! count`), balance (`U >= utilisation` per host) or consolidate (`used[host]` binaries), and
 //! spread (`s[pool] >= count on each host`). Soft rules are [`super::rules`]'s.
 
-use crate::lp::{gib, Compiler, Family, FamilyStats};
+use crate::lp::{gib, Compiler, Family, FamilyStats, Hint};
 use good_lp::{variable, Expression};
 use std::collections::BTreeMap;
 use vksplan_model::topology::ObjectiveKind;
@@ -57,7 +57,13 @@ impl Family for Objective {
                     "moved[block={}#{block_index},host={}]",
                     group.name, inventory.hosts[host].name
                 );
-                let moved = compiler.column(variable().min(0).name(name));
+                let moved = compiler.column(
+                    variable().min(0).name(name),
+                    Hint::Moved {
+                        block: block_index,
+                        host,
+                    },
+                );
                 stats.columns += 1;
                 let count: Expression = compiler.counts[block_index]
                     .iter()
@@ -77,7 +83,10 @@ impl Family for Objective {
         match inventory.policy.objective {
             ObjectiveKind::Balance => {
                 let bound = balance_lower_bound(compiler);
-                let peak = compiler.column(variable().min(bound).name("utilisation[max]"));
+                let peak = compiler.column(
+                    variable().min(bound).name("utilisation[max]"),
+                    Hint::Peak { lower: bound },
+                );
                 stats.columns += 1;
                 for host_index in 0..inventory.hosts.len() {
                     let host = &inventory.hosts[host_index];
@@ -120,6 +129,7 @@ impl Family for Objective {
                         variable()
                             .binary()
                             .name(format!("used[host={}]", host.name)),
+                        Hint::Used { host: host_index },
                     );
                     stats.columns += 1;
                     let on_host = compiler.by_host[host_index].clone();
@@ -167,7 +177,13 @@ impl Family for Objective {
                     0
                 };
                 let name = format!("spread[pool={}]", inventory.groups[group].name);
-                let most = compiler.column(variable().integer().min(least).name(name));
+                let most = compiler.column(
+                    variable().integer().min(least).name(name),
+                    Hint::Spread {
+                        group,
+                        lower: least,
+                    },
+                );
                 stats.columns += 1;
                 for on_host in per_host.into_values() {
                     compiler.row("objective", on_host.leq(most));

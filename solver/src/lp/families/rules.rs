@@ -3,7 +3,7 @@
 //! ones count the VMs on the wrong side. A soft rule has a `broken` binary that relaxes it and
 //! is counted in step 2 of the objective.
 
-use crate::lp::{Compiler, Family, FamilyStats};
+use crate::lp::{Compiler, Family, FamilyStats, Hint};
 use good_lp::{variable, Expression};
 use std::collections::BTreeMap;
 use vksplan_model::topology::RuleKind;
@@ -36,6 +36,7 @@ impl Family for DrsRules {
                     variable()
                         .binary()
                         .name(format!("broken[rule={}]", rule.name)),
+                    Hint::Broken { rule: rule_index },
                 )
             });
             if let Some(broken) = broken {
@@ -69,7 +70,13 @@ impl Family for DrsRules {
                             "together[rule={},host={}]",
                             rule.name, inventory.hosts[host].name
                         );
-                        let pick = compiler.column(variable().binary().name(name));
+                        let pick = compiler.column(
+                            variable().binary().name(name),
+                            Hint::Together {
+                                rule: rule_index,
+                                host,
+                            },
+                        );
                         stats.columns += 1;
                         choice += pick;
                         chosen.insert(host, pick);

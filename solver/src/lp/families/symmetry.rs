@@ -56,6 +56,11 @@ impl Family for Symmetry {
                 .sum()
         };
         let mut stats = FamilyStats::default();
+        compiler.symmetric_hosts = classes
+            .values()
+            .filter(|hosts| hosts.len() > 1)
+            .cloned()
+            .collect();
         for hosts in classes.values() {
             for pair in hosts.windows(2) {
                 let row = load(compiler, pair[0]).geq(load(compiler, pair[1]));

@@ -1,0 +1,88 @@
+//! Placement benchmarks: every fixture by file name, then generated platforms by size.
+//! The two largest sizes take up to a minute an iteration; they run only with
+//! `VKSPLAN_BENCH_LARGE=1`. Numbers go to BENCHMARKS.md.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use std::time::Duration;
+use vksplan::generate::{generate, Params};
+use vksplan::solver::{plan, Options};
+
+fn bench_fixtures(c: &mut Criterion) {
+    let mut group = c.benchmark_group("fixtures");
+    group.sample_size(20);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut files: Vec<_> = std::fs::read_dir(&root)
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "json"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let Ok(inventory) = vksplan::model::load(&text) else {
+            continue;
+        };
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("fixture")
+            .to_string();
+        group.bench_function(format!("validate {name}"), |b| {
+            b.iter(|| vksplan::model::load(&text).is_ok())
+        });
+        group.bench_function(
+            format!(
+                "place {name} ({} VMs on {} hosts)",
+                inventory.vms.len(),
+                inventory.hosts.len()
+            ),
+            |b| b.iter(|| plan(&inventory, &Options::default()).map(|p| p.status)),
+        );
+    }
+    group.finish();
+}
+
+fn bench_generated(c: &mut Criterion) {
+    let mut sizes = vec![(8, 100, false), (32, 500, false)];
+    if std::env::var_os("VKSPLAN_BENCH_LARGE").is_some() {
+        sizes.extend([(96, 3000, false), (288, 10_000, true)]);
+    }
+    let mut group = c.benchmark_group("generated");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(30));
+    for (hosts, vms, zones) in sizes {
+        let inventory = vksplan::model::load_value(&generate(&Params::sized(1, hosts, vms, zones)));
+        let Ok(inventory) = inventory else { continue };
+        let zones = if zones { " in 3 zones" } else { "" };
+        group.bench_function(
+            format!("place {} VMs on {hosts} hosts{zones}", inventory.vms.len()),
+            |b| b.iter(|| plan(&inventory, &Options::default()).map(|p| p.status)),
+        );
+        group.bench_function(
+            format!(
+                "first feasible, {} VMs on {hosts} hosts{zones}",
+                inventory.vms.len()
+            ),
+            |b| {
+                b.iter(|| {
+                    plan(
+                        &inventory,
+                        &Options {
+                            first_solution: true,
+                            ..Options::default()
+                        },
+                    )
+                    .map(|p| p.status)
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_fixtures, bench_generated);
+criterion_main!(benches);

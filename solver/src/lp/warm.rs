@@ -1,0 +1,187 @@
+//! Warm starts: every column of the MIP registers what it means ([`Hint`]), so that a complete
+//! solution vector can be computed from any placement (the greedy one) and handed to HiGHS.
+
+use super::{gib, Compiler};
+use crate::verify::Assignment;
+use vksplan_model::topology::RuleKind;
+
+/// What a column stands for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Hint {
+    /// VMs of a block on a host.
+    Count {
+        /// Block.
+        block: usize,
+        /// Host.
+        host: usize,
+    },
+    /// Admission of a unit.
+    Admit {
+        /// Unit.
+        unit: usize,
+    },
+    /// VMs of a block that left a host they ran on.
+    Moved {
+        /// Block.
+        block: usize,
+        /// Host.
+        host: usize,
+    },
+    /// Highest utilisation, at least `lower`.
+    Peak {
+        /// Its lower bound.
+        lower: f64,
+    },
+    /// Host holds a VM.
+    Used {
+        /// Host.
+        host: usize,
+    },
+    /// Largest count of a pool on one host, at least `lower`.
+    Spread {
+        /// Group of the pool.
+        group: usize,
+        /// Its lower bound.
+        lower: u32,
+    },
+    /// The host a `together` rule picks.
+    Together {
+        /// Rule.
+        rule: usize,
+        /// Host.
+        host: usize,
+    },
+    /// A soft rule is broken.
+    Broken {
+        /// Rule.
+        rule: usize,
+    },
+}
+
+/// Relabels interchangeable hosts so their vCPU loads do not increase (what the symmetry rows
+/// ask); the placement stays equivalent.
+fn canonical(compiler: &Compiler, assignment: &Assignment) -> Assignment {
+    let inventory = compiler.inventory;
+    let mut load = vec![0u64; inventory.hosts.len()];
+    for (vm, host) in assignment.host_of.iter().enumerate() {
+        if let Some(host) = host {
+            load[*host] += u64::from(inventory.group_of(vm).vcpus);
+        }
+    }
+    let mut relabel: Vec<usize> = (0..inventory.hosts.len()).collect();
+    for class in &compiler.symmetric_hosts {
+        let mut by_load = class.clone();
+        by_load.sort_by_key(|host| (std::cmp::Reverse(load[*host]), *host));
+        for (target, source) in class.iter().zip(by_load) {
+            relabel[source] = *target;
+        }
+    }
+    Assignment {
+        host_of: assignment
+            .host_of
+            .iter()
+            .map(|host| host.map(|h| relabel[h]))
+            .collect(),
+        admitted: assignment.admitted.clone(),
+    }
+}
+
+/// The column values of `assignment`, in column order; `None` if a column has no hint.
+pub fn warm_start(compiler: &Compiler, assignment: &Assignment) -> Option<Vec<f64>> {
+    let inventory = compiler.inventory;
+    let assignment = canonical(compiler, assignment);
+    let hosts = inventory.hosts.len();
+    let mut count = vec![vec![0u32; hosts]; compiler.blocks.len()];
+    for (block_index, block) in compiler.blocks.iter().enumerate() {
+        for vm in &block.vms {
+            if let Some(host) = assignment.host_of[*vm] {
+                count[block_index][host] += 1;
+            }
+        }
+    }
+    let (mut vcpus, mut memory) = (vec![0u64; hosts], vec![0.0f64; hosts]);
+    for (vm, host) in assignment.host_of.iter().enumerate() {
+        if let Some(host) = host {
+            vcpus[*host] += u64::from(inventory.group_of(vm).vcpus);
+            memory[*host] += gib(inventory.group_of(vm).memory);
+        }
+    }
+    let admitted = |block: usize| {
+        compiler.blocks[block]
+            .unit
+            .is_none_or(|unit| assignment.admitted[unit])
+    };
+    let rule_hosts = |rule: usize| -> Vec<usize> {
+        inventory.rules[rule]
+            .vms
+            .iter()
+            .filter_map(|vm| assignment.host_of[*vm])
+            .collect()
+    };
+    let mut values = Vec::with_capacity(compiler.variables.len());
+    for (variable, _) in compiler.variables.iter_variables_with_def() {
+        let value = match compiler.hints.get(&variable)? {
+            Hint::Count { block, host } => f64::from(count[*block][*host]),
+            Hint::Admit { unit } => f64::from(u8::from(assignment.admitted[*unit])),
+            Hint::Moved { block, host } => {
+                let today = compiler.blocks[*block]
+                    .current
+                    .get(host)
+                    .copied()
+                    .unwrap_or(0);
+                let today = if admitted(*block) { today } else { 0 };
+                f64::from(today.saturating_sub(count[*block][*host]))
+            }
+            Hint::Peak { lower } => (0..hosts)
+                .filter(|h| !compiler.by_host[*h].is_empty())
+                .map(|h| {
+                    let spec = &inventory.hosts[h];
+                    let cpu = if spec.vcpu_limit > 0 {
+                        vcpus[h] as f64 / spec.vcpu_limit as f64
+                    } else {
+                        0.0
+                    };
+                    let mem = if spec.memory_limit.0 > 0 {
+                        memory[h] / gib(spec.memory_limit)
+                    } else {
+                        0.0
+                    };
+                    cpu.max(mem)
+                })
+                .fold(*lower, f64::max),
+            Hint::Used { host } => f64::from(u8::from(vcpus[*host] > 0 || memory[*host] > 0.0)),
+            Hint::Spread { group, lower } => {
+                let most = (0..hosts)
+                    .map(|h| {
+                        compiler
+                            .blocks
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, b)| b.group == *group)
+                            .map(|(b, _)| count[b][h])
+                            .sum::<u32>()
+                    })
+                    .max()
+                    .unwrap_or(0);
+                f64::from(most.max(*lower))
+            }
+            Hint::Together { rule, host } => {
+                let chosen = rule_hosts(*rule).first().copied().unwrap_or(0);
+                f64::from(u8::from(chosen == *host))
+            }
+            Hint::Broken { rule } => {
+                let on = rule_hosts(*rule);
+                let spec = &inventory.rules[*rule];
+                let distinct: std::collections::BTreeSet<&usize> = on.iter().collect();
+                let broken = match spec.kind {
+                    RuleKind::Separate => distinct.len() < on.len(),
+                    RuleKind::Together => distinct.len() > 1,
+                    RuleKind::VmHost => on.iter().any(|h| spec.hosts.contains(h) != spec.run_on),
+                };
+                f64::from(u8::from(broken))
+            }
+        };
+        values.push(value);
+    }
+    Some(values)
+}
