@@ -39,6 +39,10 @@ fn main() {
         }
     };
     let loaded_ms = started.elapsed().as_millis();
+    if flag("--greedy") {
+        explain_greedy(&inventory);
+        return;
+    }
     let options = Options {
         first_solution: flag("--first"),
         ..Options::default()
@@ -62,4 +66,17 @@ fn main() {
             std::process::exit(3);
         }
     }
+}
+
+/// `--greedy`: why the greedy placement fails, if it does (debugging aid).
+fn explain_greedy(inventory: &vksplan::model::Inventory) {
+    let found = vksplan::solver::greedy::greedy(inventory);
+    eprintln!(
+        "greedy: {}",
+        if found.is_some() {
+            "found a verified placement"
+        } else {
+            "none"
+        }
+    );
 }

@@ -125,6 +125,8 @@ pub fn generate(params: &Params) -> Value {
         let name = format!("ns-{:02}", n + 1);
         let classes: Vec<&str> = CLASSES.iter().map(|c| c.0).collect();
         let (mut vcpus, mut gib) = (0u64, 0u64);
+        // What pools pin to each zone: a zone gets a third of the namespace limits.
+        let mut pinned = [(0u64, 0u64); 3];
         let mut clusters = Vec::new();
         for c in 0..params.clusters_per_namespace {
             let cluster = format!("c{}", c + 1);
@@ -147,7 +149,10 @@ pub fn generate(params: &Params) -> Value {
                 }
                 let mut pool_doc = json!({ "name": pool, "replicas": replicas, "vm_class": class });
                 if params.three_zones && random.chance(0.2) {
-                    pool_doc["zone"] = json!(*random.pick(&zones));
+                    let zone = random.below(3) as usize;
+                    pool_doc["zone"] = json!(zones[zone]);
+                    pinned[zone].0 += replicas * cpus;
+                    pinned[zone].1 += replicas * class_gib;
                 }
                 pools.push(pool_doc);
                 total_vms += replicas;
@@ -181,8 +186,23 @@ pub fn generate(params: &Params) -> Value {
         let mut namespace = json!({ "name": name, "vm_classes": classes, "storage_policies": ["vsan"],
             "clusters": clusters, "vms": vms });
         if let Some(slack) = params.limit_slack {
-            namespace["limits"] = json!({ "cpu_mhz": ((vcpus * 2600) as f64 * slack).ceil() as u64,
-                                          "memory": format!("{}Gi", (gib as f64 * slack).ceil() as u64) });
+            // Zone z holds its pinned pools plus a third of the rest: 3 * pinned + unpinned.
+            let pinned_vcpus: u64 = pinned.iter().map(|p| p.0).sum();
+            let pinned_gib: u64 = pinned.iter().map(|p| p.1).sum();
+            let need_vcpus = pinned
+                .iter()
+                .map(|p| 3 * p.0 + vcpus - pinned_vcpus)
+                .max()
+                .unwrap_or(0)
+                .max(vcpus);
+            let need_gib = pinned
+                .iter()
+                .map(|p| 3 * p.1 + gib - pinned_gib)
+                .max()
+                .unwrap_or(0)
+                .max(gib);
+            namespace["limits"] = json!({ "cpu_mhz": ((need_vcpus * 2600) as f64 * slack).ceil() as u64,
+                                          "memory": format!("{}Gi", (need_gib as f64 * slack).ceil() as u64) });
         }
         if !params.supervisor {
             namespace["workload_network"] = json!("workload");

@@ -226,3 +226,14 @@ fn three_zone_supervisor_control_planes_sit_in_three_zones() {
         assert_eq!(zones, ['a', 'b', 'c'], "{prefix}");
     }
 }
+
+#[test]
+fn a_misreported_warm_start_does_not_cost_a_migration() {
+    // Found by the brute-force reference: HiGHS 1.16 accepted a warm start in its presolved
+    // space at objective 0 while the start itself had 1 migration, and called it optimal.
+    let (_, plan) = case("regression-warm-start");
+    assert_eq!(plan.status, Status::Optimal);
+    assert_eq!(plan.objective.as_ref().map(|o| o.migrations), Some(0));
+    assert_eq!(plan.placement["ns/c/p-1"], "h1");
+    assert_eq!(plan.placement["ns/c/cp-3"], "h1");
+}

@@ -5,7 +5,6 @@
 //! does not fit whole is left out. The result is only used when the verifier accepts it.
 
 use crate::verify::{verify, Assignment};
-use std::collections::BTreeSet;
 use vksplan_model::inventory::GroupKind;
 use vksplan_model::topology::{ObjectiveKind, RuleKind};
 use vksplan_model::Inventory;
@@ -210,36 +209,66 @@ pub fn greedy(inventory: &Inventory) -> Option<Assignment> {
     for (vm, host) in &inventory.placement {
         current[*vm] = Some(*host);
     }
-    // The Supervisor's groups (no unit), then units without priority, then by priority.
-    let mut order: Vec<Option<usize>> = vec![None];
-    let mut units: Vec<usize> = (0..inventory.admission_units.len()).collect();
-    units.sort_by_key(|u| {
-        let priority = inventory.admission_units[*u].priority;
+    // First one batch of everything that must be admitted (the Supervisor and every unit
+    // without priority), then each optional unit by priority. Within a batch the most
+    // constrained VMs go first: pinned (zone or hard vm_host rule), then control planes, then
+    // the largest.
+    let mandatory_units: Vec<usize> = (0..inventory.admission_units.len())
+        .filter(|u| inventory.admission_units[*u].priority.is_none())
+        .collect();
+    let mut optional: Vec<usize> = (0..inventory.admission_units.len())
+        .filter(|u| inventory.admission_units[*u].priority.is_some())
+        .collect();
+    optional.sort_by_key(|u| {
         (
-            priority.is_some(),
-            std::cmp::Reverse(priority.unwrap_or(0)),
+            std::cmp::Reverse(inventory.admission_units[*u].priority.unwrap_or(0)),
             *u,
         )
     });
-    order.extend(units.into_iter().map(Some));
+    let mut batches: Vec<(Vec<usize>, bool)> = vec![(mandatory_units, true)];
+    batches.extend(optional.into_iter().map(|u| (vec![u], false)));
+    let pinned_by_rule: Vec<bool> = {
+        let mut pinned = vec![false; inventory.vms.len()];
+        for rule in inventory
+            .rules
+            .iter()
+            .filter(|r| r.must && r.kind == RuleKind::VmHost)
+        {
+            for vm in &rule.vms {
+                pinned[*vm] = true;
+            }
+        }
+        pinned
+    };
     let mut admitted = vec![false; inventory.admission_units.len()];
-    for unit in order {
-        let mut vms: Vec<usize> = match unit {
-            None => inventory
-                .groups
-                .iter()
-                .filter(|g| g.kind == GroupKind::SupervisorControlPlane)
-                .flat_map(|g| g.vms.clone())
-                .collect(),
-            Some(unit) => inventory.admission_units[unit]
-                .groups
-                .iter()
-                .flat_map(|g| inventory.groups[*g].vms.clone())
-                .collect(),
-        };
+    for (units, mandatory) in batches {
+        let mut vms: Vec<usize> = units
+            .iter()
+            .flat_map(|unit| inventory.admission_units[*unit].groups.iter())
+            .flat_map(|g| inventory.groups[*g].vms.iter().copied())
+            .collect();
+        if mandatory {
+            vms.extend(
+                inventory
+                    .groups
+                    .iter()
+                    .filter(|g| g.kind == GroupKind::SupervisorControlPlane)
+                    .flat_map(|g| g.vms.iter().copied()),
+            );
+        }
         vms.sort_by_key(|vm| {
             let group = inventory.group_of(*vm);
+            let pinned = matches!(group.kind, GroupKind::NodePool { zone: Some(_), .. })
+                || pinned_by_rule[*vm];
+            let rank = if pinned {
+                0
+            } else if group.anti_affine() {
+                1
+            } else {
+                2
+            };
             (
+                rank,
                 std::cmp::Reverse((u64::from(group.vcpus), group.memory.0)),
                 *vm,
             )
@@ -270,7 +299,6 @@ pub fn greedy(inventory: &Inventory) -> Option<Assignment> {
                 }
             }
         }
-        let mandatory = unit.is_none_or(|u| inventory.admission_units[u].priority.is_none());
         if !complete {
             if mandatory {
                 return None;
@@ -281,38 +309,36 @@ pub fn greedy(inventory: &Inventory) -> Option<Assignment> {
             }
             continue;
         }
-        if let Some(unit) = unit {
-            admitted[unit] = true;
+        for unit in &units {
+            admitted[*unit] = true;
         }
-        // Unit-level limits (storage, IPs, HA admission) are left to the verifier: if they
-        // fail, the optional unit is dropped again below.
+        // Unit-level limits (storage, IPs, HA admission) are the verifier's to check: an
+        // optional unit that breaks one is dropped again.
         let candidate = Assignment {
             host_of: state.host_of.clone(),
             admitted: admitted.clone(),
         };
-        let unit_level: BTreeSet<String> = verify(inventory, &candidate)
-            .violations
-            .into_iter()
-            .filter(|v| {
-                matches!(
-                    v.constraint.as_str(),
-                    "storage_capacity" | "storage_limit" | "ip_addresses" | "ha_admission"
-                )
-            })
-            .map(|v| v.constraint)
-            .collect();
-        if !unit_level.is_empty() {
+        let unit_level_broken = verify(inventory, &candidate).violations.iter().any(|v| {
+            matches!(
+                v.constraint.as_str(),
+                "storage_capacity" | "storage_limit" | "ip_addresses" | "ha_admission"
+            )
+        });
+        if unit_level_broken {
             if mandatory {
                 return None;
             }
-            if let Some(unit) = unit {
-                admitted[unit] = false;
+            for unit in &units {
+                admitted[*unit] = false;
             }
             for (vm, host, was_used) in placed.into_iter().rev() {
                 state.apply(vm, host, -1);
                 state.used[host] = was_used;
             }
         }
+    }
+    if inventory.policy.objective == ObjectiveKind::Balance {
+        lower_the_peak(&mut state, &current);
     }
     let assignment = Assignment {
         host_of: state.host_of,
@@ -322,4 +348,80 @@ pub fn greedy(inventory: &Inventory) -> Option<Assignment> {
         .violations
         .is_empty()
         .then_some(assignment)
+}
+
+/// Local search for `balance`: while some VM on the most utilised host can move to a host
+/// that stays below that peak, move it. VMs on their current host stay put (moving them would
+/// cost a migration, an earlier step of the objective).
+fn lower_the_peak(state: &mut State, current: &[Option<usize>]) {
+    let inventory = state.inventory;
+    let hosts = inventory.hosts.len();
+    let utilisation = |state: &State, host: usize| -> f64 {
+        let spec = &inventory.hosts[host];
+        let cpu = state.vcpus[host] as f64 / spec.vcpu_limit.max(1) as f64;
+        let memory = state.memory[host] as f64 / spec.memory_limit.0.max(1) as f64;
+        cpu.max(memory)
+    };
+    let by_utilisation = |a: &(usize, f64), b: &(usize, f64)| {
+        a.1.partial_cmp(&b.1)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.0.cmp(&b.0))
+    };
+    let mut on_host: Vec<Vec<usize>> = vec![Vec::new(); hosts];
+    for (vm, host) in state.host_of.iter().enumerate() {
+        if let Some(host) = host {
+            on_host[*host].push(vm);
+        }
+    }
+    let budget = 20 * inventory.vms.len() + 100;
+    for _ in 0..budget {
+        let mut order: Vec<(usize, f64)> = (0..hosts).map(|h| (h, utilisation(state, h))).collect();
+        order.sort_by(|a, b| by_utilisation(b, a));
+        let peak = order[0].1;
+        let mut moved = false;
+        // Only the hosts at the peak matter; try each until one gives a VM away.
+        for (source, _) in order
+            .iter()
+            .copied()
+            .take_while(|(_, u)| *u >= peak - 1e-12)
+        {
+            let mut candidates = on_host[source].clone();
+            candidates.retain(|vm| current[*vm] != Some(source));
+            candidates.sort_by_key(|vm| std::cmp::Reverse(inventory.group_of(*vm).vcpus));
+            for vm in candidates {
+                state.apply(vm, source, -1);
+                let mut best: Option<(usize, f64)> = None;
+                for target in (0..hosts).filter(|h| *h != source) {
+                    if !state.fits(vm, target) {
+                        continue;
+                    }
+                    state.apply(vm, target, 1);
+                    let after = (target, utilisation(state, target));
+                    state.apply(vm, target, -1);
+                    if after.1 < peak - 1e-12
+                        && best.is_none_or(|b| by_utilisation(&after, &b).is_lt())
+                    {
+                        best = Some(after);
+                    }
+                }
+                match best {
+                    Some((target, _)) => {
+                        state.apply(vm, target, 1);
+                        on_host[source].retain(|v| *v != vm);
+                        on_host[target].push(vm);
+                        state.used[target] = true;
+                        moved = true;
+                        break;
+                    }
+                    None => state.apply(vm, source, 1),
+                }
+            }
+            if moved {
+                break;
+            }
+        }
+        if !moved {
+            return;
+        }
+    }
 }

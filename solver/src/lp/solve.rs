@@ -62,6 +62,7 @@ struct StepResult {
     status: HighsModelStatus,
     values: Option<Vec<f64>>,
     bound: f64,
+    objective: f64,
 }
 
 fn solve_step(
@@ -120,10 +121,21 @@ fn solve_step(
     let bound = solved
         .double_info_value(c"mip_dual_bound")
         .unwrap_or(f64::NEG_INFINITY);
+    let objective = solved.objective_value();
     Ok(StepResult {
         status,
         values,
         bound,
+        objective,
+    })
+}
+
+/// Whether HiGHS's objective value differs from the objective of the solution it returned.
+fn disagrees(compiler: &Compiler, expression: &Expression, result: &StepResult) -> bool {
+    result.values.as_ref().is_some_and(|values| {
+        let achieved =
+            expression.eval_with(&ColumnValues::new(&compiler.variables, values.clone()));
+        (achieved - result.objective).abs() > 1e-6 * achieved.abs().max(1.0)
     })
 }
 
@@ -175,9 +187,27 @@ pub fn solve_stages(
         } else {
             Some(outcome.values.as_slice())
         };
-        let result = match solve_step(
+        let mut attempt = solve_step(
             compiler, expression, *sense, &fixed, warm, settings, remaining,
-        ) {
+        );
+        // HiGHS (1.16) can map a MIP start into its presolved space wrongly and then report
+        // that start as optimal at an objective it does not have. Whenever the returned
+        // solution's own objective disagrees with what HiGHS claims, solve the step again
+        // without the start.
+        if warm.is_some()
+            && attempt
+                .as_ref()
+                .is_ok_and(|result| disagrees(compiler, expression, result))
+        {
+            if std::env::var_os("VKSPLAN_TRACE").is_some() {
+                eprintln!("vksplan: step {index} ({name}): HiGHS misreported its warm-started optimum; solving again cold");
+            }
+            let remaining = settings.time_limit_s - start.elapsed().as_secs_f64();
+            attempt = solve_step(
+                compiler, expression, *sense, &fixed, None, settings, remaining,
+            );
+        }
+        let result = match attempt {
             Ok(result) => result,
             Err(error) => {
                 outcome.error = Some(error);
@@ -217,6 +247,13 @@ pub fn solve_stages(
         }
         let values = ColumnValues::new(&compiler.variables, values);
         let achieved = expression.eval_with(&values);
+        if std::env::var_os("VKSPLAN_TRACE").is_some() {
+            let earlier: Vec<f64> = steps[..index]
+                .iter()
+                .map(|(_, _, e, _)| e.eval_with(&values))
+                .collect();
+            eprintln!("vksplan:   achieved {achieved}; earlier steps now {earlier:?}");
+        }
         if *step4 {
             outcome.step4_bound = Some(if proven && settings.mip_gap == 0.0 {
                 achieved.min(result.bound)
