@@ -36,10 +36,11 @@ pub fn place(inventory: &Inventory, options: &Options) -> Placed {
             family.emit(&mut compiler);
         }
     }
+    let time_limit = options
+        .time_limit_s
+        .unwrap_or(inventory.policy.time_limit_s);
     let settings = Stages {
-        time_limit_s: options
-            .time_limit_s
-            .unwrap_or(inventory.policy.time_limit_s),
+        deadline: start + std::time::Duration::from_secs_f64(time_limit.clamp(0.0, 1e7)),
         mip_gap: inventory.policy.mip_gap,
         threads: options.threads,
         first_solution: options.first_solution,
@@ -54,6 +55,12 @@ pub fn place(inventory: &Inventory, options: &Options) -> Placed {
     let start_values = fallback
         .as_ref()
         .and_then(|assignment| warm_start(&compiler, assignment));
+    if std::env::var_os("VKSPLAN_TRACE").is_some() {
+        eprintln!(
+            "vksplan: compiled and warm start ready at {:.3}s",
+            start.elapsed().as_secs_f64()
+        );
+    }
     let outcome = solve_stages(&compiler, &settings, start_values);
     let mut ending = outcome.ending;
     let mut assignment = (!outcome.values.is_empty() || compiler.variables.is_empty())

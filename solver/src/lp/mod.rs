@@ -123,6 +123,22 @@ pub struct Objectives {
     pub step4: Option<Expression>,
     /// Step 5: spread (minimise).
     pub spread: Option<Expression>,
+    /// For each step, the best value it could possibly reach, known before solving (a valid
+    /// bound): a solution that reaches it is optimal for that step without asking HiGHS.
+    pub best: Bests,
+}
+
+/// Best possible values of the objective steps (see [`Objectives::best`]).
+#[derive(Default)]
+pub struct Bests {
+    /// Sum of all priorities.
+    pub priority: Option<f64>,
+    /// Number of optional units.
+    pub admitted: Option<f64>,
+    /// Highest utilisation: the rounding bound (balance only).
+    pub step4: Option<f64>,
+    /// Sum of the pools' spread bounds.
+    pub spread: Option<f64>,
 }
 
 impl<'a> Compiler<'a> {

@@ -1,7 +1,9 @@
 //! Lexicographic optimisation by successive solves: each step of SPEC section 4 is optimised
-//! with the steps before it held at their optimum (an extra row per finished step), warm
-//! started from the previous step's solution, under one overall wall-clock budget. Steps with
-//! nothing to decide are skipped. This is exact where weights would need a proof of scale.
+//! with the steps before it held at what they achieved (an extra row per finished step),
+//! warm-started from the previous solution, all under one deadline. Steps with nothing to
+//! decide are skipped, and so is the solve of a step whose warm start already reaches the best
+//! value the step could possibly have (a bound known before solving): HiGHS could only confirm
+//! it. Successive solves are exact where weights would need a proof of scale.
 
 use super::{ColumnValues, Compiler};
 use good_lp::solvers::highs::highs;
@@ -12,8 +14,8 @@ use std::time::Instant;
 /// Solve settings.
 #[derive(Debug, Clone)]
 pub struct Stages {
-    /// Overall wall-clock budget in seconds.
-    pub time_limit_s: f64,
+    /// When the whole plan must be done (the policy's time limit from the start of planning).
+    pub deadline: Instant,
     /// Relative MIP gap at which each step may stop.
     pub mip_gap: f64,
     /// HiGHS threads.
@@ -58,6 +60,14 @@ enum Sense {
     Maximise,
 }
 
+struct Step<'e> {
+    name: &'static str,
+    sense: Sense,
+    expression: &'e Expression,
+    is_step4: bool,
+    best: Option<f64>,
+}
+
 struct StepResult {
     status: HighsModelStatus,
     values: Option<Vec<f64>>,
@@ -65,19 +75,21 @@ struct StepResult {
     objective: f64,
 }
 
+fn tracing() -> bool {
+    std::env::var_os("VKSPLAN_TRACE").is_some()
+}
+
 fn solve_step(
     compiler: &Compiler,
-    objective: &Expression,
-    sense: Sense,
+    step: &Step,
     fixed: &[Constraint],
     warm: Option<&[f64]>,
     settings: &Stages,
-    seconds: f64,
 ) -> Result<StepResult, String> {
     let variables = compiler.variables.clone();
-    let unsolved = match sense {
-        Sense::Minimise => variables.minimise(objective.clone()),
-        Sense::Maximise => variables.maximise(objective.clone()),
+    let unsolved = match step.sense {
+        Sense::Minimise => variables.minimise(step.expression.clone()),
+        Sense::Maximise => variables.maximise(step.expression.clone()),
     };
     let mut problem = highs(unsolved);
     for (_, row) in &compiler.rows {
@@ -92,22 +104,33 @@ fn solve_step(
         model.set_option("output_flag", true);
         model.set_option("log_to_console", true);
     }
+    // What is left of the deadline once the model is built.
+    let seconds = settings
+        .deadline
+        .saturating_duration_since(Instant::now())
+        .as_secs_f64()
+        .max(0.01);
     let threads = i32::try_from(settings.threads.max(1)).unwrap_or(1);
-    let options: [(&str, f64); 2] = [
-        ("time_limit", seconds.max(0.01)),
-        ("mip_rel_gap", settings.mip_gap),
-    ];
-    for (name, value) in options {
-        model
-            .try_set_option(name, value)
-            .map_err(|e| format!("HiGHS option {name}: {e:?}"))?;
+    fn option_error(name: &'static str) -> impl Fn(highs::TrySetOptionError) -> String {
+        move |e| format!("HiGHS option {name}: {e:?}")
     }
     model
+        .try_set_option("time_limit", seconds)
+        .map_err(option_error("time_limit"))?;
+    model
+        .try_set_option("mip_rel_gap", settings.mip_gap)
+        .map_err(option_error("mip_rel_gap"))?;
+    model
         .try_set_option("threads", threads)
-        .map_err(|e| format!("HiGHS option threads: {e:?}"))?;
+        .map_err(option_error("threads"))?;
     model
         .try_set_option("random_seed", 0)
-        .map_err(|e| format!("HiGHS option random_seed: {e:?}"))?;
+        .map_err(option_error("random_seed"))?;
+    if settings.first_solution {
+        model
+            .try_set_option("mip_max_improving_sols", 1)
+            .map_err(option_error("mip_max_improving_sols"))?;
+    }
     if let Some(warm) = warm {
         // A warm start is a hint: HiGHS checks it and ignores an unusable one.
         let _ = model.try_set_solution(Some(warm), None, None, None);
@@ -121,12 +144,11 @@ fn solve_step(
     let bound = solved
         .double_info_value(c"mip_dual_bound")
         .unwrap_or(f64::NEG_INFINITY);
-    let objective = solved.objective_value();
     Ok(StepResult {
         status,
         values,
         bound,
-        objective,
+        objective: solved.objective_value(),
     })
 }
 
@@ -139,32 +161,102 @@ fn disagrees(compiler: &Compiler, expression: &Expression, result: &StepResult) 
     })
 }
 
+/// The row that holds a finished step at what it achieved.
+fn hold(step: &Step, achieved: f64) -> Constraint {
+    if step.is_step4 {
+        let slack = 1e-9 + 1e-9 * achieved.abs();
+        return step.expression.clone().leq(achieved + slack);
+    }
+    // Integral steps: half a unit of room absorbs round-off.
+    match step.sense {
+        Sense::Minimise => step.expression.clone().leq(achieved.round() + 0.5),
+        Sense::Maximise => step.expression.clone().geq(achieved.round() - 0.5),
+    }
+}
+
+fn reaches(step: &Step, value: f64) -> bool {
+    let Some(best) = step.best else { return false };
+    let tolerance = 1e-9 * best.abs().max(1.0);
+    match step.sense {
+        Sense::Minimise => value <= best + tolerance,
+        Sense::Maximise => value >= best - tolerance,
+    }
+}
+
 /// Runs every step of the objective in order; returns the last solution found.
-/// `warm_start`: a complete solution to warm-start the first step with (see [`super::warm_start`]).
+/// `warm_start`: a complete solution to start the first step from (see [`super::warm_start`]).
 pub fn solve_stages(
     compiler: &Compiler,
     settings: &Stages,
     warm_start: Option<Vec<f64>>,
 ) -> StageOutcome {
-    let start = Instant::now();
     let objectives = &compiler.objectives;
+    let best = &objectives.best;
     let candidates = [
-        ("priority", Sense::Maximise, &objectives.priority, false),
-        ("admitted", Sense::Maximise, &objectives.admitted, false),
-        ("soft_rules", Sense::Minimise, &objectives.soft_rules, false),
-        ("migrations", Sense::Minimise, &objectives.migrations, false),
-        ("step4", Sense::Minimise, &objectives.step4, true),
-        ("spread", Sense::Minimise, &objectives.spread, false),
+        (
+            "priority",
+            Sense::Maximise,
+            &objectives.priority,
+            false,
+            best.priority,
+        ),
+        (
+            "admitted",
+            Sense::Maximise,
+            &objectives.admitted,
+            false,
+            best.admitted,
+        ),
+        (
+            "soft_rules",
+            Sense::Minimise,
+            &objectives.soft_rules,
+            false,
+            Some(0.0),
+        ),
+        (
+            "migrations",
+            Sense::Minimise,
+            &objectives.migrations,
+            false,
+            Some(0.0),
+        ),
+        (
+            "step4",
+            Sense::Minimise,
+            &objectives.step4,
+            true,
+            best.step4,
+        ),
+        (
+            "spread",
+            Sense::Minimise,
+            &objectives.spread,
+            false,
+            best.spread,
+        ),
     ];
-    let mut steps: Vec<(&str, Sense, &Expression, bool)> = candidates
+    let zero = Expression::from(0.0);
+    let mut steps: Vec<Step> = candidates
         .into_iter()
-        .filter_map(|(name, sense, expression, step4)| {
-            Some((name, sense, expression.as_ref()?, step4))
+        .filter_map(|(name, sense, expression, is_step4, best)| {
+            Some(Step {
+                name,
+                sense,
+                expression: expression.as_ref()?,
+                is_step4,
+                best,
+            })
         })
         .collect();
-    let zero = Expression::from(0.0);
     if steps.is_empty() {
-        steps.push(("feasibility", Sense::Minimise, &zero, false));
+        steps.push(Step {
+            name: "feasibility",
+            sense: Sense::Minimise,
+            expression: &zero,
+            is_step4: false,
+            best: None,
+        });
     }
 
     let mut outcome = StageOutcome {
@@ -176,20 +268,32 @@ pub fn solve_stages(
         error: None,
     };
     let mut fixed: Vec<Constraint> = Vec::new();
-    for (index, (name, sense, expression, step4)) in steps.iter().enumerate() {
-        let remaining = settings.time_limit_s - start.elapsed().as_secs_f64();
-        if index > 0 && remaining <= 0.0 {
+    let mut warm: Option<Vec<f64>> = warm_start;
+    for (index, step) in steps.iter().enumerate() {
+        if index > 0 && Instant::now() >= settings.deadline {
             outcome.ending = Ending::Feasible;
             break;
         }
-        let warm = if outcome.values.is_empty() {
-            warm_start.as_deref()
-        } else {
-            Some(outcome.values.as_slice())
-        };
-        let mut attempt = solve_step(
-            compiler, expression, *sense, &fixed, warm, settings, remaining,
-        );
+        // A start that already reaches the step's best possible value is optimal for it.
+        if let Some(start) = warm.as_ref().filter(|_| !settings.first_solution) {
+            let values = ColumnValues::new(&compiler.variables, start.clone());
+            let at_start = step.expression.eval_with(&values);
+            if reaches(step, at_start) {
+                if tracing() {
+                    eprintln!(
+                        "vksplan: step {index} ({}) reached its bound {at_start} at the start",
+                        step.name
+                    );
+                }
+                if step.is_step4 {
+                    outcome.step4_bound = step.best;
+                }
+                fixed.push(hold(step, at_start));
+                outcome.values = values;
+                continue;
+            }
+        }
+        let mut attempt = solve_step(compiler, step, &fixed, warm.as_deref(), settings);
         // HiGHS (1.16) can map a MIP start into its presolved space wrongly and then report
         // that start as optimal at an objective it does not have. Whenever the returned
         // solution's own objective disagrees with what HiGHS claims, solve the step again
@@ -197,15 +301,12 @@ pub fn solve_stages(
         if warm.is_some()
             && attempt
                 .as_ref()
-                .is_ok_and(|result| disagrees(compiler, expression, result))
+                .is_ok_and(|result| disagrees(compiler, step.expression, result))
         {
-            if std::env::var_os("VKSPLAN_TRACE").is_some() {
-                eprintln!("vksplan: step {index} ({name}): HiGHS misreported its warm-started optimum; solving again cold");
+            if tracing() {
+                eprintln!("vksplan: step {index} ({}): HiGHS misreported its warm-started optimum; solving again cold", step.name);
             }
-            let remaining = settings.time_limit_s - start.elapsed().as_secs_f64();
-            attempt = solve_step(
-                compiler, expression, *sense, &fixed, None, settings, remaining,
-            );
+            attempt = solve_step(compiler, step, &fixed, None, settings);
         }
         let result = match attempt {
             Ok(result) => result,
@@ -219,68 +320,45 @@ pub fn solve_stages(
                 break;
             }
         };
-        if std::env::var_os("VKSPLAN_TRACE").is_some() {
+        if tracing() {
             eprintln!(
-                "vksplan: step {index} ({name}) {:?} at {:.3}s, bound {}",
-                result.status,
-                start.elapsed().as_secs_f64(),
-                result.bound
+                "vksplan: step {index} ({}) {:?}, bound {}",
+                step.name, result.status, result.bound
             );
         }
-        let Some(values) = result.values else {
-            if index == 0 {
-                outcome.ending = match result.status {
-                    HighsModelStatus::Infeasible | HighsModelStatus::UnboundedOrInfeasible => {
-                        Ending::Infeasible
-                    }
-                    _ => Ending::Timeout,
-                };
-            } else {
-                outcome.ending = Ending::Feasible;
-            }
+        let Some(found) = result.values else {
+            outcome.ending = match result.status {
+                HighsModelStatus::Infeasible | HighsModelStatus::UnboundedOrInfeasible
+                    if index == 0 =>
+                {
+                    Ending::Infeasible
+                }
+                _ if outcome.values.is_empty() => Ending::Timeout,
+                _ => Ending::Feasible,
+            };
             break;
         };
-        let proven = matches!(result.status, HighsModelStatus::Optimal)
+        let proven = result.status == HighsModelStatus::Optimal
             && !(settings.first_solution && steps.len() > 1);
         if !proven {
             outcome.ending = Ending::Feasible;
         }
-        let values = ColumnValues::new(&compiler.variables, values);
-        let achieved = expression.eval_with(&values);
-        if std::env::var_os("VKSPLAN_TRACE").is_some() {
-            let earlier: Vec<f64> = steps[..index]
-                .iter()
-                .map(|(_, _, e, _)| e.eval_with(&values))
-                .collect();
-            eprintln!("vksplan:   achieved {achieved}; earlier steps now {earlier:?}");
-        }
-        if *step4 {
+        let values = ColumnValues::new(&compiler.variables, found);
+        let achieved = step.expression.eval_with(&values);
+        if step.is_step4 {
+            let bound = result.bound.max(step.best.unwrap_or(f64::NEG_INFINITY));
             outcome.step4_bound = Some(if proven && settings.mip_gap == 0.0 {
-                achieved.min(result.bound)
+                achieved.min(bound)
             } else {
-                result.bound
+                bound
             });
         }
+        warm = Some(values.as_slice().to_vec());
         outcome.values = values;
-        // Hold this step at what was achieved for the steps after it.
-        let is_integral = !*step4;
-        let slack = if is_integral {
-            0.5
-        } else {
-            1e-9 + 1e-9 * achieved.abs()
-        };
-        let value = if is_integral {
-            achieved.round()
-        } else {
-            achieved
-        };
         if settings.first_solution {
             break;
         }
-        fixed.push(match sense {
-            Sense::Minimise => (*expression).clone().leq(value + slack),
-            Sense::Maximise => (*expression).clone().geq(value - slack),
-        });
+        fixed.push(hold(step, achieved));
     }
     outcome
 }

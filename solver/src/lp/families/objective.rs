@@ -28,6 +28,13 @@ impl Family for Objective {
             .zip(&compiler.admit)
             .filter_map(|(unit, admit)| Some((unit.priority?, (*admit)?)))
             .collect();
+        compiler.objectives.best.priority = Some(
+            optional
+                .iter()
+                .map(|(priority, _)| f64::from(*priority))
+                .sum(),
+        );
+        compiler.objectives.best.admitted = Some(optional.len() as f64);
         if optional.iter().any(|(priority, _)| *priority > 0) {
             compiler.objectives.priority = Some(
                 optional
@@ -83,6 +90,7 @@ impl Family for Objective {
         match inventory.policy.objective {
             ObjectiveKind::Balance => {
                 let bound = balance_lower_bound(compiler);
+                compiler.objectives.best.step4 = Some(bound);
                 let peak = compiler.column(
                     variable().min(bound).name("utilisation[max]"),
                     Hint::Peak { lower: bound },
@@ -157,6 +165,7 @@ impl Family for Objective {
         }
         if !per_pool.is_empty() {
             let mut spread = Expression::from(0.0);
+            let mut spread_bound = 0.0;
             for (group, blocks) in per_pool {
                 let mut per_host: BTreeMap<usize, Expression> = BTreeMap::new();
                 let mut replicas = 0u32;
@@ -190,8 +199,10 @@ impl Family for Objective {
                     stats.rows += 1;
                 }
                 spread += most;
+                spread_bound += f64::from(least);
             }
             compiler.objectives.spread = Some(spread);
+            compiler.objectives.best.spread = Some(spread_bound);
         }
         stats
     }
