@@ -1,7 +1,7 @@
 //! Measures one generated topology: model size, time to the first feasible plan, and time to
 //! the final plan (optimal, or the gap at the time limit). Used to fill BENCHMARKS.md.
 //!
-//! `cargo run --release --example scale -- HOSTS VMS [--zones] [--seed N] [--time-limit S] [--first]`
+//! `cargo run --release --example scale -- HOSTS VMS [--zones] [--hard] [--seed N] [--time-limit S] [--first] [--greedy]`
 
 use std::time::Instant;
 use vksplan::generate::{generate, Params};
@@ -22,12 +22,12 @@ fn main() {
             .and_then(|v| v.parse::<f64>().ok())
     };
     let (hosts, vms) = (number(0), number(1));
-    let mut params = Params::sized(
-        value("--seed").unwrap_or(1.0) as u64,
-        hosts,
-        vms,
-        flag("--zones"),
-    );
+    let seed = value("--seed").unwrap_or(1.0) as u64;
+    let mut params = if flag("--hard") {
+        Params::hard(seed, hosts, vms, flag("--zones"))
+    } else {
+        Params::sized(seed, hosts, vms, flag("--zones"))
+    };
     params.time_limit_s = value("--time-limit").unwrap_or(60.0);
     let document = generate(&params);
     let started = Instant::now();
@@ -53,7 +53,7 @@ fn main() {
             println!(
                 "{}",
                 serde_json::json!({
-                    "hosts": hosts, "vms": inventory.vms.len(), "zones": flag("--zones"), "first_solution": flag("--first"),
+                    "hosts": hosts, "vms": inventory.vms.len(), "zones": flag("--zones"), "first_solution": flag("--first"), "hard": flag("--hard"), "hard": flag("--hard"),
                     "status": plan.status.as_str(), "variables": plan.stats.variables, "rows": plan.stats.constraints,
                     "load_ms": loaded_ms, "plan_ms": plan.stats.solve_ms, "total_ms": started.elapsed().as_millis(),
                     "max_utilization": objective.as_ref().map(|o| o.max_utilization), "bound": objective.as_ref().map(|o| o.bound),

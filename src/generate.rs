@@ -42,6 +42,19 @@ pub struct Params {
 }
 
 impl Params {
+    /// [`Params::sized`] with what makes planning hard: DRS rules (1 per 50 VMs), 30% of the
+    /// clusters and VMs optional with priorities, half the VMs placed today, and namespace
+    /// limits at 1.1x demand.
+    pub fn hard(seed: u64, hosts: usize, vms: usize, three_zones: bool) -> Params {
+        Params {
+            rules: (vms / 50).max(2),
+            priority_fraction: 0.3,
+            placed_fraction: 0.5,
+            limit_slack: Some(1.1),
+            ..Params::sized(seed, hosts, vms, three_zones)
+        }
+    }
+
     /// A generated platform of about `vms` VMs on `hosts` hosts.
     pub fn sized(seed: u64, hosts: usize, vms: usize, three_zones: bool) -> Params {
         // Each cluster averages 1 + 2 pools x ~(max+1)/2 VMs; each namespace has 4 clusters.
@@ -240,11 +253,18 @@ pub fn generate(params: &Params) -> Value {
                 let kind = *random.pick(&kinds);
                 let first = random.pick(&vm_names).clone();
                 let second = random.pick(&vm_names).clone();
+                // `together` rules are soft: two random VMs may be control-plane peers, which
+                // anti-affinity keeps apart. `vm_host` rules name a quarter of the hosts.
+                let must = kind != "together" && random.chance(0.5);
                 let mut rule = json!({ "name": format!("rule-{}", r + 1), "kind": kind, "vms": [first, second],
-                                       "must": random.chance(0.5) });
+                                       "must": must });
                 if kind == "vm_host" {
-                    let host = format!("esx-{:03}", 1 + random.below(params.hosts as u64));
-                    rule["hosts"] = json!([host]);
+                    let mut hosts: Vec<String> = (0..(params.hosts / 4).max(1))
+                        .map(|_| format!("esx-{:03}", 1 + random.below(params.hosts as u64)))
+                        .collect();
+                    hosts.sort();
+                    hosts.dedup();
+                    rule["hosts"] = json!(hosts);
                     rule["run_on"] = json!(random.chance(0.5));
                 }
                 rule

@@ -1,7 +1,9 @@
-//! The independent verifier: a plain-Rust replay of SPEC section 3 over a placement (which VM
-//! runs on which host, which units are admitted). It reads the topology, never the MIP: every
-//! sum is recomputed per VM with exact integer arithmetic, and every violation becomes a
-//! diagnosis entry owned by the layer SPEC section 5 names.
+//! The independent verifier: a plain-Rust replay of SPEC section 3 over what is alive (which
+//! copy of which VM runs on which host, which hosts are in maintenance, which units are
+//! admitted). It reads the topology, never the MIP: every sum is recomputed per copy with exact
+//! integer arithmetic, and every violation becomes a diagnosis entry owned by the layer SPEC
+//! section 5 names. A placement is the case of one copy per VM; upgrade waves (see
+//! [`crate::replay`]) add surge copies and migrating VMs.
 
 use std::collections::{BTreeMap, BTreeSet};
 use vksplan_model::inventory::GroupKind;
@@ -39,6 +41,46 @@ impl Assignment {
             .collect();
         Assignment { host_of, admitted }
     }
+
+    /// One copy per placed VM.
+    pub fn copies(&self) -> Vec<Copy> {
+        self.host_of
+            .iter()
+            .enumerate()
+            .filter_map(|(vm, host)| {
+                Some(Copy {
+                    vm,
+                    host: (*host)?,
+                    counted: true,
+                })
+            })
+            .collect()
+    }
+}
+
+/// One live copy of a VM slot on a host. A slot may have two: the old and the new copy during
+/// a rollout (both `counted`), or a migrating VM on its source (`counted`) and destination
+/// (not `counted`: it occupies the host but counts once in namespace, IP, storage and HA
+/// totals).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Copy {
+    /// VM slot.
+    pub vm: usize,
+    /// Host.
+    pub host: usize,
+    /// Whether it counts in namespace, IP, storage and HA admission totals.
+    pub counted: bool,
+}
+
+/// What is alive at one moment.
+#[derive(Debug, Clone, Copy)]
+pub struct Alive<'a> {
+    /// Live copies.
+    pub copies: &'a [Copy],
+    /// Hosts in maintenance.
+    pub maintenance: &'a [bool],
+    /// Admission of each unit (load-balancer addresses of clusters).
+    pub admitted: &'a [bool],
 }
 
 /// Sums per host, namespace, network and storage policy.
@@ -52,6 +94,8 @@ pub struct Accounting {
     pub network_ips: Vec<u64>,
     /// Disk per storage policy.
     pub storage: Vec<u128>,
+    /// Reserved vCPUs and memory of counted copies (HA admission).
+    pub reserved: (u128, u128),
 }
 
 /// One host's load.
@@ -67,7 +111,7 @@ pub struct HostLoad {
     pub reserved_memory: u128,
     /// Devices.
     pub devices: BTreeMap<String, u64>,
-    /// VMs on it.
+    /// Copies on it.
     pub vms: u32,
 }
 
@@ -84,7 +128,7 @@ pub struct NamespaceLoad {
     pub storage: BTreeMap<usize, u128>,
 }
 
-/// What the verifier found.
+/// What the verifier found about a placement.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
     /// Hard violations (empty = the placement is valid).
@@ -115,18 +159,19 @@ fn violation(
     Diagnostic::new(layer, subject, constraint, message, hint)
 }
 
-/// Sums a placement per host, namespace, network and storage policy.
-pub fn account(inventory: &Inventory, assignment: &Assignment) -> Accounting {
+/// Sums what is alive per host, namespace, network and storage policy.
+pub fn account(inventory: &Inventory, alive: Alive) -> Accounting {
     let mut accounting = Accounting {
         hosts: vec![HostLoad::default(); inventory.hosts.len()],
         namespaces: vec![NamespaceLoad::default(); inventory.namespaces.len()],
         network_ips: vec![0; inventory.networks.len()],
         storage: vec![0; inventory.storage_policies.len()],
+        reserved: (0, 0),
     };
-    for (vm, host) in assignment.host_of.iter().enumerate() {
-        let Some(host) = *host else { continue };
-        let group = inventory.group_of(vm);
-        let load = &mut accounting.hosts[host];
+    let mut supervisor_copies = 0u64;
+    for copy in alive.copies {
+        let group = inventory.group_of(copy.vm);
+        let load = &mut accounting.hosts[copy.host];
         load.vms += 1;
         load.vcpus += u64::from(group.vcpus);
         load.memory += u128::from(group.memory.0);
@@ -137,6 +182,16 @@ pub fn account(inventory: &Inventory, assignment: &Assignment) -> Accounting {
         for (device, count) in &group.devices {
             *load.devices.entry(device.clone()).or_insert(0) += u64::from(*count);
         }
+        if !copy.counted {
+            continue;
+        }
+        if group.reserved {
+            accounting.reserved.0 += u128::from(group.vcpus);
+            accounting.reserved.1 += u128::from(group.memory.0);
+        }
+        if group.kind == GroupKind::SupervisorControlPlane {
+            supervisor_copies += 1;
+        }
         if let Some(policy) = group.storage_policy {
             accounting.storage[policy] += u128::from(group.disk.0);
         }
@@ -144,7 +199,7 @@ pub fn account(inventory: &Inventory, assignment: &Assignment) -> Accounting {
             let namespace = &mut accounting.namespaces[namespace_index];
             namespace.vcpus += u64::from(group.vcpus);
             namespace.memory += u128::from(group.memory.0);
-            if let Some(zone) = inventory.hosts[host].zone {
+            if let Some(zone) = inventory.hosts[copy.host].zone {
                 let entry = namespace.zones.entry(zone).or_insert((0, 0));
                 entry.0 += u64::from(group.vcpus);
                 entry.1 += u128::from(group.memory.0);
@@ -159,15 +214,18 @@ pub fn account(inventory: &Inventory, assignment: &Assignment) -> Accounting {
         inventory.supervisor_networks,
         inventory.topology.supervisor.as_ref(),
     ) {
-        accounting.network_ips[management] += u64::from(supervisor.replicas) + 2;
-        accounting.network_ips[workload] += u64::from(supervisor.replicas);
+        // Replicas + the floating IP + the address reserved for upgrades; during a Supervisor
+        // roll the new copy takes that reserve: alive copies + 1.
+        accounting.network_ips[management] +=
+            (u64::from(supervisor.replicas) + 2).max(supervisor_copies + 1);
+        accounting.network_ips[workload] += supervisor_copies;
         accounting.network_ips[load_balancer] += 1;
     }
     for (cluster_index, cluster) in inventory.clusters.iter().enumerate() {
-        let admitted = inventory
+        if inventory
             .unit_of_cluster(cluster_index)
-            .is_none_or(|unit| assignment.admitted[unit]);
-        if admitted {
+            .is_none_or(|unit| alive.admitted[unit])
+        {
             let network = inventory.namespaces[cluster.namespace].load_balancer_network;
             accounting.network_ips[network] += u64::from(cluster.load_balancer_ips);
         }
@@ -175,13 +233,350 @@ pub fn account(inventory: &Inventory, assignment: &Assignment) -> Accounting {
     accounting
 }
 
-/// Checks every rule of SPEC section 3 and computes the objective values.
-pub fn verify(inventory: &Inventory, assignment: &Assignment) -> Report {
-    let accounting = account(inventory, assignment);
+/// Distinct slots per host among `copies` of the VMs `member` accepts: a host holding copies
+/// of two different slots breaks "pairwise distinct hosts" (two copies of one slot may share).
+fn shared_hosts(
+    copies: &[Copy],
+    member: impl Fn(usize) -> bool,
+    key: impl Fn(usize) -> Option<usize>,
+) -> bool {
+    let mut slots_on: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+    for copy in copies.iter().filter(|c| member(c.vm)) {
+        if let Some(place) = key(copy.host) {
+            slots_on.entry(place).or_default().insert(copy.vm);
+        }
+    }
+    slots_on.values().any(|slots| slots.len() > 1)
+}
+
+/// Checks every rule of SPEC section 3 over what is alive. Returns the hard violations, the
+/// soft rules broken, and the sums.
+pub fn check_state(
+    inventory: &Inventory,
+    alive: Alive,
+) -> (Vec<Diagnostic>, Vec<String>, Accounting) {
+    let accounting = account(inventory, alive);
     let mut violations = Vec::new();
     let policy = &inventory.policy;
 
-    // Admission: mandatory units admitted; admitted units placed whole; rejected ones absent.
+    // Host capacity, maintenance, devices.
+    for (host_index, (host, load)) in inventory.hosts.iter().zip(&accounting.hosts).enumerate() {
+        let name = &host.name;
+        if alive.maintenance[host_index] && load.vms > 0 {
+            violations.push(violation(
+                Layer::Infrastructure,
+                name,
+                "maintenance",
+                format!(
+                    "host `{name}` is in maintenance but holds {} VM(s)",
+                    load.vms
+                ),
+                "move the VMs off the host",
+            ));
+        }
+        if load.vcpus as f64 > f64::from(host.cpu_cores) * policy.cpu_overcommit + 1e-9 {
+            violations.push(violation(
+                Layer::Infrastructure,
+                name,
+                "host_vcpus",
+                format!(
+                    "host `{name}` would run {} vCPUs; {} cores x {} overcommit allow {}",
+                    load.vcpus, host.cpu_cores, policy.cpu_overcommit, host.vcpu_limit
+                ),
+                "move VMs, add hosts or raise cpu_overcommit",
+            ));
+        }
+        if load.memory as f64 > host.memory.0 as f64 * policy.memory_overcommit * (1.0 + 1e-12) {
+            violations.push(violation(
+                Layer::Infrastructure,
+                name,
+                "host_memory",
+                format!(
+                    "host `{name}` would run {} of memory; it has {} x {} overcommit",
+                    Bytes(load.memory as u64),
+                    host.memory,
+                    policy.memory_overcommit
+                ),
+                "move VMs, add hosts or add memory",
+            ));
+        }
+        if load.reserved_vcpus > u64::from(host.cpu_cores) {
+            violations.push(violation(
+                Layer::Infrastructure,
+                name,
+                "host_reserved_vcpus",
+                format!(
+                    "host `{name}` would reserve {} vCPUs on {} cores",
+                    load.reserved_vcpus, host.cpu_cores
+                ),
+                "reserved vCPUs cannot be overcommitted: add hosts",
+            ));
+        }
+        if load.reserved_memory > u128::from(host.memory.0) {
+            violations.push(violation(
+                Layer::Infrastructure,
+                name,
+                "host_reserved_memory",
+                format!(
+                    "host `{name}` would reserve {} of {} memory",
+                    Bytes(load.reserved_memory as u64),
+                    host.memory
+                ),
+                "reserved memory cannot be overcommitted: add hosts",
+            ));
+        }
+        for (device, used) in &load.devices {
+            let has = u64::from(host.device_count(device));
+            if *used > has {
+                violations.push(violation(
+                    Layer::Infrastructure,
+                    name,
+                    "devices",
+                    format!("host `{name}` would give out {used} `{device}` but has {has}"),
+                    "place device VMs on hosts with free devices",
+                ));
+            }
+        }
+    }
+
+    // HA admission (percentage policy) over hosts not in maintenance.
+    let k = u128::from(policy.host_failures_to_tolerate);
+    if k > 0 {
+        let active: Vec<usize> = (0..inventory.hosts.len())
+            .filter(|h| !alive.maintenance[*h])
+            .collect();
+        let h = active.len() as u128;
+        let cores: u128 = active
+            .iter()
+            .map(|i| u128::from(inventory.hosts[*i].cpu_cores))
+            .sum();
+        let memory: u128 = active
+            .iter()
+            .map(|i| u128::from(inventory.hosts[*i].memory.0))
+            .sum();
+        let (reserved_vcpus, reserved_memory) = accounting.reserved;
+        let over = |reserved: u128, total: u128| {
+            reserved > 0 && (h <= k || reserved * h > (h - k) * total)
+        };
+        if over(reserved_vcpus, cores) {
+            violations.push(violation(Layer::Infrastructure, "hosts", "ha_admission", format!("reserved vCPUs ({reserved_vcpus}) would exceed the (1 - {k}/{h}) of the {cores} cores of the {h} host(s) in service that HA admission allows"), "add hosts or reserve less"));
+        }
+        if over(reserved_memory, memory) {
+            violations.push(violation(Layer::Infrastructure, "hosts", "ha_admission", format!("reserved memory ({}) would exceed the (1 - {k}/{h}) of {} that HA admission allows", Bytes(reserved_memory as u64), Bytes(memory as u64)), "add hosts or reserve less"));
+        }
+    }
+
+    // Control-plane anti-affinity and node-pool zones.
+    for group in &inventory.groups {
+        let member = |vm: usize| group.vms.binary_search(&vm).is_ok();
+        if group.anti_affine() {
+            let (layer, what) = if group.kind == GroupKind::SupervisorControlPlane {
+                (Layer::Supervisor, "the Supervisor control plane")
+            } else {
+                (Layer::Cluster, "a cluster control plane")
+            };
+            let in_service = (0..inventory.hosts.len())
+                .filter(|h| !alive.maintenance[*h])
+                .count();
+            if shared_hosts(alive.copies, member, Some) {
+                violations.push(violation(layer, &group.name, "anti_affinity", format!("control-plane VMs of `{}` ({what}) would share a host ({} replicas, {in_service} host(s) in service)", group.name, group.vms.len()), "each control-plane VM needs its own host: add a host or patch fewer hosts at once"));
+            }
+            if inventory.three_zone
+                && shared_hosts(alive.copies, member, |h| inventory.hosts[h].zone)
+            {
+                violations.push(violation(
+                    layer,
+                    &group.name,
+                    "anti_affinity",
+                    format!("control-plane VMs of `{}` would share a zone", group.name),
+                    "each control-plane VM needs its own zone",
+                ));
+            }
+        }
+        if let GroupKind::NodePool {
+            zone: Some(zone), ..
+        } = group.kind
+        {
+            if alive
+                .copies
+                .iter()
+                .any(|c| member(c.vm) && inventory.hosts[c.host].zone != Some(zone))
+            {
+                violations.push(violation(
+                    Layer::Cluster,
+                    &group.name,
+                    "zone_pinning",
+                    format!(
+                        "node pool `{}` is pinned to zone `{}` but runs outside it",
+                        group.name, inventory.zones[zone]
+                    ),
+                    "keep the pool's VMs on hosts of its zone",
+                ));
+            }
+        }
+    }
+
+    // Namespace limits (and per zone in a 3-zone Supervisor), storage limits.
+    for (namespace, load) in inventory.namespaces.iter().zip(&accounting.namespaces) {
+        let name = &namespace.name;
+        let cpu_mhz = u128::from(load.vcpus) * u128::from(policy.vcpu_mhz);
+        let zones = inventory
+            .three_zone
+            .then_some(&load.zones)
+            .into_iter()
+            .flatten();
+        if let Some(limit) = namespace.cpu_mhz_limit {
+            if cpu_mhz > u128::from(limit) {
+                violations.push(violation(
+                    Layer::Namespace,
+                    name,
+                    "cpu_limit",
+                    format!(
+                        "namespace `{name}` would use {cpu_mhz} MHz; its CPU limit is {limit} MHz"
+                    ),
+                    "raise the limit or shrink the namespace",
+                ));
+            }
+            for (zone, (vcpus, _)) in zones.clone() {
+                if 3 * u128::from(*vcpus) * u128::from(policy.vcpu_mhz) > u128::from(limit) {
+                    violations.push(violation(Layer::Namespace, name, "cpu_limit", format!("namespace `{name}` would use more than a third of its CPU limit in zone `{}`", inventory.zones[*zone]), "spread the namespace over the zones or raise the limit"));
+                }
+            }
+        }
+        if let Some(limit) = namespace.memory_limit {
+            if load.memory > u128::from(limit.0) {
+                violations.push(violation(
+                    Layer::Namespace,
+                    name,
+                    "memory_limit",
+                    format!(
+                        "namespace `{name}` would use {} of memory; its limit is {limit}",
+                        Bytes(load.memory as u64)
+                    ),
+                    "raise the limit or shrink the namespace",
+                ));
+            }
+            for (zone, (_, memory)) in zones {
+                if 3 * memory > u128::from(limit.0) {
+                    violations.push(violation(Layer::Namespace, name, "memory_limit", format!("namespace `{name}` would use more than a third of its memory limit in zone `{}`", inventory.zones[*zone]), "spread the namespace over the zones or raise the limit"));
+                }
+            }
+        }
+        for (policy_index, used) in &load.storage {
+            if let Some(limit) = namespace.storage_limits[*policy_index] {
+                if *used > u128::from(limit.0) {
+                    violations.push(violation(
+                        Layer::Namespace,
+                        name,
+                        "storage_limit",
+                        format!(
+                            "namespace `{name}` would use {} of `{}`; its limit is {limit}",
+                            Bytes(*used as u64),
+                            inventory.storage_policies[*policy_index].name
+                        ),
+                        "raise the storage limit",
+                    ));
+                }
+            }
+        }
+    }
+
+    // Storage capacity.
+    for (policy_spec, used) in inventory.storage_policies.iter().zip(&accounting.storage) {
+        if let Some(capacity) = policy_spec.capacity {
+            if *used > u128::from(capacity.0) {
+                violations.push(violation(
+                    Layer::Infrastructure,
+                    &policy_spec.name,
+                    "storage_capacity",
+                    format!(
+                        "storage policy `{}` would hold {} of {capacity}",
+                        policy_spec.name,
+                        Bytes(*used as u64)
+                    ),
+                    "add capacity",
+                ));
+            }
+        }
+    }
+
+    // IP addresses: the management network and the Supervisor's own workload addresses are the
+    // Supervisor's; namespace networks the namespaces'.
+    for (network_index, (network, used)) in inventory
+        .networks
+        .iter()
+        .zip(&accounting.network_ips)
+        .enumerate()
+    {
+        if *used > u64::from(network.ips) {
+            let supervisor_only = inventory
+                .supervisor_networks
+                .is_some_and(|[management, _, _]| management == network_index);
+            let layer = if supervisor_only {
+                Layer::Supervisor
+            } else {
+                Layer::Namespace
+            };
+            violations.push(violation(
+                layer,
+                &network.name,
+                "ip_addresses",
+                format!(
+                    "network `{}` would need {used} addresses but has {}",
+                    network.name, network.ips
+                ),
+                "add addresses to the pool",
+            ));
+        }
+    }
+
+    // DRS rules.
+    let mut soft_rules_broken = Vec::new();
+    for rule in &inventory.rules {
+        let member = |vm: usize| rule.vms.binary_search(&vm).is_ok();
+        let hosts: BTreeSet<usize> = alive
+            .copies
+            .iter()
+            .filter(|c| member(c.vm))
+            .map(|c| c.host)
+            .collect();
+        let broken = match rule.kind {
+            RuleKind::Separate => shared_hosts(alive.copies, member, Some),
+            RuleKind::Together => hosts.len() > 1,
+            RuleKind::VmHost => hosts.iter().any(|h| rule.hosts.contains(h) != rule.run_on),
+        };
+        if broken && rule.must {
+            violations.push(violation(
+                Layer::Rule,
+                &rule.name,
+                "rules",
+                format!(
+                    "rule `{}` ({}) would be broken",
+                    rule.name,
+                    rule.kind.as_str()
+                ),
+                "place the selected VMs as the rule asks, or make the rule soft",
+            ));
+        } else if broken {
+            soft_rules_broken.push(rule.name.clone());
+        }
+    }
+    (violations, soft_rules_broken, accounting)
+}
+
+/// Checks a placement against SPEC section 3 and computes the objective values of section 4.
+pub fn verify(inventory: &Inventory, assignment: &Assignment) -> Report {
+    let copies = assignment.copies();
+    let maintenance: Vec<bool> = inventory.hosts.iter().map(|h| h.maintenance).collect();
+    let alive = Alive {
+        copies: &copies,
+        maintenance: &maintenance,
+        admitted: &assignment.admitted,
+    };
+    let (mut violations, soft_rules_broken, accounting) = check_state(inventory, alive);
+
+    // Admission: mandatory units admitted; admitted units placed whole; rejected ones absent;
+    // the Supervisor always placed.
     for (unit_index, unit) in inventory.admission_units.iter().enumerate() {
         let admitted = assignment.admitted[unit_index];
         if !admitted && unit.priority.is_none() {
@@ -199,16 +594,18 @@ pub fn verify(inventory: &Inventory, assignment: &Assignment) -> Report {
         for group in &unit.groups {
             for vm in &inventory.groups[*group].vms {
                 if assignment.host_of[*vm].is_some() != admitted {
+                    let state = if admitted {
+                        ("not placed", "admitted")
+                    } else {
+                        ("placed", "rejected")
+                    };
                     violations.push(violation(
                         Layer::Cluster,
                         &inventory.vms[*vm].name,
                         "admission",
                         format!(
                             "VM `{}` is {} although `{}` is {}",
-                            inventory.vms[*vm].name,
-                            if admitted { "not placed" } else { "placed" },
-                            unit.name,
-                            if admitted { "admitted" } else { "rejected" }
+                            inventory.vms[*vm].name, state.0, unit.name, state.1
                         ),
                         "a unit is admitted whole or not at all",
                     ));
@@ -234,325 +631,6 @@ pub fn verify(inventory: &Inventory, assignment: &Assignment) -> Report {
         }
     }
 
-    // Host capacity, maintenance, devices.
-    for (host_index, (host, load)) in inventory.hosts.iter().zip(&accounting.hosts).enumerate() {
-        let name = &host.name;
-        if host.maintenance && load.vms > 0 {
-            violations.push(violation(
-                Layer::Infrastructure,
-                name,
-                "maintenance",
-                format!(
-                    "host `{name}` is in maintenance but holds {} VM(s)",
-                    load.vms
-                ),
-                "move the VMs off the host",
-            ));
-        }
-        if load.vcpus as f64 > f64::from(host.cpu_cores) * policy.cpu_overcommit + 1e-9 {
-            violations.push(violation(
-                Layer::Infrastructure,
-                name,
-                "host_vcpus",
-                format!(
-                    "host `{name}` runs {} vCPUs; {} cores x {} overcommit allow {}",
-                    load.vcpus,
-                    host.cpu_cores,
-                    policy.cpu_overcommit,
-                    f64::from(host.cpu_cores) * policy.cpu_overcommit
-                ),
-                "move VMs or raise cpu_overcommit",
-            ));
-        }
-        if load.memory as f64 > host.memory.0 as f64 * policy.memory_overcommit * (1.0 + 1e-12) {
-            violations.push(violation(
-                Layer::Infrastructure,
-                name,
-                "host_memory",
-                format!(
-                    "host `{name}` runs {} of memory; it has {} x {} overcommit",
-                    Bytes(load.memory as u64),
-                    host.memory,
-                    policy.memory_overcommit
-                ),
-                "move VMs or add memory",
-            ));
-        }
-        if load.reserved_vcpus > u64::from(host.cpu_cores) {
-            violations.push(violation(
-                Layer::Infrastructure,
-                name,
-                "host_reserved_vcpus",
-                format!(
-                    "host `{name}` reserves {} vCPUs on {} cores",
-                    load.reserved_vcpus, host.cpu_cores
-                ),
-                "reserved vCPUs cannot be overcommitted",
-            ));
-        }
-        if load.reserved_memory > u128::from(host.memory.0) {
-            violations.push(violation(
-                Layer::Infrastructure,
-                name,
-                "host_reserved_memory",
-                format!(
-                    "host `{name}` reserves {} of {} memory",
-                    Bytes(load.reserved_memory as u64),
-                    host.memory
-                ),
-                "reserved memory cannot be overcommitted",
-            ));
-        }
-        for (device, used) in &load.devices {
-            let has = u64::from(host.device_count(device));
-            if *used > has {
-                violations.push(violation(
-                    Layer::Infrastructure,
-                    name,
-                    "devices",
-                    format!("host `{name}` gives out {used} `{device}` but has {has}"),
-                    "place device VMs on hosts with free devices",
-                ));
-            }
-        }
-        let _ = host_index;
-    }
-
-    // HA admission (percentage policy) over hosts not in maintenance.
-    let k = u128::from(policy.host_failures_to_tolerate);
-    if k > 0 {
-        let active: Vec<usize> = (0..inventory.hosts.len())
-            .filter(|h| !inventory.hosts[*h].maintenance)
-            .collect();
-        let h = active.len() as u128;
-        let cores: u128 = active
-            .iter()
-            .map(|i| u128::from(inventory.hosts[*i].cpu_cores))
-            .sum();
-        let memory: u128 = active
-            .iter()
-            .map(|i| u128::from(inventory.hosts[*i].memory.0))
-            .sum();
-        let reserved_vcpus: u128 = accounting
-            .hosts
-            .iter()
-            .map(|l| u128::from(l.reserved_vcpus))
-            .sum();
-        let reserved_memory: u128 = accounting.hosts.iter().map(|l| l.reserved_memory).sum();
-        if h <= k && (reserved_vcpus > 0 || reserved_memory > 0)
-            || h > k && reserved_vcpus * h > (h - k) * cores
-        {
-            violations.push(violation(Layer::Infrastructure, "cluster", "ha_admission", format!("reserved vCPUs ({reserved_vcpus}) exceed (1 - {k}/{h}) of the {cores} cores that HA admission allows"), "add hosts or reserve less"));
-        }
-        if h > k && reserved_memory * h > (h - k) * memory {
-            violations.push(violation(
-                Layer::Infrastructure,
-                "cluster",
-                "ha_admission",
-                format!(
-                    "reserved memory ({}) exceeds (1 - {k}/{h}) of the {} HA admission allows",
-                    Bytes(reserved_memory as u64),
-                    Bytes(memory as u64)
-                ),
-                "add hosts or reserve less",
-            ));
-        }
-    }
-
-    // Control-plane anti-affinity and node-pool zones.
-    for group in &inventory.groups {
-        let hosts: Vec<usize> = group
-            .vms
-            .iter()
-            .filter_map(|vm| assignment.host_of[*vm])
-            .collect();
-        if group.anti_affine() {
-            let layer = if group.kind == GroupKind::SupervisorControlPlane {
-                Layer::Supervisor
-            } else {
-                Layer::Cluster
-            };
-            let distinct: BTreeSet<usize> = hosts.iter().copied().collect();
-            if distinct.len() < hosts.len() {
-                violations.push(violation(
-                    layer,
-                    &group.name,
-                    "anti_affinity",
-                    format!("control-plane VMs of `{}` share a host", group.name),
-                    "put each control-plane VM on its own host",
-                ));
-            }
-            if inventory.three_zone {
-                let zones: BTreeSet<Option<usize>> =
-                    hosts.iter().map(|h| inventory.hosts[*h].zone).collect();
-                if zones.len() < hosts.len() {
-                    violations.push(violation(
-                        layer,
-                        &group.name,
-                        "anti_affinity",
-                        format!("control-plane VMs of `{}` share a zone", group.name),
-                        "put each control-plane VM in its own zone",
-                    ));
-                }
-            }
-        }
-        if let GroupKind::NodePool {
-            zone: Some(zone), ..
-        } = group.kind
-        {
-            if hosts.iter().any(|h| inventory.hosts[*h].zone != Some(zone)) {
-                violations.push(violation(
-                    Layer::Cluster,
-                    &group.name,
-                    "zone_pinning",
-                    format!(
-                        "node pool `{}` is pinned to zone `{}` but runs outside it",
-                        group.name, inventory.zones[zone]
-                    ),
-                    "keep the pool's VMs on hosts of its zone",
-                ));
-            }
-        }
-    }
-
-    // Namespace limits (and per zone in a 3-zone Supervisor), storage limits.
-    for (namespace, load) in inventory.namespaces.iter().zip(&accounting.namespaces) {
-        let name = &namespace.name;
-        let cpu_mhz = u128::from(load.vcpus) * u128::from(policy.vcpu_mhz);
-        if let Some(limit) = namespace.cpu_mhz_limit {
-            if cpu_mhz > u128::from(limit) {
-                violations.push(violation(
-                    Layer::Namespace,
-                    name,
-                    "cpu_limit",
-                    format!("namespace `{name}` uses {cpu_mhz} MHz; its limit is {limit}"),
-                    "raise the limit or shrink the namespace",
-                ));
-            }
-            for (zone, (vcpus, _)) in inventory
-                .three_zone
-                .then_some(&load.zones)
-                .into_iter()
-                .flatten()
-            {
-                if 3 * u128::from(*vcpus) * u128::from(policy.vcpu_mhz) > u128::from(limit) {
-                    violations.push(violation(Layer::Namespace, name, "cpu_limit", format!("namespace `{name}` uses more than a third of its CPU limit in zone `{}`", inventory.zones[*zone]), "spread the namespace over the zones"));
-                }
-            }
-        }
-        if let Some(limit) = namespace.memory_limit {
-            if load.memory > u128::from(limit.0) {
-                violations.push(violation(
-                    Layer::Namespace,
-                    name,
-                    "memory_limit",
-                    format!(
-                        "namespace `{name}` uses {} of memory; its limit is {limit}",
-                        Bytes(load.memory as u64)
-                    ),
-                    "raise the limit or shrink the namespace",
-                ));
-            }
-            for (zone, (_, memory)) in inventory
-                .three_zone
-                .then_some(&load.zones)
-                .into_iter()
-                .flatten()
-            {
-                if 3 * memory > u128::from(limit.0) {
-                    violations.push(violation(Layer::Namespace, name, "memory_limit", format!("namespace `{name}` uses more than a third of its memory limit in zone `{}`", inventory.zones[*zone]), "spread the namespace over the zones"));
-                }
-            }
-        }
-        for (policy_index, used) in &load.storage {
-            if let Some(limit) = namespace.storage_limits[*policy_index] {
-                if *used > u128::from(limit.0) {
-                    violations.push(violation(
-                        Layer::Namespace,
-                        name,
-                        "storage_limit",
-                        format!(
-                            "namespace `{name}` uses {} of `{}`; its limit is {limit}",
-                            Bytes(*used as u64),
-                            inventory.storage_policies[*policy_index].name
-                        ),
-                        "raise the storage limit",
-                    ));
-                }
-            }
-        }
-    }
-
-    // Storage capacity.
-    for (policy_spec, used) in inventory.storage_policies.iter().zip(&accounting.storage) {
-        if let Some(capacity) = policy_spec.capacity {
-            if *used > u128::from(capacity.0) {
-                violations.push(violation(
-                    Layer::Infrastructure,
-                    &policy_spec.name,
-                    "storage_capacity",
-                    format!(
-                        "storage policy `{}` holds {} of {capacity}",
-                        policy_spec.name,
-                        Bytes(*used as u64)
-                    ),
-                    "add capacity",
-                ));
-            }
-        }
-    }
-
-    // IP addresses.
-    for (network_index, (network, used)) in inventory
-        .networks
-        .iter()
-        .zip(&accounting.network_ips)
-        .enumerate()
-    {
-        if *used > u64::from(network.ips) {
-            let layer = match inventory.supervisor_networks {
-                Some([management, ..]) if management == network_index => Layer::Supervisor,
-                _ => Layer::Namespace,
-            };
-            violations.push(violation(
-                layer,
-                &network.name,
-                "ip_addresses",
-                format!(
-                    "network `{}` needs {used} addresses but has {}",
-                    network.name, network.ips
-                ),
-                "add addresses to the pool",
-            ));
-        }
-    }
-
-    // DRS rules.
-    let mut soft_rules_broken = Vec::new();
-    for rule in &inventory.rules {
-        let hosts: Vec<usize> = rule
-            .vms
-            .iter()
-            .filter_map(|vm| assignment.host_of[*vm])
-            .collect();
-        let broken = match rule.kind {
-            RuleKind::Separate => hosts.iter().collect::<BTreeSet<_>>().len() < hosts.len(),
-            RuleKind::Together => hosts.iter().collect::<BTreeSet<_>>().len() > 1,
-            RuleKind::VmHost => hosts.iter().any(|h| rule.hosts.contains(h) != rule.run_on),
-        };
-        if broken && rule.must {
-            violations.push(violation(
-                Layer::Rule,
-                &rule.name,
-                "rules",
-                format!("rule `{}` ({}) is broken", rule.name, rule.kind.as_str()),
-                "place the selected VMs as the rule asks",
-            ));
-        } else if broken {
-            soft_rules_broken.push(rule.name.clone());
-        }
-    }
-
     // Objective values.
     let mut migrations = 0;
     for (vm, host) in &inventory.placement {
@@ -565,14 +643,12 @@ pub fn verify(inventory: &Inventory, assignment: &Assignment) -> Report {
     for (host, load) in inventory.hosts.iter().zip(&accounting.hosts) {
         // Allowed = whole vCPUs and bytes: the floors of cores x overcommit and memory x
         // overcommit, as `usage.hosts.*_limit` reports them.
-        let allowed_vcpus = host.vcpu_limit.max(1) as f64;
-        let allowed_memory = host.memory_limit.0.max(1) as f64;
         if load.vms > 0 {
             hosts_used += 1;
             cost += host.cost;
-            max_utilization = max_utilization
-                .max(load.vcpus as f64 / allowed_vcpus)
-                .max(load.memory as f64 / allowed_memory);
+            let cpu = load.vcpus as f64 / host.vcpu_limit.max(1) as f64;
+            let memory = load.memory as f64 / host.memory_limit.0.max(1) as f64;
+            max_utilization = max_utilization.max(cpu).max(memory);
         }
     }
     let mut spread = 0;
