@@ -20,7 +20,9 @@ pub mod diagnose;
 pub mod greedy;
 pub mod lp;
 pub mod place;
+pub mod replay;
 pub mod text;
+pub mod upgrade;
 pub mod verify;
 
 pub use place::plan;

@@ -89,6 +89,50 @@ pub fn place(inventory: &Inventory, options: &Options) -> Placed {
     }
 }
 
+/// Plans a validated topology: the placement, checked by the verifier, and the upgrade
+/// sequence when the input asks for one, checked by the replay; as a plan document.
+///
+/// `Err` only for vksplan's own failures (a plan that fails verification, a HiGHS error); an
+/// infeasible topology or a time-out is an `Ok` plan with that status and a diagnosis.
+pub fn plan(inventory: &Inventory, options: &Options) -> Result<Plan, SolverError> {
+    let (mut plan, assignment) = plan_placement(inventory, options)?;
+    let Some(upgrade) = inventory.upgrade.as_ref() else {
+        return Ok(plan);
+    };
+    let Some(assignment) = assignment else {
+        // No placement, no sequence: the placement's diagnosis says why.
+        let everything = Assignment {
+            host_of: vec![None; inventory.vms.len()],
+            admitted: vec![true; inventory.admission_units.len()],
+        };
+        let roll = crate::replay::Roll::new(inventory, upgrade, &everything.admitted);
+        plan.upgrade = Some(vksplan_model::plan::UpgradePlan {
+            status: Status::Infeasible,
+            waves: Vec::new(),
+            lower_bound_waves: crate::upgrade::lower_bound(inventory, &roll, upgrade),
+        });
+        return Ok(plan);
+    };
+    // Today's hosts where `placement` gives them, the plan's elsewhere.
+    let mut start = assignment;
+    for (vm, host) in &inventory.placement {
+        if start.host_of[*vm].is_some() {
+            start.host_of[*vm] = Some(*host);
+        }
+    }
+    let sequenced = crate::upgrade::sequence(inventory, upgrade, &start);
+    let broken = match sequenced.plan.status {
+        Status::Infeasible => Vec::new(),
+        _ => crate::replay::replay(inventory, upgrade, &start, &sequenced.plan.waves),
+    };
+    if !broken.is_empty() {
+        return Err(SolverError::Unverified(broken));
+    }
+    plan.diagnosis.extend(sequenced.diagnosis);
+    plan.upgrade = Some(sequenced.plan);
+    Ok(plan)
+}
+
 /// Turns counts per (block, host) into a host per VM, deterministically: a VM keeps its
 /// current host while its block still has room there, the others fill the remaining counts in
 /// host order.
@@ -135,7 +179,10 @@ fn disaggregate(compiler: &Compiler, blocks: &[Block], values: &ColumnValues) ->
 ///
 /// `Err` only for vksplan's own failures (a plan that fails verification, a HiGHS error); an
 /// infeasible topology or a time-out is an `Ok` plan with that status and a diagnosis.
-pub fn plan(inventory: &Inventory, options: &Options) -> Result<Plan, SolverError> {
+fn plan_placement(
+    inventory: &Inventory,
+    options: &Options,
+) -> Result<(Plan, Option<Assignment>), SolverError> {
     let placed = place(inventory, options);
     let Some(assignment) = placed.assignment else {
         if let Some(error) = placed.error {
@@ -152,7 +199,7 @@ pub fn plan(inventory: &Inventory, options: &Options) -> Result<Plan, SolverErro
         }
         let mut plan = Plan::without_placement(status, diagnosis);
         plan.stats = placed.stats;
-        return Ok(plan);
+        return Ok((plan, None));
     };
     let report = verify(inventory, &assignment);
     if !report.violations.is_empty() {
@@ -163,14 +210,15 @@ pub fn plan(inventory: &Inventory, options: &Options) -> Result<Plan, SolverErro
     } else {
         Status::Feasible
     };
-    Ok(build_plan(
+    let plan = build_plan(
         inventory,
         &assignment,
         &report,
         status,
         placed.step4_bound,
         placed.stats,
-    ))
+    );
+    Ok((plan, Some(assignment)))
 }
 
 fn build_plan(

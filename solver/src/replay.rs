@@ -1,0 +1,666 @@
+//! The upgrade verifier: replays an upgrade plan action by action, exactly as SPEC section 6
+//! says, and checks SPEC section 3 at every wave's peak and end (through
+//! [`crate::verify::check_state`] over the live copies) plus the rules of the roll: each slot
+//! created and deleted once, control planes one slot per wave and before their pools, surge and
+//! unavailability within the rollout settings, the Supervisor one slot per wave, every host to
+//! patch in and out of maintenance, and the maintenance concurrency.
+
+use crate::verify::{check_state, Alive, Assignment, Copy};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use vksplan_model::inventory::{GroupKind, UpgradeSpec};
+use vksplan_model::plan::Action;
+use vksplan_model::{Diagnostic, Inventory, Layer};
+
+/// An action with indices instead of names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// Phase 1.
+    Exit(usize),
+    /// Phase 2: a new copy of a slot on a host.
+    Create(usize, usize),
+    /// Phase 2: a VM starts moving to a host.
+    Migrate(usize, usize),
+    /// Phase 3: the old copy of a slot goes.
+    Delete(usize),
+    /// Phase 4.
+    Enter(usize),
+}
+
+impl Op {
+    /// The phase (1 to 4) the action runs in.
+    pub fn phase(self) -> u8 {
+        match self {
+            Op::Exit(_) => 1,
+            Op::Create(..) | Op::Migrate(..) => 2,
+            Op::Delete(_) => 3,
+            Op::Enter(_) => 4,
+        }
+    }
+
+    /// The plan document's form.
+    pub fn action(self, inventory: &Inventory) -> Action {
+        let vm = |v: usize| inventory.vms[v].name.clone();
+        let host = |h: usize| inventory.hosts[h].name.clone();
+        match self {
+            Op::Exit(h) => Action::ExitMaintenance { host: host(h) },
+            Op::Create(v, h) => Action::Create {
+                vm: vm(v),
+                host: host(h),
+            },
+            Op::Migrate(v, h) => Action::Migrate {
+                vm: vm(v),
+                to: host(h),
+            },
+            Op::Delete(v) => Action::Delete { vm: vm(v) },
+            Op::Enter(h) => Action::EnterMaintenance { host: host(h) },
+        }
+    }
+}
+
+/// What the upgrade rolls: slots (VMs) and hosts.
+#[derive(Debug, Clone)]
+pub struct Roll {
+    /// Per VM: whether its slot is rolled.
+    pub slots: Vec<bool>,
+    /// Per host: whether it is patched.
+    pub hosts: Vec<bool>,
+    /// Maintenance concurrency.
+    pub max_in_maintenance: u32,
+}
+
+impl Roll {
+    /// The slots and hosts an upgrade request rolls, for the admitted units.
+    pub fn new(inventory: &Inventory, upgrade: &UpgradeSpec, admitted: &[bool]) -> Roll {
+        let mut slots = vec![false; inventory.vms.len()];
+        for group in &inventory.groups {
+            let rolled = match group.kind {
+                GroupKind::SupervisorControlPlane => upgrade.supervisor,
+                GroupKind::ControlPlane { cluster } | GroupKind::NodePool { cluster, .. } => {
+                    let admitted = inventory
+                        .unit_of_cluster(cluster)
+                        .is_none_or(|unit| admitted[unit]);
+                    admitted && upgrade.clusters.iter().any(|(c, _)| *c == cluster)
+                }
+                GroupKind::ServiceVm { .. } => false,
+            };
+            for vm in &group.vms {
+                slots[*vm] = rolled;
+            }
+        }
+        let mut hosts = vec![false; inventory.hosts.len()];
+        for host in &upgrade.hosts {
+            hosts[*host] = true;
+        }
+        Roll {
+            slots,
+            hosts,
+            max_in_maintenance: upgrade.max_hosts_in_maintenance,
+        }
+    }
+}
+
+/// Where every copy is between waves.
+#[derive(Debug, Clone)]
+pub struct State {
+    /// Host of the old copy of each slot, while alive.
+    pub old: Vec<Option<usize>>,
+    /// Host of the new copy, once created.
+    pub new: Vec<Option<usize>>,
+    /// Wave in which each slot's new copy was created / old copy deleted.
+    pub created_in: Vec<Option<usize>>,
+    /// See `created_in`.
+    pub deleted_in: Vec<Option<usize>>,
+    /// Hosts in maintenance.
+    pub maintenance: Vec<bool>,
+    /// Hosts the plan put in maintenance (and when they came back).
+    pub entered_in: Vec<Option<usize>>,
+    /// See `entered_in`.
+    pub exited_in: Vec<Option<usize>>,
+    /// Admission of each unit.
+    pub admitted: Vec<bool>,
+    /// Waves applied so far.
+    pub waves: usize,
+}
+
+impl State {
+    /// The start state: every admitted VM on its host.
+    pub fn start(inventory: &Inventory, start: &Assignment) -> State {
+        let vms = inventory.vms.len();
+        let hosts = inventory.hosts.len();
+        State {
+            old: start.host_of.clone(),
+            new: vec![None; vms],
+            created_in: vec![None; vms],
+            deleted_in: vec![None; vms],
+            maintenance: inventory.hosts.iter().map(|h| h.maintenance).collect(),
+            entered_in: vec![None; hosts],
+            exited_in: vec![None; hosts],
+            admitted: start.admitted.clone(),
+            waves: 0,
+        }
+    }
+
+    /// Live copies (old and new), all counted.
+    pub fn copies(&self) -> Vec<Copy> {
+        let old = self.old.iter().enumerate().filter_map(|(vm, h)| {
+            Some(Copy {
+                vm,
+                host: (*h)?,
+                counted: true,
+            })
+        });
+        let new = self.new.iter().enumerate().filter_map(|(vm, h)| {
+            Some(Copy {
+                vm,
+                host: (*h)?,
+                counted: true,
+            })
+        });
+        old.chain(new).collect()
+    }
+
+    /// Copies on a host.
+    pub fn on_host(&self, host: usize) -> Vec<usize> {
+        (0..self.old.len())
+            .filter(|vm| self.old[*vm] == Some(host) || self.new[*vm] == Some(host))
+            .collect()
+    }
+}
+
+/// The (constraint, subject) pairs the start state already breaks: the waves are held only to
+/// the rules the start state keeps.
+pub fn start_violations(inventory: &Inventory, state: &State) -> Vec<Diagnostic> {
+    let copies = state.copies();
+    let alive = Alive {
+        copies: &copies,
+        maintenance: &state.maintenance,
+        admitted: &state.admitted,
+    };
+    check_state(inventory, alive).0
+}
+
+fn roll_violation(layer: Layer, subject: &str, constraint: &str, message: String) -> Diagnostic {
+    Diagnostic::new(
+        layer,
+        subject,
+        constraint,
+        message,
+        "a bug in the upgrade plan: report it",
+    )
+}
+
+/// Applies one wave; returns what it breaks (section 3 at peak and end, the roll rules),
+/// leaving out what is in `tolerated`.
+pub fn apply_wave(
+    inventory: &Inventory,
+    roll: &Roll,
+    state: &mut State,
+    wave: &[Op],
+    tolerated: &BTreeSet<(String, String)>,
+) -> Vec<Diagnostic> {
+    let index = state.waves;
+    state.waves += 1;
+    let mut broken = Vec::new();
+    let vm_name = |vm: usize| inventory.vms[vm].name.as_str();
+    let host_name = |host: usize| inventory.hosts[host].name.as_str();
+    if wave
+        .windows(2)
+        .any(|pair| pair[0].phase() > pair[1].phase())
+    {
+        broken.push(roll_violation(
+            Layer::Infrastructure,
+            "upgrade",
+            "phase_order",
+            format!("wave {} lists its actions out of phase order", index + 1),
+        ));
+    }
+    let mut ops: Vec<Op> = wave.to_vec();
+    ops.sort_by_key(|op| op.phase());
+    let mut migrating: Vec<(usize, usize, usize)> = Vec::new(); // (vm, from, to)
+    let mut created = Vec::new();
+    let mut deleted = Vec::new();
+    for op in &ops {
+        match *op {
+            Op::Exit(host) => {
+                if state.entered_in[host].is_none() || state.exited_in[host].is_some() {
+                    broken.push(roll_violation(
+                        Layer::Infrastructure,
+                        host_name(host),
+                        "maintenance",
+                        format!(
+                            "host `{}` exits maintenance it was not put in",
+                            host_name(host)
+                        ),
+                    ));
+                } else {
+                    state.maintenance[host] = false;
+                    state.exited_in[host] = Some(index);
+                }
+            }
+            Op::Create(vm, host) => {
+                if !roll.slots[vm] || state.created_in[vm].is_some() {
+                    broken.push(roll_violation(
+                        Layer::Cluster,
+                        vm_name(vm),
+                        "roll",
+                        format!(
+                            "`{}` is created {}",
+                            vm_name(vm),
+                            if roll.slots[vm] {
+                                "twice"
+                            } else {
+                                "but is not rolled"
+                            }
+                        ),
+                    ));
+                } else if state.maintenance[host] {
+                    broken.push(roll_violation(
+                        Layer::Infrastructure,
+                        host_name(host),
+                        "maintenance",
+                        format!(
+                            "`{}` is created on `{}`, which is in maintenance",
+                            vm_name(vm),
+                            host_name(host)
+                        ),
+                    ));
+                } else {
+                    state.new[vm] = Some(host);
+                    state.created_in[vm] = Some(index);
+                    created.push(vm);
+                }
+            }
+            Op::Migrate(vm, host) => {
+                let copies: Vec<usize> = [state.old[vm], state.new[vm]]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                if copies.len() != 1 || migrating.iter().any(|(v, _, _)| *v == vm) {
+                    broken.push(roll_violation(
+                        Layer::Infrastructure,
+                        vm_name(vm),
+                        "migrate",
+                        format!(
+                            "`{}` migrates with {} live copies; only a slot with one may",
+                            vm_name(vm),
+                            copies.len()
+                        ),
+                    ));
+                } else if state.maintenance[host] || copies[0] == host {
+                    broken.push(roll_violation(
+                        Layer::Infrastructure,
+                        host_name(host),
+                        "migrate",
+                        format!(
+                            "`{}` migrates to `{}`, which is in maintenance or its own host",
+                            vm_name(vm),
+                            host_name(host)
+                        ),
+                    ));
+                } else {
+                    migrating.push((vm, copies[0], host));
+                }
+            }
+            Op::Delete(_) | Op::Enter(_) => {}
+        }
+    }
+
+    // The peak: everything alive, migrating VMs on both hosts.
+    let mut copies = state.copies();
+    copies.extend(migrating.iter().map(|(vm, _, to)| Copy {
+        vm: *vm,
+        host: *to,
+        counted: false,
+    }));
+    let peak = Alive {
+        copies: &copies,
+        maintenance: &state.maintenance,
+        admitted: &state.admitted,
+    };
+    let keep = |d: &Diagnostic| !tolerated.contains(&(d.constraint.clone(), d.subject.clone()));
+    broken.extend(
+        check_state(inventory, peak)
+            .0
+            .into_iter()
+            .filter(keep)
+            .map(|mut d| {
+                d.message = format!("at the peak of wave {}: {}", index + 1, d.message);
+                d
+            }),
+    );
+    broken.extend(surge_and_unavailability(
+        inventory, roll, state, index, true,
+    ));
+
+    for op in &ops {
+        match *op {
+            Op::Delete(vm) => {
+                if !roll.slots[vm] || state.deleted_in[vm].is_some() || state.old[vm].is_none() {
+                    broken.push(roll_violation(
+                        Layer::Cluster,
+                        vm_name(vm),
+                        "roll",
+                        format!(
+                            "`{}` is deleted twice, without a live old copy, or is not rolled",
+                            vm_name(vm)
+                        ),
+                    ));
+                } else if migrating.iter().any(|(v, _, _)| *v == vm) {
+                    broken.push(roll_violation(
+                        Layer::Cluster,
+                        vm_name(vm),
+                        "roll",
+                        format!("`{}` is deleted while it migrates", vm_name(vm)),
+                    ));
+                } else {
+                    state.old[vm] = None;
+                    state.deleted_in[vm] = Some(index);
+                    deleted.push(vm);
+                }
+            }
+            Op::Exit(_) | Op::Create(..) | Op::Migrate(..) | Op::Enter(_) => {}
+        }
+    }
+    for (vm, from, to) in &migrating {
+        if state.old[*vm] == Some(*from) {
+            state.old[*vm] = Some(*to);
+        } else if state.new[*vm] == Some(*from) {
+            state.new[*vm] = Some(*to);
+        }
+    }
+    for op in &ops {
+        if let Op::Enter(host) = *op {
+            if !roll.hosts[host] || state.entered_in[host].is_some() {
+                broken.push(roll_violation(
+                    Layer::Infrastructure,
+                    host_name(host),
+                    "maintenance",
+                    format!(
+                        "host `{}` enters maintenance {}",
+                        host_name(host),
+                        if roll.hosts[host] {
+                            "twice"
+                        } else {
+                            "but is not to be patched"
+                        }
+                    ),
+                ));
+            } else if !state.on_host(host).is_empty() {
+                broken.push(roll_violation(
+                    Layer::Infrastructure,
+                    host_name(host),
+                    "maintenance",
+                    format!(
+                        "host `{}` enters maintenance holding {} VM(s)",
+                        host_name(host),
+                        state.on_host(host).len()
+                    ),
+                ));
+            } else {
+                state.maintenance[host] = true;
+                state.entered_in[host] = Some(index);
+            }
+        }
+    }
+    let in_maintenance = (0..inventory.hosts.len())
+        .filter(|h| state.entered_in[*h].is_some() && state.exited_in[*h].is_none())
+        .count();
+    if in_maintenance > roll.max_in_maintenance as usize {
+        broken.push(roll_violation(
+            Layer::Infrastructure,
+            "hosts",
+            "maintenance",
+            format!(
+                "{in_maintenance} hosts are in maintenance after wave {}; at most {} may be",
+                index + 1,
+                roll.max_in_maintenance
+            ),
+        ));
+    }
+
+    // The end.
+    let copies = state.copies();
+    let end = Alive {
+        copies: &copies,
+        maintenance: &state.maintenance,
+        admitted: &state.admitted,
+    };
+    broken.extend(
+        check_state(inventory, end)
+            .0
+            .into_iter()
+            .filter(keep)
+            .map(|mut d| {
+                d.message = format!("at the end of wave {}: {}", index + 1, d.message);
+                d
+            }),
+    );
+    broken.extend(surge_and_unavailability(
+        inventory, roll, state, index, false,
+    ));
+    broken.extend(order_of_the_roll(
+        inventory, roll, state, index, &created, &deleted,
+    ));
+    broken
+}
+
+/// At a peak: slots of a pool with both copies alive within `max_surge`; at an end: slots with
+/// no copy within `max_unavailable`.
+fn surge_and_unavailability(
+    inventory: &Inventory,
+    roll: &Roll,
+    state: &State,
+    index: usize,
+    peak: bool,
+) -> Vec<Diagnostic> {
+    let mut broken = Vec::new();
+    for group in &inventory.groups {
+        let GroupKind::NodePool { cluster, .. } = group.kind else {
+            continue;
+        };
+        let spec = &inventory.clusters[cluster];
+        let rolled = group.vms.iter().filter(|vm| roll.slots[**vm]);
+        if peak {
+            let surging = rolled
+                .filter(|vm| state.old[**vm].is_some() && state.new[**vm].is_some())
+                .count();
+            if surging > spec.max_surge as usize {
+                broken.push(roll_violation(Layer::Cluster, &group.name, "max_surge", format!("{surging} slots of `{}` have two copies at the peak of wave {}; max_surge is {}", group.name, index + 1, spec.max_surge)));
+            }
+        } else {
+            let missing = rolled
+                .filter(|vm| state.old[**vm].is_none() && state.new[**vm].is_none())
+                .count();
+            if missing > spec.max_unavailable as usize {
+                broken.push(roll_violation(Layer::Cluster, &group.name, "max_unavailable", format!("{missing} slots of `{}` are unavailable at the end of wave {}; max_unavailable is {}", group.name, index + 1, spec.max_unavailable)));
+            }
+        }
+    }
+    broken
+}
+
+/// Control planes (a cluster's and the Supervisor's) roll one slot per wave with create and
+/// delete together; a cluster's pools start in a wave after its control plane is done.
+fn order_of_the_roll(
+    inventory: &Inventory,
+    roll: &Roll,
+    state: &State,
+    index: usize,
+    created: &[usize],
+    deleted: &[usize],
+) -> Vec<Diagnostic> {
+    let mut broken = Vec::new();
+    let mut control_plane_slots: BTreeMap<usize, usize> = BTreeMap::new();
+    let touched: BTreeSet<&usize> = created.iter().chain(deleted).collect();
+    for vm in touched {
+        let group_index = inventory.vms[*vm].group;
+        let group = &inventory.groups[group_index];
+        let is_control_plane = matches!(
+            group.kind,
+            GroupKind::ControlPlane { .. } | GroupKind::SupervisorControlPlane
+        );
+        if is_control_plane {
+            if created.contains(vm) != deleted.contains(vm) {
+                broken.push(roll_violation(
+                    Layer::Cluster,
+                    &inventory.vms[*vm].name,
+                    "control_plane_roll",
+                    format!(
+                        "control-plane slot `{}` is not created and deleted in the same wave",
+                        inventory.vms[*vm].name
+                    ),
+                ));
+            }
+            if created.contains(vm) {
+                *control_plane_slots.entry(group_index).or_insert(0) += 1;
+            }
+        }
+        if let GroupKind::NodePool { cluster, .. } = group.kind {
+            let done_before = |w: Option<usize>| w.is_some_and(|w| w < index);
+            let control_plane_done = inventory
+                .groups
+                .iter()
+                .filter(|g| g.kind == GroupKind::ControlPlane { cluster })
+                .flat_map(|g| g.vms.iter())
+                .filter(|cp| roll.slots[**cp])
+                .all(|cp| done_before(state.created_in[*cp]) && done_before(state.deleted_in[*cp]));
+            if !control_plane_done {
+                broken.push(roll_violation(
+                    Layer::Cluster,
+                    &inventory.clusters[cluster].name,
+                    "control_plane_first",
+                    format!(
+                        "a node pool of `{}` rolls in wave {} before its control plane is done",
+                        inventory.clusters[cluster].name,
+                        index + 1
+                    ),
+                ));
+            }
+        }
+    }
+    for (group, slots) in control_plane_slots {
+        if slots > 1 {
+            let layer = if inventory.groups[group].kind == GroupKind::SupervisorControlPlane {
+                Layer::Supervisor
+            } else {
+                Layer::Cluster
+            };
+            broken.push(roll_violation(
+                layer,
+                &inventory.groups[group].name,
+                "control_plane_roll",
+                format!(
+                    "{slots} control-plane slots of `{}` roll in wave {}; one at a time",
+                    inventory.groups[group].name,
+                    index + 1
+                ),
+            ));
+        }
+    }
+    broken.sort_by(|a, b| (&a.subject, &a.message).cmp(&(&b.subject, &b.message)));
+    broken.dedup();
+    broken
+}
+
+/// After the last wave: every rolled slot created and deleted, every host to patch in and out
+/// of maintenance.
+pub fn final_check(inventory: &Inventory, roll: &Roll, state: &State) -> Vec<Diagnostic> {
+    let mut broken = Vec::new();
+    for (vm, rolled) in roll.slots.iter().enumerate() {
+        if *rolled && (state.created_in[vm].is_none() || state.deleted_in[vm].is_none()) {
+            broken.push(roll_violation(
+                Layer::Cluster,
+                &inventory.vms[vm].name,
+                "roll",
+                format!(
+                    "slot `{}` is never {}",
+                    inventory.vms[vm].name,
+                    if state.created_in[vm].is_none() {
+                        "created"
+                    } else {
+                        "deleted"
+                    }
+                ),
+            ));
+        }
+    }
+    for (host, patched) in roll.hosts.iter().enumerate() {
+        if *patched && (state.entered_in[host].is_none() || state.exited_in[host].is_none()) {
+            broken.push(roll_violation(
+                Layer::Infrastructure,
+                &inventory.hosts[host].name,
+                "maintenance",
+                format!(
+                    "host `{}` is never {} maintenance",
+                    inventory.hosts[host].name,
+                    if state.entered_in[host].is_none() {
+                        "put in"
+                    } else {
+                        "brought back from"
+                    }
+                ),
+            ));
+        }
+    }
+    broken
+}
+
+/// Replays a whole plan (with names, as in the document) from the start state: everything it
+/// breaks, beyond what the start state already broke.
+pub fn replay(
+    inventory: &Inventory,
+    upgrade: &UpgradeSpec,
+    start: &Assignment,
+    waves: &[Vec<Action>],
+) -> Vec<Diagnostic> {
+    let vm_index: HashMap<&str, usize> = inventory
+        .vms
+        .iter()
+        .enumerate()
+        .map(|(i, vm)| (vm.name.as_str(), i))
+        .collect();
+    let host_index: HashMap<&str, usize> = inventory
+        .hosts
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.name.as_str(), i))
+        .collect();
+    let roll = Roll::new(inventory, upgrade, &start.admitted);
+    let mut state = State::start(inventory, start);
+    let tolerated: BTreeSet<(String, String)> = start_violations(inventory, &state)
+        .into_iter()
+        .map(|d| (d.constraint, d.subject))
+        .collect();
+    let mut broken = Vec::new();
+    for (w, wave) in waves.iter().enumerate() {
+        let mut ops = Vec::new();
+        for (a, action) in wave.iter().enumerate() {
+            let vm = |name: &str| vm_index.get(name).copied();
+            let host = |name: &str| host_index.get(name).copied();
+            let op = match action {
+                Action::ExitMaintenance { host: h } => host(h).map(Op::Exit),
+                Action::Create { vm: v, host: h } => {
+                    vm(v).zip(host(h)).map(|(v, h)| Op::Create(v, h))
+                }
+                Action::Migrate { vm: v, to } => {
+                    vm(v).zip(host(to)).map(|(v, h)| Op::Migrate(v, h))
+                }
+                Action::Delete { vm: v } => vm(v).map(Op::Delete),
+                Action::EnterMaintenance { host: h } => host(h).map(Op::Enter),
+            };
+            match op {
+                Some(op) => ops.push(op),
+                None => broken.push(Diagnostic::input(
+                    format!("upgrade.waves[{w}][{a}]"),
+                    "upgrade",
+                    "unknown_reference",
+                    "the action names a VM or host that does not exist",
+                    "a bug: report it",
+                )),
+            }
+        }
+        broken.extend(apply_wave(inventory, &roll, &mut state, &ops, &tolerated));
+    }
+    broken.extend(final_check(inventory, &roll, &state));
+    broken
+}

@@ -1,0 +1,500 @@
+//! Upgrade sequencing (SPEC section 6): rolling cluster upgrades, host patching and the
+//! Supervisor roll, in as few waves as the planner finds, checked action by action by the
+//! [`crate::replay`] verifier.
+//!
+//! The planner builds waves greedily. Each wave first picks the hosts to patch next (up to the
+//! maintenance concurrency; each host spends exactly one wave boundary in maintenance), then
+//! rolls what it can: one Supervisor slot, one control-plane slot per cluster, and per node
+//! pool up to `max_surge` slots (or, without surge, `max_unavailable` slots deleted now and
+//! created in the next wave); then it migrates what is left on the hosts going into
+//! maintenance. Every action is kept only if the wave, replayed, still keeps SPEC section 3 at
+//! its peak and end. New copies and migrations go to the least loaded host that keeps the wave
+//! valid. When a wave can make no progress, the upgrade is infeasible and the diagnosis says
+//! which rule blocks the first task that could not move, and so which layer owns it.
+
+use crate::replay::{apply_wave, final_check, start_violations, Op, Roll, State};
+use crate::verify::Assignment;
+use std::collections::BTreeSet;
+use vksplan_model::inventory::{GroupKind, UpgradeSpec};
+use vksplan_model::plan::{Status, UpgradePlan};
+use vksplan_model::{Diagnostic, Inventory, Layer};
+
+/// The upgrade block of a plan and the diagnosis entries that go with it.
+#[derive(Debug, Clone)]
+pub struct Sequenced {
+    /// The upgrade block.
+    pub plan: UpgradePlan,
+    /// Start-state problems and, when stuck, what blocks the upgrade.
+    pub diagnosis: Vec<Diagnostic>,
+}
+
+/// A lower bound on the number of waves: the Supervisor rolls one slot per wave; a cluster its
+/// control plane one slot per wave and then each pool at most `max_surge + max_unavailable`
+/// slots per wave (plus a wave to create the last deleted slots when there is no surge); hosts
+/// enter maintenance at most `max_hosts_in_maintenance` per wave, and the last ones exit in a
+/// later wave. The tasks may overlap, so the bound is their maximum.
+pub fn lower_bound(inventory: &Inventory, roll: &Roll, upgrade: &UpgradeSpec) -> u32 {
+    let mut bound = 0u32;
+    let rolled = |vms: &[usize]| vms.iter().filter(|vm| roll.slots[**vm]).count() as u32;
+    if upgrade.supervisor {
+        for group in inventory
+            .groups
+            .iter()
+            .filter(|g| g.kind == GroupKind::SupervisorControlPlane)
+        {
+            bound = bound.max(rolled(&group.vms));
+        }
+    }
+    for (cluster, _) in &upgrade.clusters {
+        let spec = &inventory.clusters[*cluster];
+        let control_plane: u32 = inventory
+            .groups
+            .iter()
+            .filter(|g| g.kind == GroupKind::ControlPlane { cluster: *cluster })
+            .map(|g| rolled(&g.vms))
+            .sum();
+        let rate = spec.max_surge + spec.max_unavailable;
+        let pools = inventory
+            .groups
+            .iter()
+            .filter(|g| matches!(g.kind, GroupKind::NodePool { cluster: c, .. } if c == *cluster))
+            .map(|g| rolled(&g.vms))
+            .filter(|n| *n > 0)
+            .map(|n| n.div_ceil(rate.max(1)) + u32::from(spec.max_surge == 0))
+            .max()
+            .unwrap_or(0);
+        bound = bound.max(control_plane + pools);
+    }
+    let hosts = roll.hosts.iter().filter(|h| **h).count() as u32;
+    if hosts > 0 {
+        bound = bound.max(hosts.div_ceil(roll.max_in_maintenance.max(1)) + 1);
+    }
+    bound
+}
+
+struct Planner<'a> {
+    inventory: &'a Inventory,
+    roll: Roll,
+    tolerated: BTreeSet<(String, String)>,
+    /// Why the last attempt of each kind of task failed.
+    blocked: Vec<Diagnostic>,
+}
+
+impl<'a> Planner<'a> {
+    /// Whether `ops` as a wave keeps everything valid from `state`.
+    fn valid(&self, state: &State, ops: &[Op]) -> Result<(), Vec<Diagnostic>> {
+        let mut trial = state.clone();
+        let broken = apply_wave(self.inventory, &self.roll, &mut trial, ops, &self.tolerated);
+        if broken.is_empty() {
+            Ok(())
+        } else {
+            Err(broken)
+        }
+    }
+
+    /// Hosts in the order to try as destinations: in service, least loaded (vCPUs, then memory)
+    /// first.
+    fn destinations(&self, state: &State, avoid: &[usize]) -> Vec<usize> {
+        let mut load = vec![(0u64, 0u64); self.inventory.hosts.len()];
+        for copy in state.copies() {
+            let group = self.inventory.group_of(copy.vm);
+            load[copy.host].0 += u64::from(group.vcpus);
+            load[copy.host].1 += group.memory.0;
+        }
+        let mut hosts: Vec<usize> = (0..self.inventory.hosts.len())
+            .filter(|h| !state.maintenance[*h] && !avoid.contains(h))
+            .collect();
+        hosts.sort_by(|a, b| {
+            let share =
+                |h: usize| load[h].0 as f64 / self.inventory.hosts[h].vcpu_limit.max(1) as f64;
+            share(*a)
+                .partial_cmp(&share(*b))
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then(a.cmp(b))
+        });
+        hosts
+    }
+
+    /// Tries to add `make(host)` to the wave for some destination; keeps the first that works.
+    fn place(
+        &mut self,
+        state: &State,
+        ops: &mut Vec<Op>,
+        avoid: &[usize],
+        task: &str,
+        make: impl Fn(usize) -> Vec<Op>,
+    ) -> bool {
+        let mut first_failure = None;
+        for host in self.destinations(state, avoid) {
+            let mut trial = ops.clone();
+            trial.extend(make(host));
+            trial.sort_by_key(|op| op.phase());
+            match self.valid(state, &trial) {
+                Ok(()) => {
+                    *ops = trial;
+                    return true;
+                }
+                Err(broken) => {
+                    if first_failure.is_none() {
+                        first_failure = broken.into_iter().next();
+                    }
+                }
+            }
+        }
+        if let Some(mut failure) = first_failure {
+            failure.message = format!("{task}: {}", failure.message);
+            self.blocked.push(failure);
+        }
+        false
+    }
+}
+
+/// Plans the upgrade from `start` (today's placement where given, the plan's elsewhere).
+pub fn sequence(inventory: &Inventory, upgrade: &UpgradeSpec, start: &Assignment) -> Sequenced {
+    let roll = Roll::new(inventory, upgrade, &start.admitted);
+    let mut state = State::start(inventory, start);
+    let today = start_violations(inventory, &state);
+    let tolerated = today
+        .iter()
+        .map(|d| (d.constraint.clone(), d.subject.clone()))
+        .collect();
+    let mut diagnosis: Vec<Diagnostic> = today
+        .into_iter()
+        .map(|mut d| {
+            d.message = format!("today, before the upgrade: {}", d.message);
+            d.hint = format!(
+                "{}; the upgrade keeps every other rule and leaves this one as it is",
+                d.hint
+            );
+            d
+        })
+        .collect();
+    let lower_bound_waves = lower_bound(inventory, &roll, upgrade);
+    let mut planner = Planner {
+        inventory,
+        roll,
+        tolerated,
+        blocked: Vec::new(),
+    };
+
+    // Work queues.
+    let rolled_of = |group: &vksplan_model::Group| -> Vec<usize> {
+        group
+            .vms
+            .iter()
+            .copied()
+            .filter(|vm| planner.roll.slots[*vm])
+            .collect()
+    };
+    let mut supervisor: Vec<usize> = inventory
+        .groups
+        .iter()
+        .filter(|g| g.kind == GroupKind::SupervisorControlPlane)
+        .flat_map(rolled_of)
+        .collect();
+    struct ClusterRoll {
+        control_plane: Vec<usize>,
+        pools: Vec<(Vec<usize>, Vec<usize>)>, // (to roll, deleted and waiting for their new copy)
+        control_plane_done_in: Option<usize>,
+        max_surge: u32,
+        max_unavailable: u32,
+    }
+    let mut clusters: Vec<ClusterRoll> = upgrade
+        .clusters
+        .iter()
+        .map(|(cluster, _)| ClusterRoll {
+            control_plane: inventory
+                .groups
+                .iter()
+                .filter(|g| g.kind == GroupKind::ControlPlane { cluster: *cluster })
+                .flat_map(rolled_of)
+                .collect(),
+            pools: inventory
+                .groups
+                .iter()
+                .filter(
+                    |g| matches!(g.kind, GroupKind::NodePool { cluster: c, .. } if c == *cluster),
+                )
+                .map(|g| (rolled_of(g), Vec::new()))
+                .collect(),
+            control_plane_done_in: None,
+            max_surge: inventory.clusters[*cluster].max_surge,
+            max_unavailable: inventory.clusters[*cluster].max_unavailable,
+        })
+        .collect();
+    let mut hosts_to_patch: Vec<usize> = upgrade.hosts.clone();
+    let mut in_maintenance: Vec<usize> = Vec::new();
+    let mut waves: Vec<Vec<Op>> = Vec::new();
+    let work_left = |supervisor: &Vec<usize>, clusters: &Vec<ClusterRoll>, hosts: &Vec<usize>| {
+        !supervisor.is_empty()
+            || !hosts.is_empty()
+            || clusters.iter().any(|c| {
+                !c.control_plane.is_empty()
+                    || c.pools
+                        .iter()
+                        .any(|(todo, waiting)| !todo.is_empty() || !waiting.is_empty())
+            })
+    };
+    let mut stuck = false;
+    while work_left(&supervisor, &clusters, &hosts_to_patch) {
+        let index = waves.len();
+        planner.blocked.clear();
+        // Hosts patched in the last wave come back now.
+        let mut ops: Vec<Op> = in_maintenance.drain(..).map(Op::Exit).collect();
+        let exits = ops.len();
+        let mut after_exits = state.clone();
+        let _ = apply_wave(
+            inventory,
+            &planner.roll,
+            &mut after_exits,
+            &ops,
+            &planner.tolerated,
+        );
+
+        // Which hosts go into maintenance at the end of this wave: none of the wave's new
+        // copies may land there.
+        let entering: Vec<usize> = hosts_to_patch
+            .iter()
+            .copied()
+            .take(planner.roll.max_in_maintenance as usize)
+            .collect();
+
+        // The Supervisor: one slot per wave.
+        if let Some(&vm) = supervisor.first() {
+            let task = format!("the new copy of `{}`", inventory.vms[vm].name);
+            if planner.place(&state, &mut ops, &entering, &task, |host| {
+                vec![Op::Create(vm, host), Op::Delete(vm)]
+            }) {
+                supervisor.remove(0);
+            }
+        }
+        // Clusters: the control plane one slot per wave, then the pools.
+        for cluster in clusters.iter_mut() {
+            if let Some(&vm) = cluster.control_plane.first() {
+                let task = format!(
+                    "the new copy of control-plane VM `{}`",
+                    inventory.vms[vm].name
+                );
+                if planner.place(&state, &mut ops, &entering, &task, |host| {
+                    vec![Op::Create(vm, host), Op::Delete(vm)]
+                }) {
+                    cluster.control_plane.remove(0);
+                    if cluster.control_plane.is_empty() {
+                        cluster.control_plane_done_in = Some(index);
+                    }
+                }
+                continue;
+            }
+            if cluster
+                .control_plane_done_in
+                .is_some_and(|done| done >= index)
+            {
+                continue;
+            }
+            for (todo, waiting) in cluster.pools.iter_mut() {
+                // Slots deleted in the last wave get their new copy first.
+                let mut still_waiting = Vec::new();
+                for vm in waiting.drain(..) {
+                    let task = format!("the new copy of `{}`", inventory.vms[vm].name);
+                    if !planner.place(&state, &mut ops, &entering, &task, |host| {
+                        vec![Op::Create(vm, host)]
+                    }) {
+                        still_waiting.push(vm);
+                    }
+                }
+                *waiting = still_waiting;
+                if cluster.max_surge > 0 {
+                    let mut rolled = 0;
+                    while rolled < cluster.max_surge {
+                        let Some(&vm) = todo.first() else { break };
+                        let task = format!("the surge copy of `{}`", inventory.vms[vm].name);
+                        if !planner.place(&state, &mut ops, &entering, &task, |host| {
+                            vec![Op::Create(vm, host), Op::Delete(vm)]
+                        }) {
+                            break;
+                        }
+                        todo.remove(0);
+                        rolled += 1;
+                    }
+                } else {
+                    let mut deleted = 0;
+                    while deleted < cluster.max_unavailable
+                        && waiting.len() < cluster.max_unavailable as usize
+                    {
+                        let Some(&vm) = todo.first() else { break };
+                        let mut trial = ops.clone();
+                        trial.push(Op::Delete(vm));
+                        trial.sort_by_key(|op| op.phase());
+                        match planner.valid(&state, &trial) {
+                            Ok(()) => {
+                                ops = trial;
+                                todo.remove(0);
+                                waiting.push(vm);
+                                deleted += 1;
+                            }
+                            Err(broken) => {
+                                planner.blocked.extend(broken.into_iter().take(1));
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // Hosts: move what is left on them, then maintenance.
+        let mut patched = Vec::new();
+        for &host in &entering {
+            let deleted_here: Vec<usize> = ops
+                .iter()
+                .filter_map(|op| {
+                    if let Op::Delete(vm) = op {
+                        Some(*vm)
+                    } else {
+                        None
+                    }
+                })
+                .collect();
+            let leaving: Vec<usize> = after_exits
+                .on_host(host)
+                .into_iter()
+                .filter(|vm| {
+                    !(deleted_here.contains(vm)
+                        && state.old[*vm] == Some(host)
+                        && state.new[*vm].is_none())
+                })
+                .collect();
+            let before = ops.clone();
+            let mut moved_all = true;
+            for vm in leaving {
+                let avoid: Vec<usize> = entering.clone();
+                let task = format!(
+                    "moving `{}` off `{}`",
+                    inventory.vms[vm].name, inventory.hosts[host].name
+                );
+                if !planner.place(&state, &mut ops, &avoid, &task, |target| {
+                    vec![Op::Migrate(vm, target)]
+                }) {
+                    moved_all = false;
+                    break;
+                }
+            }
+            let mut trial = ops.clone();
+            trial.push(Op::Enter(host));
+            if moved_all
+                && planner
+                    .valid(&state, &trial)
+                    .map_err(|b| planner.blocked.extend(b.into_iter().take(1)))
+                    .is_ok()
+            {
+                ops = trial;
+                patched.push(host);
+            } else {
+                ops = before;
+            }
+        }
+        hosts_to_patch.retain(|h| !patched.contains(h));
+        let progress = ops.len() > exits;
+        if !progress && exits == 0 {
+            stuck = true;
+            break;
+        }
+        let broken = apply_wave(
+            inventory,
+            &planner.roll,
+            &mut state,
+            &ops,
+            &planner.tolerated,
+        );
+        debug_assert!(broken.is_empty(), "{broken:?}");
+        in_maintenance = patched;
+        waves.push(ops);
+        if waves.len() > 4 * (inventory.vms.len() + inventory.hosts.len()) + 16 {
+            stuck = true;
+            break;
+        }
+    }
+    if !stuck && !in_maintenance.is_empty() {
+        let ops: Vec<Op> = in_maintenance.drain(..).map(Op::Exit).collect();
+        let _ = apply_wave(
+            inventory,
+            &planner.roll,
+            &mut state,
+            &ops,
+            &planner.tolerated,
+        );
+        waves.push(ops);
+    }
+    if stuck {
+        diagnosis.extend(explain(
+            inventory,
+            &planner.blocked,
+            &supervisor,
+            &hosts_to_patch,
+        ));
+        return Sequenced {
+            plan: UpgradePlan {
+                status: Status::Infeasible,
+                waves: Vec::new(),
+                lower_bound_waves,
+            },
+            diagnosis,
+        };
+    }
+    let broken = final_check(inventory, &planner.roll, &state);
+    debug_assert!(broken.is_empty(), "{broken:?}");
+    let status = if waves.len() as u32 <= lower_bound_waves {
+        Status::Optimal
+    } else {
+        Status::Feasible
+    };
+    let waves = waves
+        .into_iter()
+        .map(|wave| wave.into_iter().map(|op| op.action(inventory)).collect())
+        .collect();
+    Sequenced {
+        plan: UpgradePlan {
+            status,
+            waves,
+            lower_bound_waves,
+        },
+        diagnosis,
+    }
+}
+
+/// What blocks a stuck upgrade: the first rule each blocked task would break.
+fn explain(
+    inventory: &Inventory,
+    blocked: &[Diagnostic],
+    supervisor: &[usize],
+    hosts: &[usize],
+) -> Vec<Diagnostic> {
+    let mut found: Vec<Diagnostic> = Vec::new();
+    for failure in blocked {
+        if found
+            .iter()
+            .any(|d| d.constraint == failure.constraint && d.subject == failure.subject)
+        {
+            continue;
+        }
+        let mut entry = failure.clone();
+        entry.message = format!("the upgrade is stuck at {}", failure.message);
+        found.push(entry);
+    }
+    if found.is_empty() {
+        let what = if !supervisor.is_empty() {
+            "the Supervisor roll".to_string()
+        } else if let Some(host) = hosts.first() {
+            format!("patching `{}`", inventory.hosts[*host].name)
+        } else {
+            "the rollout".to_string()
+        };
+        found.push(Diagnostic::new(
+            Layer::Infrastructure,
+            "upgrade",
+            "no_progress",
+            format!("the upgrade cannot go on: {what} finds no valid next step"),
+            "add capacity or relax the rollout settings",
+        ));
+    }
+    found
+}

@@ -1,0 +1,179 @@
+//! Upgrade sequences: every returned sequence passes the replay of SPEC section 6 (run again
+//! here from the plan document), meets its lower bound on the reference platform, stuck
+//! upgrades name the owning layer, and corrupted plans are rejected by the replay.
+
+mod common;
+
+use vksplan::model::plan::Action;
+use vksplan::model::{Inventory, Layer, Plan, Status};
+use vksplan::solver::replay::replay;
+use vksplan::solver::verify::Assignment;
+
+fn case(name: &str) -> (Inventory, Plan) {
+    let inventory = common::inventory(&common::root().join(format!("fixtures/cases/{name}.json")));
+    let plan = common::plan(&inventory);
+    (inventory, plan)
+}
+
+/// The start state of the sequence as the SPEC defines it, from the plan document.
+fn start(inventory: &Inventory, plan: &Plan) -> Assignment {
+    let mut start = Assignment::from_plan(inventory, plan);
+    for (vm, host) in &inventory.placement {
+        if start.host_of[*vm].is_some() {
+            start.host_of[*vm] = Some(*host);
+        }
+    }
+    start
+}
+
+fn waves(plan: &Plan) -> Vec<Vec<Action>> {
+    plan.upgrade
+        .as_ref()
+        .map(|u| u.waves.clone())
+        .unwrap_or_default()
+}
+
+fn replayed(inventory: &Inventory, plan: &Plan, waves: &[Vec<Action>]) -> Vec<String> {
+    let upgrade = inventory
+        .upgrade
+        .as_ref()
+        .unwrap_or_else(|| panic!("no upgrade requested"));
+    replay(inventory, upgrade, &start(inventory, plan), waves)
+        .into_iter()
+        .map(|d| d.constraint)
+        .collect()
+}
+
+#[test]
+fn sequences_of_the_reference_platform_are_valid_and_meet_their_lower_bound() {
+    for (name, expected_waves) in [
+        ("upgrade-rolling-prod", 9), // 3 control-plane slots, then 6 workers at max_surge 1
+        ("upgrade-patch-all-hosts", 9), // 8 hosts one at a time, and the last one comes back
+        ("upgrade-supervisor", 3),   // one Supervisor slot per wave
+        ("upgrade-combined", 9),     // gpu-ml: 3 + 4 workers; prod: 3 + 6 workers
+    ] {
+        let (inventory, plan) = case(name);
+        let upgrade = plan
+            .upgrade
+            .as_ref()
+            .unwrap_or_else(|| panic!("{name}: no upgrade block"));
+        assert_eq!(upgrade.status, Status::Optimal, "{name}");
+        assert_eq!(upgrade.waves.len(), expected_waves, "{name}");
+        assert_eq!(upgrade.lower_bound_waves as usize, expected_waves, "{name}");
+        assert_eq!(
+            replayed(&inventory, &plan, &upgrade.waves),
+            Vec::<String>::new(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn every_stuck_case_names_its_layer() {
+    for (name, layer, constraint) in [
+        ("stuck-namespace-limit", Layer::Namespace, "memory_limit"),
+        ("stuck-workload-ips", Layer::Namespace, "ip_addresses"),
+        ("stuck-management-ips", Layer::Supervisor, "management_ips"),
+        ("stuck-host-capacity", Layer::Infrastructure, "host_vcpus"),
+        ("stuck-anti-affinity", Layer::Cluster, "anti_affinity"),
+    ] {
+        let (_, plan) = case(name);
+        let upgrade = plan
+            .upgrade
+            .as_ref()
+            .unwrap_or_else(|| panic!("{name}: no upgrade block"));
+        assert_eq!(upgrade.status, Status::Infeasible, "{name}");
+        assert!(upgrade.waves.is_empty(), "{name}");
+        let entry = plan
+            .diagnosis
+            .last()
+            .unwrap_or_else(|| panic!("{name}: no diagnosis"));
+        assert_eq!(
+            (entry.layer, entry.constraint.as_str()),
+            (layer, constraint),
+            "{name}: {entry:?}"
+        );
+    }
+}
+
+fn corrupt(name: &str, change: impl Fn(&mut Vec<Vec<Action>>)) -> Vec<String> {
+    let (inventory, plan) = case(name);
+    let mut waves = waves(&plan);
+    assert!(
+        replayed(&inventory, &plan, &waves).is_empty(),
+        "{name} must be valid before it is corrupted"
+    );
+    change(&mut waves);
+    replayed(&inventory, &plan, &waves)
+}
+
+#[test]
+fn the_replay_rejects_a_skipped_delete() {
+    let broken = corrupt("upgrade-rolling-prod", |waves| {
+        let wave = waves
+            .iter_mut()
+            .find(|w| w.iter().any(|a| matches!(a, Action::Delete { .. })));
+        if let Some(wave) = wave {
+            wave.retain(|a| !matches!(a, Action::Delete { .. }));
+        }
+    });
+    assert!(
+        broken
+            .iter()
+            .any(|c| c == "roll" || c == "control_plane_roll"),
+        "{broken:?}"
+    );
+}
+
+#[test]
+fn the_replay_rejects_two_control_plane_slots_in_one_wave() {
+    let broken = corrupt("upgrade-rolling-prod", |waves| {
+        let second = waves.remove(1);
+        waves[0].extend(second);
+        waves[0].sort_by_key(|a| match a {
+            Action::ExitMaintenance { .. } => 1,
+            Action::Create { .. } | Action::Migrate { .. } => 2,
+            Action::Delete { .. } => 3,
+            Action::EnterMaintenance { .. } => 4,
+        });
+    });
+    assert!(
+        broken.iter().any(|c| c == "control_plane_roll"),
+        "{broken:?}"
+    );
+}
+
+#[test]
+fn the_replay_rejects_maintenance_on_a_host_that_still_holds_vms() {
+    let broken = corrupt("upgrade-patch-all-hosts", |waves| {
+        for wave in waves.iter_mut() {
+            wave.retain(|a| !matches!(a, Action::Migrate { .. }));
+        }
+    });
+    assert!(broken.iter().any(|c| c == "maintenance"), "{broken:?}");
+}
+
+#[test]
+fn the_replay_rejects_pools_before_their_control_plane_and_actions_out_of_phase_order() {
+    let broken = corrupt("upgrade-rolling-prod", |waves| {
+        let workers = waves.remove(3); // the first worker wave, after the 3 control-plane waves
+        waves.insert(0, workers);
+    });
+    assert!(
+        broken.iter().any(|c| c == "control_plane_first"),
+        "{broken:?}"
+    );
+    let broken = corrupt("upgrade-supervisor", |waves| waves[0].reverse());
+    assert!(broken.iter().any(|c| c == "phase_order"), "{broken:?}");
+}
+
+#[test]
+fn the_replay_rejects_a_surge_beyond_max_surge() {
+    let broken = corrupt("upgrade-rolling-prod", |waves| {
+        // Move the 5th wave's worker roll into the 4th: two surge copies at one peak.
+        let fifth = waves.remove(4);
+        waves[3].extend(fifth);
+        waves[3].sort_by_key(|a| matches!(a, Action::Delete { .. }));
+    });
+    assert!(broken.iter().any(|c| c == "max_surge"), "{broken:?}");
+}
