@@ -29,6 +29,10 @@ fn main() {
         Params::sized(seed, hosts, vms, flag("--zones"))
     };
     params.time_limit_s = value("--time-limit").unwrap_or(60.0);
+    if flag("--upgrade") {
+        // Every cluster and the Supervisor rolled, every host patched, one at a time.
+        params.upgrade = Some((1, value("--concurrency").unwrap_or(1.0) as u32));
+    }
     let document = generate(&params);
     let started = Instant::now();
     let inventory = match vksplan::model::load_value(&document) {
@@ -58,6 +62,9 @@ fn main() {
                     "load_ms": loaded_ms, "plan_ms": plan.stats.solve_ms, "total_ms": started.elapsed().as_millis(),
                     "max_utilization": objective.as_ref().map(|o| o.max_utilization), "bound": objective.as_ref().map(|o| o.bound),
                     "gap": objective.as_ref().map(|o| o.gap), "rejected": plan.rejected.len(),
+                    "upgrade": plan.upgrade.as_ref().map(|u| serde_json::json!({ "status": u.status.as_str(), "waves": u.waves.len(),
+                        "lower_bound_waves": u.lower_bound_waves,
+                        "migrations": u.waves.iter().flatten().filter(|a| matches!(a, vksplan::model::plan::Action::Migrate { .. })).count() })),
                 })
             );
         }

@@ -39,6 +39,9 @@ pub struct Params {
     pub objective: &'static str,
     /// Solver time limit written into the policy.
     pub time_limit_s: f64,
+    /// Ask for an upgrade: every cluster one minor version up, every `patch_every`-th host
+    /// patched (0: none), the Supervisor rolled, this many hosts in maintenance at once.
+    pub upgrade: Option<(usize, u32)>,
 }
 
 impl Params {
@@ -77,6 +80,7 @@ impl Params {
             placed_fraction: 0.0,
             objective: "balance",
             time_limit_s: 60.0,
+            upgrade: None,
         }
     }
 }
@@ -271,6 +275,24 @@ pub fn generate(params: &Params) -> Value {
             })
             .collect();
         document["rules"] = json!(rules);
+    }
+    if let Some((patch_every, concurrency)) = params.upgrade {
+        let mut clusters = serde_json::Map::new();
+        for n in 0..params.namespaces {
+            for c in 0..params.clusters_per_namespace {
+                clusters.insert(format!("ns-{:02}/c{}", n + 1, c + 1), json!("v1.32.0"));
+            }
+        }
+        let hosts: Vec<String> = if patch_every == 0 {
+            Vec::new()
+        } else {
+            (0..params.hosts)
+                .step_by(patch_every)
+                .map(|i| format!("esx-{:03}", i + 1))
+                .collect()
+        };
+        document["upgrade"] = json!({ "clusters": clusters, "hosts": hosts, "supervisor": params.supervisor,
+                                      "max_hosts_in_maintenance": concurrency });
     }
     if params.placed_fraction > 0.0 {
         let mut placement = serde_json::Map::new();

@@ -191,6 +191,7 @@ proptest! {
             clusters_per_namespace: 2, pools_per_cluster: 1, max_pool_replicas: 4, vms_per_namespace: 1,
             limit_slack: Some(1.0), priority_fraction: 0.3, rules, placed_fraction: placed,
             objective: if seed % 3 == 0 { "consolidate" } else { "balance" }, time_limit_s: 60.0,
+            upgrade: None,
         };
         let document = vksplan::generate::generate(&params);
         let inventory = vksplan::model::load_value(&document).unwrap_or_else(|e| panic!("invalid: {e}"));

@@ -109,7 +109,12 @@ pub fn plan(inventory: &Inventory, options: &Options) -> Result<Plan, SolverErro
         plan.upgrade = Some(vksplan_model::plan::UpgradePlan {
             status: Status::Infeasible,
             waves: Vec::new(),
-            lower_bound_waves: crate::upgrade::lower_bound(inventory, &roll, upgrade),
+            lower_bound_waves: crate::upgrade::lower_bound(
+                inventory,
+                &roll,
+                upgrade,
+                &vec![0; inventory.networks.len()],
+            ),
         });
         return Ok(plan);
     };

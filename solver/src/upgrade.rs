@@ -32,8 +32,15 @@ pub struct Sequenced {
 /// control plane one slot per wave and then each pool at most `max_surge + max_unavailable`
 /// slots per wave (plus a wave to create the last deleted slots when there is no surge); hosts
 /// enter maintenance at most `max_hosts_in_maintenance` per wave, and the last ones exit in a
-/// later wave. The tasks may overlap, so the bound is their maximum.
-pub fn lower_bound(inventory: &Inventory, roll: &Roll, upgrade: &UpgradeSpec) -> u32 {
+/// later wave; and each workload network takes at most as many surge copies per wave as it
+/// has spare addresses. The tasks may overlap, so the bound is their maximum.
+/// `start_ips`: addresses in use per network before the upgrade.
+pub fn lower_bound(
+    inventory: &Inventory,
+    roll: &Roll,
+    upgrade: &UpgradeSpec,
+    start_ips: &[u64],
+) -> u32 {
     let mut bound = 0u32;
     let rolled = |vms: &[usize]| vms.iter().filter(|vm| roll.slots[**vm]).count() as u32;
     if upgrade.supervisor {
@@ -64,6 +71,35 @@ pub fn lower_bound(inventory: &Inventory, roll: &Roll, upgrade: &UpgradeSpec) ->
             .max()
             .unwrap_or(0);
         bound = bound.max(control_plane + pools);
+    }
+    // Every surge copy takes an address on its namespace's workload network (the Supervisor's
+    // new copies one on its own workload network): a network with `spare` free addresses
+    // hosts at most `spare` surge copies per wave.
+    let mut surging = vec![0u32; inventory.networks.len()];
+    for group in &inventory.groups {
+        let network = match (
+            group.kind.clone(),
+            group.namespace,
+            inventory.supervisor_networks,
+        ) {
+            (GroupKind::SupervisorControlPlane, _, Some([_, workload, _])) => workload,
+            (GroupKind::ControlPlane { .. }, Some(namespace), _) => {
+                inventory.namespaces[namespace].workload_network
+            }
+            (GroupKind::NodePool { cluster, .. }, Some(namespace), _)
+                if inventory.clusters[cluster].max_surge > 0 =>
+            {
+                inventory.namespaces[namespace].workload_network
+            }
+            _ => continue,
+        };
+        surging[network] += rolled(&group.vms);
+    }
+    for (network, slots) in surging.into_iter().enumerate() {
+        let spare = u64::from(inventory.networks[network].ips).saturating_sub(start_ips[network]);
+        if slots > 0 && spare > 0 {
+            bound = bound.max(u64::from(slots).div_ceil(spare) as u32);
+        }
     }
     let hosts = roll.hosts.iter().filter(|h| **h).count() as u32;
     if hosts > 0 {
@@ -169,7 +205,14 @@ pub fn sequence(inventory: &Inventory, upgrade: &UpgradeSpec, start: &Assignment
             d
         })
         .collect();
-    let lower_bound_waves = lower_bound(inventory, &roll, upgrade);
+    let start_copies = state.copies();
+    let start_alive = crate::verify::Alive {
+        copies: &start_copies,
+        maintenance: &state.maintenance,
+        admitted: &state.admitted,
+    };
+    let start_ips = crate::verify::account(inventory, start_alive).network_ips;
+    let lower_bound_waves = lower_bound(inventory, &roll, upgrade, &start_ips);
     let mut planner = Planner {
         inventory,
         roll,
@@ -177,227 +220,57 @@ pub fn sequence(inventory: &Inventory, upgrade: &UpgradeSpec, start: &Assignment
         blocked: Vec::new(),
     };
 
-    // Work queues.
-    let rolled_of = |group: &vksplan_model::Group| -> Vec<usize> {
-        group
-            .vms
-            .iter()
-            .copied()
-            .filter(|vm| planner.roll.slots[*vm])
-            .collect()
-    };
-    let mut supervisor: Vec<usize> = inventory
-        .groups
-        .iter()
-        .filter(|g| g.kind == GroupKind::SupervisorControlPlane)
-        .flat_map(rolled_of)
-        .collect();
-    struct ClusterRoll {
-        control_plane: Vec<usize>,
-        pools: Vec<(Vec<usize>, Vec<usize>)>, // (to roll, deleted and waiting for their new copy)
-        control_plane_done_in: Option<usize>,
-        max_surge: u32,
-        max_unavailable: u32,
-    }
-    let mut clusters: Vec<ClusterRoll> = upgrade
-        .clusters
-        .iter()
-        .map(|(cluster, _)| ClusterRoll {
-            control_plane: inventory
-                .groups
-                .iter()
-                .filter(|g| g.kind == GroupKind::ControlPlane { cluster: *cluster })
-                .flat_map(rolled_of)
-                .collect(),
-            pools: inventory
-                .groups
-                .iter()
-                .filter(
-                    |g| matches!(g.kind, GroupKind::NodePool { cluster: c, .. } if c == *cluster),
-                )
-                .map(|g| (rolled_of(g), Vec::new()))
-                .collect(),
-            control_plane_done_in: None,
-            max_surge: inventory.clusters[*cluster].max_surge,
-            max_unavailable: inventory.clusters[*cluster].max_unavailable,
-        })
-        .collect();
-    let mut hosts_to_patch: Vec<usize> = upgrade.hosts.clone();
+    let mut queues = Queues::new(inventory, &planner.roll, upgrade);
     let mut in_maintenance: Vec<usize> = Vec::new();
     let mut waves: Vec<Vec<Op>> = Vec::new();
-    let work_left = |supervisor: &Vec<usize>, clusters: &Vec<ClusterRoll>, hosts: &Vec<usize>| {
-        !supervisor.is_empty()
-            || !hosts.is_empty()
-            || clusters.iter().any(|c| {
-                !c.control_plane.is_empty()
-                    || c.pools
-                        .iter()
-                        .any(|(todo, waiting)| !todo.is_empty() || !waiting.is_empty())
-            })
-    };
     let mut stuck = false;
-    while work_left(&supervisor, &clusters, &hosts_to_patch) {
+    while queues.work_left() {
         let index = waves.len();
-        planner.blocked.clear();
         // Hosts patched in the last wave come back now.
-        let mut ops: Vec<Op> = in_maintenance.drain(..).map(Op::Exit).collect();
-        let exits = ops.len();
-        let mut after_exits = state.clone();
-        let _ = apply_wave(
-            inventory,
-            &planner.roll,
-            &mut after_exits,
-            &ops,
-            &planner.tolerated,
-        );
-
-        // Which hosts go into maintenance at the end of this wave: none of the wave's new
-        // copies may land there.
-        let entering: Vec<usize> = hosts_to_patch
-            .iter()
-            .copied()
-            .take(planner.roll.max_in_maintenance as usize)
-            .collect();
-
-        // The Supervisor: one slot per wave.
-        if let Some(&vm) = supervisor.first() {
-            let task = format!("the new copy of `{}`", inventory.vms[vm].name);
-            if planner.place(&state, &mut ops, &entering, &task, |host| {
-                vec![Op::Create(vm, host), Op::Delete(vm)]
-            }) {
-                supervisor.remove(0);
+        let exits: Vec<Op> = in_maintenance.drain(..).map(Op::Exit).collect();
+        // Build the wave twice, rolls first and hosts first, and keep the one that puts more
+        // hosts into maintenance (host patching is usually the bottleneck), then more actions.
+        let mut best: Option<(Vec<Op>, Vec<usize>, Queues, Vec<Diagnostic>)> = None;
+        for hosts_first in [false, true] {
+            let mut trial_queues = queues.clone();
+            planner.blocked.clear();
+            let (ops, patched) = fill_wave(
+                &mut planner,
+                &state,
+                &mut trial_queues,
+                &exits,
+                index,
+                hosts_first,
+            );
+            let better = best.as_ref().is_none_or(|(best_ops, best_patched, _, _)| {
+                (patched.len(), ops.len()) > (best_patched.len(), best_ops.len())
+            });
+            if better {
+                best = Some((ops, patched, trial_queues, planner.blocked.clone()));
             }
         }
-        // Clusters: the control plane one slot per wave, then the pools.
-        for cluster in clusters.iter_mut() {
-            if let Some(&vm) = cluster.control_plane.first() {
-                let task = format!(
-                    "the new copy of control-plane VM `{}`",
-                    inventory.vms[vm].name
-                );
-                if planner.place(&state, &mut ops, &entering, &task, |host| {
-                    vec![Op::Create(vm, host), Op::Delete(vm)]
-                }) {
-                    cluster.control_plane.remove(0);
-                    if cluster.control_plane.is_empty() {
-                        cluster.control_plane_done_in = Some(index);
-                    }
-                }
-                continue;
-            }
-            if cluster
-                .control_plane_done_in
-                .is_some_and(|done| done >= index)
-            {
-                continue;
-            }
-            for (todo, waiting) in cluster.pools.iter_mut() {
-                // Slots deleted in the last wave get their new copy first.
-                let mut still_waiting = Vec::new();
-                for vm in waiting.drain(..) {
-                    let task = format!("the new copy of `{}`", inventory.vms[vm].name);
-                    if !planner.place(&state, &mut ops, &entering, &task, |host| {
-                        vec![Op::Create(vm, host)]
-                    }) {
-                        still_waiting.push(vm);
-                    }
-                }
-                *waiting = still_waiting;
-                if cluster.max_surge > 0 {
-                    let mut rolled = 0;
-                    while rolled < cluster.max_surge {
-                        let Some(&vm) = todo.first() else { break };
-                        let task = format!("the surge copy of `{}`", inventory.vms[vm].name);
-                        if !planner.place(&state, &mut ops, &entering, &task, |host| {
-                            vec![Op::Create(vm, host), Op::Delete(vm)]
-                        }) {
-                            break;
-                        }
-                        todo.remove(0);
-                        rolled += 1;
-                    }
-                } else {
-                    let mut deleted = 0;
-                    while deleted < cluster.max_unavailable
-                        && waiting.len() < cluster.max_unavailable as usize
-                    {
-                        let Some(&vm) = todo.first() else { break };
-                        let mut trial = ops.clone();
-                        trial.push(Op::Delete(vm));
-                        trial.sort_by_key(|op| op.phase());
-                        match planner.valid(&state, &trial) {
-                            Ok(()) => {
-                                ops = trial;
-                                todo.remove(0);
-                                waiting.push(vm);
-                                deleted += 1;
-                            }
-                            Err(broken) => {
-                                planner.blocked.extend(broken.into_iter().take(1));
-                                break;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        // Hosts: move what is left on them, then maintenance.
-        let mut patched = Vec::new();
-        for &host in &entering {
-            let deleted_here: Vec<usize> = ops
+        let Some((ops, patched, next_queues, blocked)) = best else {
+            break;
+        };
+        if std::env::var_os("VKSPLAN_TRACE").is_some() {
+            let creates = ops.iter().filter(|op| matches!(op, Op::Create(..))).count();
+            let migrations = ops
                 .iter()
-                .filter_map(|op| {
-                    if let Op::Delete(vm) = op {
-                        Some(*vm)
-                    } else {
-                        None
-                    }
-                })
-                .collect();
-            let leaving: Vec<usize> = after_exits
-                .on_host(host)
-                .into_iter()
-                .filter(|vm| {
-                    !(deleted_here.contains(vm)
-                        && state.old[*vm] == Some(host)
-                        && state.new[*vm].is_none())
-                })
-                .collect();
-            let before = ops.clone();
-            let mut moved_all = true;
-            for vm in leaving {
-                let avoid: Vec<usize> = entering.clone();
-                let task = format!(
-                    "moving `{}` off `{}`",
-                    inventory.vms[vm].name, inventory.hosts[host].name
-                );
-                if !planner.place(&state, &mut ops, &avoid, &task, |target| {
-                    vec![Op::Migrate(vm, target)]
-                }) {
-                    moved_all = false;
-                    break;
-                }
-            }
-            let mut trial = ops.clone();
-            trial.push(Op::Enter(host));
-            if moved_all
-                && planner
-                    .valid(&state, &trial)
-                    .map_err(|b| planner.blocked.extend(b.into_iter().take(1)))
-                    .is_ok()
-            {
-                ops = trial;
-                patched.push(host);
-            } else {
-                ops = before;
-            }
+                .filter(|op| matches!(op, Op::Migrate(..)))
+                .count();
+            eprintln!(
+                "vksplan: wave {}: {creates} new copies, {migrations} migrations, {} host(s) in; first blocked: {}",
+                index + 1,
+                patched.len(),
+                blocked.first().map(|d| d.message.clone()).unwrap_or_default()
+            );
         }
-        hosts_to_patch.retain(|h| !patched.contains(h));
-        let progress = ops.len() > exits;
-        if !progress && exits == 0 {
+        planner.blocked = blocked;
+        if ops.len() == exits.len() && exits.is_empty() {
             stuck = true;
             break;
         }
+        queues = next_queues;
         let broken = apply_wave(
             inventory,
             &planner.roll,
@@ -413,6 +286,7 @@ pub fn sequence(inventory: &Inventory, upgrade: &UpgradeSpec, start: &Assignment
             break;
         }
     }
+    let (supervisor, hosts_to_patch) = (queues.supervisor.clone(), queues.hosts.clone());
     if !stuck && !in_maintenance.is_empty() {
         let ops: Vec<Op> = in_maintenance.drain(..).map(Op::Exit).collect();
         let _ = apply_wave(
@@ -459,6 +333,303 @@ pub fn sequence(inventory: &Inventory, upgrade: &UpgradeSpec, start: &Assignment
         },
         diagnosis,
     }
+}
+
+/// One cluster's roll in progress.
+#[derive(Debug, Clone)]
+struct ClusterRoll {
+    control_plane: Vec<usize>,
+    /// Per pool: slots to roll, and slots deleted and waiting for their new copy.
+    pools: Vec<(Vec<usize>, Vec<usize>)>,
+    control_plane_done_in: Option<usize>,
+    max_surge: u32,
+    max_unavailable: u32,
+}
+
+/// What is left to do.
+#[derive(Debug, Clone)]
+struct Queues {
+    supervisor: Vec<usize>,
+    clusters: Vec<ClusterRoll>,
+    hosts: Vec<usize>,
+}
+
+impl ClusterRoll {
+    /// Waves this cluster still needs at least: its control plane, then its longest pool.
+    fn remaining_waves(&self) -> u32 {
+        let rate = (self.max_surge + self.max_unavailable).max(1);
+        let pools = self
+            .pools
+            .iter()
+            .map(|(todo, waiting)| (todo.len() + waiting.len()) as u32)
+            .map(|n| n.div_ceil(rate))
+            .max()
+            .unwrap_or(0);
+        self.control_plane.len() as u32 + pools
+    }
+}
+
+impl Queues {
+    fn new(inventory: &Inventory, roll: &Roll, upgrade: &UpgradeSpec) -> Queues {
+        let rolled = |group: &vksplan_model::Group| -> Vec<usize> {
+            group
+                .vms
+                .iter()
+                .copied()
+                .filter(|vm| roll.slots[*vm])
+                .collect()
+        };
+        let supervisor = inventory
+            .groups
+            .iter()
+            .filter(|g| g.kind == GroupKind::SupervisorControlPlane)
+            .flat_map(rolled)
+            .collect();
+        let clusters = upgrade
+            .clusters
+            .iter()
+            .map(|(cluster, _)| ClusterRoll {
+                control_plane: inventory.groups.iter().filter(|g| g.kind == GroupKind::ControlPlane { cluster: *cluster }).flat_map(rolled).collect(),
+                pools: inventory
+                    .groups
+                    .iter()
+                    .filter(|g| matches!(g.kind, GroupKind::NodePool { cluster: c, .. } if c == *cluster))
+                    .map(|g| (rolled(g), Vec::new()))
+                    .collect(),
+                control_plane_done_in: None,
+                max_surge: inventory.clusters[*cluster].max_surge,
+                max_unavailable: inventory.clusters[*cluster].max_unavailable,
+            })
+            .collect();
+        Queues {
+            supervisor,
+            clusters,
+            hosts: upgrade.hosts.clone(),
+        }
+    }
+
+    fn work_left(&self) -> bool {
+        !self.supervisor.is_empty()
+            || !self.hosts.is_empty()
+            || self.clusters.iter().any(|c| {
+                !c.control_plane.is_empty()
+                    || c.pools
+                        .iter()
+                        .any(|(todo, waiting)| !todo.is_empty() || !waiting.is_empty())
+            })
+    }
+}
+
+/// Builds one wave from `state`: the exits, then rolls and host patching in either order.
+/// Returns the wave's actions and the hosts it puts into maintenance.
+fn fill_wave(
+    planner: &mut Planner,
+    state: &State,
+    queues: &mut Queues,
+    exits: &[Op],
+    index: usize,
+    hosts_first: bool,
+) -> (Vec<Op>, Vec<usize>) {
+    let mut ops: Vec<Op> = exits.to_vec();
+    // Which hosts go into maintenance at the end of this wave: no new copy may land there.
+    let entering: Vec<usize> = queues
+        .hosts
+        .iter()
+        .copied()
+        .take(planner.roll.max_in_maintenance as usize)
+        .collect();
+    let mut patched = Vec::new();
+    if hosts_first {
+        patched = patch_hosts(planner, state, &mut ops, &entering);
+    }
+    roll_slots(planner, state, queues, &mut ops, &entering, index);
+    if !hosts_first {
+        patched = patch_hosts(planner, state, &mut ops, &entering);
+    }
+    queues.hosts.retain(|h| !patched.contains(h));
+    (ops, patched)
+}
+
+/// One Supervisor slot, one control-plane slot per cluster, and the pools of clusters whose
+/// control plane is done.
+fn roll_slots(
+    planner: &mut Planner,
+    state: &State,
+    queues: &mut Queues,
+    ops: &mut Vec<Op>,
+    entering: &[usize],
+    index: usize,
+) {
+    let inventory = planner.inventory;
+    let migrating: Vec<usize> = ops
+        .iter()
+        .filter_map(|op| {
+            if let Op::Migrate(vm, _) = op {
+                Some(*vm)
+            } else {
+                None
+            }
+        })
+        .collect();
+    let rollable = |vm: usize| !migrating.contains(&vm);
+    if let Some(&vm) = queues.supervisor.first().filter(|vm| rollable(**vm)) {
+        let task = format!("the new copy of `{}`", inventory.vms[vm].name);
+        if planner.place(state, ops, entering, &task, |host| {
+            vec![Op::Create(vm, host), Op::Delete(vm)]
+        }) {
+            queues.supervisor.remove(0);
+        }
+    }
+    // Longest remaining work first (list scheduling on the critical path), then input order.
+    let mut order: Vec<usize> = (0..queues.clusters.len()).collect();
+    order.sort_by_key(|c| (std::cmp::Reverse(queues.clusters[*c].remaining_waves()), *c));
+    for c in order {
+        let cluster = &mut queues.clusters[c];
+        if let Some(&vm) = cluster.control_plane.first() {
+            let task = format!(
+                "the new copy of control-plane VM `{}`",
+                inventory.vms[vm].name
+            );
+            if rollable(vm)
+                && planner.place(state, ops, entering, &task, |host| {
+                    vec![Op::Create(vm, host), Op::Delete(vm)]
+                })
+            {
+                cluster.control_plane.remove(0);
+                if cluster.control_plane.is_empty() {
+                    cluster.control_plane_done_in = Some(index);
+                }
+            }
+            continue;
+        }
+        if cluster
+            .control_plane_done_in
+            .is_some_and(|done| done >= index)
+        {
+            continue;
+        }
+        for (todo, waiting) in cluster.pools.iter_mut() {
+            // Slots deleted in the last wave get their new copy first.
+            let mut still_waiting = Vec::new();
+            for vm in waiting.drain(..) {
+                let task = format!("the new copy of `{}`", inventory.vms[vm].name);
+                if !planner.place(state, ops, entering, &task, |host| {
+                    vec![Op::Create(vm, host)]
+                }) {
+                    still_waiting.push(vm);
+                }
+            }
+            *waiting = still_waiting;
+            if cluster.max_surge > 0 {
+                let mut rolled = 0;
+                let mut position = 0;
+                while rolled < cluster.max_surge && position < todo.len() {
+                    let vm = todo[position];
+                    let task = format!("the surge copy of `{}`", inventory.vms[vm].name);
+                    if rollable(vm)
+                        && planner.place(state, ops, entering, &task, |host| {
+                            vec![Op::Create(vm, host), Op::Delete(vm)]
+                        })
+                    {
+                        todo.remove(position);
+                        rolled += 1;
+                    } else if rollable(vm) {
+                        break;
+                    } else {
+                        position += 1;
+                    }
+                }
+            } else {
+                let mut position = 0;
+                while waiting.len() < cluster.max_unavailable as usize && position < todo.len() {
+                    let vm = todo[position];
+                    if !rollable(vm) {
+                        position += 1;
+                        continue;
+                    }
+                    let mut trial = ops.clone();
+                    trial.push(Op::Delete(vm));
+                    trial.sort_by_key(|op| op.phase());
+                    match planner.valid(state, &trial) {
+                        Ok(()) => {
+                            *ops = trial;
+                            todo.remove(position);
+                            waiting.push(vm);
+                        }
+                        Err(broken) => {
+                            planner.blocked.extend(broken.into_iter().take(1));
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Moves what is left on the entering hosts and puts them into maintenance; a host whose VMs
+/// cannot all move stays in service this wave.
+fn patch_hosts(
+    planner: &mut Planner,
+    state: &State,
+    ops: &mut Vec<Op>,
+    entering: &[usize],
+) -> Vec<usize> {
+    let inventory = planner.inventory;
+    let mut patched = Vec::new();
+    for &host in entering {
+        let deleted_here: Vec<usize> = ops
+            .iter()
+            .filter_map(|op| {
+                if let Op::Delete(vm) = op {
+                    Some(*vm)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        // Old copies deleted in this wave leave by themselves.
+        let leaving: Vec<usize> = state
+            .on_host(host)
+            .into_iter()
+            .filter(|vm| {
+                !(deleted_here.contains(vm)
+                    && state.old[*vm] == Some(host)
+                    && state.new[*vm].is_none())
+            })
+            .collect();
+        let before = ops.clone();
+        let mut moved_all = true;
+        for vm in leaving {
+            let task = format!(
+                "moving `{}` off `{}`",
+                inventory.vms[vm].name, inventory.hosts[host].name
+            );
+            if !planner.place(state, ops, entering, &task, |target| {
+                vec![Op::Migrate(vm, target)]
+            }) {
+                moved_all = false;
+                break;
+            }
+        }
+        let mut trial = ops.clone();
+        trial.push(Op::Enter(host));
+        let entered = moved_all
+            && match planner.valid(state, &trial) {
+                Ok(()) => true,
+                Err(broken) => {
+                    planner.blocked.extend(broken.into_iter().take(1));
+                    false
+                }
+            };
+        if entered {
+            *ops = trial;
+            patched.push(host);
+        } else {
+            *ops = before;
+        }
+    }
+    patched
 }
 
 /// What blocks a stuck upgrade: the first rule each blocked task would break.
