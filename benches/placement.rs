@@ -86,15 +86,21 @@ fn bench_generated(c: &mut Criterion) {
 
 fn bench_upgrade(c: &mut Criterion) {
     let mut group = c.benchmark_group("upgrade");
-    group.sample_size(10).measurement_time(Duration::from_secs(60));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(60));
     let mut params = Params::sized(1, 32, 500, false);
     params.upgrade = Some((1, 1));
-    let Ok(inventory) = vksplan::model::load_value(&generate(&params)) else { return };
+    let Ok(inventory) = vksplan::model::load_value(&generate(&params)) else {
+        return;
+    };
     let name = format!(
         "plan and sequence {} VMs on 32 hosts (every cluster and the Supervisor rolled, every host patched)",
         inventory.vms.len()
     );
-    group.bench_function(name, |b| b.iter(|| plan(&inventory, &Options::default()).map(|p| p.upgrade.map(|u| u.waves.len()))));
+    group.bench_function(name, |b| {
+        b.iter(|| plan(&inventory, &Options::default()).map(|p| p.upgrade.map(|u| u.waves.len())))
+    });
     group.finish();
 }
 

@@ -329,6 +329,22 @@ impl Inventory {
             .position(|unit| unit.groups.contains(&group))
     }
 
+    /// Hosts, physical cores and physical memory (bytes) of the hosts in service, given which
+    /// hosts are in maintenance: what HA admission is computed over.
+    pub fn in_service(&self, in_maintenance: &[bool]) -> (u128, u128, u128) {
+        self.hosts
+            .iter()
+            .zip(in_maintenance)
+            .filter(|(_, maintenance)| !**maintenance)
+            .fold((0, 0, 0), |(hosts, cores, memory), (host, _)| {
+                (
+                    hosts + 1,
+                    cores + u128::from(host.cpu_cores),
+                    memory + u128::from(host.memory.0),
+                )
+            })
+    }
+
     /// The admission unit of a cluster.
     pub fn unit_of_cluster(&self, cluster: usize) -> Option<usize> {
         let name = &self.clusters.get(cluster)?.name;

@@ -241,15 +241,12 @@ pub fn necessary_conditions(
     }
     // Host totals: reserved within HA admission, all within the overcommitted limits, devices.
     let k = u128::from(policy.host_failures_to_tolerate);
-    let h = active.len() as u128;
-    let cores: u128 = active
+    let maintenance: Vec<bool> = inventory
+        .hosts
         .iter()
-        .map(|i| u128::from(inventory.hosts[*i].cpu_cores))
-        .sum();
-    let memory: u128 = active
-        .iter()
-        .map(|i| u128::from(inventory.hosts[*i].memory.0))
-        .sum();
+        .map(|host| host.maintenance)
+        .collect();
+    let (h, cores, memory) = inventory.in_service(&maintenance);
     let ha_note = if k > 0 {
         format!(" after the HA reserve for {k} host failure(s)")
     } else {

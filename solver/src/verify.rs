@@ -342,18 +342,7 @@ pub fn check_state(
     // HA admission (percentage policy) over hosts not in maintenance.
     let k = u128::from(policy.host_failures_to_tolerate);
     if k > 0 {
-        let active: Vec<usize> = (0..inventory.hosts.len())
-            .filter(|h| !alive.maintenance[*h])
-            .collect();
-        let h = active.len() as u128;
-        let cores: u128 = active
-            .iter()
-            .map(|i| u128::from(inventory.hosts[*i].cpu_cores))
-            .sum();
-        let memory: u128 = active
-            .iter()
-            .map(|i| u128::from(inventory.hosts[*i].memory.0))
-            .sum();
+        let (h, cores, memory) = inventory.in_service(alive.maintenance);
         let (reserved_vcpus, reserved_memory) = accounting.reserved;
         let over = |reserved: u128, total: u128| {
             reserved > 0 && (h <= k || reserved * h > (h - k) * total)
