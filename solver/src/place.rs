@@ -79,7 +79,9 @@ pub fn place(inventory: &Inventory, options: &Options) -> Placed {
     Placed {
         ending,
         assignment,
-        step4_bound: outcome.step4_bound,
+        // Without a bound from HiGHS (time out before step 4), the bound known before solving
+        // (balance: the rounding bound) is still a valid one.
+        step4_bound: outcome.step4_bound.or(compiler.objectives.best.step4),
         stats: Stats {
             variables: outcome.columns as u64,
             constraints: outcome.rows as u64,
