@@ -5,8 +5,8 @@
 //! The planner builds waves greedily. Each wave first picks the hosts to patch next (up to the
 //! maintenance concurrency; each host spends exactly one wave boundary in maintenance), then
 //! rolls what it can: one Supervisor slot, one control-plane slot per cluster, and per node
-//! pool up to `max_surge` slots (or, without surge, `max_unavailable` slots deleted now and
-//! created in the next wave); then it migrates what is left on the hosts going into
+//! pool up to `max_surge` slots plus up to `max_unavailable` slots deleted now and created in
+//! the next wave; then it migrates what is left on the hosts going into
 //! maintenance. Every action is kept only if the wave, replayed, still keeps SPEC section 3 at
 //! its peak and end. New copies and migrations go to the least loaded host that keeps the wave
 //! valid. When a wave can make no progress, the upgrade is infeasible and the diagnosis says
@@ -29,8 +29,10 @@ pub struct Sequenced {
 }
 
 /// A lower bound on the number of waves: the Supervisor rolls one slot per wave; a cluster its
-/// control plane one slot per wave and then each pool at most `max_surge + max_unavailable`
-/// slots per wave (plus a wave to create the last deleted slots when there is no surge); hosts
+/// control plane one slot per wave and then each pool: a slot rolled with surge holds at least
+/// one peak (at most `max_surge` a wave), a slot rolled by deleting first is unavailable at the
+/// end of at least one wave before the last (at most `max_unavailable` a wave), so `n` slots
+/// need `W` waves with `s W + u (W - 1) >= n`, that is `W >= (n + u) / (s + u)`; hosts
 /// enter maintenance at most `max_hosts_in_maintenance` per wave, and the last ones exit in a
 /// later wave; and each workload network takes at most as many surge copies per wave as it
 /// has spare addresses. The tasks may overlap, so the bound is their maximum.
@@ -67,7 +69,7 @@ pub fn lower_bound(
             .filter(|g| matches!(g.kind, GroupKind::NodePool { cluster: c, .. } if c == *cluster))
             .map(|g| rolled(&g.vms))
             .filter(|n| *n > 0)
-            .map(|n| n.div_ceil(rate.max(1)) + u32::from(spec.max_surge == 0))
+            .map(|n| (n + spec.max_unavailable).div_ceil(rate.max(1)))
             .max()
             .unwrap_or(0);
         bound = bound.max(control_plane + pools);
@@ -539,7 +541,9 @@ fn roll_slots(
                         position += 1;
                     }
                 }
-            } else {
+            }
+            // Besides the surge, up to `max_unavailable` slots go now and come back next wave.
+            if cluster.max_unavailable > 0 {
                 let mut position = 0;
                 while waiting.len() < cluster.max_unavailable as usize && position < todo.len() {
                     let vm = todo[position];
