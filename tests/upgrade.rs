@@ -51,6 +51,10 @@ fn sequences_of_the_reference_platform_are_valid_and_meet_their_lower_bound() {
         ("upgrade-patch-all-hosts", 9), // 8 hosts one at a time, and the last one comes back
         ("upgrade-supervisor", 3),   // one Supervisor slot per wave
         ("upgrade-combined", 9),     // gpu-ml: 3 + 4 workers; prod: 3 + 6 workers
+        // prod's 6 workers without surge, 2 unavailable: deleted 2 a wave, created the next.
+        ("upgrade-rollout-unavailable", 7),
+        // surge 2 and 1 unavailable: 2 W + (W - 1) >= 6 gives W = 3 waves after the 3 CP waves.
+        ("upgrade-rollout-surge-and-unavailable", 6),
     ] {
         let (inventory, plan) = case(name);
         let upgrade = plan
