@@ -38,3 +38,92 @@ pub fn exit_code(plan: &Plan) -> i32 {
 pub fn has_placement(status: Status) -> bool {
     matches!(status, Status::Optimal | Status::Feasible)
 }
+
+/// Plans a document with `changes` applied (see [`model::what_if`]) and reports in the plan's
+/// `what_if` block how it differs from the plan of the document as it is: status, admissions,
+/// objective, VMs that change host, upgrade waves.
+pub fn plan_what_if(
+    document: &[u8],
+    changes: &[model::what_if::Change],
+    options: &solver::Options,
+) -> Result<Plan, solver::SolverError> {
+    let value: serde_json::Value = match serde_json::from_slice(document) {
+        Ok(value) => value,
+        Err(_) => return plan_bytes(document, options),
+    };
+    let changed = match model::what_if::apply(&value, changes) {
+        Ok(changed) => changed,
+        Err(errors) => return Ok(Plan::without_placement(Status::Invalid, errors)),
+    };
+    let before = match model::load_value(&value) {
+        Err(invalid) => return Ok(Plan::invalid(invalid)),
+        Ok(inventory) => solver::plan(&inventory, options)?,
+    };
+    let mut after = match model::load_value(&changed) {
+        Err(invalid) => return Ok(Plan::invalid(invalid)),
+        Ok(inventory) => solver::plan(&inventory, options)?,
+    };
+    after.what_if = Some(difference(&before, &after, changes));
+    Ok(after)
+}
+
+fn summary(plan: &Plan) -> serde_json::Value {
+    serde_json::json!({
+        "status": plan.status,
+        "rejected": plan.rejected,
+        "objective": plan.objective,
+        "upgrade": plan.upgrade.as_ref().map(|u| serde_json::json!({ "status": u.status, "waves": u.waves.len(),
+                                                                      "lower_bound_waves": u.lower_bound_waves })),
+    })
+}
+
+fn difference(
+    before: &Plan,
+    after: &Plan,
+    changes: &[model::what_if::Change],
+) -> serde_json::Value {
+    let newly_admitted: Vec<&String> = before
+        .rejected
+        .iter()
+        .filter(|u| !after.rejected.contains(u))
+        .collect();
+    let newly_rejected: Vec<&String> = after
+        .rejected
+        .iter()
+        .filter(|u| !before.rejected.contains(u))
+        .collect();
+    let moved: std::collections::BTreeMap<&String, serde_json::Value> = after
+        .placement
+        .iter()
+        .filter(|(vm, host)| before.placement.get(*vm).is_some_and(|old| old != *host))
+        .map(|(vm, host)| {
+            (
+                vm,
+                serde_json::json!({ "from": before.placement[vm], "to": host }),
+            )
+        })
+        .collect();
+    let placed: Vec<&String> = after
+        .placement
+        .keys()
+        .filter(|vm| !before.placement.contains_key(*vm))
+        .collect();
+    let removed: Vec<&String> = before
+        .placement
+        .keys()
+        .filter(|vm| !after.placement.contains_key(*vm))
+        .collect();
+    serde_json::json!({
+        "changes": changes.iter().map(model::what_if::Change::describe).collect::<Vec<_>>(),
+        "before": summary(before),
+        "after": summary(after),
+        "difference": {
+            "status": (before.status != after.status).then(|| format!("{} -> {}", before.status.as_str(), after.status.as_str())),
+            "admitted": newly_admitted,
+            "rejected": newly_rejected,
+            "vms_placed": placed,
+            "vms_removed": removed,
+            "vms_moved": moved,
+        },
+    })
+}

@@ -43,6 +43,11 @@ enum Command {
         /// Threads HiGHS may use (default 1).
         #[arg(long, default_value_t = 1)]
         threads: u32,
+        /// Re-plan with a change and report the difference in `what_if`: `PATH=VALUE` with list
+        /// elements by name or index (`namespaces.team-a.limits.memory=2Ti`), or `@FILE` with a
+        /// JSON merge patch (RFC 7386). Repeatable; applied in order.
+        #[arg(long = "what-if", value_name = "CHANGE")]
+        what_if: Vec<String>,
     },
     /// Plan many topologies in parallel; one plan document per input in DIR.
     #[command(
@@ -93,13 +98,14 @@ fn run(cli: Cli) -> i32 {
             format,
             time_limit,
             threads,
+            what_if,
         } => {
             let options = Options {
                 time_limit_s: time_limit,
                 threads,
                 ..Options::default()
             };
-            plan(&input, format, &options)
+            plan(&input, format, &options, &what_if)
         }
         Command::Batch {
             inputs,
@@ -177,14 +183,51 @@ fn check(input: &str) -> i32 {
 }
 
 fn plan_input(input: &str, options: &Options) -> Result<Plan, String> {
-    match read_input(input) {
-        Ok(bytes) => vksplan::plan_bytes(&bytes, options).map_err(|error| error.to_string()),
+    plan_with_changes(input, options, &[])
+}
+
+/// Parses `--what-if` arguments: `PATH=VALUE` or `@FILE` (a JSON merge patch).
+fn changes(arguments: &[String]) -> Result<Vec<model::what_if::Change>, Diagnostic> {
+    arguments
+        .iter()
+        .map(|argument| match argument.strip_prefix('@') {
+            Some(file) => {
+                let bytes = read_input(file)?;
+                serde_json::from_slice(&bytes)
+                    .map(model::what_if::Change::MergePatch)
+                    .map_err(|error| {
+                        Diagnostic::input(
+                            "--what-if",
+                            file,
+                            "bad_what_if",
+                            format!("`{file}` is not JSON: {error}"),
+                            "give a JSON merge patch (RFC 7386)",
+                        )
+                    })
+            }
+            None => model::what_if::Change::parse_assignment(argument),
+        })
+        .collect()
+}
+
+fn plan_with_changes(input: &str, options: &Options, what_if: &[String]) -> Result<Plan, String> {
+    let bytes = match read_input(input) {
+        Ok(bytes) => bytes,
+        Err(error) => return Ok(Plan::without_placement(Status::Invalid, vec![error])),
+    };
+    if what_if.is_empty() {
+        return vksplan::plan_bytes(&bytes, options).map_err(|error| error.to_string());
+    }
+    match changes(what_if) {
+        Ok(changes) => {
+            vksplan::plan_what_if(&bytes, &changes, options).map_err(|error| error.to_string())
+        }
         Err(error) => Ok(Plan::without_placement(Status::Invalid, vec![error])),
     }
 }
 
-fn plan(input: &str, format: Format, options: &Options) -> i32 {
-    let plan = match plan_input(input, options) {
+fn plan(input: &str, format: Format, options: &Options, what_if: &[String]) -> i32 {
+    let plan = match plan_with_changes(input, options, what_if) {
         Ok(plan) => plan,
         Err(error) => {
             eprintln!("vksplan: {error}");

@@ -192,3 +192,64 @@ fn batch_names_clashing_inputs_apart() {
     assert!(out.join("lab-1-host.json").exists() && out.join("lab-1-host-2.json").exists());
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn what_if_reports_how_a_change_alters_the_plan() {
+    let output = vksplan(&[
+        "plan",
+        "fixtures/cases/namespace-limit-rejects.json",
+        "--what-if",
+        "namespaces.team-a.limits.memory=128Gi",
+    ]);
+    assert_eq!(output.status.code(), Some(0));
+    let plan = json(&output);
+    assert!(plan["rejected"].as_array().is_some_and(|r| r.is_empty()));
+    assert_eq!(plan["what_if"]["before"]["rejected"][0], "team-a/batch");
+    assert_eq!(plan["what_if"]["difference"]["admitted"][0], "team-a/batch");
+
+    // The hint of a stuck upgrade, applied, unblocks it.
+    let stuck = vksplan(&["plan", "fixtures/cases/stuck-namespace-limit.json"]);
+    assert_eq!(json(&stuck)["upgrade"]["status"], "infeasible");
+    let fixed = vksplan(&[
+        "plan",
+        "fixtures/cases/stuck-namespace-limit.json",
+        "--what-if",
+        "namespaces.apps.limits.memory=64Gi",
+    ]);
+    let fixed = json(&fixed);
+    assert_eq!(fixed["upgrade"]["status"], "optimal");
+    assert_eq!(
+        fixed["what_if"]["before"]["upgrade"]["status"],
+        "infeasible"
+    );
+}
+
+#[test]
+fn what_if_takes_merge_patches_and_rejects_bad_paths() {
+    let patch = std::env::temp_dir().join(format!("vksplan-patch-{}.json", std::process::id()));
+    std::fs::write(&patch, r#"{ "policy": { "objective": "consolidate" } }"#)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let argument = format!("@{}", patch.display());
+    let output = vksplan(&["plan", "fixtures/reference.json", "--what-if", &argument]);
+    assert_eq!(output.status.code(), Some(0));
+    let plan = json(&output);
+    assert!(plan["what_if"]["changes"][0]
+        .as_str()
+        .is_some_and(|c| c.starts_with("merge patch")));
+    assert!(
+        plan["objective"]["hosts_used"].as_u64()
+            <= plan["what_if"]["before"]["objective"]["hosts_used"].as_u64()
+    );
+    let _ = std::fs::remove_file(&patch);
+
+    let bad = vksplan(&[
+        "plan",
+        "fixtures/reference.json",
+        "--what-if",
+        "namespaces.team-z.limits.memory=1Ti",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    let bad = json(&bad);
+    assert_eq!(bad["status"], "invalid");
+    assert_eq!(bad["diagnosis"][0]["path"], "--what-if");
+}

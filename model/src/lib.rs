@@ -41,6 +41,7 @@ pub mod quantity;
 mod resolve;
 pub mod topology;
 pub mod version;
+pub mod what_if;
 
 pub use diagnostic::{Diagnostic, Invalid, Layer};
 pub use inventory::{Group, GroupKind, Inventory};

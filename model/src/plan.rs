@@ -63,6 +63,9 @@ pub struct Plan {
     pub upgrade: Option<UpgradePlan>,
     /// Model size and solve time (the only part that may differ between identical runs).
     pub stats: Stats,
+    /// With `--what-if`: the changes and how the plan differs from the plan without them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub what_if: Option<serde_json::Value>,
 }
 
 impl Plan {
@@ -82,6 +85,7 @@ impl Plan {
             diagnosis,
             upgrade: None,
             stats: Stats::default(),
+            what_if: None,
         }
     }
 

@@ -297,6 +297,7 @@ fn build_plan(
         diagnosis,
         upgrade: None,
         stats,
+        what_if: None,
     }
 }
 
