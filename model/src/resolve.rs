@@ -693,7 +693,7 @@ pub(crate) fn resolve(
                 let zone = pool.zone.as_deref().and_then(|zone| {
                     let found = zone_index(zone);
                     if found.is_none() {
-                        r.error(&ppath.key("zone"), &qualified, "unknown_reference", format!("node pool `{}` of `{qualified}` is pinned to zone `{zone}`, which no host is in", pool.name), if zones.is_empty() { format!("no host names a zone: give hosts a `zone` or remove the pool's `zone`") } else { format!("use one of the zones ({}) or put hosts in `{zone}`", zones.join(", ")) });
+                        r.error(&ppath.key("zone"), &qualified, "unknown_reference", format!("node pool `{}` of `{qualified}` is pinned to zone `{zone}`, which no host is in", pool.name), if zones.is_empty() { "no host names a zone: give hosts a `zone` or remove the pool's `zone`".to_string() } else { format!("use one of the zones ({}) or put hosts in `{zone}`", zones.join(", ")) });
                     }
                     found
                 });
@@ -825,7 +825,17 @@ pub(crate) fn resolve(
                             } else {
                                 "host"
                             };
-                            r.error(&ppath, &rule.name, "empty_selection", format!("pattern `{pattern}` of rule `{}` selects no {what}", rule.name), format!("fix the pattern or remove it; `*` matches any run including `/`"));
+                            r.error(
+                                &ppath,
+                                &rule.name,
+                                "empty_selection",
+                                format!(
+                                    "pattern `{pattern}` of rule `{}` selects no {what}",
+                                    rule.name
+                                ),
+                                "fix the pattern or remove it; `*` matches any run including `/`"
+                                    .to_string(),
+                            );
                         }
                     }
                 }
