@@ -34,11 +34,6 @@ pub fn exit_code(plan: &Plan) -> i32 {
     plan.status.exit_code()
 }
 
-/// Whether a status means a placement was produced.
-pub fn has_placement(status: Status) -> bool {
-    matches!(status, Status::Optimal | Status::Feasible)
-}
-
 /// Plans a document with `changes` applied (see [`model::what_if`]) and reports in the plan's
 /// `what_if` block how it differs from the plan of the document as it is: status, admissions,
 /// objective, VMs that change host, upgrade waves.

@@ -238,14 +238,14 @@ pub(crate) fn resolve(
 
     // --- Classes, storage policies, networks -------------------------------------------------
     let class_path = |i: usize| root.key("vm_classes").index(i);
-    let user_class_names = r.names(
+    // Duplicate and name checks only: user classes are looked up through the merged table.
+    r.names(
         "VM class",
         t.vm_classes
             .iter()
             .enumerate()
             .map(|(i, c)| (c.name.as_str(), class_path(i).key("name"))),
     );
-    let _ = user_class_names;
     let mut classes = default_classes();
     for class in &t.vm_classes {
         let mut devices = class.devices.clone();
@@ -441,14 +441,13 @@ pub(crate) fn resolve(
         return Err(r.errors.0);
     }
     let namespace_path = |i: usize| root.key("namespaces").index(i);
-    let namespace_names = r.names(
+    r.names(
         "namespace",
         t.namespaces
             .iter()
             .enumerate()
             .map(|(i, n)| (n.name.as_str(), namespace_path(i).key("name"))),
     );
-    let _ = namespace_names;
     let mut namespaces = Vec::new();
     let mut clusters: Vec<ClusterSpec> = Vec::new();
     let mut admission_units = Vec::new();
@@ -774,7 +773,7 @@ pub(crate) fn resolve(
 
     // --- Rules ------------------------------------------------------------------------------
     let rule_path = |i: usize| root.key("rules").index(i);
-    let _ = r.names(
+    r.names(
         "rule",
         t.rules
             .iter()

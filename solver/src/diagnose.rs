@@ -399,8 +399,7 @@ pub fn rejections(inventory: &Inventory, assignment: &Assignment) -> Vec<Diagnos
 }
 
 /// One entry per broken soft rule.
-pub fn soft_rules(inventory: &Inventory, broken: &[String]) -> Vec<Diagnostic> {
-    let _ = inventory;
+pub fn soft_rules(broken: &[String]) -> Vec<Diagnostic> {
     broken
         .iter()
         .map(|rule| {
@@ -421,8 +420,7 @@ pub fn time_limit(gap: f64) -> Diagnostic {
 }
 
 /// The entry when no necessary condition explains an infeasible (or timed-out) model.
-pub fn no_single_shortage(inventory: &Inventory, status: Status) -> Diagnostic {
-    let _ = inventory;
+pub fn no_single_shortage(status: Status) -> Diagnostic {
     match status {
         Status::Timeout => Diagnostic::input("policy.time_limit_s", "policy", "time_limit", "the solver found no plan within its time limit", "raise `policy.time_limit_s`"),
         _ => Diagnostic::new(Layer::Infrastructure, "hosts", "packing", "no placement satisfies every rule at once, though no single total is short: the VMs do not pack onto the hosts under the anti-affinity, rules and per-host limits", "add a host, loosen a must rule, or give optional clusters a priority"),

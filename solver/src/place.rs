@@ -202,7 +202,7 @@ fn plan_placement(
         };
         let mut diagnosis = diagnose::necessary_conditions(inventory, None);
         if diagnosis.is_empty() {
-            diagnosis.push(diagnose::no_single_shortage(inventory, status));
+            diagnosis.push(diagnose::no_single_shortage(status));
         }
         let mut plan = Plan::without_placement(status, diagnosis);
         plan.stats = placed.stats;
@@ -284,7 +284,7 @@ fn build_plan(
         gap: round6(gap),
     };
     let mut diagnosis = diagnose::rejections(inventory, assignment);
-    diagnosis.extend(diagnose::soft_rules(inventory, &report.soft_rules_broken));
+    diagnosis.extend(diagnose::soft_rules(&report.soft_rules_broken));
     if status == Status::Feasible {
         diagnosis.push(diagnose::time_limit(gap));
     }
