@@ -51,6 +51,10 @@ pub struct Diagnostic {
     /// For `input` entries: the JSON path of the offending field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// Where one quantity is short: the change that supplies what is needed, as a
+    /// `vksplan plan --what-if` assignment (`namespaces.team-a.limits.memory=81920`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
 }
 
 impl Diagnostic {
@@ -69,6 +73,7 @@ impl Diagnostic {
             message: message.into(),
             hint: hint.into(),
             path: Some(path.into()),
+            fix: None,
         }
     }
 
@@ -87,7 +92,14 @@ impl Diagnostic {
             message: message.into(),
             hint: hint.into(),
             path: None,
+            fix: None,
         }
+    }
+
+    /// The same entry with a suggested fix (see [`Diagnostic::fix`]).
+    pub fn with_fix(mut self, fix: impl Into<String>) -> Self {
+        self.fix = Some(fix.into());
+        self
     }
 }
 

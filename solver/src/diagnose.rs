@@ -121,11 +121,11 @@ pub fn necessary_conditions(
     ) {
         let network = &inventory.networks[management];
         if network.ips < supervisor.replicas + 2 {
-            found.push(Diagnostic::new(Layer::Supervisor, &network.name, "management_ips", format!("the management network `{}` has {} addresses; a Supervisor of {} control-plane VMs needs {} (one per VM, the floating IP and one reserved for upgrades)", network.name, network.ips, supervisor.replicas, supervisor.replicas + 2), format!("add {} address(es) to `{}`", supervisor.replicas + 2 - network.ips, network.name)));
+            found.push(Diagnostic::new(Layer::Supervisor, &network.name, "management_ips", format!("the management network `{}` has {} addresses; a Supervisor of {} control-plane VMs needs {} (one per VM, the floating IP and one reserved for upgrades)", network.name, network.ips, supervisor.replicas, supervisor.replicas + 2), format!("add {} address(es) to `{}`", supervisor.replicas + 2 - network.ips, network.name)).with_fix(format!("networks.{}.ips={}", network.name, supervisor.replicas + 2)));
         }
         let network = &inventory.networks[workload];
         if network.ips < supervisor.replicas {
-            found.push(Diagnostic::new(Layer::Supervisor, &network.name, "workload_ips", format!("the Supervisor's workload network `{}` has {} addresses for {} control-plane VMs", network.name, network.ips, supervisor.replicas), format!("add {} address(es) to `{}`", supervisor.replicas - network.ips, network.name)));
+            found.push(Diagnostic::new(Layer::Supervisor, &network.name, "workload_ips", format!("the Supervisor's workload network `{}` has {} addresses for {} control-plane VMs", network.name, network.ips, supervisor.replicas), format!("add {} address(es) to `{}`", supervisor.replicas - network.ips, network.name)).with_fix(format!("networks.{}.ips={}", network.name, supervisor.replicas)));
         }
     }
     // Namespace networks (workload and load balancer), shared counts.
@@ -134,57 +134,70 @@ pub fn necessary_conditions(
         if is_management || d.network_ips[index] <= u64::from(network.ips) {
             continue;
         }
-        found.push(Diagnostic::new(
-            Layer::Namespace,
-            &network.name,
-            "ip_addresses",
-            format!(
-                "network `{}` needs {} addresses for {}, but has {}",
-                network.name,
-                d.network_ips[index],
-                network_users(inventory, index),
-                network.ips
-            ),
-            format!(
-                "add {} address(es) to `{}` or give a namespace its own network",
-                d.network_ips[index] - u64::from(network.ips),
-                network.name
-            ),
-        ));
+        found.push(
+            Diagnostic::new(
+                Layer::Namespace,
+                &network.name,
+                "ip_addresses",
+                format!(
+                    "network `{}` needs {} addresses for {}, but has {}",
+                    network.name,
+                    d.network_ips[index],
+                    network_users(inventory, index),
+                    network.ips
+                ),
+                format!(
+                    "add {} address(es) to `{}` or give a namespace its own network",
+                    d.network_ips[index] - u64::from(network.ips),
+                    network.name
+                ),
+            )
+            .with_fix(format!(
+                "networks.{}.ips={}",
+                network.name, d.network_ips[index]
+            )),
+        );
     }
     // Namespace limits.
     for (index, namespace) in inventory.namespaces.iter().enumerate() {
         let cpu_mhz = d.namespace_vcpus[index] * policy.vcpu_mhz;
         if let Some(limit) = namespace.cpu_mhz_limit.filter(|limit| cpu_mhz > *limit) {
-            found.push(Diagnostic::new(Layer::Namespace, &namespace.name, "cpu_limit", format!("the VMs of `{}` need {cpu_mhz} MHz ({} vCPUs x {} MHz); the namespace CPU limit is {limit} MHz", namespace.name, d.namespace_vcpus[index], policy.vcpu_mhz), format!("raise the CPU limit of `{}` by {} MHz or shrink a node pool", namespace.name, cpu_mhz - limit)));
+            found.push(Diagnostic::new(Layer::Namespace, &namespace.name, "cpu_limit", format!("the VMs of `{}` need {cpu_mhz} MHz ({} vCPUs x {} MHz); the namespace CPU limit is {limit} MHz", namespace.name, d.namespace_vcpus[index], policy.vcpu_mhz), format!("raise the CPU limit of `{}` by {} MHz or shrink a node pool", namespace.name, cpu_mhz - limit)).with_fix(format!("namespaces.{}.limits.cpu_mhz={cpu_mhz}", namespace.name)));
         }
         let memory = d.namespace_memory[index];
         if let Some(limit) = namespace
             .memory_limit
             .filter(|limit| memory > u128::from(limit.0))
         {
-            found.push(Diagnostic::new(
-                Layer::Namespace,
-                &namespace.name,
-                "memory_limit",
-                format!(
-                    "the VMs of `{}` need {} of memory; the namespace limit is {limit}",
+            found.push(
+                Diagnostic::new(
+                    Layer::Namespace,
+                    &namespace.name,
+                    "memory_limit",
+                    format!(
+                        "the VMs of `{}` need {} of memory; the namespace limit is {limit}",
+                        namespace.name,
+                        Bytes(memory as u64)
+                    ),
+                    format!(
+                        "raise the memory limit of `{}` by {} or shrink a node pool",
+                        namespace.name,
+                        Bytes((memory - u128::from(limit.0)) as u64)
+                    ),
+                )
+                .with_fix(format!(
+                    "namespaces.{}.limits.memory={}",
                     namespace.name,
-                    Bytes(memory as u64)
-                ),
-                format!(
-                    "raise the memory limit of `{}` by {} or shrink a node pool",
-                    namespace.name,
-                    Bytes((memory - u128::from(limit.0)) as u64)
-                ),
-            ));
+                    memory.div_ceil(1 << 20)
+                )),
+            );
         }
         for (policy_index, used) in d.namespace_storage[index].iter().enumerate() {
             if let Some(limit) =
                 namespace.storage_limits[policy_index].filter(|limit| *used > u128::from(limit.0))
             {
                 let policy_name = &inventory.storage_policies[policy_index].name;
-                found.push(Diagnostic::new(Layer::Namespace, &namespace.name, "storage_limit", format!("the disks of `{}` need {} of `{policy_name}`; the namespace limit is {limit}", namespace.name, Bytes(*used as u64)), format!("raise the `{policy_name}` limit of `{}` by {}", namespace.name, Bytes((*used - u128::from(limit.0)) as u64))));
+                found.push(Diagnostic::new(Layer::Namespace, &namespace.name, "storage_limit", format!("the disks of `{}` need {} of `{policy_name}`; the namespace limit is {limit}", namespace.name, Bytes(*used as u64)), format!("raise the `{policy_name}` limit of `{}` by {}", namespace.name, Bytes((*used - u128::from(limit.0)) as u64))).with_fix(format!("namespaces.{}.limits.storage.{policy_name}={}", namespace.name, used.div_ceil(1 << 20))));
             }
         }
     }
@@ -198,21 +211,28 @@ pub fn necessary_conditions(
             .capacity
             .filter(|capacity| *used > u128::from(capacity.0))
         {
-            found.push(Diagnostic::new(
-                Layer::Infrastructure,
-                &policy_spec.name,
-                "storage_capacity",
-                format!(
-                    "disks need {} of storage policy `{}`, which holds {capacity}",
-                    Bytes(*used as u64),
-                    policy_spec.name
-                ),
-                format!(
-                    "add {} to the datastore behind `{}`",
-                    Bytes((*used - u128::from(capacity.0)) as u64),
-                    policy_spec.name
-                ),
-            ));
+            found.push(
+                Diagnostic::new(
+                    Layer::Infrastructure,
+                    &policy_spec.name,
+                    "storage_capacity",
+                    format!(
+                        "disks need {} of storage policy `{}`, which holds {capacity}",
+                        Bytes(*used as u64),
+                        policy_spec.name
+                    ),
+                    format!(
+                        "add {} to the datastore behind `{}`",
+                        Bytes((*used - u128::from(capacity.0)) as u64),
+                        policy_spec.name
+                    ),
+                )
+                .with_fix(format!(
+                    "storage_policies.{}.capacity={}",
+                    policy_spec.name,
+                    used.div_ceil(1 << 20)
+                )),
+            );
         }
     }
     // Control-plane replicas against hosts and zones.
@@ -359,13 +379,13 @@ fn pinned_zone_shortfalls(
         let zone = &inventory.zones[zone];
         let cpu_mhz = vcpus * inventory.policy.vcpu_mhz;
         if let Some(limit) = namespace.cpu_mhz_limit.filter(|limit| 3 * cpu_mhz > *limit) {
-            found.push(Diagnostic::new(Layer::Namespace, &namespace.name, "cpu_limit", format!("node pools of `{}` pinned to `{zone}` need {cpu_mhz} MHz there; a zone gets a third of the namespace CPU limit, {} MHz", namespace.name, limit / 3), format!("raise the CPU limit of `{}` to {} MHz or unpin a pool", namespace.name, 3 * cpu_mhz)));
+            found.push(Diagnostic::new(Layer::Namespace, &namespace.name, "cpu_limit", format!("node pools of `{}` pinned to `{zone}` need {cpu_mhz} MHz there; a zone gets a third of the namespace CPU limit, {} MHz", namespace.name, limit / 3), format!("raise the CPU limit of `{}` to {} MHz or unpin a pool", namespace.name, 3 * cpu_mhz)).with_fix(format!("namespaces.{}.limits.cpu_mhz={}", namespace.name, 3 * cpu_mhz)));
         }
         if let Some(limit) = namespace
             .memory_limit
             .filter(|limit| 3 * memory > u128::from(limit.0))
         {
-            found.push(Diagnostic::new(Layer::Namespace, &namespace.name, "memory_limit", format!("node pools of `{}` pinned to `{zone}` need {} there; a zone gets a third of the namespace memory limit, {}", namespace.name, Bytes(memory as u64), Bytes(limit.0 / 3)), format!("raise the memory limit of `{}` to {} or unpin a pool", namespace.name, Bytes((3 * memory) as u64))));
+            found.push(Diagnostic::new(Layer::Namespace, &namespace.name, "memory_limit", format!("node pools of `{}` pinned to `{zone}` need {} there; a zone gets a third of the namespace memory limit, {}", namespace.name, Bytes(memory as u64), Bytes(limit.0 / 3)), format!("raise the memory limit of `{}` to {} or unpin a pool", namespace.name, Bytes((3 * memory) as u64))).with_fix(format!("namespaces.{}.limits.memory={}", namespace.name, (3 * memory).div_ceil(1 << 20))));
         }
     }
     found
@@ -391,7 +411,10 @@ pub fn rejections(inventory: &Inventory, assignment: &Assignment) -> Vec<Diagnos
             .collect();
         let priority = unit.priority.unwrap_or(0);
         match blocking.first() {
-            Some(first) => found.push(Diagnostic::new(first.layer, &unit.name, &first.constraint, format!("`{}` (priority {priority}) was not admitted: {}", unit.name, first.message), first.hint.clone())),
+            Some(first) => found.push(Diagnostic {
+                fix: first.fix.clone(),
+                ..Diagnostic::new(first.layer, &unit.name, &first.constraint, format!("`{}` (priority {priority}) was not admitted: {}", unit.name, first.message), first.hint.clone())
+            }),
             None => found.push(Diagnostic::new(Layer::Infrastructure, &unit.name, "packing", format!("`{}` (priority {priority}) was not admitted: no single limit is short, but it does not fit on the hosts alongside what has higher priority", unit.name), "add host capacity or raise its priority")),
         }
     }

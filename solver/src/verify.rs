@@ -416,55 +416,71 @@ pub fn check_state(
             .flatten();
         if let Some(limit) = namespace.cpu_mhz_limit {
             if cpu_mhz > u128::from(limit) {
-                violations.push(violation(
-                    Layer::Namespace,
-                    name,
-                    "cpu_limit",
-                    format!(
+                violations.push(
+                    violation(
+                        Layer::Namespace,
+                        name,
+                        "cpu_limit",
+                        format!(
                         "namespace `{name}` would use {cpu_mhz} MHz; its CPU limit is {limit} MHz"
                     ),
-                    "raise the limit or shrink the namespace",
-                ));
+                        "raise the limit or shrink the namespace",
+                    )
+                    .with_fix(format!("namespaces.{name}.limits.cpu_mhz={cpu_mhz}")),
+                );
             }
             for (zone, (vcpus, _)) in zones.clone() {
                 if 3 * u128::from(*vcpus) * u128::from(policy.vcpu_mhz) > u128::from(limit) {
-                    violations.push(violation(Layer::Namespace, name, "cpu_limit", format!("namespace `{name}` would use more than a third of its CPU limit in zone `{}`", inventory.zones[*zone]), "spread the namespace over the zones or raise the limit"));
+                    violations.push(violation(Layer::Namespace, name, "cpu_limit", format!("namespace `{name}` would use more than a third of its CPU limit in zone `{}`", inventory.zones[*zone]), "spread the namespace over the zones or raise the limit").with_fix(format!("namespaces.{name}.limits.cpu_mhz={}", 3 * u128::from(*vcpus) * u128::from(policy.vcpu_mhz))));
                 }
             }
         }
         if let Some(limit) = namespace.memory_limit {
             if load.memory > u128::from(limit.0) {
-                violations.push(violation(
-                    Layer::Namespace,
-                    name,
-                    "memory_limit",
-                    format!(
-                        "namespace `{name}` would use {} of memory; its limit is {limit}",
-                        Bytes(load.memory as u64)
-                    ),
-                    "raise the limit or shrink the namespace",
-                ));
+                violations.push(
+                    violation(
+                        Layer::Namespace,
+                        name,
+                        "memory_limit",
+                        format!(
+                            "namespace `{name}` would use {} of memory; its limit is {limit}",
+                            Bytes(load.memory as u64)
+                        ),
+                        "raise the limit or shrink the namespace",
+                    )
+                    .with_fix(format!(
+                        "namespaces.{name}.limits.memory={}",
+                        load.memory.div_ceil(1 << 20)
+                    )),
+                );
             }
             for (zone, (_, memory)) in zones {
                 if 3 * memory > u128::from(limit.0) {
-                    violations.push(violation(Layer::Namespace, name, "memory_limit", format!("namespace `{name}` would use more than a third of its memory limit in zone `{}`", inventory.zones[*zone]), "spread the namespace over the zones or raise the limit"));
+                    violations.push(violation(Layer::Namespace, name, "memory_limit", format!("namespace `{name}` would use more than a third of its memory limit in zone `{}`", inventory.zones[*zone]), "spread the namespace over the zones or raise the limit").with_fix(format!("namespaces.{name}.limits.memory={}", (3 * memory).div_ceil(1 << 20))));
                 }
             }
         }
         for (policy_index, used) in &load.storage {
             if let Some(limit) = namespace.storage_limits[*policy_index] {
                 if *used > u128::from(limit.0) {
-                    violations.push(violation(
-                        Layer::Namespace,
-                        name,
-                        "storage_limit",
-                        format!(
-                            "namespace `{name}` would use {} of `{}`; its limit is {limit}",
-                            Bytes(*used as u64),
-                            inventory.storage_policies[*policy_index].name
-                        ),
-                        "raise the storage limit",
-                    ));
+                    violations.push(
+                        violation(
+                            Layer::Namespace,
+                            name,
+                            "storage_limit",
+                            format!(
+                                "namespace `{name}` would use {} of `{}`; its limit is {limit}",
+                                Bytes(*used as u64),
+                                inventory.storage_policies[*policy_index].name
+                            ),
+                            "raise the storage limit",
+                        )
+                        .with_fix(format!(
+                            "namespaces.{name}.limits.storage.{}={}",
+                            inventory.storage_policies[*policy_index].name,
+                            used.div_ceil(1 << 20)
+                        )),
+                    );
                 }
             }
         }
@@ -474,17 +490,24 @@ pub fn check_state(
     for (policy_spec, used) in inventory.storage_policies.iter().zip(&accounting.storage) {
         if let Some(capacity) = policy_spec.capacity {
             if *used > u128::from(capacity.0) {
-                violations.push(violation(
-                    Layer::Infrastructure,
-                    &policy_spec.name,
-                    "storage_capacity",
-                    format!(
-                        "storage policy `{}` would hold {} of {capacity}",
+                violations.push(
+                    violation(
+                        Layer::Infrastructure,
+                        &policy_spec.name,
+                        "storage_capacity",
+                        format!(
+                            "storage policy `{}` would hold {} of {capacity}",
+                            policy_spec.name,
+                            Bytes(*used as u64)
+                        ),
+                        "add capacity",
+                    )
+                    .with_fix(format!(
+                        "storage_policies.{}.capacity={}",
                         policy_spec.name,
-                        Bytes(*used as u64)
-                    ),
-                    "add capacity",
-                ));
+                        used.div_ceil(1 << 20)
+                    )),
+                );
             }
         }
     }
@@ -506,16 +529,19 @@ pub fn check_state(
             } else {
                 Layer::Namespace
             };
-            violations.push(violation(
-                layer,
-                &network.name,
-                "ip_addresses",
-                format!(
-                    "network `{}` would need {used} addresses but has {}",
-                    network.name, network.ips
-                ),
-                "add addresses to the pool",
-            ));
+            violations.push(
+                violation(
+                    layer,
+                    &network.name,
+                    "ip_addresses",
+                    format!(
+                        "network `{}` would need {used} addresses but has {}",
+                        network.name, network.ips
+                    ),
+                    "add addresses to the pool",
+                )
+                .with_fix(format!("networks.{}.ips={used}", network.name)),
+            );
         }
     }
 
