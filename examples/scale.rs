@@ -33,7 +33,11 @@ fn main() {
         // Every cluster and the Supervisor rolled, every host patched, one at a time.
         params.upgrade = Some((1, value("--concurrency").unwrap_or(1.0) as u32));
     }
-    let document = generate(&params);
+    let mut document = generate(&params);
+    if flag("--infeasible") {
+        // One namespace's memory limit far below its demand: no placement exists.
+        document["namespaces"][0]["limits"]["memory"] = serde_json::json!("1Gi");
+    }
     let started = Instant::now();
     let inventory = match vksplan::model::load_value(&document) {
         Ok(inventory) => inventory,
@@ -57,7 +61,7 @@ fn main() {
             println!(
                 "{}",
                 serde_json::json!({
-                    "hosts": hosts, "vms": inventory.vms.len(), "zones": flag("--zones"), "first_solution": flag("--first"), "hard": flag("--hard"), "hard": flag("--hard"),
+                    "hosts": hosts, "vms": inventory.vms.len(), "zones": flag("--zones"), "first_solution": flag("--first"), "hard": flag("--hard"), "diagnosis": plan.diagnosis.iter().map(|d| format!("{} {} {}", d.layer, d.subject, d.constraint)).collect::<Vec<_>>(), "hard": flag("--hard"), "diagnosis": plan.diagnosis.iter().map(|d| format!("{} {} {}", d.layer, d.subject, d.constraint)).collect::<Vec<_>>(),
                     "status": plan.status.as_str(), "variables": plan.stats.variables, "rows": plan.stats.constraints,
                     "load_ms": loaded_ms, "plan_ms": plan.stats.solve_ms, "total_ms": started.elapsed().as_millis(),
                     "max_utilization": objective.as_ref().map(|o| o.max_utilization), "bound": objective.as_ref().map(|o| o.bound),

@@ -155,6 +155,32 @@ prop_compose! {
     }
 }
 
+/// The conflict of an infeasible topology is infeasible and irreducible: without any one of
+/// its groups, the others hold.
+fn assert_irreducible(inventory: &Inventory) {
+    use vksplan::solver::conflict::{holds, minimal_conflict};
+    let conflict = minimal_conflict(inventory, std::time::Duration::from_secs(60))
+        .unwrap_or_else(|| panic!("no conflict found"));
+    assert!(conflict.irreducible);
+    assert!(!conflict.owners.is_empty());
+    assert_eq!(
+        holds(inventory, &conflict.owners, 60.0),
+        Some(false),
+        "the conflict {:?} holds",
+        conflict.owners
+    );
+    for (i, owner) in conflict.owners.iter().enumerate() {
+        let mut rest = conflict.owners.clone();
+        rest.remove(i);
+        assert_eq!(
+            holds(inventory, &rest, 60.0),
+            Some(true),
+            "without {owner:?} the rest of {:?} still fails",
+            conflict.owners
+        );
+    }
+}
+
 fn plan(inventory: &Inventory) -> vksplan::model::Plan {
     common::plan(inventory)
 }
@@ -169,7 +195,10 @@ proptest! {
         let plan = plan(&inventory);
         let best = brute_force(&inventory);
         match best {
-            None => prop_assert_eq!(plan.status, Status::Infeasible, "brute force finds nothing valid; {}", document),
+            None => {
+                prop_assert_eq!(plan.status, Status::Infeasible, "brute force finds nothing valid; {}", document);
+                assert_irreducible(&inventory);
+            }
             Some(best) => {
                 prop_assert_eq!(plan.status, Status::Optimal, "brute force finds {:?}; {}", best, document);
                 let assignment = Assignment::from_plan(&inventory, &plan);

@@ -101,8 +101,20 @@ fn a_namespace_limit_rejects_the_lower_priority_cluster() {
 fn four_management_addresses_are_a_supervisor_problem() {
     let (_, plan) = case("management-ips-short");
     assert_eq!(plan.status, Status::Infeasible);
-    assert_eq!(plan.diagnosis.len(), 1);
-    assert_eq!(plan.diagnosis[0].layer, Layer::Supervisor);
+    // The shortfall, then the minimal conflict: the management network's addresses alone.
+    assert_eq!(plan.diagnosis.len(), 2);
+    assert!(
+        plan.diagnosis.iter().all(|d| d.layer == Layer::Supervisor),
+        "{:?}",
+        plan.diagnosis
+    );
+    assert_eq!(
+        (
+            plan.diagnosis[1].subject.as_str(),
+            plan.diagnosis[1].constraint.as_str()
+        ),
+        ("mgmt", "ip_addresses")
+    );
     assert_eq!(plan.diagnosis[0].constraint, "management_ips");
     assert!(
         plan.diagnosis[0].hint.contains("add 1 address"),
@@ -236,4 +248,24 @@ fn a_misreported_warm_start_does_not_cost_a_migration() {
     assert_eq!(plan.objective.as_ref().map(|o| o.migrations), Some(0));
     assert_eq!(plan.placement["ns/c/p-1"], "h1");
     assert_eq!(plan.placement["ns/c/cp-3"], "h1");
+}
+
+#[test]
+fn an_infeasible_placement_names_its_minimal_conflict() {
+    let (_, plan) = case("infeasible-maintenance");
+    assert_eq!(plan.status, Status::Infeasible);
+    let conflict: Vec<(Layer, &str, &str)> = plan
+        .diagnosis
+        .iter()
+        .filter(|d| d.message.contains("minimal conflict"))
+        .map(|d| (d.layer, d.subject.as_str(), d.constraint.as_str()))
+        .collect();
+    assert_eq!(
+        conflict,
+        [
+            (Layer::Cluster, "apps/prod", "admission"),
+            (Layer::Cluster, "apps/prod/cp", "anti_affinity"),
+            (Layer::Infrastructure, "esx-03", "maintenance"),
+        ]
+    );
 }

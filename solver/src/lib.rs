@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 pub mod blocks;
+pub mod conflict;
 pub mod diagnose;
 pub mod greedy;
 pub mod lp;

@@ -201,6 +201,22 @@ fn plan_placement(
             Status::Timeout
         };
         let mut diagnosis = diagnose::necessary_conditions(inventory, None);
+        // Which groups of constraints cannot hold together, within the policy's time limit.
+        let conflict = (status == Status::Infeasible).then(|| {
+            let budget = options
+                .time_limit_s
+                .unwrap_or(inventory.policy.time_limit_s);
+            crate::conflict::minimal_conflict(
+                inventory,
+                std::time::Duration::from_secs_f64(budget.clamp(0.0, 1e7)),
+            )
+        });
+        diagnosis.extend(
+            conflict
+                .flatten()
+                .map(|c| crate::conflict::entries(&c))
+                .unwrap_or_default(),
+        );
         if diagnosis.is_empty() {
             diagnosis.push(diagnose::no_single_shortage(status));
         }

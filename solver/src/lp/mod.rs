@@ -5,7 +5,7 @@ pub mod families;
 mod solve;
 mod warm;
 
-pub use solve::{solve_stages, Ending, StageOutcome, Stages};
+pub use solve::{feasible, solve_stages, Ending, StageOutcome, Stages};
 pub use warm::{warm_start, Hint};
 
 use crate::blocks::Block;
@@ -65,6 +65,33 @@ impl good_lp::Solution for ColumnValues {
     }
 }
 
+/// Who owns a row: the layer to debug, the entity, and what the row encodes. Minimal conflicts
+/// are sets of owners.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Owner {
+    /// The owning layer.
+    pub layer: vksplan_model::Layer,
+    /// The entity (`esx-03`, `team-a`, `team-a/prod/cp`...).
+    pub subject: String,
+    /// What the rows encode (`host_capacity`, `memory_limit`...).
+    pub constraint: &'static str,
+}
+
+impl Owner {
+    /// An owner.
+    pub fn new(
+        layer: vksplan_model::Layer,
+        subject: impl Into<String>,
+        constraint: &'static str,
+    ) -> Option<Owner> {
+        Some(Owner {
+            layer,
+            subject: subject.into(),
+            constraint,
+        })
+    }
+}
+
 /// Rows and columns a family added.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FamilyStats {
@@ -90,8 +117,8 @@ pub struct Compiler<'a> {
     pub blocks: &'a [Block],
     /// Columns.
     pub variables: ProblemVariables,
-    /// Rows with the name of the family that added them.
-    pub rows: Vec<(&'static str, Constraint)>,
+    /// Rows with their owner (`None`: objective and symmetry rows, which no plan can break).
+    pub rows: Vec<(Option<Owner>, Constraint)>,
     /// Per block: (host, count variable) for every host the block may use.
     pub counts: Vec<Vec<(usize, Variable)>>,
     /// Per host: (block, count variable).
@@ -176,6 +203,57 @@ impl<'a> Compiler<'a> {
     /// Creates the count and admission columns and the admission rows (every block of an
     /// admitted unit is placed whole, a rejected one not at all).
     pub fn new(inventory: &'a Inventory, blocks: &'a [Block], disabled: &[String]) -> Compiler<'a> {
+        Self::build(inventory, blocks, disabled, false)
+    }
+
+    /// For diagnosis: every (block, host) gets a column, and what [`Compiler::new`] leaves out
+    /// of the domain (maintenance hosts, zone pins, hard `vm_host` rules) becomes `count = 0`
+    /// rows owned by what imposes them, so that minimal conflicts can name them.
+    pub fn for_diagnosis(inventory: &'a Inventory, blocks: &'a [Block]) -> Compiler<'a> {
+        Self::build(inventory, blocks, &[], true)
+    }
+
+    /// The owners of the domain restrictions that forbid `block` on `host`.
+    fn restrictions(inventory: &Inventory, block: &Block, host: usize) -> Vec<Owner> {
+        let mut owners = Vec::new();
+        let host_spec = &inventory.hosts[host];
+        let group = &inventory.groups[block.group];
+        if host_spec.maintenance {
+            owners.extend(Owner::new(
+                vksplan_model::Layer::Infrastructure,
+                &host_spec.name,
+                "maintenance",
+            ));
+        }
+        if let vksplan_model::GroupKind::NodePool {
+            zone: Some(zone), ..
+        } = group.kind
+        {
+            if host_spec.zone != Some(zone) {
+                owners.extend(Owner::new(
+                    vksplan_model::Layer::Cluster,
+                    &group.name,
+                    "zone_pinning",
+                ));
+            }
+        }
+        for rule in block.rules.iter().map(|r| &inventory.rules[*r]) {
+            if rule.must
+                && rule.kind == vksplan_model::topology::RuleKind::VmHost
+                && rule.hosts.contains(&host) != rule.run_on
+            {
+                owners.extend(Owner::new(vksplan_model::Layer::Rule, &rule.name, "rules"));
+            }
+        }
+        owners
+    }
+
+    fn build(
+        inventory: &'a Inventory,
+        blocks: &'a [Block],
+        disabled: &[String],
+        domain_as_rows: bool,
+    ) -> Compiler<'a> {
         let mut variables = ProblemVariables::new();
         let mut hints = std::collections::HashMap::new();
         let admit: Vec<Option<Variable>> = inventory
@@ -199,11 +277,14 @@ impl<'a> Compiler<'a> {
         for (block_index, block) in blocks.iter().enumerate() {
             let group = &inventory.groups[block.group];
             // Anti-affinity starts here: a control-plane block holds at most 1 VM per host.
-            let anti_affine = group.anti_affine() && !disabled.iter().any(|d| d == "anti_affinity");
+            // (In diagnosis the bound is left to the anti-affinity rows, which conflicts can name.)
+            let anti_affine = group.anti_affine()
+                && !disabled.iter().any(|d| d == "anti_affinity")
+                && !domain_as_rows;
             let upper = if anti_affine { 1 } else { block.size() };
             let mut block_counts = Vec::new();
             for host in 0..inventory.hosts.len() {
-                if !Self::allowed(inventory, block, host, disabled) {
+                if !domain_as_rows && !Self::allowed(inventory, block, host, disabled) {
                     continue;
                 }
                 let name = format!(
@@ -242,7 +323,29 @@ impl<'a> Compiler<'a> {
                 .map(|(_, count)| *count)
                 .sum();
             let admitted = compiler.admitted(block_index) * f64::from(blocks[block_index].size());
-            compiler.rows.push(("admission", placed.eq(admitted)));
+            // A unit that must run owns its placement rows; an optional one can always be
+            // rejected, so its rows never conflict.
+            let owner = match blocks[block_index].unit {
+                None => Owner::new(vksplan_model::Layer::Supervisor, "supervisor", "admission"),
+                Some(unit) if inventory.admission_units[unit].priority.is_none() => Owner::new(
+                    vksplan_model::Layer::Cluster,
+                    &inventory.admission_units[unit].name,
+                    "admission",
+                ),
+                Some(_) => None,
+            };
+            compiler.rows.push((owner, placed.eq(admitted)));
+        }
+        if domain_as_rows {
+            for (block_index, block) in blocks.iter().enumerate() {
+                for (host, count) in compiler.counts[block_index].clone() {
+                    for owner in Self::restrictions(inventory, block, host) {
+                        compiler
+                            .rows
+                            .push((Some(owner), Expression::from(count).eq(0.0)));
+                    }
+                }
+            }
         }
         compiler
     }
@@ -271,8 +374,8 @@ impl<'a> Compiler<'a> {
         column
     }
 
-    /// Adds a row of `family`.
-    pub fn row(&mut self, family: &'static str, constraint: Constraint) {
-        self.rows.push((family, constraint));
+    /// Adds a row and who owns it.
+    pub fn row(&mut self, owner: Option<Owner>, constraint: Constraint) {
+        self.rows.push((owner, constraint));
     }
 }

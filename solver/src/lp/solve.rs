@@ -362,3 +362,32 @@ pub fn solve_stages(
     }
     outcome
 }
+
+/// Whether the rows of `compiler` that `keep` accepts can all hold: `Some(true)` feasible,
+/// `Some(false)` infeasible, `None` when HiGHS could not tell within `seconds`.
+pub fn feasible(
+    compiler: &Compiler,
+    keep: impl Fn(&Option<super::Owner>) -> bool,
+    seconds: f64,
+    threads: u32,
+) -> Option<bool> {
+    let mut problem = highs(compiler.variables.clone().minimise(Expression::from(0.0)));
+    for (owner, row) in &compiler.rows {
+        if keep(owner) {
+            problem.add_constraint(row.clone());
+        }
+    }
+    let mut model = problem.try_into_inner().ok()?;
+    model.make_quiet();
+    model.try_set_option("time_limit", seconds.max(0.01)).ok()?;
+    model
+        .try_set_option("threads", i32::try_from(threads.max(1)).unwrap_or(1))
+        .ok()?;
+    model.try_set_option("random_seed", 0).ok()?;
+    let solved = model.try_solve().ok()?;
+    match solved.status() {
+        HighsModelStatus::Infeasible | HighsModelStatus::UnboundedOrInfeasible => Some(false),
+        _ if solved.primal_solution_status() == HighsSolutionStatus::Feasible => Some(true),
+        _ => None,
+    }
+}

@@ -2,9 +2,10 @@
 //! cluster on pairwise distinct hosts (count bounds of 1 already say so per block; this row
 //! sums the blocks of one group), and with a 3-zone Supervisor in distinct zones.
 
-use crate::lp::{Compiler, Family, FamilyStats};
+use crate::lp::{Compiler, Family, FamilyStats, Owner};
 use good_lp::Expression;
 use std::collections::BTreeMap;
+use vksplan_model::Layer;
 
 /// Control-plane anti-affinity over hosts and zones.
 pub struct AntiAffinity;
@@ -35,19 +36,25 @@ impl Family for AntiAffinity {
                     }
                 }
             }
+            let layer = if group.kind == vksplan_model::GroupKind::SupervisorControlPlane {
+                Layer::Supervisor
+            } else {
+                Layer::Cluster
+            };
+            let owner = Owner::new(layer, &group.name, "anti_affinity");
             rows.extend(
                 per_host
                     .into_values()
                     .chain(per_zone.into_values())
-                    .map(|sum| sum.leq(1.0)),
+                    .map(|sum| (owner.clone(), sum.leq(1.0))),
             );
         }
         let stats = FamilyStats {
             rows: rows.len(),
             columns: 0,
         };
-        for row in rows {
-            compiler.row("anti_affinity", row);
+        for (owner, row) in rows {
+            compiler.row(owner, row);
         }
         stats
     }

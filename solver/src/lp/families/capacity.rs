@@ -1,8 +1,9 @@
 //! Host capacity: reserved vCPUs and memory within the physical cores and memory, all vCPUs and
 //! memory within the overcommitted limits.
 
-use crate::lp::{gib, Compiler, Family, FamilyStats};
+use crate::lp::{gib, Compiler, Family, FamilyStats, Owner};
 use good_lp::Expression;
+use vksplan_model::Layer;
 
 /// Host capacity, reserved and overcommitted.
 pub struct HostCapacity;
@@ -42,8 +43,13 @@ impl Family for HostCapacity {
                 rows.push(reserved_memory.leq(gib(host.memory)));
             }
             stats.rows += rows.len();
+            let owner = Owner::new(
+                Layer::Infrastructure,
+                &compiler.inventory.hosts[host_index].name,
+                "host_capacity",
+            );
             for row in rows {
-                compiler.row("host_capacity", row);
+                compiler.row(owner.clone(), row);
             }
         }
         stats

@@ -1,8 +1,9 @@
 //! Devices (vGPU profiles, NICs...): per host, the devices of its VMs within its own count.
 
-use crate::lp::{Compiler, Family, FamilyStats};
+use crate::lp::{Compiler, Family, FamilyStats, Owner};
 use good_lp::Expression;
 use std::collections::BTreeMap;
+use vksplan_model::Layer;
 
 /// Device counts per host.
 pub struct Devices;
@@ -28,8 +29,9 @@ impl Family for Devices {
                 .map(|(device, used)| used.leq(f64::from(host.device_count(device))))
                 .collect();
             stats.rows += rows.len();
+            let owner = Owner::new(Layer::Infrastructure, &host.name, "devices");
             for row in rows {
-                compiler.row("devices", row);
+                compiler.row(owner.clone(), row);
             }
         }
         stats

@@ -3,8 +3,9 @@
 //! the memory, totalled over those hosts. The vCPU row is `reserved <= floor((H - k) * cores /
 //! H)` in integers (vCPUs are whole), the memory row in GiB.
 
-use crate::lp::{gib, Compiler, Family, FamilyStats};
+use crate::lp::{gib, Compiler, Family, FamilyStats, Owner};
 use good_lp::Expression;
+use vksplan_model::Layer;
 
 /// HA admission control.
 pub struct HaAdmission;
@@ -41,8 +42,9 @@ impl Family for HaAdmission {
                 reserved_memory += admitted * gib(group.memory);
             }
         }
-        compiler.row("ha_admission", reserved_vcpus.leq(usable_cores as f64));
-        compiler.row("ha_admission", reserved_memory.leq(gib(usable_memory)));
+        let owner = Owner::new(Layer::Infrastructure, "hosts", "ha_admission");
+        compiler.row(owner.clone(), reserved_vcpus.leq(usable_cores as f64));
+        compiler.row(owner, reserved_memory.leq(gib(usable_memory)));
         FamilyStats {
             rows: 2,
             columns: 0,

@@ -3,8 +3,9 @@
 //! limits also hold per zone at a third each (`3 * zone use <= limit`). CPU rows count vCPUs
 //! against `floor(limit / vcpu_mhz)` (exact: vCPUs are whole); memory and disk are in GiB.
 
-use crate::lp::{gib, Compiler, Family, FamilyStats};
+use crate::lp::{gib, Compiler, Family, FamilyStats, Owner};
 use good_lp::Expression;
+use vksplan_model::Layer;
 
 /// Namespace CPU, memory and storage limits.
 pub struct NamespaceLimits;
@@ -52,25 +53,30 @@ impl Family for NamespaceLimits {
             if let Some(limit) = namespace.cpu_mhz_limit {
                 // vCPUs are whole: sum * mhz <= limit  <=>  sum <= floor(limit / mhz), and
                 // 3 * zone sum * mhz <= limit  <=>  zone sum <= floor(limit / (3 * mhz)).
-                rows.push(cpu.leq((limit / mhz) as f64));
+                let owner = Owner::new(Layer::Namespace, &namespace.name, "cpu_limit");
+                rows.push((owner.clone(), cpu.leq((limit / mhz) as f64)));
                 rows.extend(
                     zone_cpu
                         .into_iter()
-                        .map(|use_| use_.leq((limit / (3 * mhz)) as f64)),
+                        .map(|use_| (owner.clone(), use_.leq((limit / (3 * mhz)) as f64))),
                 );
             }
             if let Some(limit) = namespace.memory_limit {
-                rows.push(memory.leq(gib(limit)));
+                let owner = Owner::new(Layer::Namespace, &namespace.name, "memory_limit");
+                rows.push((owner.clone(), memory.leq(gib(limit))));
                 rows.extend(
                     zone_memory
                         .into_iter()
-                        .map(|use_| (use_ * 3.0).leq(gib(limit))),
+                        .map(|use_| (owner.clone(), (use_ * 3.0).leq(gib(limit)))),
                 );
             }
             if storage_on {
                 for (policy, used) in storage.into_iter().enumerate() {
                     if let Some(limit) = namespace.storage_limits[policy] {
-                        rows.push(used.leq(gib(limit)));
+                        rows.push((
+                            Owner::new(Layer::Namespace, &namespace.name, "storage_limit"),
+                            used.leq(gib(limit)),
+                        ));
                     }
                 }
             }
@@ -79,8 +85,8 @@ impl Family for NamespaceLimits {
             rows: rows.len(),
             columns: 0,
         };
-        for row in rows {
-            compiler.row("namespace_limits", row);
+        for (owner, row) in rows {
+            compiler.row(owner, row);
         }
         stats
     }

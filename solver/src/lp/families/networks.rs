@@ -3,9 +3,10 @@
 //! VM of every namespace on it; a load-balancer network 1 for the Supervisor API and, per
 //! cluster, 1 for its API endpoint plus its `load_balancer_services`.
 
-use crate::lp::{Compiler, Family, FamilyStats};
+use crate::lp::{Compiler, Family, FamilyStats, Owner};
 use good_lp::Expression;
 use vksplan_model::Inventory;
+use vksplan_model::Layer;
 
 /// IP address pools.
 pub struct IpAddresses;
@@ -52,17 +53,30 @@ impl Family for IpAddresses {
 
     fn emit(&self, compiler: &mut Compiler) -> FamilyStats {
         let used = network_use(compiler);
+        let inventory = compiler.inventory;
         let rows: Vec<_> = used
             .into_iter()
-            .zip(&compiler.inventory.networks)
-            .map(|(used, network)| used.leq(f64::from(network.ips)))
+            .zip(&inventory.networks)
+            .enumerate()
+            .map(|(index, (used, network))| {
+                let management = inventory.supervisor_networks.is_some_and(|n| n[0] == index);
+                let layer = if management {
+                    Layer::Supervisor
+                } else {
+                    Layer::Namespace
+                };
+                (
+                    Owner::new(layer, &network.name, "ip_addresses"),
+                    used.leq(f64::from(network.ips)),
+                )
+            })
             .collect();
         let stats = FamilyStats {
             rows: rows.len(),
             columns: 0,
         };
-        for row in rows {
-            compiler.row("ip_addresses", row);
+        for (owner, row) in rows {
+            compiler.row(owner, row);
         }
         stats
     }

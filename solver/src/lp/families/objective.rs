@@ -77,7 +77,7 @@ impl Family for Objective {
                     .find(|(h, _)| *h == host)
                     .map_or(Expression::from(0.0), |(_, count)| Expression::from(*count));
                 let kept_away = compiler.admitted(block_index) * f64::from(today) - count;
-                compiler.row("objective", Expression::from(moved).geq(kept_away));
+                compiler.row(None, Expression::from(moved).geq(kept_away));
                 stats.rows += 1;
                 migrations += moved;
             }
@@ -110,17 +110,11 @@ impl Family for Objective {
                     // utilisation = use / limit <= peak, as use / limit - peak <= 0 (scaled by
                     // 1/limit so every row has coefficients near 1).
                     if host.vcpu_limit > 0 {
-                        compiler.row(
-                            "objective",
-                            (vcpus * (1.0 / host.vcpu_limit as f64)).leq(peak),
-                        );
+                        compiler.row(None, (vcpus * (1.0 / host.vcpu_limit as f64)).leq(peak));
                         stats.rows += 1;
                     }
                     if host.memory_limit.0 > 0 {
-                        compiler.row(
-                            "objective",
-                            (memory * (1.0 / gib(host.memory_limit))).leq(peak),
-                        );
+                        compiler.row(None, (memory * (1.0 / gib(host.memory_limit))).leq(peak));
                         stats.rows += 1;
                     }
                 }
@@ -143,7 +137,7 @@ impl Family for Objective {
                     let on_host = compiler.by_host[host_index].clone();
                     for (block, count) in on_host {
                         let size = f64::from(compiler.blocks[block].size());
-                        compiler.row("objective", Expression::from(count).leq(used * size));
+                        compiler.row(None, Expression::from(count).leq(used * size));
                         stats.rows += 1;
                     }
                     cost += used * host.cost;
@@ -195,7 +189,7 @@ impl Family for Objective {
                 );
                 stats.columns += 1;
                 for on_host in per_host.into_values() {
-                    compiler.row("objective", on_host.leq(most));
+                    compiler.row(None, on_host.leq(most));
                     stats.rows += 1;
                 }
                 spread += most;

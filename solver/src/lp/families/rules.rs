@@ -3,10 +3,11 @@
 //! ones count the VMs on the wrong side. A soft rule has a `broken` binary that relaxes it and
 //! is counted in step 2 of the objective.
 
-use crate::lp::{Compiler, Family, FamilyStats, Hint};
+use crate::lp::{Compiler, Family, FamilyStats, Hint, Owner};
 use good_lp::{variable, Expression};
 use std::collections::BTreeMap;
 use vksplan_model::topology::RuleKind;
+use vksplan_model::Layer;
 
 /// DRS-style rules, hard and soft.
 pub struct DrsRules;
@@ -108,8 +109,9 @@ impl Family for DrsRules {
                 }
             }
             stats.rows += rows.len();
+            let owner = Owner::new(Layer::Rule, &rule.name, "rules");
             for row in rows {
-                compiler.row("rules", row);
+                compiler.row(owner.clone(), row);
             }
         }
         if any_soft {

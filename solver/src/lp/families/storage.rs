@@ -1,7 +1,8 @@
 //! Storage capacity: per storage policy, the disks of every admitted VM within `capacity`.
 
-use crate::lp::{gib, Compiler, Family, FamilyStats};
+use crate::lp::{gib, Compiler, Family, FamilyStats, Owner};
 use good_lp::Expression;
+use vksplan_model::Layer;
 
 /// Storage policy capacity.
 pub struct StorageCapacity;
@@ -24,7 +25,12 @@ impl Family for StorageCapacity {
         let mut stats = FamilyStats::default();
         for (policy, used) in used.into_iter().enumerate() {
             if let Some(capacity) = inventory.storage_policies[policy].capacity {
-                compiler.row("storage_capacity", used.leq(gib(capacity)));
+                let owner = Owner::new(
+                    Layer::Infrastructure,
+                    &inventory.storage_policies[policy].name,
+                    "storage_capacity",
+                );
+                compiler.row(owner, used.leq(gib(capacity)));
                 stats.rows += 1;
             }
         }

@@ -64,7 +64,7 @@ impl Family for Symmetry {
         for hosts in classes.values() {
             for pair in hosts.windows(2) {
                 let row = load(compiler, pair[0]).geq(load(compiler, pair[1]));
-                compiler.row("symmetry", row);
+                compiler.row(None, row);
                 stats.rows += 1;
             }
         }
