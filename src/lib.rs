@@ -20,13 +20,108 @@ pub use vksplan_solver as solver;
 
 use model::{Plan, Status};
 
-/// Plans a topology document given as bytes: validation, then placement. Bad input is an
-/// `Ok` plan with status `invalid`; `Err` is reserved for vksplan's own failures.
+/// Plans a topology document given as bytes: validation, then placement (and the upgrade
+/// sequence when asked). Bad input is an `Ok` plan with status `invalid`; `Err` is reserved for
+/// vksplan's own failures. When no placement or no upgrade sequence exists and no diagnosis
+/// entry carries a fix, it also looks for the fewest hosts to add ([`host_fix`]).
 pub fn plan_bytes(document: &[u8], options: &solver::Options) -> Result<Plan, solver::SolverError> {
-    match model::load_bytes(document) {
-        Err(invalid) => Ok(Plan::invalid(invalid)),
-        Ok(inventory) => solver::plan(&inventory, options),
+    let inventory = match model::load_bytes(document) {
+        Err(invalid) => return Ok(Plan::invalid(invalid)),
+        Ok(inventory) => inventory,
+    };
+    let mut plan = solver::plan(&inventory, options)?;
+    let stuck = plan.status == Status::Infeasible
+        || plan
+            .upgrade
+            .as_ref()
+            .is_some_and(|u| u.status == Status::Infeasible);
+    if stuck && plan.diagnosis.iter().all(|d| d.fix.is_empty()) {
+        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(document) {
+            plan.diagnosis.extend(host_fix(&value, options)?);
+        }
     }
+    Ok(plan)
+}
+
+/// The most hosts [`host_fix`] tries to add.
+pub const MAX_ADDED_HOSTS: usize = 4;
+
+/// Whether a plan places everything it must and, when asked, sequences the upgrade.
+fn fits(plan: &Plan) -> bool {
+    matches!(plan.status, Status::Optimal | Status::Feasible)
+        && plan
+            .upgrade
+            .as_ref()
+            .is_none_or(|u| u.status != Status::Infeasible)
+}
+
+/// The fewest copies (up to [`MAX_ADDED_HOSTS`]) of the largest host in service that make the
+/// document fit, found by re-planning with each count; as a diagnosis entry whose `fix` adds
+/// them. `None` when no count up to the limit helps.
+pub fn host_fix(
+    document: &serde_json::Value,
+    options: &solver::Options,
+) -> Result<Option<model::Diagnostic>, solver::SolverError> {
+    let hosts = document
+        .get("hosts")
+        .and_then(serde_json::Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let size = |host: &serde_json::Value| {
+        (
+            host.get("cpu_cores")
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0),
+            host.get("memory")
+                .map(|m| m.to_string())
+                .unwrap_or_default(),
+        )
+    };
+    let in_service = hosts
+        .iter()
+        .filter(|h| h.get("maintenance").and_then(serde_json::Value::as_bool) != Some(true));
+    // The first of the largest hosts.
+    let Some(template) = in_service.rev().max_by_key(|h| size(h).0) else {
+        return Ok(None);
+    };
+    let Some(name) = template.get("name").and_then(serde_json::Value::as_str) else {
+        return Ok(None);
+    };
+    let quiet = solver::Options {
+        find_conflicts: false,
+        ..options.clone()
+    };
+    let mut assignments = Vec::new();
+    for added in 1..=MAX_ADDED_HOSTS {
+        let mut host = template.clone();
+        let new_name = format!("{name}-added-{added}");
+        host["name"] = serde_json::Value::from(new_name.clone());
+        assignments.push(format!("hosts.{new_name}={host}"));
+        let changes: Vec<model::what_if::Change> = assignments
+            .iter()
+            .filter_map(|a| model::what_if::Change::parse_assignment(a).ok())
+            .collect();
+        let Ok(changed) = model::what_if::apply(document, &changes) else {
+            return Ok(None);
+        };
+        let Ok(inventory) = model::load_value(&changed) else {
+            return Ok(None);
+        };
+        if fits(&solver::plan(&inventory, &quiet)?) {
+            let mut entry = model::Diagnostic::new(
+                model::Layer::Infrastructure,
+                name,
+                "add_hosts",
+                format!(
+                    "adding {added} host(s) like `{name}` makes it fit (checked by planning again)"
+                ),
+                "add the hosts, or relax one of the constraints the other entries name",
+            );
+            entry.fix = assignments;
+            return Ok(Some(entry));
+        }
+    }
+    Ok(None)
 }
 
 /// The exit code the CLI uses for a plan: 0 plan found, 1 infeasible or timeout, 2 invalid.

@@ -18,11 +18,17 @@ fn applying_each_suggested_fix_resolves_its_entry() {
         let document = std::fs::read(&path).unwrap_or_default();
         let before =
             vksplan::plan_bytes(&document, &Options::default()).unwrap_or_else(|e| panic!("{e}"));
-        for entry in before.diagnosis.iter().filter(|d| d.fix.is_some()) {
-            let fix = entry.fix.clone().unwrap_or_default();
-            let change = Change::parse_assignment(&fix)
-                .unwrap_or_else(|e| panic!("{}: bad fix {fix}: {e}", path.display()));
-            let after = vksplan::plan_what_if(&document, &[change], &Options::default())
+        for entry in before.diagnosis.iter().filter(|d| !d.fix.is_empty()) {
+            let fix = entry.fix.join(" ");
+            let changes: Vec<Change> = entry
+                .fix
+                .iter()
+                .map(|f| {
+                    Change::parse_assignment(f)
+                        .unwrap_or_else(|e| panic!("{}: bad fix {f}: {e}", path.display()))
+                })
+                .collect();
+            let after = vksplan::plan_what_if(&document, &changes, &Options::default())
                 .unwrap_or_else(|e| panic!("{e}"));
             let name = format!(
                 "{}: fix `{fix}` for {:?} `{}`",

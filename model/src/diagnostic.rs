@@ -51,10 +51,10 @@ pub struct Diagnostic {
     /// For `input` entries: the JSON path of the offending field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    /// Where one quantity is short: the change that supplies what is needed, as a
-    /// `vksplan plan --what-if` assignment (`namespaces.team-a.limits.memory=81920`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fix: Option<String>,
+    /// A change that resolves the entry, as `vksplan plan --what-if` assignments applied in
+    /// order (`namespaces.team-a.limits.memory=81920`); empty when none is known.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fix: Vec<String>,
 }
 
 impl Diagnostic {
@@ -73,7 +73,7 @@ impl Diagnostic {
             message: message.into(),
             hint: hint.into(),
             path: Some(path.into()),
-            fix: None,
+            fix: Vec::new(),
         }
     }
 
@@ -92,13 +92,13 @@ impl Diagnostic {
             message: message.into(),
             hint: hint.into(),
             path: None,
-            fix: None,
+            fix: Vec::new(),
         }
     }
 
-    /// The same entry with a suggested fix (see [`Diagnostic::fix`]).
+    /// The same entry with one more fix assignment (see [`Diagnostic::fix`]).
     pub fn with_fix(mut self, fix: impl Into<String>) -> Self {
-        self.fix = Some(fix.into());
+        self.fix.push(fix.into());
         self
     }
 }

@@ -117,6 +117,11 @@ fn set(document: &mut Value, path: &str, value: Value) -> Result<(), Diagnostic>
                         .position(|item| item.get("name").and_then(Value::as_str) == Some(segment)),
                 };
                 let Some(position) = position else {
+                    // A new element: `hosts.esx-09={"name": "esx-09", ...}` appends it.
+                    if last && value.get("name").and_then(Value::as_str) == Some(segment) {
+                        items.push(value);
+                        return Ok(());
+                    }
                     return Err(fail(format!(
                         "`{}` has no element named `{segment}`",
                         segments[..i].join(".")

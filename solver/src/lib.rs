@@ -41,6 +41,9 @@ pub struct Options {
     /// Stop at the first feasible placement (benchmarks: time to first feasible). The plan is
     /// still verified; its status is `feasible` unless that first solution was proven optimal.
     pub first_solution: bool,
+    /// Search for a minimal conflict when the placement is infeasible (on by default; off
+    /// for the re-plans of a fix search).
+    pub find_conflicts: bool,
 }
 
 impl Default for Options {
@@ -50,6 +53,7 @@ impl Default for Options {
             threads: 1,
             disabled_families: Vec::new(),
             first_solution: false,
+            find_conflicts: true,
         }
     }
 }

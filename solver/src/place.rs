@@ -202,7 +202,7 @@ fn plan_placement(
         };
         let mut diagnosis = diagnose::necessary_conditions(inventory, None);
         // Which groups of constraints cannot hold together, within the policy's time limit.
-        let conflict = (status == Status::Infeasible).then(|| {
+        let conflict = (status == Status::Infeasible && options.find_conflicts).then(|| {
             let budget = options
                 .time_limit_s
                 .unwrap_or(inventory.policy.time_limit_s);
