@@ -374,6 +374,16 @@ impl<'a> Compiler<'a> {
         column
     }
 
+    /// Adds owned rows; returns them as a family's stats.
+    pub fn add_rows(&mut self, rows: Vec<(Option<Owner>, Constraint)>) -> FamilyStats {
+        let stats = FamilyStats {
+            rows: rows.len(),
+            columns: 0,
+        };
+        self.rows.extend(rows);
+        stats
+    }
+
     /// Adds a row and who owns it.
     pub fn row(&mut self, owner: Option<Owner>, constraint: Constraint) {
         self.rows.push((owner, constraint));

@@ -49,13 +49,6 @@ impl Family for AntiAffinity {
                     .map(|sum| (owner.clone(), sum.leq(1.0))),
             );
         }
-        let stats = FamilyStats {
-            rows: rows.len(),
-            columns: 0,
-        };
-        for (owner, row) in rows {
-            compiler.row(owner, row);
-        }
-        stats
+        compiler.add_rows(rows)
     }
 }

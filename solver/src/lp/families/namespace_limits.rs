@@ -81,13 +81,6 @@ impl Family for NamespaceLimits {
                 }
             }
         }
-        let stats = FamilyStats {
-            rows: rows.len(),
-            columns: 0,
-        };
-        for (owner, row) in rows {
-            compiler.row(owner, row);
-        }
-        stats
+        compiler.add_rows(rows)
     }
 }

@@ -71,13 +71,6 @@ impl Family for IpAddresses {
                 )
             })
             .collect();
-        let stats = FamilyStats {
-            rows: rows.len(),
-            columns: 0,
-        };
-        for (owner, row) in rows {
-            compiler.row(owner, row);
-        }
-        stats
+        compiler.add_rows(rows)
     }
 }
