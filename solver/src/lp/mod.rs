@@ -171,33 +171,11 @@ pub struct Bests {
 impl<'a> Compiler<'a> {
     /// Whether block `block` may use host `host`, given the enabled domain families.
     fn allowed(inventory: &Inventory, block: &Block, host: usize, disabled: &[String]) -> bool {
-        let on = |family: &str| !disabled.iter().any(|d| d == family);
-        let host_spec = &inventory.hosts[host];
-        let group = &inventory.groups[block.group];
-        if on("maintenance") && host_spec.maintenance {
-            return false;
-        }
-        if on("zone_pinning") {
-            if let vksplan_model::GroupKind::NodePool {
-                zone: Some(zone), ..
-            } = group.kind
-            {
-                if host_spec.zone != Some(zone) {
-                    return false;
-                }
-            }
-        }
-        if on("rules") {
-            for rule in block.rules.iter().map(|r| &inventory.rules[*r]) {
-                if rule.must
-                    && rule.kind == vksplan_model::topology::RuleKind::VmHost
-                    && rule.hosts.contains(&host) != rule.run_on
-                {
-                    return false;
-                }
-            }
-        }
-        true
+        // A restriction's owner is named like the family that imposes it (`maintenance`,
+        // `zone_pinning`, `rules`): allowed when every restriction's family is switched off.
+        Self::restrictions(inventory, block, host)
+            .iter()
+            .all(|owner| disabled.iter().any(|family| family == owner.constraint))
     }
 
     /// Creates the count and admission columns and the admission rows (every block of an
