@@ -2,7 +2,7 @@
 //! of a set of admitted units against each limit), each reported with the layer that owns the
 //! resource (SPEC section 5) and the shortfall.
 
-use crate::verify::Assignment;
+use crate::verify::{account, Alive, Assignment, Copy};
 use std::collections::BTreeSet;
 use vksplan_model::inventory::GroupKind;
 use vksplan_model::{Bytes, Diagnostic, Inventory, Layer, Status};
@@ -21,68 +21,54 @@ struct Demand {
     devices: Vec<(String, u64)>,
 }
 
+/// The totals of `verify::account` (one implementation of the accounting rules) over every VM
+/// of the included units, all parked on one host: only totals are read, never host loads
+/// against a host's limits.
 fn demand(inventory: &Inventory, included: &dyn Fn(usize) -> bool) -> Demand {
-    let namespaces = inventory.namespaces.len();
+    let copies: Vec<Copy> = (0..inventory.vms.len())
+        .filter(|vm| {
+            inventory
+                .unit_of_group(inventory.vms[*vm].group)
+                .is_none_or(included)
+        })
+        .map(|vm| Copy {
+            vm,
+            host: 0,
+            counted: true,
+        })
+        .collect();
+    let admitted: Vec<bool> = (0..inventory.admission_units.len()).map(included).collect();
+    let maintenance = vec![false; inventory.hosts.len()];
+    let totals = account(
+        inventory,
+        Alive {
+            copies: &copies,
+            maintenance: &maintenance,
+            admitted: &admitted,
+        },
+    );
+    let parked = totals.hosts.first().cloned().unwrap_or_default();
     let policies = inventory.storage_policies.len();
-    let mut d = Demand {
-        namespace_vcpus: vec![0; namespaces],
-        namespace_memory: vec![0; namespaces],
-        namespace_storage: vec![vec![0; policies]; namespaces],
-        network_ips: vec![0; inventory.networks.len()],
-        storage: vec![0; policies],
-        vcpus: 0,
-        memory: 0,
-        reserved_vcpus: 0,
-        reserved_memory: 0,
-        devices: Vec::new(),
-    };
-    for (group_index, group) in inventory.groups.iter().enumerate() {
-        if !inventory.unit_of_group(group_index).is_none_or(included) {
-            continue;
-        }
-        let n = group.vms.len() as u64;
-        d.vcpus += n * u64::from(group.vcpus);
-        d.memory += u128::from(n) * u128::from(group.memory.0);
-        if group.reserved {
-            d.reserved_vcpus += u128::from(n * u64::from(group.vcpus));
-            d.reserved_memory += u128::from(n) * u128::from(group.memory.0);
-        }
-        for (device, count) in &group.devices {
-            match d.devices.iter_mut().find(|(name, _)| name == device) {
-                Some((_, total)) => *total += n * u64::from(*count),
-                None => d.devices.push((device.clone(), n * u64::from(*count))),
-            }
-        }
-        if let Some(policy) = group.storage_policy {
-            d.storage[policy] += u128::from(n) * u128::from(group.disk.0);
-        }
-        if let Some(namespace) = group.namespace {
-            d.namespace_vcpus[namespace] += n * u64::from(group.vcpus);
-            d.namespace_memory[namespace] += u128::from(n) * u128::from(group.memory.0);
-            if let Some(policy) = group.storage_policy {
-                d.namespace_storage[namespace][policy] += u128::from(n) * u128::from(group.disk.0);
-            }
-            d.network_ips[inventory.namespaces[namespace].workload_network] += n;
-        }
+    Demand {
+        namespace_vcpus: totals.namespaces.iter().map(|n| n.vcpus).collect(),
+        namespace_memory: totals.namespaces.iter().map(|n| n.memory).collect(),
+        namespace_storage: totals
+            .namespaces
+            .iter()
+            .map(|n| {
+                (0..policies)
+                    .map(|p| n.storage.get(&p).copied().unwrap_or(0))
+                    .collect()
+            })
+            .collect(),
+        network_ips: totals.network_ips,
+        storage: totals.storage,
+        vcpus: parked.vcpus,
+        memory: parked.memory,
+        reserved_vcpus: totals.reserved.0,
+        reserved_memory: totals.reserved.1,
+        devices: parked.devices.into_iter().collect(),
     }
-    if let (Some([management, workload, load_balancer]), Some(supervisor)) = (
-        inventory.supervisor_networks,
-        inventory.topology.supervisor.as_ref(),
-    ) {
-        d.network_ips[management] += u64::from(supervisor.replicas) + 2;
-        d.network_ips[workload] += u64::from(supervisor.replicas);
-        d.network_ips[load_balancer] += 1;
-    }
-    for (cluster_index, cluster) in inventory.clusters.iter().enumerate() {
-        if inventory
-            .unit_of_cluster(cluster_index)
-            .is_none_or(included)
-        {
-            d.network_ips[inventory.namespaces[cluster.namespace].load_balancer_network] +=
-                u64::from(cluster.load_balancer_ips);
-        }
-    }
-    d
 }
 
 /// Users of a network, for messages: the namespaces on it and the Supervisor.
