@@ -21,19 +21,31 @@ pub fn gib(bytes: vksplan_model::Bytes) -> f64 {
 /// Column values of a solution, addressable by variable.
 #[derive(Debug, Clone, Default)]
 pub struct ColumnValues {
-    index: std::collections::HashMap<Variable, usize>,
+    index: ColumnIndex,
     values: Vec<f64>,
 }
 
+/// Where each variable's value sits in a solution vector; built once per model and shared.
+pub type ColumnIndex = std::sync::Arc<std::collections::HashMap<Variable, usize>>;
+
 impl ColumnValues {
-    /// Values in column order for `variables` (columns are created in that order).
-    pub fn new(variables: &ProblemVariables, values: Vec<f64>) -> ColumnValues {
-        let index = variables
-            .iter_variables_with_def()
-            .enumerate()
-            .map(|(i, (v, _))| (v, i))
-            .collect();
-        ColumnValues { index, values }
+    /// The column of every variable (columns are created in variable order).
+    pub fn index_of(variables: &ProblemVariables) -> ColumnIndex {
+        std::sync::Arc::new(
+            variables
+                .iter_variables_with_def()
+                .enumerate()
+                .map(|(i, (v, _))| (v, i))
+                .collect(),
+        )
+    }
+
+    /// Values in column order, addressed through a shared `index`.
+    pub fn new(index: &ColumnIndex, values: Vec<f64>) -> ColumnValues {
+        ColumnValues {
+            index: index.clone(),
+            values,
+        }
     }
 
     /// The value of a variable (0 when unknown).

@@ -153,10 +153,9 @@ fn solve_step(
 }
 
 /// Whether HiGHS's objective value differs from the objective of the solution it returned.
-fn disagrees(compiler: &Compiler, expression: &Expression, result: &StepResult) -> bool {
+fn disagrees(index: &super::ColumnIndex, expression: &Expression, result: &StepResult) -> bool {
     result.values.as_ref().is_some_and(|values| {
-        let achieved =
-            expression.eval_with(&ColumnValues::new(&compiler.variables, values.clone()));
+        let achieved = expression.eval_with(&ColumnValues::new(index, values.clone()));
         (achieved - result.objective).abs() > 1e-6 * achieved.abs().max(1.0)
     })
 }
@@ -267,6 +266,7 @@ pub fn solve_stages(
         rows: compiler.rows.len(),
         error: None,
     };
+    let columns = ColumnValues::index_of(&compiler.variables);
     let mut fixed: Vec<Constraint> = Vec::new();
     let mut warm: Option<Vec<f64>> = warm_start;
     for (index, step) in steps.iter().enumerate() {
@@ -276,7 +276,7 @@ pub fn solve_stages(
         }
         // A start that already reaches the step's best possible value is optimal for it.
         if let Some(start) = warm.as_ref().filter(|_| !settings.first_solution) {
-            let values = ColumnValues::new(&compiler.variables, start.clone());
+            let values = ColumnValues::new(&columns, start.clone());
             let at_start = step.expression.eval_with(&values);
             if reaches(step, at_start) {
                 if tracing() {
@@ -301,7 +301,7 @@ pub fn solve_stages(
         if warm.is_some()
             && attempt
                 .as_ref()
-                .is_ok_and(|result| disagrees(compiler, step.expression, result))
+                .is_ok_and(|result| disagrees(&columns, step.expression, result))
         {
             if tracing() {
                 eprintln!("vksplan: step {index} ({}): HiGHS misreported its warm-started optimum; solving again cold", step.name);
@@ -343,7 +343,7 @@ pub fn solve_stages(
         if !proven {
             outcome.ending = Ending::Feasible;
         }
-        let values = ColumnValues::new(&compiler.variables, found);
+        let values = ColumnValues::new(&columns, found);
         let achieved = step.expression.eval_with(&values);
         if step.is_step4 {
             let bound = result.bound.max(step.best.unwrap_or(f64::NEG_INFINITY));

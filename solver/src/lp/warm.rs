@@ -106,6 +106,17 @@ pub fn warm_start(compiler: &Compiler, assignment: &Assignment) -> Option<Vec<f6
             memory[*host] += gib(inventory.group_of(vm).memory);
         }
     }
+    // VMs of each group per host (pools span several blocks).
+    let mut group_count: std::collections::HashMap<usize, Vec<u32>> =
+        std::collections::HashMap::new();
+    for (block_index, block) in compiler.blocks.iter().enumerate() {
+        let per_host = group_count
+            .entry(block.group)
+            .or_insert_with(|| vec![0; hosts]);
+        for (host, n) in count[block_index].iter().enumerate() {
+            per_host[host] += n;
+        }
+    }
     let admitted = |block: usize| {
         compiler.blocks[block]
             .unit
@@ -151,17 +162,10 @@ pub fn warm_start(compiler: &Compiler, assignment: &Assignment) -> Option<Vec<f6
                 .fold(*lower, f64::max),
             Hint::Used { host } => f64::from(u8::from(vcpus[*host] > 0 || memory[*host] > 0.0)),
             Hint::Spread { group, lower } => {
-                let most = (0..hosts)
-                    .map(|h| {
-                        compiler
-                            .blocks
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, b)| b.group == *group)
-                            .map(|(b, _)| count[b][h])
-                            .sum::<u32>()
-                    })
-                    .max()
+                let most = group_count
+                    .get(group)
+                    .and_then(|per_host| per_host.iter().max())
+                    .copied()
                     .unwrap_or(0);
                 f64::from(most.max(*lower))
             }
