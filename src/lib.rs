@@ -65,23 +65,18 @@ pub fn host_fix(
     let hosts = document
         .get("hosts")
         .and_then(serde_json::Value::as_array)
-        .cloned()
+        .map(Vec::as_slice)
         .unwrap_or_default();
-    let size = |host: &serde_json::Value| {
-        (
-            host.get("cpu_cores")
-                .and_then(serde_json::Value::as_u64)
-                .unwrap_or(0),
-            host.get("memory")
-                .map(|m| m.to_string())
-                .unwrap_or_default(),
-        )
+    let cores = |host: &serde_json::Value| {
+        host.get("cpu_cores")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0)
     };
     let in_service = hosts
         .iter()
         .filter(|h| h.get("maintenance").and_then(serde_json::Value::as_bool) != Some(true));
-    // The first of the largest hosts.
-    let Some(template) = in_service.rev().max_by_key(|h| size(h).0) else {
+    // The first of the hosts with the most cores.
+    let Some(template) = in_service.rev().max_by_key(|h| cores(h)) else {
         return Ok(None);
     };
     let Some(name) = template.get("name").and_then(serde_json::Value::as_str) else {

@@ -2,7 +2,7 @@
 //! index, the 16 default VM classes merged in, defaults applied, and every VM slot named.
 
 use crate::quantity::Bytes;
-use crate::topology::{NetworkKind, ObjectiveKind, RuleKind, StoragePolicy, Topology};
+use crate::topology::{ObjectiveKind, RuleKind, StoragePolicy, Topology};
 use crate::version::Version;
 use serde::Serialize;
 
@@ -568,15 +568,4 @@ pub struct GroupSummary {
     /// Disk per VM.
     #[serde(rename = "disk_mib", serialize_with = "crate::quantity::serialize_mib")]
     pub disk: Bytes,
-}
-
-impl NetworkKind {
-    /// Article + name for messages.
-    pub fn described(self) -> &'static str {
-        match self {
-            NetworkKind::Management => "a management network",
-            NetworkKind::Workload => "a workload network",
-            NetworkKind::LoadBalancer => "a load-balancer network",
-        }
-    }
 }

@@ -142,6 +142,15 @@ impl NetworkKind {
             NetworkKind::LoadBalancer => "load_balancer",
         }
     }
+
+    /// Article and name, for messages.
+    pub fn described(self) -> &'static str {
+        match self {
+            NetworkKind::Management => "a management network",
+            NetworkKind::Workload => "a workload network",
+            NetworkKind::LoadBalancer => "a load-balancer network",
+        }
+    }
 }
 
 /// An IP address pool, by count of usable addresses.

@@ -33,7 +33,15 @@ pub fn place(inventory: &Inventory, options: &Options) -> Placed {
     let mut compiler = Compiler::new(inventory, &blocks, &options.disabled_families);
     for family in families::all() {
         if !compiler.disabled(family.name()) {
-            family.emit(&mut compiler);
+            let added = family.emit(&mut compiler);
+            if std::env::var_os("VKSPLAN_TRACE").is_some() {
+                eprintln!(
+                    "vksplan: family {}: {} rows, {} columns",
+                    family.name(),
+                    added.rows,
+                    added.columns
+                );
+            }
         }
     }
     let time_limit = options
