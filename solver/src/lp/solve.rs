@@ -268,32 +268,42 @@ pub fn solve_stages(
     };
     let columns = ColumnValues::index_of(&compiler.variables);
     let mut fixed: Vec<Constraint> = Vec::new();
-    let mut warm: Option<Vec<f64>> = warm_start;
+    // The start of each step: the previous step's solution, or the given start before any.
+    let mut initial: Option<ColumnValues> =
+        warm_start.map(|values| ColumnValues::new(&columns, values));
     for (index, step) in steps.iter().enumerate() {
         if index > 0 && Instant::now() >= settings.deadline {
             outcome.ending = Ending::Feasible;
             break;
         }
+        let start: Option<&ColumnValues> = if outcome.values.is_empty() {
+            initial.as_ref()
+        } else {
+            Some(&outcome.values)
+        };
         // A start that already reaches the step's best possible value is optimal for it.
-        if let Some(start) = warm.as_ref().filter(|_| !settings.first_solution) {
-            let values = ColumnValues::new(&columns, start.clone());
-            let at_start = step.expression.eval_with(&values);
-            if reaches(step, at_start) {
-                if tracing() {
-                    eprintln!(
-                        "vksplan: step {index} ({}) reached its bound {at_start} at the start",
-                        step.name
-                    );
-                }
-                if step.is_step4 {
-                    outcome.step4_bound = step.best;
-                }
-                fixed.push(hold(step, at_start));
-                outcome.values = values;
-                continue;
+        let reached = start
+            .filter(|_| !settings.first_solution)
+            .map(|start| step.expression.eval_with(start))
+            .filter(|at_start| reaches(step, *at_start));
+        if let Some(at_start) = reached {
+            if tracing() {
+                eprintln!(
+                    "vksplan: step {index} ({}) reached its bound {at_start} at the start",
+                    step.name
+                );
             }
+            if step.is_step4 {
+                outcome.step4_bound = step.best;
+            }
+            fixed.push(hold(step, at_start));
+            if outcome.values.is_empty() {
+                outcome.values = initial.take().unwrap_or_default();
+            }
+            continue;
         }
-        let mut attempt = solve_step(compiler, step, &fixed, warm.as_deref(), settings);
+        let warm = start.map(ColumnValues::as_slice);
+        let mut attempt = solve_step(compiler, step, &fixed, warm, settings);
         // HiGHS (1.16) can map a MIP start into its presolved space wrongly and then report
         // that start as optimal at an objective it does not have. Whenever the returned
         // solution's own objective disagrees with what HiGHS claims, solve the step again
@@ -353,7 +363,6 @@ pub fn solve_stages(
                 bound
             });
         }
-        warm = Some(values.as_slice().to_vec());
         outcome.values = values;
         if settings.first_solution {
             break;
