@@ -22,29 +22,39 @@ use model::{Plan, Status};
 
 /// Plans a topology document given as bytes: validation, then placement (and the upgrade
 /// sequence when asked). Bad input is an `Ok` plan with status `invalid`; `Err` is reserved for
-/// vksplan's own failures. When no placement or no upgrade sequence exists and no diagnosis
-/// entry carries a fix, it also looks for the fewest hosts to add ([`host_fix`]).
+/// vksplan's own failures. When no placement or no upgrade sequence exists, it also looks for
+/// the cheapest fix ([`cheapest_fix`]); only that fix, checked by planning again, is offered as
+/// `fix` then.
 pub fn plan_bytes(document: &[u8], options: &solver::Options) -> Result<Plan, solver::SolverError> {
     let inventory = match model::load_bytes(document) {
         Err(invalid) => return Ok(Plan::invalid(invalid)),
         Ok(inventory) => inventory,
     };
     let mut plan = solver::plan(&inventory, options)?;
-    let stuck = plan.status == Status::Infeasible
-        || plan
-            .upgrade
-            .as_ref()
-            .is_some_and(|u| u.status == Status::Infeasible);
-    if stuck && plan.diagnosis.iter().all(|d| d.fix.is_empty()) {
-        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(document) {
-            plan.diagnosis.extend(host_fix(&value, options)?);
+    if !fits(&plan) && plan.status != Status::Timeout {
+        let fix = match serde_json::from_slice::<serde_json::Value>(document) {
+            Ok(value) => {
+                let budget = options
+                    .time_limit_s
+                    .unwrap_or(inventory.policy.time_limit_s);
+                cheapest_fix(&value, &plan, budget, options)?
+            }
+            Err(_) => Vec::new(),
+        };
+        for entry in &mut plan.diagnosis {
+            entry.fix.clear();
         }
+        plan.diagnosis.extend(fix);
     }
     Ok(plan)
 }
 
-/// The most hosts [`host_fix`] tries to add.
+/// The most hosts [`cheapest_fix`] adds.
 pub const MAX_ADDED_HOSTS: usize = 4;
+
+/// Rounds of raises [`cheapest_fix`] makes for one host count (a raise can uncover the next
+/// shortage of an upgrade).
+const FIX_ROUNDS: usize = 4;
 
 /// Whether a plan places everything it must and, when asked, sequences the upgrade.
 fn fits(plan: &Plan) -> bool {
@@ -55,68 +65,198 @@ fn fits(plan: &Plan) -> bool {
             .is_none_or(|u| u.status != Status::Infeasible)
 }
 
-/// The fewest copies (up to [`MAX_ADDED_HOSTS`]) of the largest host in service that make the
-/// document fit, found by re-planning with each count; as a diagnosis entry whose `fix` adds
-/// them. `None` when no count up to the limit helps.
-pub fn host_fix(
+/// One change of a fix.
+struct Change {
+    layer: model::Layer,
+    subject: String,
+    text: String,
+    /// `(path, value)` assignments in `--what-if` form.
+    assignments: Vec<(String, String)>,
+}
+
+/// The cheapest fix of a document whose plan `first` is stuck (no placement, or no upgrade
+/// sequence), as diagnosis entries (one per change, each carrying the whole fix); empty when
+/// none is found within `budget` seconds.
+///
+/// Cheapest means: the fewest added hosts (copies of the largest host in service, up to
+/// [`MAX_ADDED_HOSTS`]; hardware is the dearest change), then the fewest raised quantities,
+/// then the smallest raises. For each host count, an infeasible placement gets the elastic
+/// model's raises ([`solver::elastic::cheapest_fix`]); a stuck upgrade, the raise its blocking
+/// task needs. Every candidate is checked by planning the changed document again, placement
+/// and upgrade; only a fix that makes it fit is returned.
+pub fn cheapest_fix(
     document: &serde_json::Value,
+    first: &Plan,
+    budget: f64,
     options: &solver::Options,
-) -> Result<Option<model::Diagnostic>, solver::SolverError> {
-    let hosts = document
-        .get("hosts")
-        .and_then(serde_json::Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+) -> Result<Vec<model::Diagnostic>, solver::SolverError> {
+    let deadline =
+        std::time::Instant::now() + std::time::Duration::from_secs_f64(budget.clamp(0.0, 1e7));
+    let remaining = || deadline.saturating_duration_since(std::time::Instant::now());
+    let plan_with =
+        |changes: &[Change]| -> Result<Option<(model::Inventory, Plan)>, solver::SolverError> {
+            let assignments: Vec<model::what_if::Change> = changes
+                .iter()
+                .flat_map(|c| &c.assignments)
+                .filter_map(|(path, value)| {
+                    model::what_if::Change::parse_assignment(&format!("{path}={value}")).ok()
+                })
+                .collect();
+            let Ok(changed) = model::what_if::apply(document, &assignments) else {
+                return Ok(None);
+            };
+            let Ok(inventory) = model::load_value(&changed) else {
+                return Ok(None);
+            };
+            let quiet = solver::Options {
+                find_conflicts: false,
+                time_limit_s: Some(remaining().as_secs_f64()),
+                ..options.clone()
+            };
+            let plan = solver::plan(&inventory, &quiet)?;
+            Ok(Some((inventory, plan)))
+        };
+    let Ok(inventory) = model::load_value(document) else {
+        return Ok(Vec::new());
+    };
+    for added in 0..=MAX_ADDED_HOSTS {
+        let mut changes: Vec<Change> = added_hosts(document, added).into_iter().collect();
+        let (mut inventory, mut plan) = if added == 0 {
+            (inventory.clone(), first.clone())
+        } else {
+            match plan_with(&changes)? {
+                Some(planned) => planned,
+                None => return Ok(Vec::new()),
+            }
+        };
+        for _ in 0..FIX_ROUNDS {
+            if fits(&plan) {
+                return Ok(fix_entries(&changes));
+            }
+            if remaining().is_zero() || plan.status == Status::Timeout {
+                return Ok(Vec::new());
+            }
+            let raises: Vec<solver::elastic::Raise> = if plan.status == Status::Infeasible {
+                match solver::elastic::cheapest_fix(&inventory, remaining()) {
+                    solver::elastic::Outcome::Raise(raises) => raises,
+                    solver::elastic::Outcome::NotEnough => Vec::new(),
+                    solver::elastic::Outcome::Unknown => return Ok(Vec::new()),
+                }
+            } else {
+                // A stuck upgrade: what its blocking tasks need.
+                plan.diagnosis
+                    .iter()
+                    .flat_map(|d| &d.fix)
+                    .filter_map(|f| solver::elastic::Raise::from_assignment(&inventory, f))
+                    .collect()
+            };
+            if !merge(&mut changes, raises) {
+                break;
+            }
+            match plan_with(&changes)? {
+                Some(planned) => (inventory, plan) = planned,
+                None => return Ok(Vec::new()),
+            }
+        }
+    }
+    Ok(Vec::new())
+}
+
+/// Adds `raises` to `changes` (a larger raise of the same quantity replaces a smaller one);
+/// whether anything changed.
+fn merge(changes: &mut Vec<Change>, raises: Vec<solver::elastic::Raise>) -> bool {
+    let mut changed = false;
+    for raise in raises {
+        let value = raise
+            .assignment()
+            .split_once('=')
+            .map(|(_, v)| v.to_string())
+            .unwrap_or_default();
+        let change = Change {
+            layer: raise.layer,
+            subject: raise.subject.clone(),
+            text: raise.describe(),
+            assignments: vec![(raise.path.clone(), value.clone())],
+        };
+        match changes
+            .iter_mut()
+            .find(|c| c.assignments.iter().any(|(p, _)| *p == raise.path))
+        {
+            Some(existing) => {
+                let larger = |a: &str, b: &str| a.parse::<u128>().ok() > b.parse::<u128>().ok();
+                if larger(&value, &existing.assignments[0].1) {
+                    *existing = change;
+                    changed = true;
+                }
+            }
+            None => {
+                changes.push(change);
+                changed = true;
+            }
+        }
+    }
+    changed
+}
+
+/// `added` copies of the first host in service with the most cores, as one change.
+fn added_hosts(document: &serde_json::Value, added: usize) -> Option<Change> {
+    if added == 0 {
+        return None;
+    }
+    let hosts = document.get("hosts")?.as_array()?;
     let cores = |host: &serde_json::Value| {
         host.get("cpu_cores")
             .and_then(serde_json::Value::as_u64)
             .unwrap_or(0)
     };
-    let in_service = hosts
+    let template = hosts
         .iter()
-        .filter(|h| h.get("maintenance").and_then(serde_json::Value::as_bool) != Some(true));
-    // The first of the hosts with the most cores.
-    let Some(template) = in_service.rev().max_by_key(|h| cores(h)) else {
-        return Ok(None);
-    };
-    let Some(name) = template.get("name").and_then(serde_json::Value::as_str) else {
-        return Ok(None);
-    };
-    let quiet = solver::Options {
-        find_conflicts: false,
-        ..options.clone()
-    };
-    let mut assignments = Vec::new();
-    for added in 1..=MAX_ADDED_HOSTS {
-        let mut host = template.clone();
-        let new_name = format!("{name}-added-{added}");
-        host["name"] = serde_json::Value::from(new_name.clone());
-        assignments.push(format!("hosts.{new_name}={host}"));
-        let changes: Vec<model::what_if::Change> = assignments
-            .iter()
-            .filter_map(|a| model::what_if::Change::parse_assignment(a).ok())
-            .collect();
-        let Ok(changed) = model::what_if::apply(document, &changes) else {
-            return Ok(None);
-        };
-        let Ok(inventory) = model::load_value(&changed) else {
-            return Ok(None);
-        };
-        if fits(&solver::plan(&inventory, &quiet)?) {
+        .filter(|h| h.get("maintenance").and_then(serde_json::Value::as_bool) != Some(true))
+        .rev()
+        .max_by_key(|h| cores(h))?;
+    let name = template.get("name")?.as_str()?;
+    let assignments = (1..=added)
+        .map(|n| {
+            let new_name = format!("{name}-added-{n}");
+            let mut host = template.clone();
+            host["name"] = serde_json::Value::from(new_name.clone());
+            (format!("hosts.{new_name}"), host.to_string())
+        })
+        .collect();
+    Some(Change {
+        layer: model::Layer::Infrastructure,
+        subject: name.to_string(),
+        text: format!("add {added} host(s) like `{name}`"),
+        assignments,
+    })
+}
+
+/// One entry per change, each carrying the whole fix.
+fn fix_entries(changes: &[Change]) -> Vec<model::Diagnostic> {
+    let fix: Vec<String> = changes
+        .iter()
+        .flat_map(|c| &c.assignments)
+        .map(|(path, value)| format!("{path}={value}"))
+        .collect();
+    changes
+        .iter()
+        .map(|change| {
             let mut entry = model::Diagnostic::new(
-                model::Layer::Infrastructure,
-                name,
-                "add_hosts",
+                change.layer,
+                &change.subject,
+                "cheapest_fix",
                 format!(
-                    "adding {added} host(s) like `{name}` makes it fit (checked by planning again)"
+                    "{}: {} of the cheapest fix, checked by planning again with {}",
+                    change.text,
+                    if changes.len() == 1 { "all".to_string() } else { format!("one of the {} changes", changes.len()) },
+                    if changes.len() == 1 { "it applied" } else { "all of them applied" }
                 ),
-                "add the hosts, or relax one of the constraints the other entries name",
+                "apply the fix (`fix`: the --what-if assignments), or relax a group the conflict names",
             );
-            entry.fix = assignments;
-            return Ok(Some(entry));
-        }
-    }
-    Ok(None)
+            entry.fix = fix.clone();
+            entry
+        })
+        .collect()
 }
 
 /// The exit code the CLI uses for a plan: 0 plan found, 1 infeasible or timeout, 2 invalid.

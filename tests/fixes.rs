@@ -66,3 +66,61 @@ fn applying_each_suggested_fix_resolves_its_entry() {
     }
     assert!(checked >= 9, "only {checked} fixes were checked");
 }
+
+/// The `fix` of a plan's cheapest-fix entries (all carry the same one).
+fn cheapest_fix(plan: &vksplan::model::Plan) -> Vec<String> {
+    plan.diagnosis
+        .iter()
+        .find(|d| d.constraint == "cheapest_fix")
+        .map(|d| d.fix.clone())
+        .unwrap_or_default()
+}
+
+/// Whether the document with `fix` applied plans everything it must.
+fn fits_with(document: &serde_json::Value, fix: &[String]) -> bool {
+    let changes: Vec<Change> = fix
+        .iter()
+        .map(|f| Change::parse_assignment(f).unwrap_or_else(|e| panic!("bad fix {f}: {e}")))
+        .collect();
+    let bytes = document.to_string().into_bytes();
+    let plan = vksplan::plan_what_if(&bytes, &changes, &Options::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    matches!(plan.status, Status::Optimal | Status::Feasible)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 24, ..Default::default() })]
+
+    /// On generated topologies whose namespace limits and workload addresses are short, the
+    /// cheapest fix makes the topology fit, and none of its raises can be left out.
+    #[test]
+    fn the_cheapest_fix_fits_and_every_raise_is_needed(
+        seed in proptest::prelude::any::<u64>(),
+        hosts in 3usize..=6,
+        slack in 0.5f64..1.2,
+        addresses in 0.3f64..1.2,
+    ) {
+        let params = vksplan::generate::Params {
+            seed, hosts, three_zones: hosts % 3 == 0 && seed % 2 == 0, supervisor: true, namespaces: 2,
+            clusters_per_namespace: 1, pools_per_cluster: 2, max_pool_replicas: 3, vms_per_namespace: 1,
+            limit_slack: Some(slack), priority_fraction: 0.0, rules: 0, placed_fraction: 0.0,
+            objective: "balance", time_limit_s: 60.0, upgrade: None,
+        };
+        let mut document = vksplan::generate::generate(&params);
+        let workload = document["networks"][1]["ips"].as_u64().unwrap_or(0);
+        document["networks"][1]["ips"] = serde_json::json!(((workload as f64) * addresses) as u64);
+        let plan = vksplan::plan_bytes(document.to_string().as_bytes(), &Options::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        proptest::prop_assume!(plan.status == Status::Infeasible);
+        let fix = cheapest_fix(&plan);
+        proptest::prop_assert!(!fix.is_empty(), "no fix for {document}: {:?}", plan.diagnosis);
+        proptest::prop_assert!(fits_with(&document, &fix), "the fix {fix:?} does not fit {document}");
+        for (i, left_out) in fix.iter().enumerate() {
+            if left_out.starts_with("hosts.") {
+                continue;
+            }
+            let rest: Vec<String> = fix.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, f)| f.clone()).collect();
+            proptest::prop_assert!(!fits_with(&document, &rest), "the fix {fix:?} fits without {left_out}: {document}");
+        }
+    }
+}

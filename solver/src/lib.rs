@@ -18,6 +18,7 @@
 pub mod blocks;
 pub mod conflict;
 pub mod diagnose;
+pub mod elastic;
 pub mod greedy;
 pub mod lp;
 pub mod place;

@@ -151,7 +151,11 @@ pub fn plan(inventory: &Inventory, options: &Options) -> Result<Plan, SolverErro
 /// Turns counts per (block, host) into a host per VM, deterministically: a VM keeps its
 /// current host while its block still has room there, the others fill the remaining counts in
 /// host order.
-fn disaggregate(compiler: &Compiler, blocks: &[Block], values: &ColumnValues) -> Assignment {
+pub(crate) fn disaggregate(
+    compiler: &Compiler,
+    blocks: &[Block],
+    values: &ColumnValues,
+) -> Assignment {
     let inventory = compiler.inventory;
     let mut host_of = vec![None; inventory.vms.len()];
     let mut current = vec![None; inventory.vms.len()];

@@ -5,7 +5,7 @@ pub mod families;
 mod solve;
 mod warm;
 
-pub use solve::{feasible, solve_stages, Ending, StageOutcome, Stages};
+pub use solve::{feasible, minimise, solve_stages, Ending, Minimum, StageOutcome, Stages};
 pub use warm::{warm_start, Hint};
 
 use crate::blocks::Block;
@@ -145,6 +145,25 @@ pub struct Compiler<'a> {
     pub hints: std::collections::HashMap<Variable, Hint>,
     /// Classes of interchangeable hosts that the symmetry rows order by load.
     pub symmetric_hosts: Vec<Vec<usize>>,
+    /// In an elastic model (see [`Compiler::elastic`]): the slack column of every relaxable
+    /// quantity a row has used, in row units, with its upper bound.
+    pub slacks: Option<std::collections::BTreeMap<Relaxable, (Variable, f64)>>,
+}
+
+/// A quantity of the topology that an operator can change, and that the rows read: what the
+/// cheapest fix may raise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Relaxable {
+    /// A namespace's CPU limit (slack in vCPUs at `vcpu_mhz`).
+    CpuLimit(usize),
+    /// A namespace's memory limit (GiB).
+    MemoryLimit(usize),
+    /// A namespace's storage limit on a policy (namespace, policy; GiB).
+    StorageLimit(usize, usize),
+    /// A storage policy's capacity (GiB).
+    StorageCapacity(usize),
+    /// A network's address count.
+    Addresses(usize),
 }
 
 /// Objective expressions of SPEC section 4 (empty when a step has nothing to decide).
@@ -201,6 +220,43 @@ impl<'a> Compiler<'a> {
     /// rows owned by what imposes them, so that minimal conflicts can name them.
     pub fn for_diagnosis(inventory: &'a Inventory, blocks: &'a [Block]) -> Compiler<'a> {
         Self::build(inventory, blocks, &[], true)
+    }
+
+    /// For the cheapest fix: the columns of [`Compiler::new`], and every row over a
+    /// [`Relaxable`] quantity gets a slack column (see [`Compiler::slack`]).
+    pub fn elastic(inventory: &'a Inventory, blocks: &'a [Block]) -> Compiler<'a> {
+        let mut compiler = Self::build(inventory, blocks, &[], false);
+        compiler.slacks = Some(Default::default());
+        compiler
+    }
+
+    /// Whether the rows over relaxable quantities have slack.
+    pub fn is_elastic(&self) -> bool {
+        self.slacks.is_some()
+    }
+
+    /// What a row over `quantity` may exceed it by: 0 in a plain model; in an elastic one, the
+    /// quantity's slack column (created at its first use, between 0 and `bound`, whole for
+    /// address counts).
+    pub fn slack(&mut self, quantity: Relaxable, bound: f64) -> Expression {
+        let Some(slacks) = self.slacks.as_mut() else {
+            return Expression::from(0.0);
+        };
+        if let Some((column, _)) = slacks.get(&quantity) {
+            return Expression::from(*column);
+        }
+        let definition = variable()
+            .min(0.0)
+            .max(bound.max(0.0))
+            .name(format!("slack[{quantity:?}]"));
+        let definition = if matches!(quantity, Relaxable::Addresses(_)) {
+            definition.integer()
+        } else {
+            definition
+        };
+        let column = self.variables.add(definition);
+        slacks.insert(quantity, (column, bound.max(0.0)));
+        Expression::from(column)
     }
 
     /// The owners of the domain restrictions that forbid `block` on `host`.
@@ -306,6 +362,7 @@ impl<'a> Compiler<'a> {
             disabled: disabled.to_vec(),
             hints,
             symmetric_hosts: Vec::new(),
+            slacks: None,
         };
         for block_index in 0..blocks.len() {
             let placed: Expression = compiler.counts[block_index]

@@ -400,3 +400,51 @@ pub fn feasible(
         _ => None,
     }
 }
+
+/// The result of [`minimise`].
+#[derive(Debug, Clone)]
+pub enum Minimum {
+    /// The best solution found, and whether it is proven optimal.
+    Found(ColumnValues, bool),
+    /// No solution exists.
+    Infeasible,
+    /// No solution found in time (or HiGHS failed).
+    Unknown,
+}
+
+/// Minimises `objective` over the rows of `compiler` within `seconds`.
+pub fn minimise(compiler: &Compiler, objective: Expression, seconds: f64, threads: u32) -> Minimum {
+    let mut problem = highs(compiler.variables.clone().minimise(objective));
+    for (_, row) in &compiler.rows {
+        problem.add_constraint(row.clone());
+    }
+    let Ok(mut model) = problem.try_into_inner() else {
+        return Minimum::Unknown;
+    };
+    model.make_quiet();
+    let set = model
+        .try_set_option("time_limit", seconds.max(0.01))
+        .is_ok()
+        && model
+            .try_set_option("threads", i32::try_from(threads.max(1)).unwrap_or(1))
+            .is_ok()
+        && model.try_set_option("random_seed", 0).is_ok();
+    let Some(solved) = set.then(|| model.try_solve().ok()).flatten() else {
+        return Minimum::Unknown;
+    };
+    match solved.status() {
+        // The objectives minimised here are bounded below: unbounded-or-infeasible is infeasible.
+        HighsModelStatus::Infeasible | HighsModelStatus::UnboundedOrInfeasible => {
+            Minimum::Infeasible
+        }
+        status if solved.primal_solution_status() == HighsSolutionStatus::Feasible => {
+            let index = ColumnValues::index_of(&compiler.variables);
+            let values = solved.get_solution().columns().to_vec();
+            Minimum::Found(
+                ColumnValues::new(&index, values),
+                status == HighsModelStatus::Optimal,
+            )
+        }
+        _ => Minimum::Unknown,
+    }
+}

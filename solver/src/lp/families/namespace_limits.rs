@@ -1,9 +1,10 @@
 //! Namespace limits: vCPUs x vcpu_mhz within the CPU limit, memory within the memory limit,
 //! disk per storage policy within its storage limit; in a 3-zone Supervisor the CPU and memory
 //! limits also hold per zone at a third each (`3 * zone use <= limit`). CPU rows count vCPUs
-//! against `floor(limit / vcpu_mhz)` (exact: vCPUs are whole); memory and disk are in GiB.
+//! against `floor(limit / vcpu_mhz)` (exact: vCPUs are whole); memory and disk are in GiB. In
+//! an elastic model every limit has a slack (see `Compiler::slack`).
 
-use crate::lp::{gib, Compiler, Family, FamilyStats, Owner};
+use crate::lp::{gib, Compiler, Family, FamilyStats, Owner, Relaxable};
 use good_lp::Expression;
 use vksplan_model::Layer;
 
@@ -31,10 +32,18 @@ impl Family for NamespaceLimits {
             let mut zone_cpu = vec![Expression::from(0.0); zones];
             let mut zone_memory = vec![Expression::from(0.0); zones];
             let mut storage = vec![Expression::from(0.0); inventory.storage_policies.len()];
+            // Everything the namespace could use: the bounds of its slacks.
+            let (mut all_vcpus, mut all_memory) = (0.0, 0.0);
+            let mut all_storage = vec![0.0; inventory.storage_policies.len()];
             for (block_index, block) in compiler.blocks.iter().enumerate() {
                 let group = &inventory.groups[block.group];
                 if group.namespace != Some(namespace_index) {
                     continue;
+                }
+                all_vcpus += f64::from(block.size()) * f64::from(group.vcpus);
+                all_memory += f64::from(block.size()) * gib(group.memory);
+                if let Some(policy) = group.storage_policy {
+                    all_storage[policy] += f64::from(block.size()) * gib(group.disk);
                 }
                 for (host, count) in &compiler.counts[block_index] {
                     cpu += *count * f64::from(group.vcpus);
@@ -53,29 +62,48 @@ impl Family for NamespaceLimits {
             if let Some(limit) = namespace.cpu_mhz_limit {
                 // vCPUs are whole: sum * mhz <= limit  <=>  sum <= floor(limit / mhz), and
                 // 3 * zone sum * mhz <= limit  <=>  zone sum <= floor(limit / (3 * mhz)).
+                // With slack (elastic model, in vCPUs): sum <= limit / mhz + slack and
+                // 3 * zone sum <= limit / mhz + slack, the same for whole sums.
                 let owner = Owner::new(Layer::Namespace, &namespace.name, "cpu_limit");
-                rows.push((owner.clone(), cpu.leq((limit / mhz) as f64)));
-                rows.extend(
-                    zone_cpu
-                        .into_iter()
-                        .map(|use_| (owner.clone(), use_.leq((limit / (3 * mhz)) as f64))),
-                );
+                let slack = compiler.slack(Relaxable::CpuLimit(namespace_index), 3.0 * all_vcpus);
+                if compiler.is_elastic() {
+                    let limit = limit as f64 / mhz as f64;
+                    rows.push((owner.clone(), cpu.leq(slack.clone() + limit)));
+                    rows.extend(
+                        zone_cpu
+                            .into_iter()
+                            .map(|use_| (owner.clone(), (use_ * 3.0).leq(slack.clone() + limit))),
+                    );
+                } else {
+                    rows.push((owner.clone(), cpu.leq((limit / mhz) as f64)));
+                    rows.extend(
+                        zone_cpu
+                            .into_iter()
+                            .map(|use_| (owner.clone(), use_.leq((limit / (3 * mhz)) as f64))),
+                    );
+                }
             }
             if let Some(limit) = namespace.memory_limit {
                 let owner = Owner::new(Layer::Namespace, &namespace.name, "memory_limit");
-                rows.push((owner.clone(), memory.leq(gib(limit))));
+                let slack =
+                    compiler.slack(Relaxable::MemoryLimit(namespace_index), 3.0 * all_memory);
+                rows.push((owner.clone(), memory.leq(slack.clone() + gib(limit))));
                 rows.extend(
                     zone_memory
                         .into_iter()
-                        .map(|use_| (owner.clone(), (use_ * 3.0).leq(gib(limit)))),
+                        .map(|use_| (owner.clone(), (use_ * 3.0).leq(slack.clone() + gib(limit)))),
                 );
             }
             if storage_on {
                 for (policy, used) in storage.into_iter().enumerate() {
                     if let Some(limit) = namespace.storage_limits[policy] {
+                        let slack = compiler.slack(
+                            Relaxable::StorageLimit(namespace_index, policy),
+                            all_storage[policy],
+                        );
                         rows.push((
                             Owner::new(Layer::Namespace, &namespace.name, "storage_limit"),
-                            used.leq(gib(limit)),
+                            used.leq(slack + gib(limit)),
                         ));
                     }
                 }

@@ -3,8 +3,8 @@
 //! VM of every namespace on it; a load-balancer network 1 for the Supervisor API and, per
 //! cluster, 1 for its API endpoint plus its `load_balancer_services`.
 
-use crate::lp::{Compiler, Family, FamilyStats, Owner};
-use good_lp::Expression;
+use crate::lp::{Compiler, Family, FamilyStats, Owner, Relaxable};
+use good_lp::{Expression, IntoAffineExpression};
 use vksplan_model::Inventory;
 use vksplan_model::Layer;
 
@@ -54,23 +54,23 @@ impl Family for IpAddresses {
     fn emit(&self, compiler: &mut Compiler) -> FamilyStats {
         let used = network_use(compiler);
         let inventory = compiler.inventory;
-        let rows: Vec<_> = used
-            .into_iter()
-            .zip(&inventory.networks)
-            .enumerate()
-            .map(|(index, (used, network))| {
-                let management = inventory.supervisor_networks.is_some_and(|n| n[0] == index);
-                let layer = if management {
-                    Layer::Supervisor
-                } else {
-                    Layer::Namespace
-                };
-                (
-                    Owner::new(layer, &network.name, "ip_addresses"),
-                    used.leq(f64::from(network.ips)),
-                )
-            })
-            .collect();
+        let mut rows = Vec::new();
+        for (index, (used, network)) in used.into_iter().zip(&inventory.networks).enumerate() {
+            let management = inventory.supervisor_networks.is_some_and(|n| n[0] == index);
+            let layer = if management {
+                Layer::Supervisor
+            } else {
+                Layer::Namespace
+            };
+            // Everything the network could need (all admitted): the bound of its slack.
+            let all: f64 =
+                (&used).linear_coefficients().map(|(_, c)| c).sum::<f64>() + used.constant();
+            let slack = compiler.slack(Relaxable::Addresses(index), all.ceil());
+            rows.push((
+                Owner::new(layer, &network.name, "ip_addresses"),
+                used.leq(slack + f64::from(network.ips)),
+            ));
+        }
         compiler.add_rows(rows)
     }
 }

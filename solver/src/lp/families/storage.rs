@@ -1,6 +1,6 @@
 //! Storage capacity: per storage policy, the disks of every admitted VM within `capacity`.
 
-use crate::lp::{gib, Compiler, Family, FamilyStats, Owner};
+use crate::lp::{gib, Compiler, Family, FamilyStats, Owner, Relaxable};
 use good_lp::Expression;
 use vksplan_model::Layer;
 
@@ -15,11 +15,13 @@ impl Family for StorageCapacity {
     fn emit(&self, compiler: &mut Compiler) -> FamilyStats {
         let inventory = compiler.inventory;
         let mut used = vec![Expression::from(0.0); inventory.storage_policies.len()];
+        let mut all = vec![0.0; inventory.storage_policies.len()];
         for (block_index, block) in compiler.blocks.iter().enumerate() {
             let group = &inventory.groups[block.group];
             if let Some(policy) = group.storage_policy {
-                used[policy] +=
-                    compiler.admitted(block_index) * (f64::from(block.size()) * gib(group.disk));
+                let disks = f64::from(block.size()) * gib(group.disk);
+                used[policy] += compiler.admitted(block_index) * disks;
+                all[policy] += disks;
             }
         }
         let mut stats = FamilyStats::default();
@@ -30,7 +32,8 @@ impl Family for StorageCapacity {
                     &inventory.storage_policies[policy].name,
                     "storage_capacity",
                 );
-                compiler.row(owner, used.leq(gib(capacity)));
+                let slack = compiler.slack(Relaxable::StorageCapacity(policy), all[policy]);
+                compiler.row(owner, used.leq(slack + gib(capacity)));
                 stats.rows += 1;
             }
         }
