@@ -49,7 +49,7 @@ pub fn holds(inventory: &Inventory, owners: &[Owner], seconds: f64) -> Option<bo
 }
 
 /// Layers from the most specific entity to the broadest.
-fn specificity(layer: Layer) -> u8 {
+pub fn specificity(layer: Layer) -> u8 {
     match layer {
         Layer::Rule => 0,
         Layer::Cluster => 1,
@@ -133,11 +133,20 @@ pub fn minimal_conflict(inventory: &Inventory, budget: Duration) -> Option<Confl
 
 /// How a group reads in a sentence.
 pub fn describe(owner: &Owner) -> String {
-    let subject = &owner.subject;
-    match owner.constraint {
+    describe_group(owner.constraint, &owner.subject)
+}
+
+/// How a group (a constraint and its subject, as in a diagnosis entry) reads in a sentence.
+pub fn describe_group(constraint: &str, subject: &str) -> String {
+    match constraint {
         "admission" if subject == "supervisor" => "the Supervisor must run".to_string(),
         "admission" => format!("`{subject}` must run (it has no priority)"),
         "host_capacity" => format!("the capacity of host `{subject}`"),
+        "host_vcpus" => format!("the vCPU capacity of host `{subject}`"),
+        "host_memory" => format!("the memory of host `{subject}`"),
+        "host_reserved_vcpus" | "host_reserved_memory" => {
+            format!("the reservable capacity of host `{subject}`")
+        }
         "devices" => format!("the devices of host `{subject}`"),
         "maintenance" => format!("host `{subject}` is in maintenance"),
         "ha_admission" => "HA admission control".to_string(),

@@ -23,6 +23,7 @@ pub mod greedy;
 pub mod lp;
 pub mod place;
 pub mod replay;
+pub mod stuck;
 pub mod text;
 pub mod upgrade;
 pub mod verify;

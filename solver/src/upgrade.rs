@@ -13,6 +13,7 @@
 //! which rule blocks the first task that could not move, and so which layer owns it.
 
 use crate::replay::{apply_wave, final_check, start_violations, Op, Roll, State};
+use crate::stuck::BlockedTask;
 use crate::verify::Assignment;
 use std::collections::BTreeSet;
 use vksplan_model::inventory::{GroupKind, UpgradeSpec};
@@ -110,12 +111,36 @@ pub fn lower_bound(
     bound
 }
 
+/// Who needs a task done: (layer, subject, constraint) of the roll or the patch.
+type TaskOwner = (Layer, String, &'static str);
+
+/// The roll a slot belongs to: its cluster's, or the Supervisor's.
+fn roll_owner(inventory: &Inventory, vm: usize) -> TaskOwner {
+    match inventory.unit_of_group(inventory.vms[vm].group) {
+        Some(unit) => (
+            Layer::Cluster,
+            inventory.admission_units[unit].name.clone(),
+            "roll",
+        ),
+        None => (Layer::Supervisor, "supervisor".to_string(), "roll"),
+    }
+}
+
+/// The patch of a host.
+fn patch_owner(inventory: &Inventory, host: usize) -> TaskOwner {
+    (
+        Layer::Infrastructure,
+        inventory.hosts[host].name.clone(),
+        "patch",
+    )
+}
+
 struct Planner<'a> {
     inventory: &'a Inventory,
     roll: Roll,
     tolerated: BTreeSet<(String, String)>,
-    /// Why the last attempt of each kind of task failed.
-    blocked: Vec<Diagnostic>,
+    /// The tasks of the wave being built that found no way in, and what blocked them.
+    blocked: Vec<BlockedTask>,
 }
 
 impl<'a> Planner<'a> {
@@ -154,15 +179,16 @@ impl<'a> Planner<'a> {
     }
 
     /// Tries to add `make(host)` to the wave for some destination; keeps the first that works.
+    /// Records every host's failure when none works.
     fn place(
         &mut self,
         state: &State,
         ops: &mut Vec<Op>,
         avoid: &[usize],
-        task: &str,
+        (task, owner): (&str, TaskOwner),
         make: impl Fn(usize) -> Vec<Op>,
     ) -> bool {
-        let mut first_failure = None;
+        let mut tried = Vec::new();
         for host in self.destinations(state, avoid) {
             let mut trial = ops.clone();
             trial.extend(make(host));
@@ -172,18 +198,29 @@ impl<'a> Planner<'a> {
                     *ops = trial;
                     return true;
                 }
-                Err(broken) => {
-                    if first_failure.is_none() {
-                        first_failure = broken.into_iter().next();
-                    }
-                }
+                Err(broken) => tried.push((Some(host), broken)),
             }
         }
-        if let Some(mut failure) = first_failure {
-            failure.message = format!("{task}: {}", failure.message);
-            self.blocked.push(failure);
-        }
+        let unavailable = (0..self.inventory.hosts.len())
+            .filter(|h| state.maintenance[*h] || avoid.contains(h))
+            .collect();
+        self.blocked.push(BlockedTask {
+            task: task.to_string(),
+            owner,
+            tried,
+            unavailable,
+        });
         false
+    }
+
+    /// Records a task whose check is tied to no destination.
+    fn refuse(&mut self, task: String, owner: TaskOwner, broken: Vec<Diagnostic>) {
+        self.blocked.push(BlockedTask {
+            task,
+            owner,
+            tried: vec![(None, broken)],
+            unavailable: Vec::new(),
+        });
     }
 }
 
@@ -232,7 +269,7 @@ pub fn sequence(inventory: &Inventory, upgrade: &UpgradeSpec, start: &Assignment
         let exits: Vec<Op> = in_maintenance.drain(..).map(Op::Exit).collect();
         // Build the wave twice, rolls first and hosts first, and keep the one that puts more
         // hosts into maintenance (host patching is usually the bottleneck), then more actions.
-        let mut best: Option<(Vec<Op>, Vec<usize>, Queues, Vec<Diagnostic>)> = None;
+        let mut best: Option<(Vec<Op>, Vec<usize>, Queues, Vec<BlockedTask>)> = None;
         for hosts_first in [false, true] {
             let mut trial_queues = queues.clone();
             planner.blocked.clear();
@@ -264,7 +301,11 @@ pub fn sequence(inventory: &Inventory, upgrade: &UpgradeSpec, start: &Assignment
                 "vksplan: wave {}: {creates} new copies, {migrations} migrations, {} host(s) in; first blocked: {}",
                 index + 1,
                 patched.len(),
-                blocked.first().map(|d| d.message.clone()).unwrap_or_default()
+                blocked
+                    .first()
+                    .and_then(|task| task.first())
+                    .map(|d| d.message)
+                    .unwrap_or_default()
             );
         }
         planner.blocked = blocked;
@@ -304,6 +345,7 @@ pub fn sequence(inventory: &Inventory, upgrade: &UpgradeSpec, start: &Assignment
         diagnosis.extend(explain(
             inventory,
             &planner.blocked,
+            waves.len() + 1,
             &supervisor,
             &hosts_to_patch,
         ));
@@ -476,9 +518,13 @@ fn roll_slots(
     let rollable = |vm: usize| !migrating.contains(&vm);
     if let Some(&vm) = queues.supervisor.first().filter(|vm| rollable(**vm)) {
         let task = format!("the new copy of `{}`", inventory.vms[vm].name);
-        if planner.place(state, ops, entering, &task, |host| {
-            vec![Op::Create(vm, host), Op::Delete(vm)]
-        }) {
+        if planner.place(
+            state,
+            ops,
+            entering,
+            (&task, roll_owner(inventory, vm)),
+            |host| vec![Op::Create(vm, host), Op::Delete(vm)],
+        ) {
             queues.supervisor.remove(0);
         }
     }
@@ -493,9 +539,13 @@ fn roll_slots(
                 inventory.vms[vm].name
             );
             if rollable(vm)
-                && planner.place(state, ops, entering, &task, |host| {
-                    vec![Op::Create(vm, host), Op::Delete(vm)]
-                })
+                && planner.place(
+                    state,
+                    ops,
+                    entering,
+                    (&task, roll_owner(inventory, vm)),
+                    |host| vec![Op::Create(vm, host), Op::Delete(vm)],
+                )
             {
                 cluster.control_plane.remove(0);
                 if cluster.control_plane.is_empty() {
@@ -515,9 +565,13 @@ fn roll_slots(
             let mut still_waiting = Vec::new();
             for vm in waiting.drain(..) {
                 let task = format!("the new copy of `{}`", inventory.vms[vm].name);
-                if !planner.place(state, ops, entering, &task, |host| {
-                    vec![Op::Create(vm, host)]
-                }) {
+                if !planner.place(
+                    state,
+                    ops,
+                    entering,
+                    (&task, roll_owner(inventory, vm)),
+                    |host| vec![Op::Create(vm, host)],
+                ) {
                     still_waiting.push(vm);
                 }
             }
@@ -529,9 +583,13 @@ fn roll_slots(
                     let vm = todo[position];
                     let task = format!("the surge copy of `{}`", inventory.vms[vm].name);
                     if rollable(vm)
-                        && planner.place(state, ops, entering, &task, |host| {
-                            vec![Op::Create(vm, host), Op::Delete(vm)]
-                        })
+                        && planner.place(
+                            state,
+                            ops,
+                            entering,
+                            (&task, roll_owner(inventory, vm)),
+                            |host| vec![Op::Create(vm, host), Op::Delete(vm)],
+                        )
                     {
                         todo.remove(position);
                         rolled += 1;
@@ -561,7 +619,11 @@ fn roll_slots(
                             waiting.push(vm);
                         }
                         Err(broken) => {
-                            planner.blocked.extend(broken.into_iter().take(1));
+                            let task = format!(
+                                "deleting `{}` first (max_unavailable)",
+                                inventory.vms[vm].name
+                            );
+                            planner.refuse(task, roll_owner(inventory, vm), broken);
                             break;
                         }
                     }
@@ -609,9 +671,13 @@ fn patch_hosts(
                 "moving `{}` off `{}`",
                 inventory.vms[vm].name, inventory.hosts[host].name
             );
-            if !planner.place(state, ops, entering, &task, |target| {
-                vec![Op::Migrate(vm, target)]
-            }) {
+            if !planner.place(
+                state,
+                ops,
+                entering,
+                (&task, patch_owner(inventory, host)),
+                |target| vec![Op::Migrate(vm, target)],
+            ) {
                 moved_all = false;
                 break;
             }
@@ -622,7 +688,8 @@ fn patch_hosts(
             && match planner.valid(state, &trial) {
                 Ok(()) => true,
                 Err(broken) => {
-                    planner.blocked.extend(broken.into_iter().take(1));
+                    let task = format!("putting `{}` into maintenance", inventory.hosts[host].name);
+                    planner.refuse(task, patch_owner(inventory, host), broken);
                     false
                 }
             };
@@ -636,25 +703,15 @@ fn patch_hosts(
     patched
 }
 
-/// What blocks a stuck upgrade: the first rule each blocked task would break.
+/// What blocks a stuck upgrade: a minimal conflict per blocked task (see [`crate::stuck`]).
 fn explain(
     inventory: &Inventory,
-    blocked: &[Diagnostic],
+    blocked: &[BlockedTask],
+    wave: usize,
     supervisor: &[usize],
     hosts: &[usize],
 ) -> Vec<Diagnostic> {
-    let mut found: Vec<Diagnostic> = Vec::new();
-    for failure in blocked {
-        if found
-            .iter()
-            .any(|d| d.constraint == failure.constraint && d.subject == failure.subject)
-        {
-            continue;
-        }
-        let mut entry = failure.clone();
-        entry.message = format!("the upgrade is stuck at {}", failure.message);
-        found.push(entry);
-    }
+    let mut found = crate::stuck::entries(inventory, blocked, wave);
     if found.is_empty() {
         let what = if !supervisor.is_empty() {
             "the Supervisor roll".to_string()
