@@ -1,7 +1,7 @@
 //! Measures one generated topology: model size, time to the first feasible plan, and time to
 //! the final plan (optimal, or the gap at the time limit). Used to fill BENCHMARKS.md.
 //!
-//! `cargo run --release --example scale -- HOSTS VMS [--zones] [--hard] [--seed N] [--time-limit S] [--first] [--greedy]`
+//! `cargo run --release --example scale -- HOSTS VMS [--zones] [--hard] [--seed N] [--time-limit S] [--first] [--greedy] [--upgrade] [--infeasible limit|addresses|capacity]`
 
 use std::time::Instant;
 use vksplan::generate::{generate, Params};
@@ -34,9 +34,40 @@ fn main() {
         params.upgrade = Some((1, value("--concurrency").unwrap_or(1.0) as u32));
     }
     let mut document = generate(&params);
-    if flag("--infeasible") {
-        // One namespace's memory limit far below its demand: no placement exists.
-        document["namespaces"][0]["limits"]["memory"] = serde_json::json!("1Gi");
+    // `--infeasible KIND`: no placement exists because of `limit` (one namespace's memory
+    // limit at 1 GiB), `addresses` (the workload network 5% short) or `capacity` (every host's
+    // memory cut so that all hosts together hold 97% (`--capacity-percent P`) of the VMs'
+    // memory: a conflict over every host).
+    let infeasible = args
+        .iter()
+        .position(|a| a == "--infeasible")
+        .map(|i| args.get(i + 1).map_or("limit", String::as_str));
+    match infeasible {
+        Some("limit") => document["namespaces"][0]["limits"]["memory"] = serde_json::json!("1Gi"),
+        Some("addresses") => {
+            let ips = document["networks"][1]["ips"].as_u64().unwrap_or(0);
+            let vms = vksplan::model::load_value(&document).map_or(0, |i| i.vms.len() as u64);
+            document["networks"][1]["ips"] = serde_json::json!(vms.min(ips) * 95 / 100);
+        }
+        Some("capacity") => {
+            let inventory = vksplan::model::load_value(&document).unwrap_or_else(|e| panic!("{e}"));
+            let demand: u128 = inventory
+                .vms
+                .iter()
+                .map(|vm| u128::from(inventory.groups[vm.group].memory.0))
+                .sum();
+            let hosts = document["hosts"]
+                .as_array_mut()
+                .map(|h| h.len())
+                .unwrap_or(1) as u128;
+            let percent = value("--capacity-percent").unwrap_or(97.0) as u128;
+            let each_mib = (demand * percent / 100 / hosts) >> 20;
+            for host in document["hosts"].as_array_mut().into_iter().flatten() {
+                host["memory"] = serde_json::json!(format!("{each_mib}Mi"));
+            }
+        }
+        Some(other) => panic!("unknown --infeasible kind {other}: limit, addresses or capacity"),
+        None => {}
     }
     let started = Instant::now();
     let inventory = match vksplan::model::load_value(&document) {
@@ -55,13 +86,19 @@ fn main() {
         first_solution: flag("--first"),
         ..Options::default()
     };
-    match plan(&inventory, &options) {
+    // Infeasible runs go through the facade: the whole diagnosis, conflict and cheapest fix.
+    let planned = if infeasible.is_some() {
+        vksplan::plan_bytes(document.to_string().as_bytes(), &options)
+    } else {
+        plan(&inventory, &options)
+    };
+    match planned {
         Ok(plan) => {
             let objective = plan.objective.clone();
             println!(
                 "{}",
                 serde_json::json!({
-                    "hosts": hosts, "vms": inventory.vms.len(), "zones": flag("--zones"), "first_solution": flag("--first"), "hard": flag("--hard"), "diagnosis": plan.diagnosis.iter().map(|d| format!("{} {} {}", d.layer, d.subject, d.constraint)).collect::<Vec<_>>(), "hard": flag("--hard"), "diagnosis": plan.diagnosis.iter().map(|d| format!("{} {} {}", d.layer, d.subject, d.constraint)).collect::<Vec<_>>(),
+                    "hosts": hosts, "vms": inventory.vms.len(), "zones": flag("--zones"), "first_solution": flag("--first"), "hard": flag("--hard"), "diagnosis": plan.diagnosis.iter().map(|d| format!("{} {} {}", d.layer, d.subject, d.constraint)).collect::<Vec<_>>(),
                     "status": plan.status.as_str(), "variables": plan.stats.variables, "rows": plan.stats.constraints,
                     "load_ms": loaded_ms, "plan_ms": plan.stats.solve_ms, "total_ms": started.elapsed().as_millis(),
                     "max_utilization": objective.as_ref().map(|o| o.max_utilization), "bound": objective.as_ref().map(|o| o.bound),

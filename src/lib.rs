@@ -30,13 +30,16 @@ pub fn plan_bytes(document: &[u8], options: &solver::Options) -> Result<Plan, so
         Err(invalid) => return Ok(Plan::invalid(invalid)),
         Ok(inventory) => inventory,
     };
+    let started = std::time::Instant::now();
     let mut plan = solver::plan(&inventory, options)?;
     if !fits(&plan) && plan.status != Status::Timeout {
         let fix = match serde_json::from_slice::<serde_json::Value>(document) {
             Ok(value) => {
+                // What the time limit leaves after planning and the conflict search.
                 let budget = options
                     .time_limit_s
-                    .unwrap_or(inventory.policy.time_limit_s);
+                    .unwrap_or(inventory.policy.time_limit_s)
+                    - started.elapsed().as_secs_f64();
                 cheapest_fix(&value, &plan, budget, options)?
             }
             Err(_) => Vec::new(),
@@ -49,7 +52,8 @@ pub fn plan_bytes(document: &[u8], options: &solver::Options) -> Result<Plan, so
     Ok(plan)
 }
 
-/// The most hosts [`cheapest_fix`] adds.
+/// How many hosts beyond the fewest the totals allow [`cheapest_fix`] tries (packing,
+/// anti-affinity and rules can need more than the totals).
 pub const MAX_ADDED_HOSTS: usize = 4;
 
 /// Rounds of raises [`cheapest_fix`] makes for one host count (a raise can uncover the next
@@ -78,8 +82,9 @@ struct Change {
 /// sequence), as diagnosis entries (one per change, each carrying the whole fix); empty when
 /// none is found within `budget` seconds.
 ///
-/// Cheapest means: the fewest added hosts (copies of the largest host in service, up to
-/// [`MAX_ADDED_HOSTS`]; hardware is the dearest change), then the fewest raised quantities,
+/// Cheapest means: the fewest added hosts (copies of the largest host in service: from the
+/// fewest the totals of vCPUs, memory, HA admission, devices and anti-affinity allow, up to
+/// [`MAX_ADDED_HOSTS`] more; hardware is the dearest change), then the fewest raised quantities,
 /// then the smallest raises. For each host count, an infeasible placement gets the elastic
 /// model's raises ([`solver::elastic::cheapest_fix`]); a stuck upgrade, the raise its blocking
 /// task needs. Every candidate is checked by planning the changed document again, placement
@@ -119,7 +124,47 @@ pub fn cheapest_fix(
     let Ok(inventory) = model::load_value(document) else {
         return Ok(Vec::new());
     };
-    for added in 0..=MAX_ADDED_HOSTS {
+    // The fewest added hosts the totals allow (hosts_short grows no worse with more hosts):
+    // doubling, then bisection.
+    let short_with = |added: usize| {
+        if added == 0 {
+            return hosts_short(&inventory);
+        }
+        let assignments: Vec<model::what_if::Change> = added_hosts(document, added)
+            .iter()
+            .flat_map(|c| &c.assignments)
+            .filter_map(|(path, value)| {
+                model::what_if::Change::parse_assignment(&format!("{path}={value}")).ok()
+            })
+            .collect();
+        model::what_if::apply(document, &assignments)
+            .ok()
+            .and_then(|changed| model::load_value(&changed).ok())
+            .is_none_or(|inventory| hosts_short(&inventory))
+    };
+    let most = (4 * inventory.hosts.len()).max(64);
+    let mut fewest = 0;
+    if short_with(0) {
+        let mut high = 1;
+        while high < most && short_with(high) {
+            high *= 2;
+        }
+        let (mut low, mut high) = (high / 2, high.min(most));
+        if short_with(high) {
+            return Ok(Vec::new());
+        }
+        // short_with(low) holds (or low is 0, checked above), short_with(high) does not.
+        while high - low > 1 {
+            let middle = (low + high) / 2;
+            if short_with(middle) {
+                low = middle;
+            } else {
+                high = middle;
+            }
+        }
+        fewest = high;
+    }
+    for added in fewest..=fewest + MAX_ADDED_HOSTS {
         let mut changes: Vec<Change> = added_hosts(document, added).into_iter().collect();
         let (mut inventory, mut plan) = if added == 0 {
             (inventory.clone(), first.clone())
@@ -130,6 +175,14 @@ pub fn cheapest_fix(
             }
         };
         for _ in 0..FIX_ROUNDS {
+            if std::env::var_os("VKSPLAN_TRACE").is_some() {
+                eprintln!(
+                    "vksplan: fix search: {added} host(s) added, {} change(s): {} ({:.2}s left)",
+                    changes.len(),
+                    plan.status.as_str(),
+                    remaining().as_secs_f64()
+                );
+            }
             if fits(&plan) {
                 return Ok(fix_entries(&changes));
             }
@@ -137,6 +190,10 @@ pub fn cheapest_fix(
                 return Ok(Vec::new());
             }
             let raises: Vec<solver::elastic::Raise> = if plan.status == Status::Infeasible {
+                if hosts_short(&inventory) {
+                    // No raise of a limit or a count can help: more hosts.
+                    break;
+                }
                 match solver::elastic::cheapest_fix(&inventory, remaining()) {
                     solver::elastic::Outcome::Raise(raises) => raises,
                     solver::elastic::Outcome::NotEnough => Vec::new(),
@@ -160,6 +217,19 @@ pub fn cheapest_fix(
         }
     }
     Ok(Vec::new())
+}
+
+/// Whether the hosts are short by arithmetic, whatever the limits and counts: the necessary
+/// conditions on host totals, HA admission, devices or anti-affinity fail.
+fn hosts_short(inventory: &model::Inventory) -> bool {
+    solver::diagnose::necessary_conditions(inventory, None)
+        .iter()
+        .any(|d| {
+            matches!(
+                d.constraint.as_str(),
+                "host_vcpus" | "host_memory" | "ha_admission" | "devices" | "anti_affinity"
+            )
+        })
 }
 
 /// Adds `raises` to `changes` (a larger raise of the same quantity replaces a smaller one);

@@ -243,4 +243,41 @@ proptest! {
             prop_assert!(matches!(after.status, Status::Optimal | Status::Feasible), "removing a VM made it {:?}", after.status);
         }
     }
+
+    /// Hosts short of memory for what must run: the conflict (all hosts' capacity and the
+    /// units whose demand exceeds it, found by arithmetic and packings) is irreducible, and
+    /// the cheapest fix (hosts added) makes the topology fit.
+    #[test]
+    fn capacity_shortages_have_irreducible_conflicts_and_a_fix(seed in any::<u64>(), hosts in 2usize..=6,
+                                                                 percent in 50u64..100) {
+        let params = vksplan::generate::Params {
+            seed, hosts, three_zones: false, supervisor: seed % 2 == 0, namespaces: 2,
+            clusters_per_namespace: 2, pools_per_cluster: 1, max_pool_replicas: 3, vms_per_namespace: 1,
+            limit_slack: None, priority_fraction: 0.0, rules: 0, placed_fraction: 0.0,
+            objective: "balance", time_limit_s: 60.0, upgrade: None,
+        };
+        let mut document = vksplan::generate::generate(&params);
+        let inventory = vksplan::model::load_value(&document).unwrap_or_else(|e| panic!("invalid: {e}"));
+        let demand: u64 = inventory.vms.iter().map(|vm| inventory.groups[vm.group].memory.0).sum();
+        let each_mib = demand / 100 * percent / hosts as u64 >> 20;
+        for host in document["hosts"].as_array_mut().into_iter().flatten() {
+            host["memory"] = json!(format!("{each_mib}Mi"));
+        }
+        let inventory = vksplan::model::load_value(&document).unwrap_or_else(|e| panic!("invalid: {e}"));
+        let first = plan(&inventory);
+        prop_assume!(first.status == Status::Infeasible);
+        assert_irreducible(&inventory);
+        // Copies of these hosts can only help VMs that fit on one.
+        let largest = inventory.vms.iter().map(|vm| inventory.groups[vm.group].memory.0).max().unwrap_or(0);
+        prop_assume!(each_mib << 20 >= 2 * largest);
+        let planned = vksplan::plan_bytes(document.to_string().as_bytes(), &vksplan::solver::Options::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let fix: Vec<vksplan::model::what_if::Change> = planned.diagnosis.iter()
+            .find(|d| d.constraint == "cheapest_fix").map(|d| d.fix.clone()).unwrap_or_default()
+            .iter().map(|f| vksplan::model::what_if::Change::parse_assignment(f).unwrap_or_else(|e| panic!("{e}"))).collect();
+        prop_assert!(!fix.is_empty(), "no fix: {:?}", planned.diagnosis);
+        let after = vksplan::plan_what_if(document.to_string().as_bytes(), &fix, &vksplan::solver::Options::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        prop_assert!(matches!(after.status, Status::Optimal | Status::Feasible), "{:?}", after.status);
+    }
 }

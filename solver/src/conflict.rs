@@ -48,6 +48,227 @@ pub fn holds(inventory: &Inventory, owners: &[Owner], seconds: f64) -> Option<bo
     )
 }
 
+/// The time limit of one feasibility test of [`capacity_conflict`], in seconds.
+const QUICK_TEST_S: f64 = 2.0;
+
+fn gcd(a: u128, b: u128) -> u128 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// A unit that must run (or the Supervisor) for [`capacity_conflict`]: its owner and VMs.
+struct Unit {
+    owner: Owner,
+    vms: Vec<usize>,
+}
+
+/// Whether the VMs of `units` pack onto the hosts in service within their capacity rows
+/// (vCPU and memory limits, reserved within cores and memory), best fit by decreasing
+/// memory: a witness that the capacity rows and these units can hold together.
+fn packs(inventory: &Inventory, units: &[&Unit]) -> bool {
+    let mut vms: Vec<usize> = units.iter().flat_map(|u| u.vms.iter().copied()).collect();
+    vms.sort_by_key(|vm| {
+        let group = inventory.group_of(*vm);
+        (
+            std::cmp::Reverse(group.memory.0),
+            std::cmp::Reverse(group.vcpus),
+            *vm,
+        )
+    });
+    let hosts: Vec<usize> = (0..inventory.hosts.len())
+        .filter(|h| !inventory.hosts[*h].maintenance)
+        .collect();
+    // Per host: vCPUs, memory, reserved vCPUs, reserved memory.
+    let mut load = vec![[0u128; 4]; inventory.hosts.len()];
+    for vm in vms {
+        let group = inventory.group_of(vm);
+        let (vcpus, memory) = (u128::from(group.vcpus), u128::from(group.memory.0));
+        // Best fit: the host this VM leaves with the least memory to spare.
+        let best = hosts
+            .iter()
+            .copied()
+            .filter(|h| {
+                let (host, l) = (&inventory.hosts[*h], &load[*h]);
+                l[0] + vcpus <= u128::from(host.vcpu_limit)
+                    && l[1] + memory <= u128::from(host.memory_limit.0)
+                    && (!group.reserved
+                        || (l[2] + vcpus <= u128::from(host.cpu_cores)
+                            && l[3] + memory <= u128::from(host.memory.0)))
+            })
+            .min_by_key(|h| u128::from(inventory.hosts[*h].memory_limit.0) - load[*h][1]);
+        let Some(h) = best else { return false };
+        let l = &mut load[h];
+        l[0] += vcpus;
+        l[1] += memory;
+        if group.reserved {
+            l[2] += vcpus;
+            l[3] += memory;
+        }
+    }
+    true
+}
+
+/// When the units that must run need more vCPUs or memory than all hosts in service allow,
+/// a conflict found by arithmetic instead of a deletion filter over hundreds of groups: the
+/// capacity of every host in service, the maintenance of the others, and the largest units
+/// until their demand exceeds the hosts' total, pruned of units the sum does not need. Each
+/// host and maintenance group is needed (without it, a host without limits takes everything);
+/// each unit is shown needed by a packing of the others (best fit), or by a feasibility test
+/// (`test`) where the packing fails, and dropped when the test finds the rest infeasible; a
+/// test that cannot decide in time leaves the conflict marked as not reduced further.
+fn capacity_conflict(
+    inventory: &Inventory,
+    test: &dyn Fn(&BTreeSet<&Owner>) -> Option<bool>,
+) -> Option<Conflict> {
+    let mut units: Vec<Unit> = Vec::new();
+    for (index, group) in inventory.groups.iter().enumerate() {
+        let owner = match inventory.unit_of_group(index) {
+            None => Owner::new(Layer::Supervisor, "supervisor", "admission"),
+            Some(unit) if inventory.admission_units[unit].priority.is_none() => Owner::new(
+                Layer::Cluster,
+                &inventory.admission_units[unit].name,
+                "admission",
+            ),
+            Some(_) => None,
+        };
+        let Some(owner) = owner else { continue };
+        match units.iter_mut().find(|u| u.owner == owner) {
+            Some(unit) => unit.vms.extend(&group.vms),
+            None => units.push(Unit {
+                owner,
+                vms: group.vms.clone(),
+            }),
+        }
+    }
+    let in_service: Vec<usize> = (0..inventory.hosts.len())
+        .filter(|h| !inventory.hosts[*h].maintenance)
+        .collect();
+    let demand = |unit: &Unit, memory: bool| -> u128 {
+        unit.vms
+            .iter()
+            .map(|vm| {
+                let group = inventory.group_of(*vm);
+                if memory {
+                    u128::from(group.memory.0)
+                } else {
+                    u128::from(group.vcpus)
+                }
+            })
+            .sum()
+    };
+    for memory in [true, false] {
+        // Every VM's demand is a multiple of their greatest common divisor, so a host holds at
+        // most its limit rounded down to a multiple of it.
+        let unit_size = units
+            .iter()
+            .flat_map(|u| &u.vms)
+            .map(|vm| {
+                let group = inventory.group_of(*vm);
+                if memory {
+                    u128::from(group.memory.0)
+                } else {
+                    u128::from(group.vcpus)
+                }
+            })
+            .fold(0u128, gcd)
+            .max(1);
+        let supply: u128 = in_service
+            .iter()
+            .map(|h| {
+                let host = &inventory.hosts[*h];
+                let limit = if memory {
+                    u128::from(host.memory_limit.0)
+                } else {
+                    u128::from(host.vcpu_limit)
+                };
+                limit / unit_size * unit_size
+            })
+            .sum();
+        let mut order: Vec<&Unit> = units.iter().collect();
+        order.sort_by_key(|u| (std::cmp::Reverse(demand(u, memory)), u.owner.clone()));
+        let mut chosen: Vec<&Unit> = Vec::new();
+        let mut total = 0u128;
+        for unit in order {
+            if total > supply {
+                break;
+            }
+            total += demand(unit, memory);
+            chosen.push(unit);
+        }
+        if total <= supply {
+            continue;
+        }
+        // Smallest first: drop what the sum does not need.
+        chosen.reverse();
+        let mut position = 0;
+        while position < chosen.len() {
+            let d = demand(chosen[position], memory);
+            if total - d > supply {
+                total -= d;
+                chosen.remove(position);
+            } else {
+                position += 1;
+            }
+        }
+        let fixed: Vec<Owner> = in_service
+            .iter()
+            .filter_map(|h| {
+                Owner::new(
+                    Layer::Infrastructure,
+                    &inventory.hosts[*h].name,
+                    "host_capacity",
+                )
+            })
+            .chain(
+                inventory
+                    .hosts
+                    .iter()
+                    .filter(|h| h.maintenance)
+                    .filter_map(|h| Owner::new(Layer::Infrastructure, &h.name, "maintenance")),
+            )
+            .collect();
+        let mut irreducible = true;
+        let mut position = 0;
+        while position < chosen.len() {
+            let others: Vec<&Unit> = chosen
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != position)
+                .map(|(_, u)| *u)
+                .collect();
+            if packs(inventory, &others) {
+                position += 1;
+                continue;
+            }
+            let rest: BTreeSet<&Owner> = fixed
+                .iter()
+                .chain(others.iter().map(|u| &u.owner))
+                .collect();
+            match test(&rest) {
+                Some(false) => {
+                    chosen.remove(position);
+                }
+                Some(true) => position += 1,
+                None => {
+                    irreducible = false;
+                    position += 1;
+                }
+            }
+        }
+        let mut owners: Vec<Owner> = chosen.iter().map(|u| u.owner.clone()).collect();
+        owners.extend(fixed);
+        owners.sort_by_key(|o| (specificity(o.layer), o.subject.clone(), o.constraint));
+        return Some(Conflict {
+            owners,
+            irreducible,
+        });
+    }
+    None
+}
+
 /// Layers from the most specific entity to the broadest.
 pub fn specificity(layer: Layer) -> u8 {
     match layer {
@@ -88,6 +309,30 @@ pub fn minimal_conflict(inventory: &Inventory, budget: Duration) -> Option<Confl
         .collect();
     // Drop broad groups first so that what stays is as specific as the conflict allows.
     owners.sort_by_key(|o| (std::cmp::Reverse(specificity(o.layer)), *o));
+    // Not enough vCPUs or memory on all the hosts together: found by arithmetic.
+    // Its tests are packings near full, which can be slow to decide: a few seconds each.
+    let quick_test = |set: &BTreeSet<&Owner>| {
+        if remaining() <= 0.0 {
+            return None;
+        }
+        feasible(
+            &compiler,
+            |owner| owner.as_ref().is_none_or(|o| set.contains(o)),
+            remaining().min(QUICK_TEST_S),
+            1,
+        )
+    };
+    if let Some(conflict) = capacity_conflict(inventory, &quick_test) {
+        if std::env::var_os("VKSPLAN_TRACE").is_some() {
+            eprintln!(
+                "vksplan: capacity conflict of {} group(s) (irreducible: {}) in {:.2}s",
+                conflict.owners.len(),
+                conflict.irreducible,
+                (budget - deadline.saturating_duration_since(Instant::now())).as_secs_f64()
+            );
+        }
+        return Some(conflict);
+    }
     let all: BTreeSet<&Owner> = owners.iter().copied().collect();
     if test(&all) != Some(false) {
         return None;
@@ -122,6 +367,18 @@ pub fn minimal_conflict(inventory: &Inventory, budget: Duration) -> Option<Confl
             break;
         }
         chunk = chunk.div_ceil(2);
+    }
+    if std::env::var_os("VKSPLAN_TRACE").is_some() {
+        eprintln!(
+            "vksplan: conflict of {} group(s) ({}) in {:.2}s",
+            owners.len(),
+            if irreducible {
+                "irreducible"
+            } else {
+                "not reduced further"
+            },
+            (budget - deadline.saturating_duration_since(Instant::now())).as_secs_f64()
+        );
     }
     let mut owners: Vec<Owner> = owners.into_iter().cloned().collect();
     owners.sort_by_key(|o| (specificity(o.layer), o.subject.clone(), o.constraint));
@@ -162,7 +419,11 @@ pub fn describe_group(constraint: &str, subject: &str) -> String {
     }
 }
 
-/// The diagnosis entries of a conflict: one per group, each naming the others.
+/// How many of the other groups of a conflict an entry names.
+const LISTED_OTHERS: usize = 6;
+
+/// The diagnosis entries of a conflict: one per group, each naming the others (the first
+/// few of a large conflict).
 pub fn entries(conflict: &Conflict) -> Vec<Diagnostic> {
     let all: Vec<String> = conflict.owners.iter().map(describe).collect();
     let qualifier = if conflict.irreducible {
@@ -184,11 +445,23 @@ pub fn entries(conflict: &Conflict) -> Vec<Diagnostic> {
                     "relax it",
                 )
             } else {
-                let with = others
-                    .iter()
-                    .map(|d| d.as_str())
-                    .collect::<Vec<_>>()
-                    .join("; ");
+                let with = if others.len() > LISTED_OTHERS {
+                    format!(
+                        "{} other groups (the entries of this conflict), among them {}",
+                        others.len(),
+                        others[..LISTED_OTHERS]
+                            .iter()
+                            .map(|d| d.as_str())
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    )
+                } else {
+                    others
+                        .iter()
+                        .map(|d| d.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                };
                 (
                     format!(
                         "{} is part of {qualifier}: it cannot hold together with {with}",

@@ -213,11 +213,13 @@ fn plan_placement(
             Status::Timeout
         };
         let mut diagnosis = diagnose::necessary_conditions(inventory, None);
-        // Which groups of constraints cannot hold together, within the policy's time limit.
+        // Which groups of constraints cannot hold together, within half of what the time
+        // limit leaves (the facade's fix search may use the rest).
         let conflict = (status == Status::Infeasible && options.find_conflicts).then(|| {
-            let budget = options
+            let limit = options
                 .time_limit_s
                 .unwrap_or(inventory.policy.time_limit_s);
+            let budget = (limit - placed.stats.solve_ms as f64 / 1000.0) / 2.0;
             crate::conflict::minimal_conflict(
                 inventory,
                 std::time::Duration::from_secs_f64(budget.clamp(0.0, 1e7)),
