@@ -72,13 +72,16 @@ fn sequences_of_the_reference_platform_are_valid_and_meet_their_lower_bound() {
     }
 }
 
+/// A stuck case and the groups its diagnosis must name: (layer, constraint, subject).
+type Case = (&'static str, &'static [(Layer, &'static str, &'static str)]);
+
 /// Each stuck case names exactly its conflict: the roll or patch that cannot go on and the
 /// groups that block it (each entry with the layer that owns it), and nothing else (the
 /// cheapest fix is added by the facade; `tests/fixes.rs` applies it).
 #[test]
 fn every_stuck_case_names_exactly_its_conflict() {
     use Layer::{Cluster, Infrastructure, Namespace, Supervisor};
-    let cases: [(&str, &[(Layer, &str, &str)]); 5] = [
+    let cases: [Case; 5] = [
         (
             "stuck-namespace-limit",
             &[
@@ -98,6 +101,7 @@ fn every_stuck_case_names_exactly_its_conflict() {
             "stuck-management-ips",
             &[
                 (Supervisor, "management_ips", "mgmt"),
+                (Supervisor, "admission", "supervisor"),
                 (Supervisor, "ip_addresses", "mgmt"),
             ],
         ),

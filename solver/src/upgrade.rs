@@ -111,6 +111,9 @@ pub fn lower_bound(
     bound
 }
 
+/// One way to build a wave: its actions, the hosts it patches, what is left, what blocked.
+type Trial = (Vec<Op>, Vec<usize>, Queues, Vec<BlockedTask>);
+
 /// Who needs a task done: (layer, subject, constraint) of the roll or the patch.
 type TaskOwner = (Layer, String, &'static str);
 
@@ -269,7 +272,7 @@ pub fn sequence(inventory: &Inventory, upgrade: &UpgradeSpec, start: &Assignment
         let exits: Vec<Op> = in_maintenance.drain(..).map(Op::Exit).collect();
         // Build the wave twice, rolls first and hosts first, and keep the one that puts more
         // hosts into maintenance (host patching is usually the bottleneck), then more actions.
-        let mut best: Option<(Vec<Op>, Vec<usize>, Queues, Vec<BlockedTask>)> = None;
+        let mut best: Option<Trial> = None;
         for hosts_first in [false, true] {
             let mut trial_queues = queues.clone();
             planner.blocked.clear();

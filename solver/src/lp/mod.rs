@@ -135,8 +135,12 @@ pub struct Compiler<'a> {
     pub counts: Vec<Vec<(usize, Variable)>>,
     /// Per host: (block, count variable).
     pub by_host: Vec<Vec<(usize, Variable)>>,
-    /// Per admission unit: its admission binary (`None` = must be admitted).
+    /// Per admission unit: its admission binary (`None` = must be admitted). In a diagnosis
+    /// model every unit has one, held at 1 by a row its `admission` group owns.
     pub admit: Vec<Option<Variable>>,
+    /// In a diagnosis model, the Supervisor's admission binary (held at 1 likewise), so that
+    /// what the Supervisor uses drops out with its `admission` group.
+    pub supervisor_admit: Option<Variable>,
     /// The objective expressions, one per step of SPEC section 4.
     pub objectives: Objectives,
     /// Families switched off (tests).
@@ -307,7 +311,7 @@ impl<'a> Compiler<'a> {
             .iter()
             .enumerate()
             .map(|(index, unit)| {
-                unit.priority.map(|_| {
+                (unit.priority.is_some() || domain_as_rows).then(|| {
                     let admit = variables.add(
                         variable()
                             .binary()
@@ -363,7 +367,28 @@ impl<'a> Compiler<'a> {
             hints,
             symmetric_hosts: Vec::new(),
             slacks: None,
+            supervisor_admit: None,
         };
+        if domain_as_rows && inventory.topology.supervisor.is_some() {
+            let admit = compiler
+                .variables
+                .add(variable().binary().name("admit[supervisor]"));
+            compiler.supervisor_admit = Some(admit);
+            compiler.rows.push((
+                Owner::new(vksplan_model::Layer::Supervisor, "supervisor", "admission"),
+                Expression::from(admit).eq(1.0),
+            ));
+        }
+        if domain_as_rows {
+            for (unit_index, unit) in inventory.admission_units.iter().enumerate() {
+                if let (None, Some(admit)) = (unit.priority, compiler.admit[unit_index]) {
+                    compiler.rows.push((
+                        Owner::new(vksplan_model::Layer::Cluster, &unit.name, "admission"),
+                        Expression::from(admit).eq(1.0),
+                    ));
+                }
+            }
+        }
         for block_index in 0..blocks.len() {
             let placed: Expression = compiler.counts[block_index]
                 .iter()
@@ -371,8 +396,10 @@ impl<'a> Compiler<'a> {
                 .sum();
             let admitted = compiler.admitted(block_index) * f64::from(blocks[block_index].size());
             // A unit that must run owns its placement rows; an optional one can always be
-            // rejected, so its rows never conflict.
+            // rejected, so its rows never conflict. (In diagnosis, `admit = 1` rows carry that
+            // ownership and the placement rows hold for every unit.)
             let owner = match blocks[block_index].unit {
+                _ if domain_as_rows => None,
                 None => Owner::new(vksplan_model::Layer::Supervisor, "supervisor", "admission"),
                 Some(unit) if inventory.admission_units[unit].priority.is_none() => Owner::new(
                     vksplan_model::Layer::Cluster,
@@ -399,10 +426,16 @@ impl<'a> Compiler<'a> {
 
     /// 1 when the block's unit is admitted: the admission binary, or the constant 1.
     pub fn admitted(&self, block: usize) -> Expression {
-        match self.blocks[block].unit.and_then(|unit| self.admit[unit]) {
-            Some(admit) => admit.into(),
-            None => Expression::from(1.0),
+        match self.blocks[block].unit {
+            Some(unit) => self.admit[unit].map_or(Expression::from(1.0), Expression::from),
+            None => self.supervisor(),
         }
+    }
+
+    /// 1 when the Supervisor runs: its admission binary in a diagnosis model, else 1.
+    pub fn supervisor(&self) -> Expression {
+        self.supervisor_admit
+            .map_or(Expression::from(1.0), Expression::from)
     }
 
     /// Whether a family is switched off.

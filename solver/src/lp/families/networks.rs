@@ -19,9 +19,10 @@ pub fn network_use(compiler: &Compiler) -> Vec<Expression> {
         inventory.supervisor_networks,
         inventory.topology.supervisor.as_ref(),
     ) {
-        used[management] += f64::from(supervisor.replicas + 2);
-        used[workload] += f64::from(supervisor.replicas);
-        used[load_balancer] += 1.0;
+        let runs = compiler.supervisor();
+        used[management] += runs.clone() * f64::from(supervisor.replicas + 2);
+        used[workload] += runs.clone() * f64::from(supervisor.replicas);
+        used[load_balancer] += runs;
     }
     for (block_index, block) in compiler.blocks.iter().enumerate() {
         let group = &inventory.groups[block.group];
