@@ -7,6 +7,7 @@
 
 use crate::blocks::blocks;
 use crate::lp::{families, feasible, Compiler, Owner};
+use crate::verify::{account, Accounting, Alive, Copy};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 use vksplan_model::{Diagnostic, Inventory, Layer};
@@ -46,6 +47,201 @@ pub fn holds(inventory: &Inventory, owners: &[Owner], seconds: f64) -> Option<bo
         seconds,
         1,
     )
+}
+
+/// What one unit that must run (or the Supervisor, with the addresses it always holds) adds
+/// to each total an aggregate row reads: the accounting of its VMs alone.
+fn unit_totals(inventory: &Inventory, vms: &[usize], unit: Option<usize>) -> Accounting {
+    let copies: Vec<Copy> = vms
+        .iter()
+        .map(|vm| Copy {
+            vm: *vm,
+            host: 0,
+            counted: true,
+        })
+        .collect();
+    let admitted: Vec<bool> = (0..inventory.admission_units.len())
+        .map(|u| Some(u) == unit)
+        .collect();
+    let maintenance = vec![false; inventory.hosts.len()];
+    let mut totals = account(
+        inventory,
+        Alive {
+            copies: &copies,
+            maintenance: &maintenance,
+            admitted: &admitted,
+        },
+    );
+    if unit.is_some() {
+        // The Supervisor's standing addresses belong to the Supervisor.
+        let nothing = account(
+            inventory,
+            Alive {
+                copies: &[],
+                maintenance: &maintenance,
+                admitted: &vec![false; inventory.admission_units.len()],
+            },
+        );
+        for (used, base) in totals.network_ips.iter_mut().zip(&nothing.network_ips) {
+            *used -= base;
+        }
+    }
+    totals
+}
+
+/// When the units that must run overflow a row that reads only what is admitted (a network's
+/// addresses, a namespace's CPU, memory or storage limit, a storage policy's capacity, HA
+/// admission), a conflict by arithmetic: the row and the largest units until their demand
+/// exceeds it, pruned of units the sum does not need. Irreducible without a solve: in that
+/// set nothing else limits where VMs go, so without the row everything fits, and without
+/// any one unit the rest is within the row. The smallest such conflict, most specific first.
+fn aggregate_conflict(inventory: &Inventory) -> Option<Conflict> {
+    let mut units: Vec<(Owner, Accounting)> = Vec::new();
+    let supervisor_vms: Vec<usize> = (0..inventory.vms.len())
+        .filter(|vm| inventory.unit_of_group(inventory.vms[*vm].group).is_none())
+        .collect();
+    if inventory.topology.supervisor.is_some() {
+        units.extend(
+            Owner::new(Layer::Supervisor, "supervisor", "admission")
+                .map(|o| (o, unit_totals(inventory, &supervisor_vms, None))),
+        );
+    }
+    for (index, unit) in inventory.admission_units.iter().enumerate() {
+        if unit.priority.is_some() {
+            continue;
+        }
+        let vms: Vec<usize> = unit
+            .groups
+            .iter()
+            .flat_map(|g| inventory.groups[*g].vms.iter().copied())
+            .collect();
+        units.extend(
+            Owner::new(Layer::Cluster, &unit.name, "admission")
+                .map(|o| (o, unit_totals(inventory, &vms, Some(index)))),
+        );
+    }
+    // Each aggregate row: its group, its limit, and what a unit's totals put on it.
+    type Read = Box<dyn Fn(&Accounting) -> u128>;
+    let mut rows: Vec<(Owner, u128, Read)> = Vec::new();
+    for (index, network) in inventory.networks.iter().enumerate() {
+        let management = inventory.supervisor_networks.is_some_and(|n| n[0] == index);
+        let layer = if management {
+            Layer::Supervisor
+        } else {
+            Layer::Namespace
+        };
+        if let Some(owner) = Owner::new(layer, &network.name, "ip_addresses") {
+            rows.push((
+                owner,
+                u128::from(network.ips),
+                Box::new(move |t: &Accounting| u128::from(t.network_ips[index])),
+            ));
+        }
+    }
+    let mhz = u128::from(inventory.policy.vcpu_mhz.max(1));
+    for (index, namespace) in inventory.namespaces.iter().enumerate() {
+        let name = &namespace.name;
+        // In a 3-zone Supervisor these limits also hold per zone at a third, where whole VMs
+        // must be split three ways: not a matter of totals alone.
+        let totals_only = !inventory.three_zone;
+        if let Some(limit) = namespace.cpu_mhz_limit.filter(|_| totals_only) {
+            rows.extend(Owner::new(Layer::Namespace, name, "cpu_limit").map(|o| {
+                let read: Read =
+                    Box::new(move |t: &Accounting| u128::from(t.namespaces[index].vcpus));
+                (o, u128::from(limit) / mhz, read)
+            }));
+        }
+        if let Some(limit) = namespace.memory_limit.filter(|_| totals_only) {
+            rows.extend(Owner::new(Layer::Namespace, name, "memory_limit").map(|o| {
+                let read: Read = Box::new(move |t: &Accounting| t.namespaces[index].memory);
+                (o, u128::from(limit.0), read)
+            }));
+        }
+        for (policy, limit) in namespace.storage_limits.iter().enumerate() {
+            if let Some(limit) = limit {
+                rows.extend(
+                    Owner::new(Layer::Namespace, name, "storage_limit").map(|o| {
+                        let read: Read = Box::new(move |t: &Accounting| {
+                            t.namespaces[index]
+                                .storage
+                                .get(&policy)
+                                .copied()
+                                .unwrap_or(0)
+                        });
+                        (o, u128::from(limit.0), read)
+                    }),
+                );
+            }
+        }
+    }
+    for (policy, spec) in inventory.storage_policies.iter().enumerate() {
+        if let Some(capacity) = spec.capacity {
+            rows.extend(
+                Owner::new(Layer::Infrastructure, &spec.name, "storage_capacity").map(|o| {
+                    let read: Read = Box::new(move |t: &Accounting| t.storage[policy]);
+                    (o, u128::from(capacity.0), read)
+                }),
+            );
+        }
+    }
+    let k = u128::from(inventory.policy.host_failures_to_tolerate);
+    if k > 0 {
+        let maintenance: Vec<bool> = inventory.hosts.iter().map(|h| h.maintenance).collect();
+        let (h, cores, memory) = inventory.in_service(&maintenance);
+        let usable = |total: u128| if h > k { (h - k) * total / h } else { 0 };
+        let owner = Owner::new(Layer::Infrastructure, "hosts", "ha_admission");
+        rows.extend(owner.clone().map(|o| {
+            let read: Read = Box::new(|t: &Accounting| t.reserved.0);
+            (o, usable(cores), read)
+        }));
+        rows.extend(owner.map(|o| {
+            let read: Read = Box::new(|t: &Accounting| t.reserved.1);
+            (o, usable(memory), read)
+        }));
+    }
+    let mut best: Option<Vec<Owner>> = None;
+    for (row, limit, read) in &rows {
+        let mut order: Vec<(&Owner, u128)> = units
+            .iter()
+            .map(|(owner, totals)| (owner, read(totals)))
+            .filter(|(_, d)| *d > 0)
+            .collect();
+        order.sort_by_key(|(owner, d)| (std::cmp::Reverse(*d), (*owner).clone()));
+        let mut chosen: Vec<(&Owner, u128)> = Vec::new();
+        let mut total = 0u128;
+        for (owner, d) in order {
+            if total > *limit {
+                break;
+            }
+            total += d;
+            chosen.push((owner, d));
+        }
+        if total <= *limit {
+            continue;
+        }
+        chosen.reverse();
+        let mut position = 0;
+        while position < chosen.len() {
+            if total - chosen[position].1 > *limit {
+                total -= chosen[position].1;
+                chosen.remove(position);
+            } else {
+                position += 1;
+            }
+        }
+        let mut owners: Vec<Owner> = chosen.into_iter().map(|(o, _)| o.clone()).collect();
+        owners.push(row.clone());
+        let key = |o: &[Owner]| (o.len(), o.iter().map(|g| specificity(g.layer)).max());
+        if best.as_ref().is_none_or(|b| key(&owners) < key(b)) {
+            best = Some(owners);
+        }
+    }
+    let mut owners = best?;
+    owners.sort_by_key(|o| (specificity(o.layer), o.subject.clone(), o.constraint));
+    Some(Conflict {
+        owners,
+        irreducible: true,
+    })
 }
 
 /// The time limit of one feasibility test of [`capacity_conflict`], in seconds.
@@ -309,6 +505,16 @@ pub fn minimal_conflict(inventory: &Inventory, budget: Duration) -> Option<Confl
         .collect();
     // Drop broad groups first so that what stays is as specific as the conflict allows.
     owners.sort_by_key(|o| (std::cmp::Reverse(specificity(o.layer)), *o));
+    // A row over what is admitted that the units that must run overflow: by arithmetic.
+    if let Some(conflict) = aggregate_conflict(inventory) {
+        if std::env::var_os("VKSPLAN_TRACE").is_some() {
+            eprintln!(
+                "vksplan: aggregate conflict of {} group(s)",
+                conflict.owners.len()
+            );
+        }
+        return Some(conflict);
+    }
     // Not enough vCPUs or memory on all the hosts together: found by arithmetic.
     // Its tests are packings near full, which can be slow to decide: a few seconds each.
     let quick_test = |set: &BTreeSet<&Owner>| {
