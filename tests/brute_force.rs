@@ -280,4 +280,23 @@ proptest! {
             .unwrap_or_else(|e| panic!("{e}"));
         prop_assert!(matches!(after.status, Status::Optimal | Status::Feasible), "{:?}", after.status);
     }
+
+    /// Namespace limits and workload addresses short of what must run (3-zone Supervisors
+    /// too): every conflict is irreducible, whether found by arithmetic or by the filter.
+    #[test]
+    fn limit_and_address_shortages_have_irreducible_conflicts(seed in any::<u64>(), hosts in 3usize..=6,
+                                                               slack in 0.4f64..1.1, addresses in 0.3f64..1.1) {
+        let params = vksplan::generate::Params {
+            seed, hosts, three_zones: hosts % 3 == 0 && seed % 2 == 0, supervisor: true, namespaces: 2,
+            clusters_per_namespace: 2, pools_per_cluster: 1, max_pool_replicas: 3, vms_per_namespace: 1,
+            limit_slack: Some(slack), priority_fraction: 0.2, rules: 0, placed_fraction: 0.0,
+            objective: "balance", time_limit_s: 60.0, upgrade: None,
+        };
+        let mut document = vksplan::generate::generate(&params);
+        let workload = document["networks"][1]["ips"].as_u64().unwrap_or(0);
+        document["networks"][1]["ips"] = json!(((workload as f64) * addresses) as u64);
+        let inventory = vksplan::model::load_value(&document).unwrap_or_else(|e| panic!("invalid: {e}"));
+        prop_assume!(plan(&inventory).status == Status::Infeasible);
+        assert_irreducible(&inventory);
+    }
 }
