@@ -1,10 +1,11 @@
-//! Placement benchmarks: every fixture by file name, then generated platforms by size.
+//! Placement benchmarks: every fixture by file name, then generated platforms by size, an
+//! upgrade, and the diagnosis of infeasible platforms.
 //! The two largest sizes take up to a minute an iteration; they run only with
 //! `VKSPLAN_BENCH_LARGE=1`. Numbers go to BENCHMARKS.md.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::time::Duration;
-use vksplan::generate::{generate, Params};
+use vksplan::generate::{generate, short_of, Params, Shortage};
 use vksplan::solver::{plan, Options};
 
 fn bench_fixtures(c: &mut Criterion) {
@@ -104,5 +105,41 @@ fn bench_upgrade(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_fixtures, bench_generated, bench_upgrade);
+/// Diagnosis of infeasible generated platforms through the facade: the failed placement, the
+/// minimal conflict and the cheapest fix (checked by planning again).
+fn bench_diagnosis(c: &mut Criterion) {
+    let mut sizes = vec![(32, 500)];
+    if std::env::var_os("VKSPLAN_BENCH_LARGE").is_some() {
+        sizes.push((96, 3000));
+    }
+    let mut group = c.benchmark_group("diagnosis");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(30));
+    for (hosts, vms) in sizes {
+        for (name, shortage) in [
+            ("a namespace memory limit", Shortage::NamespaceMemory),
+            ("workload addresses", Shortage::Addresses),
+            ("host memory at 85%", Shortage::HostMemory(85)),
+        ] {
+            let mut document = generate(&Params::sized(1, hosts, vms, false));
+            short_of(&mut document, shortage);
+            let bytes = document.to_string().into_bytes();
+            group.bench_function(format!("{hosts} hosts, ~{vms} VMs, short of {name}"), |b| {
+                b.iter(|| {
+                    vksplan::plan_bytes(&bytes, &Options::default()).map(|p| p.diagnosis.len())
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_fixtures,
+    bench_generated,
+    bench_upgrade,
+    bench_diagnosis
+);
 criterion_main!(benches);

@@ -4,7 +4,7 @@
 //! `cargo run --release --example scale -- HOSTS VMS [--zones] [--hard] [--seed N] [--time-limit S] [--first] [--greedy] [--upgrade] [--infeasible limit|addresses|capacity]`
 
 use std::time::Instant;
-use vksplan::generate::{generate, Params};
+use vksplan::generate::{generate, short_of, Params, Shortage};
 use vksplan::solver::{plan, Options};
 
 fn main() {
@@ -42,32 +42,14 @@ fn main() {
         .iter()
         .position(|a| a == "--infeasible")
         .map(|i| args.get(i + 1).map_or("limit", String::as_str));
-    match infeasible {
-        Some("limit") => document["namespaces"][0]["limits"]["memory"] = serde_json::json!("1Gi"),
-        Some("addresses") => {
-            let ips = document["networks"][1]["ips"].as_u64().unwrap_or(0);
-            let vms = vksplan::model::load_value(&document).map_or(0, |i| i.vms.len() as u64);
-            document["networks"][1]["ips"] = serde_json::json!(vms.min(ips) * 95 / 100);
-        }
-        Some("capacity") => {
-            let inventory = vksplan::model::load_value(&document).unwrap_or_else(|e| panic!("{e}"));
-            let demand: u128 = inventory
-                .vms
-                .iter()
-                .map(|vm| u128::from(inventory.groups[vm.group].memory.0))
-                .sum();
-            let hosts = document["hosts"]
-                .as_array_mut()
-                .map(|h| h.len())
-                .unwrap_or(1) as u128;
-            let percent = value("--capacity-percent").unwrap_or(97.0) as u128;
-            let each_mib = (demand * percent / 100 / hosts) >> 20;
-            for host in document["hosts"].as_array_mut().into_iter().flatten() {
-                host["memory"] = serde_json::json!(format!("{each_mib}Mi"));
-            }
-        }
-        Some(other) => panic!("unknown --infeasible kind {other}: limit, addresses or capacity"),
-        None => {}
+    if let Some(kind) = infeasible {
+        let shortage = match kind {
+            "limit" => Shortage::NamespaceMemory,
+            "addresses" => Shortage::Addresses,
+            "capacity" => Shortage::HostMemory(value("--capacity-percent").unwrap_or(97.0) as u64),
+            other => panic!("unknown --infeasible kind {other}: limit, addresses or capacity"),
+        };
+        short_of(&mut document, shortage);
     }
     let started = Instant::now();
     let inventory = match vksplan::model::load_value(&document) {

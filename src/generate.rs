@@ -308,3 +308,43 @@ pub fn generate(params: &Params) -> Value {
     }
     document
 }
+
+/// What [`short_of`] takes away so that no placement exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shortage {
+    /// The first namespace's memory limit at 1 GiB.
+    NamespaceMemory,
+    /// The workload network 5% short of one address per VM.
+    Addresses,
+    /// Every host's memory cut so that all hosts together hold this percentage of the VMs'
+    /// memory: a conflict over every host.
+    HostMemory(u64),
+}
+
+/// Makes a generated document infeasible (diagnosis benchmarks and tests).
+pub fn short_of(document: &mut Value, shortage: Shortage) {
+    match shortage {
+        Shortage::NamespaceMemory => {
+            document["namespaces"][0]["limits"]["memory"] = json!("1Gi");
+        }
+        Shortage::Addresses => {
+            let ips = document["networks"][1]["ips"].as_u64().unwrap_or(0);
+            let vms = crate::model::load_value(document).map_or(0, |i| i.vms.len() as u64);
+            document["networks"][1]["ips"] = json!(vms.min(ips) * 95 / 100);
+        }
+        Shortage::HostMemory(percent) => {
+            let demand: u128 = crate::model::load_value(document).map_or(0, |inventory| {
+                inventory
+                    .vms
+                    .iter()
+                    .map(|vm| u128::from(inventory.groups[vm.group].memory.0))
+                    .sum()
+            });
+            let hosts = document["hosts"].as_array().map_or(1, |h| h.len().max(1)) as u128;
+            let each_mib = (demand * u128::from(percent) / 100 / hosts) >> 20;
+            for host in document["hosts"].as_array_mut().into_iter().flatten() {
+                host["memory"] = json!(format!("{each_mib}Mi"));
+            }
+        }
+    }
+}
