@@ -1,7 +1,8 @@
 //! Every suggested fix works: for each diagnosis entry of a fixture that carries a `fix`, the
 //! plan of the fixture with that fix applied (as `--what-if` would) no longer has the problem:
 //! an infeasible placement becomes feasible, a stuck upgrade goes through, a rejected unit is
-//! admitted, and the entry is gone.
+//! admitted, and the entry is gone. Every stuck fixture (no placement, or no upgrade sequence)
+//! has a cheapest fix.
 
 mod common;
 
@@ -12,12 +13,40 @@ use vksplan::solver::Options;
 #[test]
 fn applying_each_suggested_fix_resolves_its_entry() {
     let mut checked = 0;
+    let mut stuck_cases = 0;
     let mut files = common::fixtures("");
     files.extend(common::fixtures("cases"));
     for path in files {
         let document = std::fs::read(&path).unwrap_or_default();
         let before =
             vksplan::plan_bytes(&document, &Options::default()).unwrap_or_else(|e| panic!("{e}"));
+        // Whatever is stuck gets a cheapest fix; only it carries a `fix` then.
+        let stuck = before.status == Status::Infeasible
+            || before
+                .upgrade
+                .as_ref()
+                .is_some_and(|u| u.status == Status::Infeasible);
+        if stuck {
+            stuck_cases += 1;
+            assert!(
+                before
+                    .diagnosis
+                    .iter()
+                    .any(|d| d.constraint == "cheapest_fix"),
+                "{}: stuck without a cheapest fix: {:?}",
+                path.display(),
+                before.diagnosis
+            );
+            assert!(
+                before
+                    .diagnosis
+                    .iter()
+                    .all(|d| d.fix.is_empty() || d.constraint == "cheapest_fix"),
+                "{}: an unchecked fix: {:?}",
+                path.display(),
+                before.diagnosis
+            );
+        }
         for entry in before.diagnosis.iter().filter(|d| !d.fix.is_empty()) {
             let fix = entry.fix.join(" ");
             let changes: Vec<Change> = entry
@@ -65,6 +94,7 @@ fn applying_each_suggested_fix_resolves_its_entry() {
         }
     }
     assert!(checked >= 9, "only {checked} fixes were checked");
+    assert!(stuck_cases >= 8, "only {stuck_cases} stuck fixtures");
 }
 
 /// The `fix` of a plan's cheapest-fix entries (all carry the same one).
