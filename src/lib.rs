@@ -30,19 +30,30 @@ pub fn plan_bytes(document: &[u8], options: &solver::Options) -> Result<Plan, so
         Err(invalid) => return Ok(Plan::invalid(invalid)),
         Ok(inventory) => inventory,
     };
+    let value = serde_json::from_slice::<serde_json::Value>(document).ok();
+    plan_with_fix(&inventory, value.as_ref(), options)
+}
+
+/// Plans a validated document (`value`, when there is one, is what the fix search changes);
+/// when the plan is stuck, adds the cheapest fix and drops every other `fix`.
+fn plan_with_fix(
+    inventory: &model::Inventory,
+    value: Option<&serde_json::Value>,
+    options: &solver::Options,
+) -> Result<Plan, solver::SolverError> {
     let started = std::time::Instant::now();
-    let mut plan = solver::plan(&inventory, options)?;
+    let mut plan = solver::plan(inventory, options)?;
     if !fits(&plan) && plan.status != Status::Timeout {
-        let fix = match serde_json::from_slice::<serde_json::Value>(document) {
-            Ok(value) => {
+        let fix = match value {
+            Some(value) => {
                 // What the time limit leaves after planning and the conflict search.
                 let budget = options
                     .time_limit_s
                     .unwrap_or(inventory.policy.time_limit_s)
                     - started.elapsed().as_secs_f64();
-                cheapest_fix(&value, &plan, budget, options)?
+                cheapest_fix(value, &plan, budget, options)?
             }
-            Err(_) => Vec::new(),
+            None => Vec::new(),
         };
         for entry in &mut plan.diagnosis {
             entry.fix.clear();
@@ -336,7 +347,8 @@ pub fn exit_code(plan: &Plan) -> i32 {
 
 /// Plans a document with `changes` applied (see [`model::what_if`]) and reports in the plan's
 /// `what_if` block how it differs from the plan of the document as it is: status, admissions,
-/// objective, VMs that change host, upgrade waves.
+/// objective, VMs that change host, upgrade waves. A changed document that is still stuck gets
+/// its cheapest fix, as [`plan_bytes`] gives.
 pub fn plan_what_if(
     document: &[u8],
     changes: &[model::what_if::Change],
@@ -356,7 +368,7 @@ pub fn plan_what_if(
     };
     let mut after = match model::load_value(&changed) {
         Err(invalid) => return Ok(Plan::invalid(invalid)),
-        Ok(inventory) => solver::plan(&inventory, options)?,
+        Ok(inventory) => plan_with_fix(&inventory, Some(&changed), options)?,
     };
     after.what_if = Some(difference(&before, &after, changes));
     Ok(after)

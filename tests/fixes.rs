@@ -97,27 +97,6 @@ fn applying_each_suggested_fix_resolves_its_entry() {
     assert!(stuck_cases >= 8, "only {stuck_cases} stuck fixtures");
 }
 
-/// The `fix` of a plan's cheapest-fix entries (all carry the same one).
-fn cheapest_fix(plan: &vksplan::model::Plan) -> Vec<String> {
-    plan.diagnosis
-        .iter()
-        .find(|d| d.constraint == "cheapest_fix")
-        .map(|d| d.fix.clone())
-        .unwrap_or_default()
-}
-
-/// Whether the document with `fix` applied plans everything it must.
-fn fits_with(document: &serde_json::Value, fix: &[String]) -> bool {
-    let changes: Vec<Change> = fix
-        .iter()
-        .map(|f| Change::parse_assignment(f).unwrap_or_else(|e| panic!("bad fix {f}: {e}")))
-        .collect();
-    let bytes = document.to_string().into_bytes();
-    let plan = vksplan::plan_what_if(&bytes, &changes, &Options::default())
-        .unwrap_or_else(|e| panic!("{e}"));
-    matches!(plan.status, Status::Optimal | Status::Feasible)
-}
-
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig { cases: 24, ..Default::default() })]
 
@@ -142,15 +121,15 @@ proptest::proptest! {
         let plan = vksplan::plan_bytes(document.to_string().as_bytes(), &Options::default())
             .unwrap_or_else(|e| panic!("{e}"));
         proptest::prop_assume!(plan.status == Status::Infeasible);
-        let fix = cheapest_fix(&plan);
+        let fix = common::cheapest_fix(&plan);
         proptest::prop_assert!(!fix.is_empty(), "no fix for {document}: {:?}", plan.diagnosis);
-        proptest::prop_assert!(fits_with(&document, &fix), "the fix {fix:?} does not fit {document}");
+        proptest::prop_assert!(common::fits_with(&document, &fix), "the fix {fix:?} does not fit {document}");
         for (i, left_out) in fix.iter().enumerate() {
             if left_out.starts_with("hosts.") {
                 continue;
             }
             let rest: Vec<String> = fix.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, f)| f.clone()).collect();
-            proptest::prop_assert!(!fits_with(&document, &rest), "the fix {fix:?} fits without {left_out}: {document}");
+            proptest::prop_assert!(!common::fits_with(&document, &rest), "the fix {fix:?} fits without {left_out}: {document}");
         }
     }
 }

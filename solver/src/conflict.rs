@@ -342,33 +342,24 @@ fn capacity_conflict(
     let in_service: Vec<usize> = (0..inventory.hosts.len())
         .filter(|h| !inventory.hosts[*h].maintenance)
         .collect();
-    let demand = |unit: &Unit, memory: bool| -> u128 {
-        unit.vms
-            .iter()
-            .map(|vm| {
-                let group = inventory.group_of(*vm);
-                if memory {
-                    u128::from(group.memory.0)
-                } else {
-                    u128::from(group.vcpus)
-                }
-            })
-            .sum()
+    // What one VM needs of the resource: memory (bytes) or vCPUs.
+    let need = |vm: usize, memory: bool| -> u128 {
+        let group = inventory.group_of(vm);
+        if memory {
+            u128::from(group.memory.0)
+        } else {
+            u128::from(group.vcpus)
+        }
     };
+    let demand =
+        |unit: &Unit, memory: bool| -> u128 { unit.vms.iter().map(|vm| need(*vm, memory)).sum() };
     for memory in [true, false] {
         // Every VM's demand is a multiple of their greatest common divisor, so a host holds at
         // most its limit rounded down to a multiple of it.
         let unit_size = units
             .iter()
             .flat_map(|u| &u.vms)
-            .map(|vm| {
-                let group = inventory.group_of(*vm);
-                if memory {
-                    u128::from(group.memory.0)
-                } else {
-                    u128::from(group.vcpus)
-                }
-            })
+            .map(|vm| need(*vm, memory))
             .fold(0u128, gcd)
             .max(1);
         let supply: u128 = in_service

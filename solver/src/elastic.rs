@@ -252,6 +252,16 @@ pub fn cheapest_fix(inventory: &Inventory, budget: Duration) -> Outcome {
 fn raises(inventory: &Inventory, totals: &crate::verify::Accounting) -> Vec<Raise> {
     let mut found = Vec::new();
     let mhz = u128::from(inventory.policy.vcpu_mhz);
+    // A raise of a quantity in bytes, to whole MiB (what a fix can write).
+    let bytes = |layer, subject: &str, constraint, path: String, from: u64, needed: u128| Raise {
+        layer,
+        subject: subject.to_string(),
+        constraint,
+        path,
+        from: u128::from(from),
+        to: needed.div_ceil(1 << 20) << 20,
+        unit: Unit::Bytes,
+    };
     for (index, namespace) in inventory.namespaces.iter().enumerate() {
         let load = &totals.namespaces[index];
         let zone_most = |pick: &dyn Fn(&(u64, u128)) -> u128| {
@@ -279,45 +289,46 @@ fn raises(inventory: &Inventory, totals: &crate::verify::Accounting) -> Vec<Rais
         if let Some(limit) = namespace.memory_limit {
             let needed = load.memory.max(zone_most(&|z| z.1));
             if needed > u128::from(limit.0) {
-                found.push(Raise {
-                    layer: Layer::Namespace,
-                    subject: name.clone(),
-                    constraint: "memory_limit",
-                    path: format!("namespaces.{name}.limits.memory"),
-                    from: u128::from(limit.0),
-                    to: needed.div_ceil(1 << 20) << 20,
-                    unit: Unit::Bytes,
-                });
+                let path = format!("namespaces.{name}.limits.memory");
+                found.push(bytes(
+                    Layer::Namespace,
+                    name,
+                    "memory_limit",
+                    path,
+                    limit.0,
+                    needed,
+                ));
             }
         }
         for (policy, limit) in namespace.storage_limits.iter().enumerate() {
             let needed = load.storage.get(&policy).copied().unwrap_or(0);
             if let Some(limit) = limit.filter(|limit| needed > u128::from(limit.0)) {
                 let policy_name = &inventory.storage_policies[policy].name;
-                found.push(Raise {
-                    layer: Layer::Namespace,
-                    subject: name.clone(),
-                    constraint: "storage_limit",
-                    path: format!("namespaces.{name}.limits.storage.{policy_name}"),
-                    from: u128::from(limit.0),
-                    to: needed.div_ceil(1 << 20) << 20,
-                    unit: Unit::Bytes,
-                });
+                let path = format!("namespaces.{name}.limits.storage.{policy_name}");
+                found.push(bytes(
+                    Layer::Namespace,
+                    name,
+                    "storage_limit",
+                    path,
+                    limit.0,
+                    needed,
+                ));
             }
         }
     }
     for (policy, spec) in inventory.storage_policies.iter().enumerate() {
         let needed = totals.storage[policy];
         if let Some(capacity) = spec.capacity.filter(|c| needed > u128::from(c.0)) {
-            found.push(Raise {
-                layer: Layer::Infrastructure,
-                subject: spec.name.clone(),
-                constraint: "storage_capacity",
-                path: format!("storage_policies.{}.capacity", spec.name),
-                from: u128::from(capacity.0),
-                to: needed.div_ceil(1 << 20) << 20,
-                unit: Unit::Bytes,
-            });
+            let path = format!("storage_policies.{}.capacity", spec.name);
+            let (layer, name) = (Layer::Infrastructure, &spec.name);
+            found.push(bytes(
+                layer,
+                name,
+                "storage_capacity",
+                path,
+                capacity.0,
+                needed,
+            ));
         }
     }
     for (index, network) in inventory.networks.iter().enumerate() {

@@ -216,6 +216,20 @@ impl<'a> Planner<'a> {
         false
     }
 
+    /// [`Planner::place`] for a slot of a roll: the roll (its cluster's or the Supervisor's)
+    /// needs the task.
+    fn roll_slot(
+        &mut self,
+        state: &State,
+        ops: &mut Vec<Op>,
+        avoid: &[usize],
+        (vm, task): (usize, &str),
+        make: impl Fn(usize) -> Vec<Op>,
+    ) -> bool {
+        let owner = roll_owner(self.inventory, vm);
+        self.place(state, ops, avoid, (task, owner), make)
+    }
+
     /// Records a task whose check is tied to no destination.
     fn refuse(&mut self, task: String, owner: TaskOwner, broken: Vec<Diagnostic>) {
         self.blocked.push(BlockedTask {
@@ -521,13 +535,9 @@ fn roll_slots(
     let rollable = |vm: usize| !migrating.contains(&vm);
     if let Some(&vm) = queues.supervisor.first().filter(|vm| rollable(**vm)) {
         let task = format!("the new copy of `{}`", inventory.vms[vm].name);
-        if planner.place(
-            state,
-            ops,
-            entering,
-            (&task, roll_owner(inventory, vm)),
-            |host| vec![Op::Create(vm, host), Op::Delete(vm)],
-        ) {
+        if planner.roll_slot(state, ops, entering, (vm, &task), |host| {
+            vec![Op::Create(vm, host), Op::Delete(vm)]
+        }) {
             queues.supervisor.remove(0);
         }
     }
@@ -542,13 +552,9 @@ fn roll_slots(
                 inventory.vms[vm].name
             );
             if rollable(vm)
-                && planner.place(
-                    state,
-                    ops,
-                    entering,
-                    (&task, roll_owner(inventory, vm)),
-                    |host| vec![Op::Create(vm, host), Op::Delete(vm)],
-                )
+                && planner.roll_slot(state, ops, entering, (vm, &task), |host| {
+                    vec![Op::Create(vm, host), Op::Delete(vm)]
+                })
             {
                 cluster.control_plane.remove(0);
                 if cluster.control_plane.is_empty() {
@@ -568,13 +574,9 @@ fn roll_slots(
             let mut still_waiting = Vec::new();
             for vm in waiting.drain(..) {
                 let task = format!("the new copy of `{}`", inventory.vms[vm].name);
-                if !planner.place(
-                    state,
-                    ops,
-                    entering,
-                    (&task, roll_owner(inventory, vm)),
-                    |host| vec![Op::Create(vm, host)],
-                ) {
+                if !planner.roll_slot(state, ops, entering, (vm, &task), |host| {
+                    vec![Op::Create(vm, host)]
+                }) {
                     still_waiting.push(vm);
                 }
             }
@@ -586,13 +588,9 @@ fn roll_slots(
                     let vm = todo[position];
                     let task = format!("the surge copy of `{}`", inventory.vms[vm].name);
                     if rollable(vm)
-                        && planner.place(
-                            state,
-                            ops,
-                            entering,
-                            (&task, roll_owner(inventory, vm)),
-                            |host| vec![Op::Create(vm, host), Op::Delete(vm)],
-                        )
+                        && planner.roll_slot(state, ops, entering, (vm, &task), |host| {
+                            vec![Op::Create(vm, host), Op::Delete(vm)]
+                        })
                     {
                         todo.remove(position);
                         rolled += 1;

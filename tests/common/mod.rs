@@ -57,3 +57,30 @@ pub fn assert_verified(inventory: &vksplan::model::Inventory, plan: &vksplan::mo
         report.violations
     );
 }
+
+/// The `fix` of a plan's cheapest-fix entries (all carry the same one).
+pub fn cheapest_fix(plan: &vksplan::model::Plan) -> Vec<String> {
+    plan.diagnosis
+        .iter()
+        .find(|d| d.constraint == "cheapest_fix")
+        .map(|d| d.fix.clone())
+        .unwrap_or_default()
+}
+
+/// Whether the document with `fix` applied plans everything it must.
+pub fn fits_with(document: &serde_json::Value, fix: &[String]) -> bool {
+    let changes: Vec<vksplan::model::what_if::Change> = fix
+        .iter()
+        .map(|f| {
+            vksplan::model::what_if::Change::parse_assignment(f)
+                .unwrap_or_else(|e| panic!("bad fix {f}: {e}"))
+        })
+        .collect();
+    let bytes = document.to_string().into_bytes();
+    let plan = vksplan::plan_what_if(&bytes, &changes, &vksplan::solver::Options::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    matches!(
+        plan.status,
+        vksplan::model::Status::Optimal | vksplan::model::Status::Feasible
+    )
+}
