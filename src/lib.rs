@@ -322,17 +322,25 @@ fn fix_entries(changes: &[Change]) -> Vec<model::Diagnostic> {
     changes
         .iter()
         .map(|change| {
+            let rest: Vec<&str> = changes
+                .iter()
+                .filter(|c| c.text != change.text)
+                .map(|c| c.text.as_str())
+                .collect();
+            let with = if rest.is_empty() {
+                String::new()
+            } else {
+                format!("; with the other change(s) of the fix: {}", rest.join("; "))
+            };
             let mut entry = model::Diagnostic::new(
                 change.layer,
                 &change.subject,
                 "cheapest_fix",
                 format!(
-                    "{}: {} of the cheapest fix, checked by planning again with {}",
-                    change.text,
-                    if changes.len() == 1 { "all".to_string() } else { format!("one of the {} changes", changes.len()) },
-                    if changes.len() == 1 { "it applied" } else { "all of them applied" }
+                    "the cheapest fix (checked by planning again with it applied): {}{with}",
+                    change.text
                 ),
-                "apply the fix (`fix`: the --what-if assignments), or relax a group the conflict names",
+                change.text.clone(),
             );
             entry.fix = fix.clone();
             entry
