@@ -43,7 +43,7 @@ fn plan_with_fix(
 ) -> Result<Plan, solver::SolverError> {
     let started = std::time::Instant::now();
     let mut plan = solver::plan(inventory, options)?;
-    if !fits(&plan) && plan.status != Status::Timeout {
+    if stuck(&plan) {
         let fix = match value {
             Some(value) => {
                 // What the time limit leaves after planning and the conflict search.
@@ -73,11 +73,18 @@ const FIX_ROUNDS: usize = 4;
 
 /// Whether a plan places everything it must and, when asked, sequences the upgrade.
 fn fits(plan: &Plan) -> bool {
-    matches!(plan.status, Status::Optimal | Status::Feasible)
-        && plan
+    let found = |status: Status| matches!(status, Status::Optimal | Status::Feasible);
+    found(plan.status) && plan.upgrade.as_ref().is_none_or(|u| found(u.status))
+}
+
+/// Whether the plan is stuck: no placement exists, or no upgrade sequence (a time-out is not
+/// stuck: nothing is known to be missing).
+fn stuck(plan: &Plan) -> bool {
+    plan.status == Status::Infeasible
+        || plan
             .upgrade
             .as_ref()
-            .is_none_or(|u| u.status != Status::Infeasible)
+            .is_some_and(|u| u.status == Status::Infeasible)
 }
 
 /// One change of a fix.
@@ -197,7 +204,8 @@ pub fn cheapest_fix(
             if fits(&plan) {
                 return Ok(fix_entries(&changes));
             }
-            if remaining().is_zero() || plan.status == Status::Timeout {
+            if remaining().is_zero() || !stuck(&plan) {
+                // Out of time, or a re-plan that timed out: nothing is proven.
                 return Ok(Vec::new());
             }
             let raises: Vec<solver::elastic::Raise> = if plan.status == Status::Infeasible {
@@ -348,9 +356,13 @@ fn fix_entries(changes: &[Change]) -> Vec<model::Diagnostic> {
         .collect()
 }
 
-/// The exit code the CLI uses for a plan: 0 plan found, 1 infeasible or timeout, 2 invalid.
+/// The exit code the CLI uses for a plan: 0 plan found, 1 infeasible or timeout (of the
+/// placement, or of the upgrade sequence when one is asked for), 2 invalid.
 pub fn exit_code(plan: &Plan) -> i32 {
-    plan.status.exit_code()
+    match &plan.upgrade {
+        Some(upgrade) if plan.status.exit_code() == 0 => upgrade.status.exit_code(),
+        _ => plan.status.exit_code(),
+    }
 }
 
 /// Plans a document with `changes` applied (see [`model::what_if`]) and reports in the plan's

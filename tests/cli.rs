@@ -210,12 +210,16 @@ fn what_if_reports_how_a_change_alters_the_plan() {
     // The hint of a stuck upgrade, applied, unblocks it.
     let stuck = vksplan(&["plan", "fixtures/cases/stuck-namespace-limit.json"]);
     assert_eq!(json(&stuck)["upgrade"]["status"], "infeasible");
+    // A placement without the upgrade it was asked for is no plan: exit 1.
+    assert_eq!(json(&stuck)["status"], "optimal");
+    assert_eq!(stuck.status.code(), Some(1));
     let fixed = vksplan(&[
         "plan",
         "fixtures/cases/stuck-namespace-limit.json",
         "--what-if",
         "namespaces.apps.limits.memory=64Gi",
     ]);
+    assert_eq!(fixed.status.code(), Some(0));
     let fixed = json(&fixed);
     assert_eq!(fixed["upgrade"]["status"], "optimal");
     assert_eq!(

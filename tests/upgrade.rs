@@ -252,3 +252,36 @@ proptest::proptest! {
         }
     }
 }
+
+/// The sequencing has the time limit of its own: when it passes, the upgrade is `timeout`
+/// with no waves and an `input` entry naming `policy.time_limit_s`, never a partial sequence.
+#[test]
+fn sequencing_stops_at_its_time_limit() {
+    let inventory = common::inventory(&common::root().join("fixtures/cases/upgrade-combined.json"));
+    let options = vksplan::solver::Options {
+        time_limit_s: Some(0.0),
+        ..vksplan::solver::Options::default()
+    };
+    let plan = vksplan::solver::plan(&inventory, &options).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        matches!(plan.status, Status::Optimal | Status::Feasible),
+        "{:?}",
+        plan.status
+    );
+    let upgrade = plan
+        .upgrade
+        .as_ref()
+        .unwrap_or_else(|| panic!("no upgrade"));
+    assert_eq!(upgrade.status, Status::Timeout);
+    assert!(upgrade.waves.is_empty());
+    assert!(upgrade.lower_bound_waves > 0);
+    assert!(
+        plan.diagnosis
+            .iter()
+            .any(|d| d.constraint == "time_limit"
+                && d.path.as_deref() == Some("policy.time_limit_s")),
+        "{:?}",
+        plan.diagnosis
+    );
+    assert_eq!(vksplan::exit_code(&plan), 1);
+}

@@ -274,6 +274,10 @@ pub struct Inventory {
     pub placement: Vec<(usize, usize)>,
     /// Upgrade request.
     pub upgrade: Option<UpgradeSpec>,
+    /// Per group, its admission unit (`None`: the Supervisor's); see [`Inventory::unit_of_group`].
+    pub group_units: Vec<Option<usize>>,
+    /// Per cluster, its admission unit; see [`Inventory::unit_of_cluster`].
+    pub cluster_units: Vec<Option<usize>>,
 }
 
 /// The 16 default VM classes: (size, vCPUs, GiB).
@@ -324,9 +328,7 @@ impl Inventory {
 
     /// The admission unit a group belongs to (`None` for the Supervisor).
     pub fn unit_of_group(&self, group: usize) -> Option<usize> {
-        self.admission_units
-            .iter()
-            .position(|unit| unit.groups.contains(&group))
+        self.group_units.get(group).copied().flatten()
     }
 
     /// Hosts, physical cores and physical memory (bytes) of the hosts in service, given which
@@ -347,10 +349,7 @@ impl Inventory {
 
     /// The admission unit of a cluster.
     pub fn unit_of_cluster(&self, cluster: usize) -> Option<usize> {
-        let name = &self.clusters.get(cluster)?.name;
-        self.admission_units
-            .iter()
-            .position(|unit| &unit.name == name)
+        self.cluster_units.get(cluster).copied().flatten()
     }
 
     /// Management-network addresses the Supervisor needs: replicas + 2.

@@ -928,6 +928,21 @@ pub(crate) fn resolve(
     if !r.errors.0.is_empty() {
         return Err(r.errors.0);
     }
+    let group_units = (0..groups.len())
+        .map(|group| {
+            admission_units
+                .iter()
+                .position(|unit| unit.groups.contains(&group))
+        })
+        .collect();
+    let cluster_units = clusters
+        .iter()
+        .map(|cluster| {
+            admission_units
+                .iter()
+                .position(|unit| unit.name == cluster.name)
+        })
+        .collect();
     Ok(Inventory {
         topology: topology.clone(),
         policy,
@@ -946,6 +961,8 @@ pub(crate) fn resolve(
         rules,
         placement,
         upgrade,
+        group_units,
+        cluster_units,
     })
 }
 

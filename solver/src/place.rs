@@ -135,9 +135,15 @@ pub fn plan(inventory: &Inventory, options: &Options) -> Result<Plan, SolverErro
             start.host_of[*vm] = Some(*host);
         }
     }
-    let sequenced = crate::upgrade::sequence(inventory, upgrade, &start);
+    // Sequencing gets the time limit of its own: the placement solve may have used all of it.
+    let time_limit = options
+        .time_limit_s
+        .unwrap_or(inventory.policy.time_limit_s)
+        .clamp(0.0, 1e7);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs_f64(time_limit);
+    let sequenced = crate::upgrade::sequence(inventory, upgrade, &start, deadline);
     let broken = match sequenced.plan.status {
-        Status::Infeasible => Vec::new(),
+        Status::Infeasible | Status::Timeout => Vec::new(),
         _ => crate::replay::replay(inventory, upgrade, &start, &sequenced.plan.waves),
     };
     if !broken.is_empty() {

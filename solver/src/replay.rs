@@ -66,6 +66,8 @@ pub struct Roll {
     pub hosts: Vec<bool>,
     /// Maintenance concurrency.
     pub max_in_maintenance: u32,
+    /// Per cluster: its rolled control-plane slots (its pools roll after them).
+    pub control_planes: Vec<Vec<usize>>,
 }
 
 impl Roll {
@@ -91,10 +93,17 @@ impl Roll {
         for host in &upgrade.hosts {
             hosts[*host] = true;
         }
+        let mut control_planes = vec![Vec::new(); inventory.clusters.len()];
+        for group in &inventory.groups {
+            if let GroupKind::ControlPlane { cluster } = group.kind {
+                control_planes[cluster].extend(group.vms.iter().filter(|vm| slots[**vm]));
+            }
+        }
         Roll {
             slots,
             hosts,
             max_in_maintenance: upgrade.max_hosts_in_maintenance,
+            control_planes,
         }
     }
 }
@@ -517,12 +526,8 @@ fn order_of_the_roll(
         }
         if let GroupKind::NodePool { cluster, .. } = group.kind {
             let done_before = |w: Option<usize>| w.is_some_and(|w| w < index);
-            let control_plane_done = inventory
-                .groups
+            let control_plane_done = roll.control_planes[cluster]
                 .iter()
-                .filter(|g| g.kind == GroupKind::ControlPlane { cluster })
-                .flat_map(|g| g.vms.iter())
-                .filter(|cp| roll.slots[**cp])
                 .all(|cp| done_before(state.created_in[*cp]) && done_before(state.deleted_in[*cp]));
             if !control_plane_done {
                 broken.push(roll_violation(

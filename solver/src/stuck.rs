@@ -18,8 +18,8 @@ pub struct BlockedTask {
     pub task: String,
     /// Who needs it done: (layer, subject, constraint) of the roll or the patch.
     pub owner: (Layer, String, &'static str),
-    /// What each try broke: per host tried (`None`: a check tied to no destination), every
-    /// group broken.
+    /// What each try broke: per host tried (`None`: a check tied to no destination, or a try
+    /// whose every broken group holds wherever the copy goes), every group broken.
     pub tried: Vec<(Option<usize>, Vec<Diagnostic>)>,
     /// Hosts not tried: in maintenance, or entering it in this wave.
     pub unavailable: Vec<usize>,
@@ -105,6 +105,9 @@ fn hosts_named(inventory: &Inventory, hosts: &[Option<usize>]) -> String {
         .flatten()
         .map(|h| format!("`{}`", inventory.hosts[*h].name))
         .collect();
+    if hosts.contains(&None) {
+        return "every host".to_string();
+    }
     match names.len() {
         0 => "its check".to_string(),
         n if n > 4 => format!("{} and {} more host(s)", names[..4].join(", "), n - 4),
@@ -154,9 +157,16 @@ pub fn entries(inventory: &Inventory, blocked: &[BlockedTask], wave: usize) -> V
             &task.owner.1,
             task.owner.2,
             format!(
-                "the upgrade is stuck at wave {wave}: {owner} needs {}, and every host it could use is blocked ({} tried{unavailable}); a minimal conflict: {}",
+                "the upgrade is stuck at wave {wave}: {owner} needs {}, and {}; a minimal conflict: {}",
                 task.task,
-                task.tried.iter().filter(|(h, _)| h.is_some()).count(),
+                if task.tried.iter().any(|(h, _)| h.is_none()) {
+                    "what blocks it holds wherever it goes".to_string()
+                } else {
+                    format!(
+                        "every host it could use is blocked ({} tried{unavailable})",
+                        task.tried.len()
+                    )
+                },
                 all.join("; ")
             ),
             "relax any one group of the conflict (or add a host) and the task can go on",

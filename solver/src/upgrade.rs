@@ -201,7 +201,15 @@ impl<'a> Planner<'a> {
                     *ops = trial;
                     return true;
                 }
-                Err(broken) => tried.push((Some(host), broken)),
+                Err(broken) => {
+                    // What breaks wherever the copy goes (an address pool, a limit, a roll
+                    // rule) needs no other host tried.
+                    let anywhere = broken.iter().all(|d| !self.host_dependent(d));
+                    tried.push(((!anywhere).then_some(host), broken));
+                    if anywhere {
+                        break;
+                    }
+                }
             }
         }
         let unavailable = (0..self.inventory.hosts.len())
@@ -214,6 +222,18 @@ impl<'a> Planner<'a> {
             unavailable,
         });
         false
+    }
+
+    /// Whether a broken rule depends on the host a new copy or a migration goes to (host
+    /// capacity, devices, maintenance, anti-affinity, rules, zones; namespace limits in a
+    /// 3-zone Supervisor, which hold per zone), rather than on the totals alone.
+    fn host_dependent(&self, broken: &Diagnostic) -> bool {
+        match broken.constraint.as_str() {
+            "cpu_limit" | "memory_limit" => self.inventory.three_zone,
+            "ip_addresses" | "storage_limit" | "storage_capacity" | "ha_admission"
+            | "max_surge" | "max_unavailable" => false,
+            _ => true,
+        }
     }
 
     /// [`Planner::place`] for a slot of a roll: the roll (its cluster's or the Supervisor's)
@@ -242,7 +262,13 @@ impl<'a> Planner<'a> {
 }
 
 /// Plans the upgrade from `start` (today's placement where given, the plan's elsewhere).
-pub fn sequence(inventory: &Inventory, upgrade: &UpgradeSpec, start: &Assignment) -> Sequenced {
+/// Stops at `deadline` with status `timeout` (no waves) if the sequence is not done by then.
+pub fn sequence(
+    inventory: &Inventory,
+    upgrade: &UpgradeSpec,
+    start: &Assignment,
+    deadline: std::time::Instant,
+) -> Sequenced {
     let roll = Roll::new(inventory, upgrade, &start.admitted);
     let mut state = State::start(inventory, start);
     let today = start_violations(inventory, &state);
@@ -281,11 +307,32 @@ pub fn sequence(inventory: &Inventory, upgrade: &UpgradeSpec, start: &Assignment
     let mut waves: Vec<Vec<Op>> = Vec::new();
     let mut stuck = false;
     while queues.work_left() {
+        if std::time::Instant::now() >= deadline {
+            diagnosis.push(Diagnostic::input(
+                "policy.time_limit_s",
+                "policy",
+                "time_limit",
+                format!(
+                    "the upgrade sequencing hit the time limit after {} wave(s) (at least {lower_bound_waves} are needed); no sequence is returned",
+                    waves.len()
+                ),
+                "raise `policy.time_limit_s` or roll fewer clusters or hosts at once",
+            ));
+            return Sequenced {
+                plan: UpgradePlan {
+                    status: Status::Timeout,
+                    waves: Vec::new(),
+                    lower_bound_waves,
+                },
+                diagnosis,
+            };
+        }
         let index = waves.len();
         // Hosts patched in the last wave come back now.
         let exits: Vec<Op> = in_maintenance.drain(..).map(Op::Exit).collect();
-        // Build the wave twice, rolls first and hosts first, and keep the one that puts more
-        // hosts into maintenance (host patching is usually the bottleneck), then more actions.
+        // Build the wave rolls first and, unless that patches every host it could, hosts first
+        // too, and keep the one that puts more hosts into maintenance (host patching is
+        // usually the bottleneck), then more actions.
         let mut best: Option<Trial> = None;
         for hosts_first in [false, true] {
             let mut trial_queues = queues.clone();
@@ -301,8 +348,17 @@ pub fn sequence(inventory: &Inventory, upgrade: &UpgradeSpec, start: &Assignment
             let better = best.as_ref().is_none_or(|(best_ops, best_patched, _, _)| {
                 (patched.len(), ops.len()) > (best_patched.len(), best_ops.len())
             });
+            // Rolls first that patches every host it could leaves hosts first nothing to win.
+            let all_patched = patched.len()
+                >= queues
+                    .hosts
+                    .len()
+                    .min(planner.roll.max_in_maintenance as usize);
             if better {
                 best = Some((ops, patched, trial_queues, planner.blocked.clone()));
+            }
+            if all_patched {
+                break;
             }
         }
         let Some((ops, patched, next_queues, blocked)) = best else {

@@ -355,9 +355,27 @@ pub fn check_state(
         }
     }
 
+    // Live copies by group (a counting sort: each VM slot is in one group), so that each
+    // group reads only its own copies.
+    let mut start = vec![0usize; inventory.groups.len() + 1];
+    for copy in alive.copies {
+        start[inventory.vms[copy.vm].group + 1] += 1;
+    }
+    for g in 0..inventory.groups.len() {
+        start[g + 1] += start[g];
+    }
+    let mut next = start.clone();
+    let mut by_group = alive.copies.to_vec();
+    for copy in alive.copies {
+        let g = inventory.vms[copy.vm].group;
+        by_group[next[g]] = *copy;
+        next[g] += 1;
+    }
+
     // Control-plane anti-affinity and node-pool zones.
-    for group in &inventory.groups {
-        let member = |vm: usize| group.vms.binary_search(&vm).is_ok();
+    for (g, group) in inventory.groups.iter().enumerate() {
+        let copies = &by_group[start[g]..start[g + 1]];
+        let member = |_: usize| true;
         if group.anti_affine() {
             let (layer, what) = if group.kind == GroupKind::SupervisorControlPlane {
                 (Layer::Supervisor, "the Supervisor control plane")
@@ -367,12 +385,10 @@ pub fn check_state(
             let in_service = (0..inventory.hosts.len())
                 .filter(|h| !alive.maintenance[*h])
                 .count();
-            if shared_hosts(alive.copies, member, Some) {
+            if shared_hosts(copies, member, Some) {
                 violations.push(violation(layer, &group.name, "anti_affinity", format!("control-plane VMs of `{}` ({what}) would share a host ({} replicas, {in_service} host(s) in service)", group.name, group.vms.len()), "each control-plane VM needs its own host: add a host or patch fewer hosts at once"));
             }
-            if inventory.three_zone
-                && shared_hosts(alive.copies, member, |h| inventory.hosts[h].zone)
-            {
+            if inventory.three_zone && shared_hosts(copies, member, |h| inventory.hosts[h].zone) {
                 violations.push(violation(
                     layer,
                     &group.name,
@@ -386,10 +402,9 @@ pub fn check_state(
             zone: Some(zone), ..
         } = group.kind
         {
-            if alive
-                .copies
+            if copies
                 .iter()
-                .any(|c| member(c.vm) && inventory.hosts[c.host].zone != Some(zone))
+                .any(|c| inventory.hosts[c.host].zone != Some(zone))
             {
                 violations.push(violation(
                     Layer::Cluster,
@@ -548,15 +563,20 @@ pub fn check_state(
     // DRS rules.
     let mut soft_rules_broken = Vec::new();
     for rule in &inventory.rules {
-        let member = |vm: usize| rule.vms.binary_search(&vm).is_ok();
-        let hosts: BTreeSet<usize> = alive
-            .copies
+        let copies: Vec<Copy> = rule
+            .vms
             .iter()
-            .filter(|c| member(c.vm))
-            .map(|c| c.host)
+            .flat_map(|vm| {
+                let g = inventory.vms[*vm].group;
+                by_group[start[g]..start[g + 1]]
+                    .iter()
+                    .filter(move |c| c.vm == *vm)
+                    .copied()
+            })
             .collect();
+        let hosts: BTreeSet<usize> = copies.iter().map(|c| c.host).collect();
         let broken = match rule.kind {
-            RuleKind::Separate => shared_hosts(alive.copies, member, Some),
+            RuleKind::Separate => shared_hosts(&copies, |_| true, Some),
             RuleKind::Together => hosts.len() > 1,
             RuleKind::VmHost => hosts.iter().any(|h| rule.hosts.contains(h) != rule.run_on),
         };
