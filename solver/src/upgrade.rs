@@ -144,6 +144,8 @@ struct Planner<'a> {
     tolerated: BTreeSet<(String, String)>,
     /// The tasks of the wave being built that found no way in, and what blocked them.
     blocked: Vec<BlockedTask>,
+    /// When sequencing must stop (a wave under way is given up).
+    deadline: std::time::Instant,
 }
 
 impl<'a> Planner<'a> {
@@ -193,6 +195,10 @@ impl<'a> Planner<'a> {
     ) -> bool {
         let mut tried = Vec::new();
         for host in self.destinations(state, avoid) {
+            if std::time::Instant::now() >= self.deadline {
+                // The wave is given up: the sequence stops with status timeout.
+                return false;
+            }
             let mut trial = ops.clone();
             trial.extend(make(host));
             trial.sort_by_key(|op| op.phase());
@@ -300,6 +306,7 @@ pub fn sequence(
         roll,
         tolerated,
         blocked: Vec::new(),
+        deadline,
     };
 
     let mut queues = Queues::new(inventory, &planner.roll, upgrade);
@@ -382,6 +389,10 @@ pub fn sequence(
             );
         }
         planner.blocked = blocked;
+        if std::time::Instant::now() >= deadline {
+            // A wave cut short by the deadline proves nothing: time out at the loop's top.
+            continue;
+        }
         if ops.len() == exits.len() && exits.is_empty() {
             stuck = true;
             break;
