@@ -184,6 +184,10 @@ pub fn cheapest_fix(
     }
     for added in fewest..=fewest + MAX_ADDED_HOSTS {
         let mut changes: Vec<Change> = added_hosts(document, added).into_iter().collect();
+        if added > 0 && changes.is_empty() {
+            // No host in service to copy.
+            break;
+        }
         let (mut inventory, mut plan) = if added == 0 {
             (inventory.clone(), first.clone())
         } else {
