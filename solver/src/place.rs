@@ -47,8 +47,12 @@ pub fn place(inventory: &Inventory, options: &Options) -> Placed {
     let time_limit = options
         .time_limit_s
         .unwrap_or(inventory.policy.time_limit_s);
+    // HiGHS stops a little before the limit: what remains is for turning its solution into a
+    // verified plan (2% of the limit, at most 1 s).
+    let reserve = (time_limit * 0.02).clamp(0.0, 1.0);
     let settings = Stages {
-        deadline: start + std::time::Duration::from_secs_f64(time_limit.clamp(0.0, 1e7)),
+        deadline: start
+            + std::time::Duration::from_secs_f64((time_limit - reserve).clamp(0.0, 1e7)),
         mip_gap: inventory.policy.mip_gap,
         threads: options.threads,
         first_solution: options.first_solution,

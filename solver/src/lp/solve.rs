@@ -11,6 +11,13 @@ use good_lp::{Constraint, Expression, SolverModel};
 use highs::{HighsModelStatus, HighsSolutionStatus};
 use std::time::Instant;
 
+/// Models with more columns than this are solved without HiGHS's presolve. Measured on the
+/// generated 288-host platforms (BENCHMARKS.md): with presolve, the hard variant's 714k-column
+/// model spent the whole 60 s limit in presolve and HiGHS returned no plan; without it, HiGHS
+/// admitted every optional unit (the greedy start left 20 out). On the 96-host hard variant
+/// (79k columns) presolve is much better, hence the threshold.
+pub const PRESOLVE_COLUMN_LIMIT: usize = 500_000;
+
 /// Solve settings.
 #[derive(Debug, Clone)]
 pub struct Stages {
@@ -130,6 +137,13 @@ fn solve_step(
         model
             .try_set_option("mip_max_improving_sols", 1)
             .map_err(option_error("mip_max_improving_sols"))?;
+    }
+    if compiler.variables.len() > PRESOLVE_COLUMN_LIMIT {
+        // HiGHS's presolve of such models can take the whole time limit (and overrun it)
+        // before any incumbent; without it, HiGHS starts from the warm start at once.
+        model
+            .try_set_option("presolve", "off")
+            .map_err(option_error("presolve"))?;
     }
     if let Some(warm) = warm {
         // A warm start is a hint: HiGHS checks it and ignores an unusable one.
