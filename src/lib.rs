@@ -196,7 +196,7 @@ pub fn cheapest_fix(
                 None => return Ok(Vec::new()),
             }
         };
-        for _ in 0..FIX_ROUNDS {
+        for round in 0..=FIX_ROUNDS {
             if std::env::var_os("VKSPLAN_TRACE").is_some() {
                 eprintln!(
                     "vksplan: fix search: {added} host(s) added, {} change(s): {} ({:.2}s left)",
@@ -211,6 +211,9 @@ pub fn cheapest_fix(
             if remaining().is_zero() || !stuck(&plan) {
                 // Out of time, or a re-plan that timed out: nothing is proven.
                 return Ok(Vec::new());
+            }
+            if round == FIX_ROUNDS {
+                break;
             }
             let raises: Vec<solver::elastic::Raise> = if plan.status == Status::Infeasible {
                 if hosts_short(&inventory) {
