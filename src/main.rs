@@ -310,14 +310,15 @@ fn batch(inputs: &[PathBuf], out: &Path, jobs: Option<usize>, options: &Options)
                 let input_text = input.display().to_string();
                 let output = out.join(name);
                 let outcome = catch_unwind(AssertUnwindSafe(|| plan_input(&input_text, options)));
-                let (code, status, document) = match outcome {
+                let (code, status, upgrade, document) = match outcome {
                     Ok(Ok(plan)) => (
                         vksplan::exit_code(&plan),
                         plan.status.as_str(),
+                        plan.upgrade.as_ref().map(|u| u.status.as_str()),
                         plan.to_json(),
                     ),
-                    Ok(Err(error)) => (3, "internal_error", error),
-                    Err(_) => (3, "internal_error", "a panic (a bug)".to_string()),
+                    Ok(Err(error)) => (3, "internal_error", None, error),
+                    Err(_) => (3, "internal_error", None, "a panic (a bug)".to_string()),
                 };
                 let written = if code == 3 {
                     Err(format!("{document}: no plan written"))
@@ -332,6 +333,7 @@ fn batch(inputs: &[PathBuf], out: &Path, jobs: Option<usize>, options: &Options)
                     "input": input_text,
                     "output": error.is_none().then(|| output.display().to_string()),
                     "status": status,
+                    "upgrade_status": upgrade,
                     "exit_code": code,
                     "error": error,
                 });

@@ -135,6 +135,7 @@ fn batch_writes_one_document_per_input_and_reports_the_worst_exit_code() {
         "fixtures/lab-1-host.json",
         "fixtures/invalid/syntax-truncated.json",
         "fixtures/does-not-exist.json",
+        "fixtures/cases/stuck-namespace-limit.json",
         "--out",
         out.to_str().unwrap_or_default(),
         "--jobs",
@@ -156,8 +157,12 @@ fn batch_writes_one_document_per_input_and_reports_the_worst_exit_code() {
         .collect();
     assert_eq!(
         statuses,
-        ["optimal", "invalid", "optimal", "invalid", "invalid"]
+        ["optimal", "invalid", "optimal", "invalid", "invalid", "optimal"]
     );
+    // A stuck upgrade shows in the summary line and its exit code.
+    assert_eq!(lines[5]["upgrade_status"], "infeasible");
+    assert_eq!(lines[5]["exit_code"], 1);
+    assert!(lines[0]["upgrade_status"].is_null());
     for line in &lines {
         let written = line["output"].as_str().unwrap_or_default();
         let document: serde_json::Value =
