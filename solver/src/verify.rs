@@ -233,15 +233,11 @@ pub fn account(inventory: &Inventory, alive: Alive) -> Accounting {
     accounting
 }
 
-/// Distinct slots per host among `copies` of the VMs `member` accepts: a host holding copies
-/// of two different slots breaks "pairwise distinct hosts" (two copies of one slot may share).
-fn shared_hosts(
-    copies: &[Copy],
-    member: impl Fn(usize) -> bool,
-    key: impl Fn(usize) -> Option<usize>,
-) -> bool {
+/// Whether two different slots among `copies` share a place (`key` of a host: the host, or its
+/// zone), which breaks "pairwise distinct hosts" (two copies of one slot may share).
+fn shared_hosts(copies: &[Copy], key: impl Fn(usize) -> Option<usize>) -> bool {
     let mut slots_on: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
-    for copy in copies.iter().filter(|c| member(c.vm)) {
+    for copy in copies {
         if let Some(place) = key(copy.host) {
             slots_on.entry(place).or_default().insert(copy.vm);
         }
@@ -375,7 +371,6 @@ pub fn check_state(
     // Control-plane anti-affinity and node-pool zones.
     for (g, group) in inventory.groups.iter().enumerate() {
         let copies = &by_group[start[g]..start[g + 1]];
-        let member = |_: usize| true;
         if group.anti_affine() {
             let (layer, what) = if group.kind == GroupKind::SupervisorControlPlane {
                 (Layer::Supervisor, "the Supervisor control plane")
@@ -385,10 +380,10 @@ pub fn check_state(
             let in_service = (0..inventory.hosts.len())
                 .filter(|h| !alive.maintenance[*h])
                 .count();
-            if shared_hosts(copies, member, Some) {
+            if shared_hosts(copies, Some) {
                 violations.push(violation(layer, &group.name, "anti_affinity", format!("control-plane VMs of `{}` ({what}) would share a host ({} replicas, {in_service} host(s) in service)", group.name, group.vms.len()), "each control-plane VM needs its own host: add a host or patch fewer hosts at once"));
             }
-            if inventory.three_zone && shared_hosts(copies, member, |h| inventory.hosts[h].zone) {
+            if inventory.three_zone && shared_hosts(copies, |h| inventory.hosts[h].zone) {
                 violations.push(violation(
                     layer,
                     &group.name,
@@ -576,7 +571,7 @@ pub fn check_state(
             .collect();
         let hosts: BTreeSet<usize> = copies.iter().map(|c| c.host).collect();
         let broken = match rule.kind {
-            RuleKind::Separate => shared_hosts(&copies, |_| true, Some),
+            RuleKind::Separate => shared_hosts(&copies, Some),
             RuleKind::Together => hosts.len() > 1,
             RuleKind::VmHost => hosts.iter().any(|h| rule.hosts.contains(h) != rule.run_on),
         };
