@@ -352,6 +352,24 @@ impl Inventory {
         self.cluster_units.get(cluster).copied().flatten()
     }
 
+    /// Who consumes a network's addresses (SPEC section 5), the layer that owns a shortage on
+    /// it: the Supervisor for the management network and for a Supervisor network no namespace
+    /// uses; the namespaces otherwise.
+    pub fn network_layer(&self, network: usize) -> crate::Layer {
+        let management = self.supervisor_networks.is_some_and(|n| n[0] == network);
+        let supervisor_only =
+            self.supervisor_networks
+                .is_some_and(|n| n.contains(&network))
+                && !self.namespaces.iter().any(|ns| {
+                    ns.workload_network == network || ns.load_balancer_network == network
+                });
+        if management || supervisor_only {
+            crate::Layer::Supervisor
+        } else {
+            crate::Layer::Namespace
+        }
+    }
+
     /// Management-network addresses the Supervisor needs: replicas + 2.
     pub fn management_ips_needed(&self) -> u32 {
         self.topology

@@ -124,12 +124,7 @@ fn aggregate_conflict(inventory: &Inventory) -> Option<Conflict> {
     type Read = Box<dyn Fn(&Accounting) -> u128>;
     let mut rows: Vec<(Owner, u128, Read)> = Vec::new();
     for (index, network) in inventory.networks.iter().enumerate() {
-        let management = inventory.supervisor_networks.is_some_and(|n| n[0] == index);
-        let layer = if management {
-            Layer::Supervisor
-        } else {
-            Layer::Namespace
-        };
+        let layer = inventory.network_layer(index);
         if let Some(owner) = Owner::new(layer, &network.name, "ip_addresses") {
             rows.push((
                 owner,

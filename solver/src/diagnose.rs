@@ -122,7 +122,7 @@ pub fn necessary_conditions(
         }
         found.push(
             Diagnostic::new(
-                Layer::Namespace,
+                inventory.network_layer(index),
                 &network.name,
                 "ip_addresses",
                 format!(

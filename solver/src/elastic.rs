@@ -126,7 +126,7 @@ impl Raise {
             ["networks", network, "ips"] => {
                 let index = inventory.networks.iter().position(|n| n.name == *network)?;
                 Some(raise(
-                    network_layer(inventory, index),
+                    inventory.network_layer(index),
                     network,
                     "ip_addresses",
                     u128::from(inventory.networks[index].ips),
@@ -335,7 +335,7 @@ fn raises(inventory: &Inventory, totals: &crate::verify::Accounting) -> Vec<Rais
         let needed = totals.network_ips[index];
         if needed > u64::from(network.ips) {
             found.push(Raise {
-                layer: network_layer(inventory, index),
+                layer: inventory.network_layer(index),
                 subject: network.name.clone(),
                 constraint: "ip_addresses",
                 path: format!("networks.{}.ips", network.name),
@@ -346,22 +346,4 @@ fn raises(inventory: &Inventory, totals: &crate::verify::Accounting) -> Vec<Rais
         }
     }
     found
-}
-
-/// Who consumes a network's addresses (SPEC section 5): the Supervisor for the management
-/// network and a Supervisor network no namespace uses, else the namespaces.
-fn network_layer(inventory: &Inventory, index: usize) -> Layer {
-    let management = inventory.supervisor_networks.is_some_and(|n| n[0] == index);
-    let supervisor_only = inventory
-        .supervisor_networks
-        .is_some_and(|n| n.contains(&index))
-        && !inventory
-            .namespaces
-            .iter()
-            .any(|ns| ns.workload_network == index || ns.load_balancer_network == index);
-    if management || supervisor_only {
-        Layer::Supervisor
-    } else {
-        Layer::Namespace
-    }
 }

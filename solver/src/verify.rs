@@ -531,14 +531,7 @@ pub fn check_state(
         .enumerate()
     {
         if *used > u64::from(network.ips) {
-            let supervisor_only = inventory
-                .supervisor_networks
-                .is_some_and(|[management, _, _]| management == network_index);
-            let layer = if supervisor_only {
-                Layer::Supervisor
-            } else {
-                Layer::Namespace
-            };
+            let layer = inventory.network_layer(network_index);
             violations.push(
                 violation(
                     layer,

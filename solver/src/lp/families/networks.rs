@@ -6,7 +6,6 @@
 use crate::lp::{Compiler, Family, FamilyStats, Owner, Relaxable};
 use good_lp::{Expression, IntoAffineExpression};
 use vksplan_model::Inventory;
-use vksplan_model::Layer;
 
 /// IP address pools.
 pub struct IpAddresses;
@@ -57,12 +56,7 @@ impl Family for IpAddresses {
         let inventory = compiler.inventory;
         let mut rows = Vec::new();
         for (index, (used, network)) in used.into_iter().zip(&inventory.networks).enumerate() {
-            let management = inventory.supervisor_networks.is_some_and(|n| n[0] == index);
-            let layer = if management {
-                Layer::Supervisor
-            } else {
-                Layer::Namespace
-            };
+            let layer = inventory.network_layer(index);
             // Everything the network could need (all admitted): the bound of its slack.
             let all: f64 =
                 (&used).linear_coefficients().map(|(_, c)| c).sum::<f64>() + used.constant();
