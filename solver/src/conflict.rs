@@ -96,30 +96,13 @@ fn unit_totals(inventory: &Inventory, vms: &[usize], unit: Option<usize>) -> Acc
 /// set nothing else limits where VMs go, so without the row everything fits, and without
 /// any one unit the rest is within the row. The smallest such conflict, most specific first.
 fn aggregate_conflict(inventory: &Inventory) -> Option<Conflict> {
-    let mut units: Vec<(Owner, Accounting)> = Vec::new();
-    let supervisor_vms: Vec<usize> = (0..inventory.vms.len())
-        .filter(|vm| inventory.unit_of_group(inventory.vms[*vm].group).is_none())
+    let units: Vec<(Owner, Accounting)> = must_run_units(inventory)
+        .into_iter()
+        .map(|unit| {
+            let totals = unit_totals(inventory, &unit.vms, unit.index);
+            (unit.owner, totals)
+        })
         .collect();
-    if inventory.topology.supervisor.is_some() {
-        units.extend(
-            Owner::new(Layer::Supervisor, "supervisor", "admission")
-                .map(|o| (o, unit_totals(inventory, &supervisor_vms, None))),
-        );
-    }
-    for (index, unit) in inventory.admission_units.iter().enumerate() {
-        if unit.priority.is_some() {
-            continue;
-        }
-        let vms: Vec<usize> = unit
-            .groups
-            .iter()
-            .flat_map(|g| inventory.groups[*g].vms.iter().copied())
-            .collect();
-        units.extend(
-            Owner::new(Layer::Cluster, &unit.name, "admission")
-                .map(|o| (o, unit_totals(inventory, &vms, Some(index)))),
-        );
-    }
     // Each aggregate row: its group, its limit, and what a unit's totals put on it.
     type Read = Box<dyn Fn(&Accounting) -> u128>;
     let mut rows: Vec<(Owner, u128, Read)> = Vec::new();
@@ -250,10 +233,32 @@ fn gcd(a: u128, b: u128) -> u128 {
     }
 }
 
-/// A unit that must run (or the Supervisor) for [`capacity_conflict`]: its owner and VMs.
+/// A unit that must run, or the Supervisor: its admission group, index (`None`: the
+/// Supervisor) and VMs.
 struct Unit {
     owner: Owner,
+    index: Option<usize>,
     vms: Vec<usize>,
+}
+
+/// Every unit that must run, and the Supervisor when there is one.
+fn must_run_units(inventory: &Inventory) -> Vec<Unit> {
+    let mut units: Vec<Unit> = Vec::new();
+    for (group_index, group) in inventory.groups.iter().enumerate() {
+        let index = inventory.unit_of_group(group_index);
+        let Some(owner) = Owner::must_run(inventory, index) else {
+            continue;
+        };
+        match units.iter_mut().find(|u| u.owner == owner) {
+            Some(unit) => unit.vms.extend(&group.vms),
+            None => units.push(Unit {
+                owner,
+                index,
+                vms: group.vms.clone(),
+            }),
+        }
+    }
+    units
 }
 
 /// Whether the VMs of `units` pack onto the hosts in service within their capacity rows
@@ -314,26 +319,7 @@ fn capacity_conflict(
     inventory: &Inventory,
     test: &dyn Fn(&BTreeSet<&Owner>) -> Option<bool>,
 ) -> Option<Conflict> {
-    let mut units: Vec<Unit> = Vec::new();
-    for (index, group) in inventory.groups.iter().enumerate() {
-        let owner = match inventory.unit_of_group(index) {
-            None => Owner::new(Layer::Supervisor, "supervisor", "admission"),
-            Some(unit) if inventory.admission_units[unit].priority.is_none() => Owner::new(
-                Layer::Cluster,
-                &inventory.admission_units[unit].name,
-                "admission",
-            ),
-            Some(_) => None,
-        };
-        let Some(owner) = owner else { continue };
-        match units.iter_mut().find(|u| u.owner == owner) {
-            Some(unit) => unit.vms.extend(&group.vms),
-            None => units.push(Unit {
-                owner,
-                vms: group.vms.clone(),
-            }),
-        }
-    }
+    let units = must_run_units(inventory);
     let in_service: Vec<usize> = (0..inventory.hosts.len())
         .filter(|h| !inventory.hosts[*h].maintenance)
         .collect();

@@ -90,6 +90,20 @@ pub struct Owner {
 }
 
 impl Owner {
+    /// The group that says a unit must run (`None`: the Supervisor, which always must); `None`
+    /// for a unit with a priority, which may be rejected.
+    pub fn must_run(inventory: &Inventory, unit: Option<usize>) -> Option<Owner> {
+        match unit {
+            None => Owner::new(vksplan_model::Layer::Supervisor, "supervisor", "admission"),
+            Some(unit) if inventory.admission_units[unit].priority.is_none() => Owner::new(
+                vksplan_model::Layer::Cluster,
+                &inventory.admission_units[unit].name,
+                "admission",
+            ),
+            Some(_) => None,
+        }
+    }
+
     /// An owner.
     pub fn new(
         layer: vksplan_model::Layer,
@@ -375,17 +389,18 @@ impl<'a> Compiler<'a> {
                 .add(variable().binary().name("admit[supervisor]"));
             compiler.supervisor_admit = Some(admit);
             compiler.rows.push((
-                Owner::new(vksplan_model::Layer::Supervisor, "supervisor", "admission"),
+                Owner::must_run(inventory, None),
                 Expression::from(admit).eq(1.0),
             ));
         }
         if domain_as_rows {
-            for (unit_index, unit) in inventory.admission_units.iter().enumerate() {
-                if let (None, Some(admit)) = (unit.priority, compiler.admit[unit_index]) {
-                    compiler.rows.push((
-                        Owner::new(vksplan_model::Layer::Cluster, &unit.name, "admission"),
-                        Expression::from(admit).eq(1.0),
-                    ));
+            for unit in 0..inventory.admission_units.len() {
+                if let (Some(owner), Some(admit)) =
+                    (Owner::must_run(inventory, Some(unit)), compiler.admit[unit])
+                {
+                    compiler
+                        .rows
+                        .push((Some(owner), Expression::from(admit).eq(1.0)));
                 }
             }
         }
@@ -398,15 +413,10 @@ impl<'a> Compiler<'a> {
             // A unit that must run owns its placement rows; an optional one can always be
             // rejected, so its rows never conflict. (In diagnosis, `admit = 1` rows carry that
             // ownership and the placement rows hold for every unit.)
-            let owner = match blocks[block_index].unit {
-                _ if domain_as_rows => None,
-                None => Owner::new(vksplan_model::Layer::Supervisor, "supervisor", "admission"),
-                Some(unit) if inventory.admission_units[unit].priority.is_none() => Owner::new(
-                    vksplan_model::Layer::Cluster,
-                    &inventory.admission_units[unit].name,
-                    "admission",
-                ),
-                Some(_) => None,
+            let owner = if domain_as_rows {
+                None
+            } else {
+                Owner::must_run(inventory, blocks[block_index].unit)
             };
             compiler.rows.push((owner, placed.eq(admitted)));
         }
