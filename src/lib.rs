@@ -51,7 +51,7 @@ fn plan_with_fix(
                     .time_limit_s
                     .unwrap_or(inventory.policy.time_limit_s)
                     - started.elapsed().as_secs_f64();
-                cheapest_fix(value, &plan, budget, options)?
+                cheapest_fix(value, inventory, &plan, budget, options)?
             }
             None => Vec::new(),
         };
@@ -96,7 +96,7 @@ struct Change {
     assignments: Vec<(String, String)>,
 }
 
-/// The cheapest fix of a document whose plan `first` is stuck (no placement, or no upgrade
+/// The cheapest fix of a document (validated as `inventory`) whose plan `first` is stuck (no placement, or no upgrade
 /// sequence), as diagnosis entries (one per change, each carrying the whole fix); empty when
 /// none is found within `budget` seconds.
 ///
@@ -109,6 +109,7 @@ struct Change {
 /// and upgrade; only a fix that makes it fit is returned.
 pub fn cheapest_fix(
     document: &serde_json::Value,
+    inventory: &model::Inventory,
     first: &Plan,
     budget: f64,
     options: &solver::Options,
@@ -118,17 +119,7 @@ pub fn cheapest_fix(
     let remaining = || deadline.saturating_duration_since(std::time::Instant::now());
     let plan_with =
         |changes: &[Change]| -> Result<Option<(model::Inventory, Plan)>, solver::SolverError> {
-            let assignments: Vec<model::what_if::Change> = changes
-                .iter()
-                .flat_map(|c| &c.assignments)
-                .filter_map(|(path, value)| {
-                    model::what_if::Change::parse_assignment(&format!("{path}={value}")).ok()
-                })
-                .collect();
-            let Ok(changed) = model::what_if::apply(document, &assignments) else {
-                return Ok(None);
-            };
-            let Ok(inventory) = model::load_value(&changed) else {
+            let Some(inventory) = changed_inventory(document, changes) else {
                 return Ok(None);
             };
             let quiet = solver::Options {
@@ -139,26 +130,14 @@ pub fn cheapest_fix(
             let plan = solver::plan(&inventory, &quiet)?;
             Ok(Some((inventory, plan)))
         };
-    let Ok(inventory) = model::load_value(document) else {
-        return Ok(Vec::new());
-    };
     // The fewest added hosts the totals allow (hosts_short grows no worse with more hosts):
     // doubling, then bisection.
     let short_with = |added: usize| {
         if added == 0 {
-            return hosts_short(&inventory);
+            return hosts_short(inventory);
         }
-        let assignments: Vec<model::what_if::Change> = added_hosts(document, added)
-            .iter()
-            .flat_map(|c| &c.assignments)
-            .filter_map(|(path, value)| {
-                model::what_if::Change::parse_assignment(&format!("{path}={value}")).ok()
-            })
-            .collect();
-        model::what_if::apply(document, &assignments)
-            .ok()
-            .and_then(|changed| model::load_value(&changed).ok())
-            .is_none_or(|inventory| hosts_short(&inventory))
+        let added: Vec<Change> = added_hosts(document, added).into_iter().collect();
+        changed_inventory(document, &added).is_none_or(|inventory| hosts_short(&inventory))
     };
     let most = (4 * inventory.hosts.len()).max(64);
     let mut fewest = 0;
@@ -243,6 +222,19 @@ pub fn cheapest_fix(
         }
     }
     Ok(Vec::new())
+}
+
+/// The document with `changes` applied, validated; `None` if a change does not apply or the
+/// result is invalid.
+fn changed_inventory(document: &serde_json::Value, changes: &[Change]) -> Option<model::Inventory> {
+    let assignments = changes
+        .iter()
+        .flat_map(|c| &c.assignments)
+        .map(|(path, value)| model::what_if::Change::parse_assignment(&format!("{path}={value}")))
+        .collect::<Result<Vec<_>, _>>()
+        .ok()?;
+    let changed = model::what_if::apply(document, &assignments).ok()?;
+    model::load_value(&changed).ok()
 }
 
 /// Whether the hosts are short by arithmetic, whatever the limits and counts: the necessary
