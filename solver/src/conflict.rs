@@ -452,7 +452,24 @@ pub fn specificity(layer: Layer) -> u8 {
 /// Finds a minimal conflict within `budget`; `None` when the model is not infeasible (or
 /// HiGHS cannot tell).
 pub fn minimal_conflict(inventory: &Inventory, budget: Duration) -> Option<Conflict> {
-    let deadline = Instant::now() + budget;
+    let started = Instant::now();
+    let deadline = started + budget;
+    let trace = |kind: &str, conflict: &Conflict| {
+        if std::env::var_os("VKSPLAN_TRACE").is_some() {
+            eprintln!(
+                "vksplan: {kind} conflict of {} group(s) (irreducible: {}) in {:.2}s",
+                conflict.owners.len(),
+                conflict.irreducible,
+                started.elapsed().as_secs_f64()
+            );
+        }
+    };
+    // A row over what is admitted that the units that must run overflow: by arithmetic, no
+    // model needed.
+    if let Some(conflict) = aggregate_conflict(inventory) {
+        trace("aggregate", &conflict);
+        return Some(conflict);
+    }
     let blocks = blocks(inventory);
     let compiler = diagnosis_model(inventory, &blocks);
     let remaining = || {
@@ -460,14 +477,25 @@ pub fn minimal_conflict(inventory: &Inventory, budget: Duration) -> Option<Confl
             .saturating_duration_since(Instant::now())
             .as_secs_f64()
     };
-    let test = |set: &BTreeSet<&Owner>| {
+    // Whether the groups in `set` can hold, within `seconds` (and the budget).
+    let test_within = |set: &BTreeSet<&Owner>, seconds: f64| {
+        if remaining() <= 0.0 {
+            return None;
+        }
         feasible(
             &compiler,
             |owner| owner.as_ref().is_none_or(|o| set.contains(o)),
-            remaining(),
+            remaining().min(seconds),
             1,
         )
     };
+    let test = |set: &BTreeSet<&Owner>| test_within(set, f64::INFINITY);
+    // Not enough vCPUs or memory on all the hosts together: found by arithmetic. Its tests are
+    // packings near full, which can be slow to decide: a few seconds each.
+    if let Some(conflict) = capacity_conflict(inventory, &|set| test_within(set, QUICK_TEST_S)) {
+        trace("capacity", &conflict);
+        return Some(conflict);
+    }
     let mut owners: Vec<&Owner> = compiler
         .rows
         .iter()
@@ -477,40 +505,6 @@ pub fn minimal_conflict(inventory: &Inventory, budget: Duration) -> Option<Confl
         .collect();
     // Drop broad groups first so that what stays is as specific as the conflict allows.
     owners.sort_by_key(|o| (std::cmp::Reverse(specificity(o.layer)), *o));
-    // A row over what is admitted that the units that must run overflow: by arithmetic.
-    if let Some(conflict) = aggregate_conflict(inventory) {
-        if std::env::var_os("VKSPLAN_TRACE").is_some() {
-            eprintln!(
-                "vksplan: aggregate conflict of {} group(s)",
-                conflict.owners.len()
-            );
-        }
-        return Some(conflict);
-    }
-    // Not enough vCPUs or memory on all the hosts together: found by arithmetic.
-    // Its tests are packings near full, which can be slow to decide: a few seconds each.
-    let quick_test = |set: &BTreeSet<&Owner>| {
-        if remaining() <= 0.0 {
-            return None;
-        }
-        feasible(
-            &compiler,
-            |owner| owner.as_ref().is_none_or(|o| set.contains(o)),
-            remaining().min(QUICK_TEST_S),
-            1,
-        )
-    };
-    if let Some(conflict) = capacity_conflict(inventory, &quick_test) {
-        if std::env::var_os("VKSPLAN_TRACE").is_some() {
-            eprintln!(
-                "vksplan: capacity conflict of {} group(s) (irreducible: {}) in {:.2}s",
-                conflict.owners.len(),
-                conflict.irreducible,
-                (budget - deadline.saturating_duration_since(Instant::now())).as_secs_f64()
-            );
-        }
-        return Some(conflict);
-    }
     let all: BTreeSet<&Owner> = owners.iter().copied().collect();
     if test(&all) != Some(false) {
         return None;
@@ -546,24 +540,14 @@ pub fn minimal_conflict(inventory: &Inventory, budget: Duration) -> Option<Confl
         }
         chunk = chunk.div_ceil(2);
     }
-    if std::env::var_os("VKSPLAN_TRACE").is_some() {
-        eprintln!(
-            "vksplan: conflict of {} group(s) ({}) in {:.2}s",
-            owners.len(),
-            if irreducible {
-                "irreducible"
-            } else {
-                "not reduced further"
-            },
-            (budget - deadline.saturating_duration_since(Instant::now())).as_secs_f64()
-        );
-    }
     let mut owners: Vec<Owner> = owners.into_iter().cloned().collect();
     owners.sort_by_key(|o| (specificity(o.layer), o.subject.clone(), o.constraint));
-    Some(Conflict {
+    let conflict = Conflict {
         owners,
         irreducible,
-    })
+    };
+    trace("filtered", &conflict);
+    Some(conflict)
 }
 
 /// How a group reads in a sentence.
