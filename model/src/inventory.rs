@@ -347,6 +347,21 @@ impl Inventory {
             })
     }
 
+    /// What HA admission lets VMs reserve, given which hosts are in maintenance: the physical
+    /// cores and memory (bytes) of the hosts in service times (h - k) / h, rounded down, for
+    /// `host_failures_to_tolerate` = k; nothing when no host is left after k failures.
+    pub fn ha_usable(&self, in_maintenance: &[bool]) -> (u128, u128) {
+        let (h, cores, memory) = self.in_service(in_maintenance);
+        let k = u128::from(self.policy.host_failures_to_tolerate);
+        let usable = |total: u128| if h > k { (h - k) * total / h } else { 0 };
+        (usable(cores), usable(memory))
+    }
+
+    /// Which hosts the input puts in maintenance.
+    pub fn maintenance(&self) -> Vec<bool> {
+        self.hosts.iter().map(|host| host.maintenance).collect()
+    }
+
     /// The admission unit of a cluster.
     pub fn unit_of_cluster(&self, cluster: usize) -> Option<usize> {
         self.cluster_units.get(cluster).copied().flatten()

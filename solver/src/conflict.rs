@@ -164,17 +164,15 @@ fn aggregate_conflict(inventory: &Inventory) -> Option<Conflict> {
     }
     let k = u128::from(inventory.policy.host_failures_to_tolerate);
     if k > 0 {
-        let maintenance: Vec<bool> = inventory.hosts.iter().map(|h| h.maintenance).collect();
-        let (h, cores, memory) = inventory.in_service(&maintenance);
-        let usable = |total: u128| if h > k { (h - k) * total / h } else { 0 };
+        let (usable_cores, usable_memory) = inventory.ha_usable(&inventory.maintenance());
         let owner = Owner::new(Layer::Infrastructure, "hosts", "ha_admission");
         rows.extend(owner.clone().map(|o| {
             let read: Read = Box::new(|t: &Accounting| t.reserved.0);
-            (o, usable(cores), read)
+            (o, usable_cores, read)
         }));
         rows.extend(owner.map(|o| {
             let read: Read = Box::new(|t: &Accounting| t.reserved.1);
-            (o, usable(memory), read)
+            (o, usable_memory, read)
         }));
     }
     let mut best: Option<Vec<Owner>> = None;

@@ -247,19 +247,13 @@ pub fn necessary_conditions(
     }
     // Host totals: reserved within HA admission, all within the overcommitted limits, devices.
     let k = u128::from(policy.host_failures_to_tolerate);
-    let maintenance: Vec<bool> = inventory
-        .hosts
-        .iter()
-        .map(|host| host.maintenance)
-        .collect();
-    let (h, cores, memory) = inventory.in_service(&maintenance);
     let ha_note = if k > 0 {
         format!(" after the HA reserve for {k} host failure(s)")
     } else {
         String::new()
     };
-    let usable = |total: u128| if h > k { total * (h - k) / h.max(1) } else { 0 };
-    if d.reserved_vcpus > usable(cores) {
+    let (usable_cores, usable_memory) = inventory.ha_usable(&inventory.maintenance());
+    if d.reserved_vcpus > usable_cores {
         found.push(Diagnostic::new(
             Layer::Infrastructure,
             "hosts",
@@ -268,12 +262,12 @@ pub fn necessary_conditions(
                 "reserved VMs need {} vCPUs; the {} host(s) offer {} cores{ha_note}",
                 d.reserved_vcpus,
                 active.len(),
-                usable(cores)
+                usable_cores
             ),
             "add hosts, or use best-effort classes for some VMs",
         ));
     }
-    if d.reserved_memory > usable(memory) {
+    if d.reserved_memory > usable_memory {
         found.push(Diagnostic::new(
             Layer::Infrastructure,
             "hosts",
@@ -282,7 +276,7 @@ pub fn necessary_conditions(
                 "reserved VMs need {} of memory; the {} host(s) offer {}{ha_note}",
                 Bytes(d.reserved_memory as u64),
                 active.len(),
-                Bytes(usable(memory) as u64)
+                Bytes(usable_memory as u64)
             ),
             "add hosts or memory, or use best-effort classes",
         ));

@@ -236,7 +236,7 @@ pub fn cheapest_fix(inventory: &Inventory, budget: Duration) -> Outcome {
     };
     let assignment = crate::place::disaggregate(&compiler, &blocks, &values);
     let copies = assignment.copies();
-    let maintenance: Vec<bool> = inventory.hosts.iter().map(|h| h.maintenance).collect();
+    let maintenance = inventory.maintenance();
     let totals = account(
         inventory,
         Alive {

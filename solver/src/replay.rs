@@ -141,7 +141,7 @@ impl State {
             new: vec![None; vms],
             created_in: vec![None; vms],
             deleted_in: vec![None; vms],
-            maintenance: inventory.hosts.iter().map(|h| h.maintenance).collect(),
+            maintenance: inventory.maintenance(),
             entered_in: vec![None; hosts],
             exited_in: vec![None; hosts],
             admitted: start.admitted.clone(),

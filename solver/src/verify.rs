@@ -590,7 +590,7 @@ pub fn check_state(
 /// Checks a placement against SPEC section 3 and computes the objective values of section 4.
 pub fn verify(inventory: &Inventory, assignment: &Assignment) -> Report {
     let copies = assignment.copies();
-    let maintenance: Vec<bool> = inventory.hosts.iter().map(|h| h.maintenance).collect();
+    let maintenance = inventory.maintenance();
     let alive = Alive {
         copies: &copies,
         maintenance: &maintenance,

@@ -21,17 +21,9 @@ impl Family for HaAdmission {
         if k == 0 {
             return FamilyStats::default();
         }
-        let active: Vec<_> = inventory.hosts.iter().filter(|h| !h.maintenance).collect();
-        let h = active.len() as u64;
-        let cores: u64 = active.iter().map(|host| u64::from(host.cpu_cores)).sum();
-        let memory: u128 = active.iter().map(|host| u128::from(host.memory.0)).sum();
         // No host left after the failures: nothing may be reserved.
-        let usable_cores = if h > k { (h - k) * cores / h } else { 0 };
-        let usable_memory = if h > k {
-            vksplan_model::Bytes(((u128::from(h - k) * memory) / u128::from(h)) as u64)
-        } else {
-            vksplan_model::Bytes(0)
-        };
+        let (usable_cores, usable_memory) = inventory.ha_usable(&inventory.maintenance());
+        let usable_memory = vksplan_model::Bytes(usable_memory.min(u128::from(u64::MAX)) as u64);
         let (mut reserved_vcpus, mut reserved_memory) =
             (Expression::from(0.0), Expression::from(0.0));
         for (block_index, block) in compiler.blocks.iter().enumerate() {
