@@ -230,7 +230,7 @@ pub fn cheapest_fix(inventory: &Inventory, budget: Duration) -> Outcome {
             CHANGE_WEIGHT * changed + *slack * (1.0 / today(inventory, *quantity).max(1.0));
     }
     let values = match minimise(&compiler, objective, budget.as_secs_f64(), 1) {
-        Minimum::Found(values, _) => values,
+        Minimum::Found(values) => values,
         Minimum::Infeasible => return Outcome::NotEnough,
         Minimum::Unknown => return Outcome::Unknown,
     };

@@ -394,32 +394,18 @@ pub fn feasible(
     seconds: f64,
     threads: u32,
 ) -> Option<bool> {
-    let mut problem = highs(compiler.variables.clone().minimise(Expression::from(0.0)));
-    for (owner, row) in &compiler.rows {
-        if keep(owner) {
-            problem.add_constraint(row.clone());
-        }
-    }
-    let mut model = problem.try_into_inner().ok()?;
-    model.make_quiet();
-    model.try_set_option("time_limit", seconds.max(0.01)).ok()?;
-    model
-        .try_set_option("threads", i32::try_from(threads.max(1)).unwrap_or(1))
-        .ok()?;
-    model.try_set_option("random_seed", 0).ok()?;
-    let solved = model.try_solve().ok()?;
-    match solved.status() {
-        HighsModelStatus::Infeasible | HighsModelStatus::UnboundedOrInfeasible => Some(false),
-        _ if solved.primal_solution_status() == HighsSolutionStatus::Feasible => Some(true),
-        _ => None,
+    match solve_rows(compiler, keep, Expression::from(0.0), seconds, threads) {
+        Solved::Found(_) => Some(true),
+        Solved::Infeasible => Some(false),
+        Solved::Unknown => None,
     }
 }
 
-/// The result of [`minimise`].
+/// The result of [`minimise`]: the best solution found, or why there is none.
 #[derive(Debug, Clone)]
 pub enum Minimum {
-    /// The best solution found, and whether it is proven optimal.
-    Found(ColumnValues, bool),
+    /// The best solution found (proven optimal or not).
+    Found(ColumnValues),
     /// No solution exists.
     Infeasible,
     /// No solution found in time (or HiGHS failed).
@@ -428,12 +414,40 @@ pub enum Minimum {
 
 /// Minimises `objective` over the rows of `compiler` within `seconds`.
 pub fn minimise(compiler: &Compiler, objective: Expression, seconds: f64, threads: u32) -> Minimum {
+    match solve_rows(compiler, |_| true, objective, seconds, threads) {
+        Solved::Found(values) => {
+            let index = ColumnValues::index_of(&compiler.variables);
+            Minimum::Found(ColumnValues::new(&index, values))
+        }
+        Solved::Infeasible => Minimum::Infeasible,
+        Solved::Unknown => Minimum::Unknown,
+    }
+}
+
+/// What one plain HiGHS solve ends with: column values in column order, or why none.
+enum Solved {
+    Found(Vec<f64>),
+    Infeasible,
+    Unknown,
+}
+
+/// Solves the rows `keep` accepts with `objective` (bounded below), one seeded solve within
+/// `seconds`: for feasibility tests and the cheapest-fix model.
+fn solve_rows(
+    compiler: &Compiler,
+    keep: impl Fn(&Option<super::Owner>) -> bool,
+    objective: Expression,
+    seconds: f64,
+    threads: u32,
+) -> Solved {
     let mut problem = highs(compiler.variables.clone().minimise(objective));
-    for (_, row) in &compiler.rows {
-        problem.add_constraint(row.clone());
+    for (owner, row) in &compiler.rows {
+        if keep(owner) {
+            problem.add_constraint(row.clone());
+        }
     }
     let Ok(mut model) = problem.try_into_inner() else {
-        return Minimum::Unknown;
+        return Solved::Unknown;
     };
     model.make_quiet();
     let set = model
@@ -444,21 +458,16 @@ pub fn minimise(compiler: &Compiler, objective: Expression, seconds: f64, thread
             .is_ok()
         && model.try_set_option("random_seed", 0).is_ok();
     let Some(solved) = set.then(|| model.try_solve().ok()).flatten() else {
-        return Minimum::Unknown;
+        return Solved::Unknown;
     };
     match solved.status() {
-        // The objectives minimised here are bounded below: unbounded-or-infeasible is infeasible.
+        // The objectives solved here are bounded below: unbounded-or-infeasible is infeasible.
         HighsModelStatus::Infeasible | HighsModelStatus::UnboundedOrInfeasible => {
-            Minimum::Infeasible
+            Solved::Infeasible
         }
-        status if solved.primal_solution_status() == HighsSolutionStatus::Feasible => {
-            let index = ColumnValues::index_of(&compiler.variables);
-            let values = solved.get_solution().columns().to_vec();
-            Minimum::Found(
-                ColumnValues::new(&index, values),
-                status == HighsModelStatus::Optimal,
-            )
+        _ if solved.primal_solution_status() == HighsSolutionStatus::Feasible => {
+            Solved::Found(solved.get_solution().columns().to_vec())
         }
-        _ => Minimum::Unknown,
+        _ => Solved::Unknown,
     }
 }
