@@ -5,8 +5,8 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::time::Duration;
-use vksplan::generate::{generate, short_of, Params, Shortage};
 use vksplan::solver::{plan, Options};
+use vksplan_testkit::generate::{generate, short_of, Params, Shortage};
 
 fn bench_fixtures(c: &mut Criterion) {
     let mut group = c.benchmark_group("fixtures");

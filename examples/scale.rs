@@ -4,8 +4,8 @@
 //! `cargo run --release --example scale -- HOSTS VMS [--zones] [--hard] [--seed N] [--time-limit S] [--first] [--greedy] [--upgrade] [--infeasible limit|addresses|capacity]`
 
 use std::time::Instant;
-use vksplan::generate::{generate, short_of, Params, Shortage};
 use vksplan::solver::{plan, Options};
+use vksplan_testkit::generate::{generate, short_of, Params, Shortage};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -100,7 +100,8 @@ fn main() {
 
 /// `--greedy`: why the greedy placement fails, if it does (debugging aid).
 fn explain_greedy(inventory: &vksplan::model::Inventory) {
-    let found = vksplan::solver::greedy::greedy(inventory);
+    let strategy = vksplan::solver::greedy::Strategy::balance(inventory, None);
+    let found = vksplan::solver::greedy::greedy(inventory, &strategy);
     eprintln!(
         "greedy: {}",
         if found.is_some() {

@@ -13,8 +13,6 @@
 //! ```
 #![deny(missing_docs)]
 
-pub mod generate;
-
 pub use vksplan_model as model;
 pub use vksplan_solver as solver;
 

@@ -215,14 +215,14 @@ proptest! {
     #[test]
     fn plans_verify_repeat_and_removing_a_vm_keeps_feasibility(seed in any::<u64>(), hosts in 3usize..=8, rules in 0usize..=3,
                                                                placed in prop_oneof![Just(0.0), Just(0.5)]) {
-        let params = vksplan::generate::Params {
+        let params = vksplan_testkit::generate::Params {
             seed, hosts, three_zones: hosts % 3 == 0 && seed % 2 == 0, supervisor: true, namespaces: 2,
             clusters_per_namespace: 2, pools_per_cluster: 1, max_pool_replicas: 4, vms_per_namespace: 1,
             limit_slack: Some(1.0), priority_fraction: 0.3, rules, placed_fraction: placed,
             objective: if seed % 3 == 0 { "consolidate" } else { "balance" }, time_limit_s: 60.0,
             upgrade: None,
         };
-        let document = vksplan::generate::generate(&params);
+        let document = vksplan_testkit::generate::generate(&params);
         let inventory = vksplan::model::load_value(&document).unwrap_or_else(|e| panic!("invalid: {e}"));
         let first = plan(&inventory);
         prop_assert_eq!(common::stable_json(&first), common::stable_json(&plan(&inventory)));
@@ -250,14 +250,14 @@ proptest! {
     #[test]
     fn capacity_shortages_have_irreducible_conflicts_and_a_fix(seed in any::<u64>(), hosts in 2usize..=6,
                                                                  percent in 50u64..100) {
-        let params = vksplan::generate::Params {
+        let params = vksplan_testkit::generate::Params {
             seed, hosts, three_zones: false, supervisor: seed % 2 == 0, namespaces: 2,
             clusters_per_namespace: 2, pools_per_cluster: 1, max_pool_replicas: 3, vms_per_namespace: 1,
             limit_slack: None, priority_fraction: 0.0, rules: 0, placed_fraction: 0.0,
             objective: "balance", time_limit_s: 60.0, upgrade: None,
         };
-        let mut document = vksplan::generate::generate(&params);
-        vksplan::generate::short_of(&mut document, vksplan::generate::Shortage::HostMemory(percent));
+        let mut document = vksplan_testkit::generate::generate(&params);
+        vksplan_testkit::generate::short_of(&mut document, vksplan_testkit::generate::Shortage::HostMemory(percent));
         let inventory = vksplan::model::load_value(&document).unwrap_or_else(|e| panic!("invalid: {e}"));
         let host_memory = inventory.hosts.iter().map(|h| h.memory.0).min().unwrap_or(0);
         let first = plan(&inventory);
@@ -278,13 +278,13 @@ proptest! {
     #[test]
     fn limit_and_address_shortages_have_irreducible_conflicts(seed in any::<u64>(), hosts in 3usize..=6,
                                                                slack in 0.4f64..1.1, addresses in 0.3f64..1.1) {
-        let params = vksplan::generate::Params {
+        let params = vksplan_testkit::generate::Params {
             seed, hosts, three_zones: hosts % 3 == 0 && seed % 2 == 0, supervisor: true, namespaces: 2,
             clusters_per_namespace: 2, pools_per_cluster: 1, max_pool_replicas: 3, vms_per_namespace: 1,
             limit_slack: Some(slack), priority_fraction: 0.2, rules: 0, placed_fraction: 0.0,
             objective: "balance", time_limit_s: 60.0, upgrade: None,
         };
-        let mut document = vksplan::generate::generate(&params);
+        let mut document = vksplan_testkit::generate::generate(&params);
         let workload = document["networks"][1]["ips"].as_u64().unwrap_or(0);
         document["networks"][1]["ips"] = json!(((workload as f64) * addresses) as u64);
         let inventory = vksplan::model::load_value(&document).unwrap_or_else(|e| panic!("invalid: {e}"));

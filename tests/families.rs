@@ -4,7 +4,7 @@
 
 mod common;
 
-use vksplan::solver::place::place;
+use vksplan::solver::placement::place;
 use vksplan::solver::verify::verify;
 use vksplan::solver::Options;
 

@@ -109,13 +109,13 @@ proptest::proptest! {
         slack in 0.5f64..1.2,
         addresses in 0.3f64..1.2,
     ) {
-        let params = vksplan::generate::Params {
+        let params = vksplan_testkit::generate::Params {
             seed, hosts, three_zones: hosts % 3 == 0 && seed % 2 == 0, supervisor: true, namespaces: 2,
             clusters_per_namespace: 1, pools_per_cluster: 2, max_pool_replicas: 3, vms_per_namespace: 1,
             limit_slack: Some(slack), priority_fraction: 0.0, rules: 0, placed_fraction: 0.0,
             objective: "balance", time_limit_s: 60.0, upgrade: None,
         };
-        let mut document = vksplan::generate::generate(&params);
+        let mut document = vksplan_testkit::generate::generate(&params);
         let workload = document["networks"][1]["ips"].as_u64().unwrap_or(0);
         document["networks"][1]["ips"] = serde_json::json!(((workload as f64) * addresses) as u64);
         let plan = vksplan::plan_bytes(document.to_string().as_bytes(), &Options::default())

@@ -233,13 +233,13 @@ proptest::proptest! {
     #[test]
     fn generated_upgrades_replay_cleanly(seed in proptest::prelude::any::<u64>(), hosts in 4usize..=9,
                                          patch_every in 1usize..=3, concurrency in 1u32..=2, rules in 0usize..=2) {
-        let params = vksplan::generate::Params {
+        let params = vksplan_testkit::generate::Params {
             seed, hosts, three_zones: false, supervisor: true, namespaces: 2, clusters_per_namespace: 2,
             pools_per_cluster: 1, max_pool_replicas: 3, vms_per_namespace: 1, limit_slack: Some(1.5),
             priority_fraction: 0.2, rules, placed_fraction: 0.5, objective: "balance", time_limit_s: 60.0,
             upgrade: Some((patch_every, concurrency)),
         };
-        let document = vksplan::generate::generate(&params);
+        let document = vksplan_testkit::generate::generate(&params);
         let inventory = vksplan::model::load_value(&document).unwrap_or_else(|e| panic!("invalid: {e}"));
         let plan = common::plan(&inventory);
         let upgrade = plan.upgrade.clone().unwrap_or_else(|| panic!("no upgrade block"));

@@ -242,7 +242,7 @@ pub enum Action {
 }
 
 /// Model size and solve time.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Stats {
     /// Columns.
     pub variables: u64,
@@ -250,4 +250,22 @@ pub struct Stats {
     pub constraints: u64,
     /// Wall-clock milliseconds.
     pub solve_ms: u64,
+    /// Each step of the objective the placement solved, in order (empty when it solved none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<StepStats>,
+}
+
+/// How one step of the objective went.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepStats {
+    /// `priority`, `admitted`, `soft_rules`, `migrations`, `balance`, `consolidate` or `spread`.
+    pub step: String,
+    /// `optimal` (proven) or `feasible` (stopped by its time budget).
+    pub status: String,
+    /// The value the plan reaches.
+    pub value: f64,
+    /// The best value possible, as proven (equals `value` when optimal).
+    pub bound: f64,
+    /// Seconds the step took.
+    pub seconds: f64,
 }

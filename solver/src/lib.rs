@@ -22,6 +22,7 @@ pub mod elastic;
 pub mod greedy;
 pub mod lp;
 pub mod place;
+pub mod placement;
 pub mod replay;
 pub mod stuck;
 pub mod text;

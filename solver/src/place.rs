@@ -1,107 +1,13 @@
 //! Placement: compile, solve step by step, name each VM's host, verify, and build the plan
 //! document.
 
-use crate::blocks::{blocks, Block};
-use crate::greedy::greedy;
-use crate::lp::families;
-use crate::lp::{solve_stages, warm_start, ColumnValues, Compiler, Ending, Stages};
+use crate::blocks::Block;
+use crate::lp::{ColumnValues, Compiler};
+use crate::placement::{place, Ending};
 use crate::verify::{usage, verify, Assignment, Report};
 use crate::{diagnose, Options, SolverError};
-use std::time::Instant;
 use vksplan_model::plan::{ObjectiveReport, Plan, Stats, Status};
 use vksplan_model::Inventory;
-
-/// A placement with how it was obtained.
-#[derive(Debug, Clone)]
-pub struct Placed {
-    /// How the solve ended.
-    pub ending: Ending,
-    /// The placement (`None` without a solution).
-    pub assignment: Option<Assignment>,
-    /// Best bound on step 4.
-    pub step4_bound: Option<f64>,
-    /// Model size and time.
-    pub stats: Stats,
-    /// A HiGHS error, if any.
-    pub error: Option<String>,
-}
-
-/// Solves the placement MIP without verifying it (see [`plan`] for the checked path).
-pub fn place(inventory: &Inventory, options: &Options) -> Placed {
-    let start = Instant::now();
-    let blocks = blocks(inventory);
-    let mut compiler = Compiler::new(inventory, &blocks, &options.disabled_families);
-    for family in families::all() {
-        if !compiler.disabled(family.name()) {
-            let added = family.emit(&mut compiler);
-            if std::env::var_os("VKSPLAN_TRACE").is_some() {
-                eprintln!(
-                    "vksplan: family {}: {} rows, {} columns",
-                    family.name(),
-                    added.rows,
-                    added.columns
-                );
-            }
-        }
-    }
-    let time_limit = options
-        .time_limit_s
-        .unwrap_or(inventory.policy.time_limit_s);
-    // HiGHS stops a little before the limit: what remains is for turning its solution into a
-    // verified plan (2% of the limit, at most 1 s).
-    let reserve = (time_limit * 0.02).clamp(0.0, 1.0);
-    let settings = Stages {
-        deadline: start
-            + std::time::Duration::from_secs_f64((time_limit - reserve).clamp(0.0, 1e7)),
-        mip_gap: inventory.policy.mip_gap,
-        threads: options.threads,
-        first_solution: options.first_solution,
-    };
-    // The greedy placement (verified, or none) warm-starts HiGHS and stands in when the time
-    // limit hits before HiGHS has a plan of its own.
-    let fallback = if options.disabled_families.is_empty() {
-        greedy(inventory)
-    } else {
-        None
-    };
-    let start_values = fallback
-        .as_ref()
-        .and_then(|assignment| warm_start(&compiler, assignment));
-    if std::env::var_os("VKSPLAN_TRACE").is_some() {
-        eprintln!(
-            "vksplan: compiled and warm start ready at {:.3}s",
-            start.elapsed().as_secs_f64()
-        );
-    }
-    let outcome = solve_stages(&compiler, &settings, start_values);
-    let mut ending = outcome.ending;
-    let mut assignment = (!outcome.values.is_empty() || compiler.variables.is_empty())
-        .then(|| disaggregate(&compiler, &blocks, &outcome.values));
-    let mut error = outcome.error;
-    if assignment.is_none() && fallback.is_some() {
-        if ending == Ending::Infeasible {
-            error = Some(
-                "HiGHS calls infeasible a topology the greedy placement satisfies".to_string(),
-            );
-        } else {
-            ending = Ending::Feasible;
-            assignment = fallback;
-        }
-    }
-    Placed {
-        ending,
-        assignment,
-        // Without a bound from HiGHS (time out before step 4), the bound known before solving
-        // (balance: the rounding bound) is still a valid one.
-        step4_bound: outcome.step4_bound.or(compiler.objectives.best.step4),
-        stats: Stats {
-            variables: outcome.columns as u64,
-            constraints: outcome.rows as u64,
-            solve_ms: start.elapsed().as_millis() as u64,
-        },
-        error,
-    }
-}
 
 /// Plans a validated topology: the placement, checked by the verifier, and the upgrade
 /// sequence when the input asks for one, checked by the replay; as a plan document.

@@ -2,10 +2,12 @@
 //! a MIP over counts, the constraint families, and the staged solve.
 
 pub mod families;
+mod session;
 mod solve;
 mod warm;
 
-pub use solve::{feasible, minimise, solve_stages, Ending, Minimum, StageOutcome, Stages};
+pub use session::{Outcome, Session, SolveOptions, Solved};
+pub use solve::{feasible, minimise, Minimum};
 pub use warm::{warm_start, Hint};
 
 use crate::blocks::Block;
@@ -127,6 +129,13 @@ pub struct FamilyStats {
     pub columns: usize,
 }
 
+impl std::ops::AddAssign for FamilyStats {
+    fn add_assign(&mut self, other: FamilyStats) {
+        self.rows += other.rows;
+        self.columns += other.columns;
+    }
+}
+
 /// A constraint family: one accounting rule of SPEC section 3.
 pub trait Family {
     /// The family's name, as used to switch it off in tests.
@@ -195,13 +204,31 @@ pub struct Objectives {
     pub soft_rules: Option<Expression>,
     /// Step 3: migrations (minimise).
     pub migrations: Option<Expression>,
-    /// Step 4: highest utilisation or cost of hosts used (minimise).
+    /// Step 4 of `consolidate`: cost of hosts used (minimise). Balance has no expression: the
+    /// level search bounds [`Objectives::levels`] instead.
     pub step4: Option<Expression>,
     /// Step 5: spread (minimise).
     pub spread: Option<Expression>,
+    /// Balance: each host's load columns.
+    pub levels: Vec<Level>,
+    /// Balance: the memory granule the memory load columns count in (bytes).
+    pub memory_granule: u128,
+    /// Rows only a step (and the ones after it) needs, added when that step starts.
+    pub deferred: Vec<(crate::placement::StepKind, Constraint)>,
     /// For each step, the best value it could possibly reach, known before solving (a valid
     /// bound): a solution that reaches it is optimal for that step without asking HiGHS.
     pub best: Bests,
+}
+
+/// A host's load columns (balance): vCPUs, and memory in granules.
+#[derive(Debug, Clone, Copy)]
+pub struct Level {
+    /// Host.
+    pub host: usize,
+    /// vCPUs on the host.
+    pub vcpus: Variable,
+    /// Memory on the host, in [`Objectives::memory_granule`]s.
+    pub memory: Variable,
 }
 
 /// Best possible values of the objective steps (see [`Objectives::best`]).
@@ -211,8 +238,6 @@ pub struct Bests {
     pub priority: Option<f64>,
     /// Number of optional units.
     pub admitted: Option<f64>,
-    /// Highest utilisation: the rounding bound (balance only).
-    pub step4: Option<f64>,
     /// Sum of the pools' spread bounds.
     pub spread: Option<f64>,
 }

@@ -1,7 +1,7 @@
 //! Warm starts: every column of the MIP registers what it means ([`Hint`]), so that a complete
 //! solution vector can be computed from any placement (the greedy one) and handed to HiGHS.
 
-use super::{gib, Compiler};
+use super::Compiler;
 use crate::verify::Assignment;
 use vksplan_model::topology::RuleKind;
 
@@ -27,10 +27,12 @@ pub enum Hint {
         /// Host.
         host: usize,
     },
-    /// Highest utilisation, at least `lower`.
-    Peak {
-        /// Its lower bound.
-        lower: f64,
+    /// A host's load (balance): vCPUs, or memory in granules.
+    Load {
+        /// Host.
+        host: usize,
+        /// Memory (else vCPUs).
+        memory: bool,
     },
     /// Host holds a VM.
     Used {
@@ -99,11 +101,11 @@ pub fn warm_start(compiler: &Compiler, assignment: &Assignment) -> Option<Vec<f6
             }
         }
     }
-    let (mut vcpus, mut memory) = (vec![0u64; hosts], vec![0.0f64; hosts]);
+    let (mut vcpus, mut memory_bytes) = (vec![0u64; hosts], vec![0u128; hosts]);
     for (vm, host) in assignment.host_of.iter().enumerate() {
         if let Some(host) = host {
             vcpus[*host] += u64::from(inventory.group_of(vm).vcpus);
-            memory[*host] += gib(inventory.group_of(vm).memory);
+            memory_bytes[*host] += u128::from(inventory.group_of(vm).memory.0);
         }
     }
     // VMs of each group per host (pools span several blocks).
@@ -143,24 +145,16 @@ pub fn warm_start(compiler: &Compiler, assignment: &Assignment) -> Option<Vec<f6
                 let today = if admitted(*block) { today } else { 0 };
                 f64::from(today.saturating_sub(count[*block][*host]))
             }
-            Hint::Peak { lower } => (0..hosts)
-                .filter(|h| !compiler.by_host[*h].is_empty())
-                .map(|h| {
-                    let spec = &inventory.hosts[h];
-                    let cpu = if spec.vcpu_limit > 0 {
-                        vcpus[h] as f64 / spec.vcpu_limit as f64
-                    } else {
-                        0.0
-                    };
-                    let mem = if spec.memory_limit.0 > 0 {
-                        memory[h] / gib(spec.memory_limit)
-                    } else {
-                        0.0
-                    };
-                    cpu.max(mem)
-                })
-                .fold(*lower, f64::max),
-            Hint::Used { host } => f64::from(u8::from(vcpus[*host] > 0 || memory[*host] > 0.0)),
+            Hint::Load { host, memory } => {
+                if *memory {
+                    (memory_bytes[*host] / compiler.objectives.memory_granule.max(1)) as f64
+                } else {
+                    vcpus[*host] as f64
+                }
+            }
+            Hint::Used { host } => {
+                f64::from(u8::from(count.iter().any(|per_host| per_host[*host] > 0)))
+            }
             Hint::Spread { group, lower } => {
                 let most = group_count
                     .get(group)

@@ -1,9 +1,12 @@
 //! The objective expressions of SPEC section 4 and the columns they need: admission (priority
 //! sum, then count), migrations against `placement` (on the counts: `m >= current * admitted -
-//! count`), balance (`U >= utilisation` per host) or consolidate (`used[host]` binaries), and
-//! spread (`s[pool] >= count on each host`). Soft rules are [`super::rules`]'s.
+//! count`), balance (per host, its vCPU and memory load as integer level columns whose bounds
+//! the level search sets), consolidate (`used[host]` binaries on the capacity rows) and spread
+//! (`s[pool] >= count on each host`). Rows only one step needs are deferred to that step. Soft
+//! rules are [`super::rules`]'s.
 
-use crate::lp::{gib, Compiler, Family, FamilyStats, Hint};
+use crate::lp::{gib, Compiler, Family, FamilyStats, Hint, Level};
+use crate::placement::StepKind;
 use good_lp::{variable, Expression};
 use std::collections::BTreeMap;
 use vksplan_model::topology::ObjectiveKind;
@@ -88,62 +91,8 @@ impl Family for Objective {
 
         // Step 4.
         match inventory.policy.objective {
-            ObjectiveKind::Balance => {
-                let bound = balance_lower_bound(compiler);
-                compiler.objectives.best.step4 = Some(bound);
-                let peak = compiler.column(
-                    variable().min(bound).name("utilisation[max]"),
-                    Hint::Peak { lower: bound },
-                );
-                stats.columns += 1;
-                for host_index in 0..inventory.hosts.len() {
-                    let host = &inventory.hosts[host_index];
-                    let (mut vcpus, mut memory) = (Expression::from(0.0), Expression::from(0.0));
-                    for (block, count) in &compiler.by_host[host_index] {
-                        let group = &inventory.groups[compiler.blocks[*block].group];
-                        vcpus += *count * f64::from(group.vcpus);
-                        memory += *count * gib(group.memory);
-                    }
-                    if compiler.by_host[host_index].is_empty() {
-                        continue;
-                    }
-                    // utilisation = use / limit <= peak, as use / limit - peak <= 0 (scaled by
-                    // 1/limit so every row has coefficients near 1).
-                    if host.vcpu_limit > 0 {
-                        compiler.row(None, (vcpus * (1.0 / host.vcpu_limit as f64)).leq(peak));
-                        stats.rows += 1;
-                    }
-                    if host.memory_limit.0 > 0 {
-                        compiler.row(None, (memory * (1.0 / gib(host.memory_limit))).leq(peak));
-                        stats.rows += 1;
-                    }
-                }
-                compiler.objectives.step4 = Some(peak.into());
-            }
-            ObjectiveKind::Consolidate => {
-                let mut cost = Expression::from(0.0);
-                for host_index in 0..inventory.hosts.len() {
-                    if compiler.by_host[host_index].is_empty() {
-                        continue;
-                    }
-                    let host = &inventory.hosts[host_index];
-                    let used = compiler.column(
-                        variable()
-                            .binary()
-                            .name(format!("used[host={}]", host.name)),
-                        Hint::Used { host: host_index },
-                    );
-                    stats.columns += 1;
-                    let on_host = compiler.by_host[host_index].clone();
-                    for (block, count) in on_host {
-                        let size = f64::from(compiler.blocks[block].size());
-                        compiler.row(None, Expression::from(count).leq(used * size));
-                        stats.rows += 1;
-                    }
-                    cost += used * host.cost;
-                }
-                compiler.objectives.step4 = Some(cost);
-            }
+            ObjectiveKind::Balance => stats += level_columns(compiler),
+            ObjectiveKind::Consolidate => stats += used_columns(compiler),
         }
 
         // Step 5: spread of node pools.
@@ -188,8 +137,13 @@ impl Family for Objective {
                     },
                 );
                 stats.columns += 1;
+                // Only the spread step needs these rows (one per pool and host: most of a large
+                // model's rows); it adds them when it starts.
                 for on_host in per_host.into_values() {
-                    compiler.row(None, on_host.leq(most));
+                    compiler
+                        .objectives
+                        .deferred
+                        .push((StepKind::Spread, on_host.leq(most)));
                     stats.rows += 1;
                 }
                 spread += most;
@@ -202,35 +156,129 @@ impl Family for Objective {
     }
 }
 
-/// The smallest `c` among the candidates `k / limit[j]` with `sum_h floor(c * limit[h]) >= demand`:
-/// host loads are whole units, so no host can be loaded to a fraction `c` of its limit with more
-/// than `floor(c * limit)` units, and the hosts together must hold the demand. Exact integer
-/// arithmetic; 0 when there is no demand or no limit.
-pub fn rounding_bound(limits: &[u128], demand: u128) -> f64 {
-    if demand == 0 || limits.iter().all(|l| *l == 0) {
-        return 0.0;
-    }
-    let held = |k: u128, base: u128| -> u128 { limits.iter().map(|l| k * l / base).sum() };
-    let mut best: Option<(u128, u128)> = None;
-    for &base in limits.iter().filter(|l| **l > 0) {
-        // Smallest k with held(k / base) >= demand; k = base holds everything (c = 1).
-        if held(base, base) < demand {
-            return 1.0;
+/// Balance: per host, integer columns for its vCPU load and its memory load in granules (the
+/// gcd of every VM's memory, so that the load is a whole number), tied to the counts by rows
+/// that the balance step adds. The level search bounds these columns by the capacities of a
+/// candidate peak.
+fn level_columns(compiler: &mut Compiler) -> FamilyStats {
+    let inventory = compiler.inventory;
+    let mut stats = FamilyStats::default();
+    let granule = memory_granule(compiler);
+    compiler.objectives.memory_granule = granule;
+    for host_index in 0..inventory.hosts.len() {
+        if compiler.by_host[host_index].is_empty() {
+            continue;
         }
-        let (mut low, mut high) = (0u128, base);
-        while low < high {
-            let middle = (low + high) / 2;
-            if held(middle, base) >= demand {
-                high = middle;
-            } else {
-                low = middle + 1;
+        let host = &inventory.hosts[host_index];
+        let name = &host.name;
+        let vcpus = compiler.column(
+            variable()
+                .integer()
+                .min(0)
+                .max(host.vcpu_limit as f64)
+                .name(format!("load_vcpus[host={name}]")),
+            Hint::Load {
+                host: host_index,
+                memory: false,
+            },
+        );
+        let memory = compiler.column(
+            variable()
+                .integer()
+                .min(0)
+                .max((u128::from(host.memory_limit.0) / granule.max(1)) as f64)
+                .name(format!("load_memory[host={name}]")),
+            Hint::Load {
+                host: host_index,
+                memory: true,
+            },
+        );
+        stats.columns += 2;
+        let (mut vcpu_sum, mut memory_sum) = (Expression::from(0.0), Expression::from(0.0));
+        for (block, count) in &compiler.by_host[host_index] {
+            let group = &inventory.groups[compiler.blocks[*block].group];
+            vcpu_sum += *count * f64::from(group.vcpus);
+            memory_sum += *count * (u128::from(group.memory.0) / granule.max(1)) as f64;
+        }
+        let deferred = &mut compiler.objectives.deferred;
+        deferred.push((StepKind::Step4, vcpu_sum.leq(vcpus)));
+        deferred.push((StepKind::Step4, memory_sum.leq(memory)));
+        stats.rows += 2;
+        compiler.objectives.levels.push(Level {
+            host: host_index,
+            vcpus,
+            memory,
+        });
+    }
+    stats
+}
+
+/// The gcd of every VM's memory in bytes (1 when there is none): every host's memory load is
+/// a multiple of it.
+pub fn memory_granule(compiler: &Compiler) -> u128 {
+    let granule = compiler.blocks.iter().fold(0u128, |g, block| {
+        gcd(
+            g,
+            u128::from(compiler.inventory.groups[block.group].memory.0),
+        )
+    });
+    granule.max(1)
+}
+
+/// Consolidate: a `used[host]` binary per host, on the host's capacity rows (vCPUs, memory and
+/// devices times `used`): a host that holds nothing costs nothing, and the LP relaxation is the
+/// fractional bin-packing bound instead of the trivial one per-(block, host) rows give.
+fn used_columns(compiler: &mut Compiler) -> FamilyStats {
+    let inventory = compiler.inventory;
+    let mut stats = FamilyStats::default();
+    let mut cost = Expression::from(0.0);
+    for host_index in 0..inventory.hosts.len() {
+        if compiler.by_host[host_index].is_empty() {
+            continue;
+        }
+        let host = &inventory.hosts[host_index];
+        let used = compiler.column(
+            variable()
+                .binary()
+                .name(format!("used[host={}]", host.name)),
+            Hint::Used { host: host_index },
+        );
+        stats.columns += 1;
+        cost += used * host.cost;
+        let (mut vcpus, mut memory) = (Expression::from(0.0), Expression::from(0.0));
+        let mut devices: std::collections::BTreeMap<&str, Expression> = Default::default();
+        let mut weightless = Vec::new();
+        for (block, count) in &compiler.by_host[host_index] {
+            let group = &inventory.groups[compiler.blocks[*block].group];
+            vcpus += *count * f64::from(group.vcpus);
+            memory += *count * gib(group.memory);
+            for (device, per_vm) in &group.devices {
+                *devices.entry(device.as_str()).or_default() += *count * f64::from(*per_vm);
+            }
+            if group.vcpus == 0 && group.memory.0 == 0 {
+                weightless.push((*count, compiler.blocks[*block].size()));
             }
         }
-        if best.is_none_or(|(k, b)| low * b < k * base) {
-            best = Some((low, base));
+        let deferred = &mut compiler.objectives.deferred;
+        deferred.push((StepKind::Step4, vcpus.leq(used * host.vcpu_limit as f64)));
+        deferred.push((StepKind::Step4, memory.leq(used * gib(host.memory_limit))));
+        stats.rows += 2;
+        for (device, sum) in devices {
+            let have = f64::from(host.device_count(device));
+            deferred.push((StepKind::Step4, sum.leq(used * have)));
+            stats.rows += 1;
+        }
+        // A VM of no size still makes its host used.
+        for (count, size) in weightless {
+            deferred.push((
+                StepKind::Step4,
+                Expression::from(count).leq(used * f64::from(size)),
+            ));
+            stats.rows += 1;
         }
     }
-    best.map_or(0.0, |(k, base)| k as f64 / base as f64)
+    compiler.objectives.step4 = Some(cost);
+    stats
 }
 
 fn gcd(a: u128, b: u128) -> u128 {
@@ -238,88 +286,5 @@ fn gcd(a: u128, b: u128) -> u128 {
         a
     } else {
         gcd(b, a % b)
-    }
-}
-
-/// A valid lower bound on the highest host utilisation: the larger of the vCPU and memory
-/// rounding bounds over the hosts not in maintenance, for the VMs that must be admitted
-/// (the Supervisor and every unit without a priority).
-fn balance_lower_bound(compiler: &Compiler) -> f64 {
-    let inventory = compiler.inventory;
-    let mut vcpus: u128 = 0;
-    let mut memory: u128 = 0;
-    let mut granule: u128 = 0;
-    for block in compiler.blocks {
-        let group = &inventory.groups[block.group];
-        granule = gcd(granule, u128::from(group.memory.0));
-        let mandatory = block
-            .unit
-            .is_none_or(|unit| inventory.admission_units[unit].priority.is_none());
-        if mandatory {
-            vcpus += u128::from(block.size()) * u128::from(group.vcpus);
-            memory += u128::from(block.size()) * u128::from(group.memory.0);
-        }
-    }
-    let active = inventory.hosts.iter().filter(|h| !h.maintenance);
-    let vcpu_limits: Vec<u128> = active.clone().map(|h| u128::from(h.vcpu_limit)).collect();
-    let cpu = rounding_bound(&vcpu_limits, vcpus);
-    if granule == 0 {
-        return cpu;
-    }
-    // Memory loads are multiples of the granule: count in granules, limits floored to them.
-    let memory_limits: Vec<u128> = active.map(|h| u128::from(h.memory_limit.0)).collect();
-    let memory_bound = rounding_bound_scaled(&memory_limits, memory / granule, granule);
-    // Stay a hair below so floating-point round-off can never cut the optimum itself.
-    (cpu.max(memory_bound) - 1e-9).max(0.0)
-}
-
-/// [`rounding_bound`] for loads counted in `granule`s against limits in raw units: a host holds
-/// `floor(c * limit / granule)` granules.
-fn rounding_bound_scaled(limits: &[u128], demand: u128, granule: u128) -> f64 {
-    if demand == 0 {
-        return 0.0;
-    }
-    let held = |numerator: u128, denominator: u128| -> u128 {
-        limits
-            .iter()
-            .map(|l| numerator * l / (denominator * granule))
-            .sum()
-    };
-    // Candidates c = k * granule / limit[j]: host j holds exactly k granules at c.
-    let mut best: Option<(u128, u128)> = None;
-    for &base in limits.iter().filter(|l| **l >= granule) {
-        let top = base / granule;
-        if held(top * granule, base) < demand {
-            continue;
-        }
-        let (mut low, mut high) = (0u128, top);
-        while low < high {
-            let middle = (low + high) / 2;
-            if held(middle * granule, base) >= demand {
-                high = middle;
-            } else {
-                low = middle + 1;
-            }
-        }
-        let numerator = low * granule;
-        if best.is_none_or(|(n, b)| numerator * b < n * base) {
-            best = Some((numerator, base));
-        }
-    }
-    best.map_or(1.0, |(numerator, base)| numerator as f64 / base as f64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::rounding_bound;
-
-    #[test]
-    fn rounding_bound_is_the_smallest_whole_load_level() {
-        // Two hosts of 10 units, 11 units of demand: 6 + 5, so 0.6, while the LP says 0.55.
-        assert!((rounding_bound(&[10, 10], 11) - 0.6).abs() < 1e-12);
-        // Mixed sizes: 4 and 8 units, demand 6: c = 0.5 holds 2 + 4.
-        assert!((rounding_bound(&[4, 8], 6) - 0.5).abs() < 1e-12);
-        assert_eq!(rounding_bound(&[4, 8], 0), 0.0);
-        assert_eq!(rounding_bound(&[4, 8], 13), 1.0);
     }
 }

@@ -329,11 +329,11 @@ pub fn short_of(document: &mut Value, shortage: Shortage) {
         }
         Shortage::Addresses => {
             let ips = document["networks"][1]["ips"].as_u64().unwrap_or(0);
-            let vms = crate::model::load_value(document).map_or(0, |i| i.vms.len() as u64);
+            let vms = vksplan_model::load_value(document).map_or(0, |i| i.vms.len() as u64);
             document["networks"][1]["ips"] = json!(vms.min(ips) * 95 / 100);
         }
         Shortage::HostMemory(percent) => {
-            let demand: u128 = crate::model::load_value(document).map_or(0, |inventory| {
+            let demand: u128 = vksplan_model::load_value(document).map_or(0, |inventory| {
                 inventory
                     .vms
                     .iter()

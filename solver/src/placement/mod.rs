@@ -1,0 +1,571 @@
+//! The staged placement solve. Greedy starts give a verified incumbent at once; then each step
+//! of the SPEC's lexicographic objective gets its turn and a share of the time limit: a step
+//! whose incumbent already reaches a bound known before solving is proven without a solve;
+//! balance is solved exactly by a search over utilisation levels ([`levels`]); the other steps
+//! by HiGHS on one model kept across steps ([`crate::lp::Session`]), warm-started from the
+//! incumbent. A step stopped by its budget keeps its best value, and the later steps still run
+//! on top of it. Every candidate is scored by the verifier's replay, never by the MIP, and the
+//! incumbent only changes for a plan that is lexicographically better.
+
+mod levels;
+mod score;
+
+pub use levels::{rounding, Caps, Levels};
+pub use score::{peak, Ratio, Score, Step4, StepKind};
+
+use crate::blocks::{blocks, Block};
+use crate::greedy;
+use crate::lp::{families, warm_start, Compiler, Outcome, Session, SolveOptions};
+use crate::verify::Assignment;
+use crate::Options;
+use good_lp::Expression;
+use std::time::{Duration, Instant};
+use vksplan_model::plan::{Stats, StepStats};
+use vksplan_model::topology::ObjectiveKind;
+use vksplan_model::Inventory;
+
+/// How the staged solve ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// Every step proven optimal (within the gap the policy allows).
+    Optimal,
+    /// A plan, but some step was not proven (time limit).
+    Feasible,
+    /// The time limit hit before any plan.
+    Timeout,
+    /// No placement exists.
+    Infeasible,
+}
+
+/// A placement with how it was obtained.
+#[derive(Debug, Clone)]
+pub struct Placed {
+    /// How the solve ended.
+    pub ending: Ending,
+    /// The placement (`None` without a solution).
+    pub assignment: Option<Assignment>,
+    /// Best bound on step 4.
+    pub step4_bound: Option<f64>,
+    /// Model size, time and the steps.
+    pub stats: Stats,
+    /// A HiGHS error, if any.
+    pub error: Option<String>,
+}
+
+/// Models with more columns than this are solved without HiGHS's presolve, which on them can
+/// take the whole limit before any incumbent (measured on the 288-host platforms).
+pub const PRESOLVE_COLUMN_LIMIT: usize = 500_000;
+
+/// Shares of the remaining time per step (the last step present gets all that is left).
+fn weight(step: StepKind) -> f64 {
+    match step {
+        StepKind::Priority | StepKind::Admitted | StepKind::SoftRules => 1.0,
+        StepKind::Migrations => 1.5,
+        StepKind::Step4 => 3.0,
+        StepKind::Spread => 1.5,
+    }
+}
+
+fn tracing() -> bool {
+    std::env::var_os("VKSPLAN_TRACE").is_some()
+}
+
+/// The incumbent: a plan with its verified score.
+#[derive(Clone)]
+struct Incumbent {
+    assignment: Assignment,
+    score: Score,
+}
+
+/// Everything a step needs.
+struct Solve<'a> {
+    inventory: &'a Inventory,
+    compiler: &'a Compiler<'a>,
+    blocks: &'a [Block],
+    session: Session,
+    threads: u32,
+    mip_gap: f64,
+    presolve: bool,
+    incumbent: Option<Incumbent>,
+    levels: Option<Levels>,
+    /// Set when a step found the placement infeasible.
+    infeasible: bool,
+    error: Option<String>,
+}
+
+/// Solves the placement MIP without verifying the final plan (see [`crate::plan`] for the
+/// checked path).
+pub fn place(inventory: &Inventory, options: &Options) -> Placed {
+    let start = Instant::now();
+    let time_limit = options
+        .time_limit_s
+        .unwrap_or(inventory.policy.time_limit_s)
+        .clamp(0.0, 1e7);
+    // What remains after the solve is for turning it into a verified plan (2% of the limit,
+    // at most 1 s).
+    let reserve = (time_limit * 0.02).clamp(0.0, 1.0);
+    let deadline = start + Duration::from_secs_f64(time_limit - reserve);
+    let blocks = blocks(inventory);
+    let mut compiler = Compiler::new(inventory, &blocks, &options.disabled_families);
+    for family in families::all() {
+        if !compiler.disabled(family.name()) {
+            let added = family.emit(&mut compiler);
+            if tracing() {
+                eprintln!(
+                    "vksplan: family {}: {} rows, {} columns",
+                    family.name(),
+                    added.rows,
+                    added.columns
+                );
+            }
+        }
+    }
+    let balance = inventory.policy.objective == ObjectiveKind::Balance;
+    let levels = balance.then(|| Levels::new(inventory, compiler.objectives.memory_granule));
+    let lower = levels
+        .as_ref()
+        .map(|levels| balance_lower_bound(inventory, levels));
+    // Greedy starts (a verified plan at once); with a family switched off (tests), the MIP
+    // alone decides.
+    let mut incumbent: Option<Incumbent> = None;
+    if options.disabled_families.is_empty() {
+        for assignment in greedy::starts(inventory, levels.as_ref(), lower, deadline) {
+            let (score, _) = Score::evaluate(inventory, &assignment);
+            if incumbent
+                .as_ref()
+                .is_none_or(|i| score.compare(&i.score).is_lt())
+            {
+                incumbent = Some(Incumbent { assignment, score });
+            }
+        }
+    }
+    if tracing() {
+        eprintln!(
+            "vksplan: compiled, starts ready at {:.3}s: {:?}",
+            start.elapsed().as_secs_f64(),
+            incumbent.as_ref().map(|i| i.score)
+        );
+    }
+    let columns = compiler.variables.len();
+    let mut solve = Solve {
+        inventory,
+        compiler: &compiler,
+        blocks: &blocks,
+        session: Session::new(&compiler, |_| true),
+
+        threads: options.threads,
+        mip_gap: inventory.policy.mip_gap,
+        presolve: columns <= PRESOLVE_COLUMN_LIMIT,
+        incumbent,
+        levels,
+        infeasible: false,
+        error: None,
+    };
+    let (_, rows) = solve.session.size();
+    // With a family switched off (tests), step 4 is left out: its rows (level capacities,
+    // used hosts) restate host capacity.
+    let testing = !options.disabled_families.is_empty();
+    let steps: Vec<StepKind> = StepKind::ALL
+        .into_iter()
+        .filter(|step| solve.present(*step) && !(testing && *step == StepKind::Step4))
+        .collect();
+    let steps = if steps.is_empty() {
+        vec![StepKind::SoftRules]
+    } else {
+        steps
+    };
+    let mut reports: Vec<StepStats> = Vec::new();
+    let mut all_proven = true;
+    let mut step4_bound = None;
+    for (index, step) in steps.iter().enumerate() {
+        let began = Instant::now();
+        let remaining = deadline.saturating_duration_since(began);
+        let weights: f64 = steps[index..].iter().map(|s| weight(*s)).sum();
+        let budget = if index + 1 == steps.len() {
+            remaining
+        } else {
+            remaining.mul_f64(weight(*step) / weights)
+        };
+        let result = if options.first_solution && solve.incumbent.is_some() {
+            StepResult::unproven(&solve, *step)
+        } else {
+            solve.run(*step, budget, lower)
+        };
+        if solve.infeasible || solve.error.is_some() {
+            break;
+        }
+        all_proven &= result.proven;
+        if *step == StepKind::Step4 {
+            step4_bound = Some(result.bound);
+        }
+        if tracing() {
+            eprintln!(
+                "vksplan: step {} {} value {} bound {} in {:.3}s",
+                step.name(inventory.policy.objective),
+                if result.proven { "optimal" } else { "feasible" },
+                result.value,
+                result.bound,
+                began.elapsed().as_secs_f64()
+            );
+        }
+        reports.push(StepStats {
+            step: step.name(inventory.policy.objective).to_string(),
+            status: if result.proven { "optimal" } else { "feasible" }.to_string(),
+            value: result.value,
+            bound: result.bound,
+            seconds: began.elapsed().as_secs_f64(),
+        });
+        solve.hold(*step);
+    }
+    let ending = if solve.infeasible {
+        Ending::Infeasible
+    } else if solve.incumbent.is_none() {
+        Ending::Timeout
+    } else if all_proven && !options.first_solution {
+        Ending::Optimal
+    } else {
+        Ending::Feasible
+    };
+    Placed {
+        ending,
+        assignment: solve.incumbent.map(|i| i.assignment),
+        step4_bound,
+        stats: Stats {
+            variables: columns as u64,
+            constraints: rows as u64,
+            solve_ms: start.elapsed().as_millis() as u64,
+            steps: reports,
+        },
+        error: solve.error,
+    }
+}
+
+/// A valid lower bound on the peak: the rounding bound over the hosts in service for the VMs
+/// that must be admitted (the Supervisor and every unit without a priority).
+fn balance_lower_bound(inventory: &Inventory, levels: &Levels) -> Ratio {
+    let (mut vcpus, mut memory) = (0u128, 0u128);
+    for (index, group) in inventory.groups.iter().enumerate() {
+        let mandatory = inventory
+            .unit_of_group(index)
+            .is_none_or(|unit| inventory.admission_units[unit].priority.is_none());
+        if mandatory {
+            vcpus += group.vms.len() as u128 * u128::from(group.vcpus);
+            memory += group.vms.len() as u128 * u128::from(group.memory.0);
+        }
+    }
+    levels.rounding_bound(vcpus, memory)
+}
+
+/// What a step achieved.
+struct StepResult {
+    value: f64,
+    bound: f64,
+    proven: bool,
+}
+
+impl StepResult {
+    fn unproven(solve: &Solve, step: StepKind) -> StepResult {
+        let value = solve.value(step);
+        StepResult {
+            value,
+            bound: value,
+            proven: false,
+        }
+    }
+}
+
+impl Solve<'_> {
+    /// Whether the step has anything to decide.
+    fn present(&self, step: StepKind) -> bool {
+        let objectives = &self.compiler.objectives;
+        match step {
+            StepKind::Priority => objectives.priority.is_some(),
+            StepKind::Admitted => objectives.admitted.is_some(),
+            StepKind::SoftRules => objectives.soft_rules.is_some(),
+            StepKind::Migrations => objectives.migrations.is_some(),
+            StepKind::Step4 => objectives.step4.is_some() || !objectives.levels.is_empty(),
+            StepKind::Spread => objectives.spread.is_some(),
+        }
+    }
+
+    fn value(&self, step: StepKind) -> f64 {
+        self.incumbent
+            .as_ref()
+            .map_or(f64::NAN, |i| i.score.value(step))
+    }
+
+    /// The expression HiGHS minimises for a step (maximised steps negated).
+    fn expression(&self, step: StepKind) -> Expression {
+        let objectives = &self.compiler.objectives;
+        let or_zero = |e: &Option<Expression>| e.clone().unwrap_or_else(|| Expression::from(0.0));
+        match step {
+            StepKind::Priority => -or_zero(&objectives.priority),
+            StepKind::Admitted => -or_zero(&objectives.admitted),
+            StepKind::SoftRules => or_zero(&objectives.soft_rules),
+            StepKind::Migrations => or_zero(&objectives.migrations),
+            StepKind::Step4 => or_zero(&objectives.step4),
+            StepKind::Spread => or_zero(&objectives.spread),
+        }
+    }
+
+    /// The best value the step could possibly reach, known before solving.
+    fn best_possible(&self, step: StepKind, lower: Option<Ratio>) -> Option<f64> {
+        let best = &self.compiler.objectives.best;
+        match step {
+            StepKind::Priority => best.priority,
+            StepKind::Admitted => best.admitted,
+            StepKind::SoftRules | StepKind::Migrations => Some(0.0),
+            StepKind::Step4 => lower.map(Ratio::to_f64),
+            StepKind::Spread => best.spread,
+        }
+    }
+
+    /// Whether the incumbent reaches the step's best possible value.
+    fn reaches(&self, step: StepKind, lower: Option<Ratio>) -> bool {
+        let Some(incumbent) = &self.incumbent else {
+            return false;
+        };
+        if step == StepKind::Step4 {
+            if let (Step4::Peak(peak), Some(lower)) = (incumbent.score.step4, lower) {
+                return peak <= lower;
+            }
+        }
+        let Some(best) = self.best_possible(step, lower) else {
+            return false;
+        };
+        let value = incumbent.score.value(step);
+        match step {
+            StepKind::Priority | StepKind::Admitted => value >= best - 1e-9,
+            _ => value <= best + 1e-9 * best.abs().max(1.0),
+        }
+    }
+
+    /// Runs one step within `budget`.
+    fn run(&mut self, step: StepKind, budget: Duration, lower: Option<Ratio>) -> StepResult {
+        for (kind, row) in &self.compiler.objectives.deferred {
+            if *kind == step {
+                self.session.add_row(row);
+            }
+        }
+        if self.reaches(step, lower) {
+            let value = self.value(step);
+            return StepResult {
+                value,
+                bound: value,
+                proven: true,
+            };
+        }
+        let step_deadline = Instant::now() + budget;
+        if step == StepKind::Step4 && self.levels.is_some() {
+            return self.balance(step_deadline, lower.unwrap_or(Ratio::ZERO));
+        }
+        self.minimise(step, step_deadline)
+    }
+
+    /// The incumbent's columns (a warm start), if any.
+    fn start(&self) -> Option<Vec<f64>> {
+        self.incumbent
+            .as_ref()
+            .and_then(|i| warm_start(self.compiler, &i.assignment))
+    }
+
+    fn options(&self, until: Instant) -> SolveOptions {
+        SolveOptions {
+            budget: until.saturating_duration_since(Instant::now()),
+            threads: self.threads,
+            mip_gap: self.mip_gap,
+            first_solution: false,
+            presolve: self.presolve,
+        }
+    }
+
+    /// Takes a solution of the session if it is lexicographically better than the incumbent.
+    fn offer(&mut self, values: &crate::lp::ColumnValues) -> bool {
+        let assignment = crate::place::disaggregate(self.compiler, self.blocks, values);
+        let (score, _) = Score::evaluate(self.inventory, &assignment);
+        let better = self
+            .incumbent
+            .as_ref()
+            .is_none_or(|i| score.compare(&i.score).is_lt());
+        if better {
+            self.incumbent = Some(Incumbent { assignment, score });
+        }
+        better
+    }
+
+    /// One HiGHS solve of the step's objective, warm-started from the incumbent.
+    fn minimise(&mut self, step: StepKind, until: Instant) -> StepResult {
+        let expression = self.expression(step);
+        self.session.minimise(&expression);
+        let start = self.start();
+        let mut solved = self.session.solve(start.as_deref(), &self.options(until));
+        // HiGHS (1.16) can map a MIP start into its presolved space wrongly and then report
+        // that start as optimal at an objective it does not have. Whenever the returned
+        // solution's own objective disagrees with what HiGHS claims, solve again cold.
+        if start.is_some() && solved.outcome == Outcome::Optimal && disagrees(&expression, &solved)
+        {
+            if tracing() {
+                eprintln!(
+                    "vksplan: HiGHS misreported its warm-started optimum; solving again cold"
+                );
+            }
+            solved = self.session.solve(None, &self.options(until));
+        }
+        if solved.outcome == Outcome::Infeasible && self.incumbent.is_none() {
+            self.infeasible = true;
+        }
+        if let Some(values) = &solved.values {
+            self.offer(values);
+        }
+        let value = self.value(step);
+        let sign = if matches!(step, StepKind::Priority | StepKind::Admitted) {
+            -1.0
+        } else {
+            1.0
+        };
+        let dual = sign * solved.bound;
+        let proven = solved.outcome == Outcome::Optimal
+            && self.mip_gap == 0.0
+            && self.incumbent.is_some()
+            && (sign * value) <= solved.objective + 1e-6 * solved.objective.abs().max(1.0);
+        let bound = if proven {
+            value
+        } else if dual.is_finite() {
+            if sign < 0.0 {
+                dual.max(value)
+            } else {
+                dual.min(value)
+            }
+        } else {
+            self.best_possible(step, None).unwrap_or(value)
+        };
+        StepResult {
+            value,
+            bound,
+            proven,
+        }
+    }
+
+    /// Balance by a search over levels: probe a candidate between the proven lower bound and
+    /// the incumbent's peak; a plan within its capacities lowers the peak, a proof that none
+    /// exists raises the bound past it. Ends proven when no candidate is left between them.
+    fn balance(&mut self, until: Instant, lower: Ratio) -> StepResult {
+        let Some(levels) = self.levels.clone() else {
+            return StepResult::unproven(self, StepKind::Step4);
+        };
+        self.session.minimise(&Expression::from(0.0));
+        let mut low = lower;
+        if self.incumbent.is_none() {
+            // No start: any plan first (caps at the limits).
+            let solved = self.session.solve(None, &self.options(until));
+            match solved.outcome {
+                Outcome::Infeasible => {
+                    self.infeasible = true;
+                    return StepResult::unproven(self, StepKind::Step4);
+                }
+                _ => {
+                    if let Some(values) = &solved.values {
+                        self.offer(values);
+                    }
+                }
+            }
+        }
+        let mut proven = false;
+        let mut first = true;
+        while let Some(Step4::Peak(high)) = self.incumbent.as_ref().map(|i| i.score.step4) {
+            if high <= low {
+                proven = true;
+                break;
+            }
+            let remaining = until.saturating_duration_since(Instant::now());
+            if remaining < Duration::from_millis(5) {
+                break;
+            }
+            // The first probe is the bound itself (often the optimum, and when it is not, the
+            // proof is often the LP's); then halfway (by value) between the bound and the peak,
+            // at a candidate below the peak, or at the bound when halfway rounds below it.
+            let middle = (low.to_f64() + high.to_f64()) / 2.0;
+            let mut probe = if first { low } else { levels.at_most(middle) };
+            first = false;
+            if probe < low {
+                probe = low;
+            }
+            self.set_caps(&levels, probe);
+            let solved = self.session.solve(None, &self.options(until));
+            if tracing() {
+                eprintln!(
+                    "vksplan: balance probe {:.6} in [{:.6}, {:.6}]: {:?}",
+                    probe.to_f64(),
+                    low.to_f64(),
+                    high.to_f64(),
+                    solved.outcome
+                );
+            }
+            match solved.outcome {
+                Outcome::Optimal | Outcome::Feasible => {
+                    if let Some(values) = &solved.values {
+                        self.offer(values);
+                    }
+                }
+                Outcome::Infeasible => match levels.next_above(probe) {
+                    Some(next) => low = next,
+                    None => break,
+                },
+                Outcome::Unknown => break,
+            }
+        }
+        let value = self.value(StepKind::Step4);
+        StepResult {
+            value,
+            bound: if proven {
+                value
+            } else {
+                low.to_f64().min(value)
+            },
+            proven,
+        }
+    }
+
+    /// Bounds every host's load columns by the capacities of `level`.
+    fn set_caps(&mut self, levels: &Levels, level: Ratio) {
+        let caps = levels.caps(level);
+        for load in &self.compiler.objectives.levels {
+            let Some(cap) = caps.iter().find(|c| c.host == load.host) else {
+                continue;
+            };
+            self.session.set_bounds(load.vcpus, 0.0, cap.vcpus as f64);
+            self.session
+                .set_bounds(load.memory, 0.0, cap.granules as f64);
+        }
+    }
+
+    /// Holds a finished step at the incumbent's value for the steps after it.
+    fn hold(&mut self, step: StepKind) {
+        let Some(incumbent) = &self.incumbent else {
+            return;
+        };
+        if step == StepKind::Step4 {
+            if let (Step4::Peak(peak), Some(levels)) = (incumbent.score.step4, self.levels.clone())
+            {
+                self.set_caps(&levels, peak);
+                return;
+            }
+        }
+        let value = incumbent.score.value(step);
+        let expression = self.expression(step);
+        let row = match step {
+            StepKind::Priority | StepKind::Admitted => expression.leq(-value + 0.5),
+            StepKind::Step4 => expression.leq(value + 1e-9 + 1e-9 * value.abs()),
+            _ => expression.leq(value + 0.5),
+        };
+        self.session.add_row(&row);
+    }
+}
+
+/// Whether HiGHS's objective value differs from the objective of the solution it returned.
+fn disagrees(expression: &Expression, solved: &crate::lp::Solved) -> bool {
+    solved.values.as_ref().is_some_and(|values| {
+        let achieved = expression.eval_with(values);
+        (achieved - solved.objective).abs() > 1e-6 * achieved.abs().max(1.0)
+    })
+}
