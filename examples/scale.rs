@@ -101,7 +101,8 @@ fn main() {
 /// `--greedy`: why the greedy placement fails, if it does (debugging aid).
 fn explain_greedy(inventory: &vksplan::model::Inventory) {
     let strategy = vksplan::solver::greedy::Strategy::balance(inventory, None);
-    let found = vksplan::solver::greedy::greedy(inventory, &strategy);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let found = vksplan::solver::greedy::greedy(inventory, &strategy, deadline);
     eprintln!(
         "greedy: {}",
         if found.is_some() {

@@ -637,8 +637,9 @@ pub fn generate(params: &Hard) -> Value {
                 let hosts: Vec<String> = (0..(params.hosts / 8).max(1))
                     .map(|k| host_name((first + k) % params.hosts))
                     .collect();
+                // Hard only where enough hosts are left for 3-replica control planes.
                 json!({ "name": format!("keep-off-{number}"), "kind": "vm_host", "vms": [format!("ns-{namespace:02}/*")],
-                        "hosts": hosts, "must": must, "run_on": false })
+                        "hosts": hosts, "must": must && params.hosts >= 16, "run_on": false })
             }
             // A pool preferring a half of the hosts (soft).
             4 if !pools.is_empty() => {

@@ -2,13 +2,15 @@
 //! a MIP over counts, the constraint families, and the staged solve.
 
 pub mod families;
+mod matrix;
 mod session;
 mod solve;
 mod warm;
 
+pub use matrix::{Matrix, SubSolved};
 pub use session::{Outcome, Session, SolveOptions, Solved};
 pub use solve::{feasible, minimise, Minimum};
-pub use warm::{warm_start, Hint};
+pub use warm::{canonical, warm_start, Hint};
 
 use crate::blocks::Block;
 use good_lp::{variable, Constraint, Expression, ProblemVariables, Variable};
@@ -213,8 +215,10 @@ pub struct Objectives {
     pub levels: Vec<Level>,
     /// Balance: the memory granule the memory load columns count in (bytes).
     pub memory_granule: u128,
-    /// Rows only a step (and the ones after it) needs, added when that step starts.
-    pub deferred: Vec<(crate::placement::StepKind, Constraint)>,
+    /// Rows over the objective's own columns, by the step they serve. They bind nothing
+    /// before that step (its columns are free until then), but the step-4 ones restate host
+    /// capacity, so a model with a family switched off (tests) leaves them out.
+    pub step_rows: Vec<(crate::placement::StepKind, Constraint)>,
     /// For each step, the best value it could possibly reach, known before solving (a valid
     /// bound): a solution that reaches it is optimal for that step without asking HiGHS.
     pub best: Bests,

@@ -2,13 +2,13 @@
 //! changed in place (objective, extra rows, column bounds) between solves, so that the steps of
 //! the objective and the probes of a search do not rebuild a model of 100k+ columns each time.
 //!
-//! HiGHS 1.x counts `time_limit` against the total run time of the model object, not per run:
-//! each solve sets it to the time already spent in earlier runs plus the new budget.
+//! HiGHS 1.16 measures `time_limit` per run (its report's `Timing` restarts with each run, as
+//! measured here), so each solve sets it to that solve's budget.
 
 use super::{ColumnIndex, ColumnValues, Compiler, Owner};
 use good_lp::{Constraint, Expression, IntoAffineExpression, Variable};
 use highs::{Col, HighsModelStatus, HighsSolutionStatus, Model, RowProblem, Sense};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How a solve of a [`Session`] ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,14 +58,12 @@ pub struct Session {
     index: ColumnIndex,
     /// Columns whose cost the current objective set (to clear them for the next one).
     costed: Vec<usize>,
-    /// Time spent inside HiGHS runs so far (its `time_limit` counts all runs).
-    spent: Duration,
     /// Rows in the model.
     rows: usize,
 }
 
 /// `expression <= 0` or `== 0` as row bounds and coefficients.
-fn row_of(constraint: &Constraint) -> (f64, f64, Vec<(Variable, f64)>) {
+pub(super) fn row_of(constraint: &Constraint) -> (f64, f64, Vec<(Variable, f64)>) {
     let expression = constraint.expression();
     let constant = expression.constant();
     let terms: Vec<(Variable, f64)> = expression
@@ -83,8 +81,33 @@ fn row_of(constraint: &Constraint) -> (f64, f64, Vec<(Variable, f64)>) {
 }
 
 impl Session {
-    /// Builds the model of `compiler`'s columns and of the rows `keep` accepts.
-    pub fn new(compiler: &Compiler, keep: impl Fn(&Option<Owner>) -> bool) -> Session {
+    /// Builds the model of `compiler`'s columns, of the rows `keep` accepts and of `extra`
+    /// rows. (HiGHS adds rows one at a time to a built model slowly: rows known up front go
+    /// in here.)
+    pub fn new<'r>(
+        compiler: &'r Compiler,
+        keep: impl Fn(&Option<Owner>) -> bool,
+        extra: impl IntoIterator<Item = &'r Constraint>,
+    ) -> Session {
+        Session::build(compiler, keep, extra, true)
+    }
+
+    /// [`Session::new`] with every column continuous: the LP relaxation, whose infeasibility
+    /// proves the MIP's. After a change of bounds HiGHS re-solves it from the last basis.
+    pub fn relaxed<'r>(
+        compiler: &'r Compiler,
+        keep: impl Fn(&Option<Owner>) -> bool,
+        extra: impl IntoIterator<Item = &'r Constraint>,
+    ) -> Session {
+        Session::build(compiler, keep, extra, false)
+    }
+
+    fn build<'r>(
+        compiler: &'r Compiler,
+        keep: impl Fn(&Option<Owner>) -> bool,
+        extra: impl IntoIterator<Item = &'r Constraint>,
+        integers: bool,
+    ) -> Session {
         let index = ColumnValues::index_of(&compiler.variables);
         let mut problem = RowProblem::default();
         let columns: Vec<Col> = compiler
@@ -94,15 +117,17 @@ impl Session {
                 problem.add_column_with_integrality(
                     0.0,
                     definition.get_min()..=definition.get_max(),
-                    definition.is_integer(),
+                    integers && definition.is_integer(),
                 )
             })
             .collect();
         let mut rows = 0;
-        for (owner, constraint) in &compiler.rows {
-            if !keep(owner) {
-                continue;
-            }
+        let kept = compiler
+            .rows
+            .iter()
+            .filter(|(owner, _)| keep(owner))
+            .map(|(_, constraint)| constraint);
+        for constraint in kept.chain(extra) {
             let (lower, upper, terms) = row_of(constraint);
             let factors: Vec<(Col, f64)> = terms
                 .iter()
@@ -124,7 +149,6 @@ impl Session {
             columns,
             index,
             costed: Vec::new(),
-            spent: Duration::ZERO,
             rows,
         }
     }
@@ -193,7 +217,7 @@ impl Session {
         let Some(mut model) = self.model.take() else {
             return unknown;
         };
-        let limit = (self.spent + options.budget).as_secs_f64().max(0.01);
+        let limit = options.budget.as_secs_f64().max(0.01);
         let threads = i32::try_from(options.threads.max(1)).unwrap_or(1);
         let set = model.try_set_option("time_limit", limit).is_ok()
             && model.try_set_option("mip_rel_gap", options.mip_gap).is_ok()
@@ -212,13 +236,17 @@ impl Session {
             self.model = Some(model);
             return unknown;
         }
+        if let Some(effort) = std::env::var("VKSPLAN_HEURISTIC_EFFORT")
+            .ok()
+            .and_then(|e| e.parse::<f64>().ok())
+        {
+            let _ = model.try_set_option("mip_heuristic_effort", effort);
+        }
         if let Some(start) = start {
             // A start is a hint: HiGHS checks it and ignores an unusable one.
             let _ = model.try_set_solution(Some(start), None, None, None);
         }
-        let began = Instant::now();
         let solved = model.try_solve();
-        self.spent += began.elapsed();
         let Ok(solved) = solved else {
             // HiGHS refused the model; it is gone with the error, so the session is over.
             return unknown;

@@ -62,7 +62,7 @@ pub enum Hint {
 
 /// Relabels interchangeable hosts so their vCPU loads do not increase (what the symmetry rows
 /// ask); the placement stays equivalent.
-fn canonical(compiler: &Compiler, assignment: &Assignment) -> Assignment {
+pub fn canonical(compiler: &Compiler, assignment: &Assignment) -> Assignment {
     let inventory = compiler.inventory;
     let mut load = vec![0u64; inventory.hosts.len()];
     for (vm, host) in assignment.host_of.iter().enumerate() {

@@ -119,7 +119,7 @@ impl Levels {
     }
 
     /// The largest candidate strictly below `level` (0 when there is none).
-    fn below(&self, level: Ratio) -> Ratio {
+    pub fn below(&self, level: Ratio) -> Ratio {
         let mut best = Ratio::ZERO;
         for (_, vcpus, memory) in &self.hosts {
             // Largest k with k / limit < level: ceil(level * limit) - 1.

@@ -7,7 +7,9 @@
 //! on top of it. Every candidate is scored by the verifier's replay, never by the MIP, and the
 //! incumbent only changes for a plan that is lexicographically better.
 
+mod bounds;
 mod levels;
+mod lns;
 mod score;
 
 pub use levels::{rounding, Caps, Levels};
@@ -15,11 +17,13 @@ pub use score::{peak, Ratio, Score, Step4, StepKind};
 
 use crate::blocks::{blocks, Block};
 use crate::greedy;
-use crate::lp::{families, warm_start, Compiler, Outcome, Session, SolveOptions};
+use crate::lp::{families, warm_start, Compiler, Matrix, Outcome, Session, SolveOptions};
 use crate::verify::Assignment;
 use crate::Options;
 use good_lp::Expression;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
+use vksplan_model::inventory::GroupKind;
 use vksplan_model::plan::{Stats, StepStats};
 use vksplan_model::topology::ObjectiveKind;
 use vksplan_model::Inventory;
@@ -56,6 +60,11 @@ pub struct Placed {
 /// take the whole limit before any incumbent (measured on the 288-host platforms).
 pub const PRESOLVE_COLUMN_LIMIT: usize = 500_000;
 
+/// Models with more columns than this (and a greedy start) are improved a few hosts at a time
+/// ([`lns`]) instead of solved whole: on the 288-host hard platform (700k columns) a whole
+/// solve of any step took its budget without improving on the start.
+pub const LNS_COLUMN_LIMIT: usize = 250_000;
+
 /// Shares of the remaining time per step (the last step present gets all that is left).
 fn weight(step: StepKind) -> f64 {
     match step {
@@ -82,12 +91,23 @@ struct Solve<'a> {
     inventory: &'a Inventory,
     compiler: &'a Compiler<'a>,
     blocks: &'a [Block],
-    session: Session,
+    /// The whole model in HiGHS, built at its first use (never, for a model solved by
+    /// neighbourhoods only).
+    session: Option<Session>,
+    /// The model as a matrix for neighbourhood solves (large models only).
+    matrix: Option<Matrix>,
     threads: u32,
     mip_gap: f64,
     presolve: bool,
     incumbent: Option<Incumbent>,
     levels: Option<Levels>,
+    facts: greedy::Facts,
+    /// The rows that hold finished steps.
+    holds: Vec<good_lp::Constraint>,
+    /// The level balance holds (its capacities bound the load columns).
+    held_level: Option<Ratio>,
+    /// A family is switched off (tests): no heuristics, the MIP alone.
+    testing: bool,
     /// Set when a step found the placement infeasible.
     infeasible: bool,
     error: Option<String>,
@@ -128,8 +148,9 @@ pub fn place(inventory: &Inventory, options: &Options) -> Placed {
     // Greedy starts (a verified plan at once); with a family switched off (tests), the MIP
     // alone decides.
     let mut incumbent: Option<Incumbent> = None;
+    let facts = greedy::Facts::new(inventory);
     if options.disabled_families.is_empty() {
-        for assignment in greedy::starts(inventory, levels.as_ref(), lower, deadline) {
+        for assignment in greedy::starts(inventory, &facts, levels.as_ref(), lower, deadline) {
             let (score, _) = Score::evaluate(inventory, &assignment);
             if incumbent
                 .as_ref()
@@ -147,24 +168,38 @@ pub fn place(inventory: &Inventory, options: &Options) -> Placed {
         );
     }
     let columns = compiler.variables.len();
+    let testing = !options.disabled_families.is_empty();
+    let incumbent = incumbent.map(|i| Incumbent {
+        assignment: crate::lp::canonical(&compiler, &i.assignment),
+        score: i.score,
+    });
     let mut solve = Solve {
         inventory,
         compiler: &compiler,
         blocks: &blocks,
-        session: Session::new(&compiler, |_| true),
+        session: None,
+        matrix: (columns > LNS_COLUMN_LIMIT && incumbent.is_some()).then(|| {
+            Matrix::new(
+                &compiler,
+                compiler.objectives.step_rows.iter().map(|(_, row)| row),
+            )
+        }),
 
         threads: options.threads,
         mip_gap: inventory.policy.mip_gap,
         presolve: columns <= PRESOLVE_COLUMN_LIMIT,
         incumbent,
         levels,
+        facts,
+        testing,
+        holds: Vec::new(),
+        held_level: None,
         infeasible: false,
         error: None,
     };
-    let (_, rows) = solve.session.size();
+    let rows = compiler.rows.len() + compiler.objectives.step_rows.len();
     // With a family switched off (tests), step 4 is left out: its rows (level capacities,
     // used hosts) restate host capacity.
-    let testing = !options.disabled_families.is_empty();
     let steps: Vec<StepKind> = StepKind::ALL
         .into_iter()
         .filter(|step| solve.present(*step) && !(testing && *step == StepKind::Step4))
@@ -314,9 +349,99 @@ impl Solve<'_> {
         match step {
             StepKind::Priority => best.priority,
             StepKind::Admitted => best.admitted,
-            StepKind::SoftRules | StepKind::Migrations => Some(0.0),
+            StepKind::SoftRules => Some(0.0),
+            StepKind::Migrations => Some(f64::from(
+                bounds::Staying::new(self.inventory, self.all_admitted(), self.soft_hold())
+                    .migrations_floor(),
+            )),
             StepKind::Step4 => lower.map(Ratio::to_f64),
-            StepKind::Spread => best.spread,
+            StepKind::Spread => Some(f64::from(self.spread_floor())),
+        }
+    }
+
+    /// Whether every unit is surely admitted: step 1 holds all optional units admitted.
+    fn all_admitted(&self) -> bool {
+        let optional = self.compiler.objectives.best.admitted.unwrap_or(0.0);
+        self.incumbent
+            .as_ref()
+            .is_some_and(|i| f64::from(i.score.admitted) >= optional - 0.5)
+    }
+
+    /// Whether every soft rule holds in every plan the later steps consider (step 2 at 0).
+    fn soft_hold(&self) -> bool {
+        !self.present(StepKind::SoftRules)
+            || self
+                .incumbent
+                .as_ref()
+                .is_some_and(|i| i.score.soft_rules == 0)
+    }
+
+    /// The migrations the later steps are held to (`None` when nothing runs today).
+    fn held_migrations(&self) -> Option<u32> {
+        self.present(StepKind::Migrations)
+            .then(|| self.incumbent.as_ref().map(|i| i.score.migrations))
+            .flatten()
+    }
+
+    /// The lowest peak possible: the rounding bound, and what the held migrations allow.
+    fn balance_floor(&self, rounding: Ratio) -> Ratio {
+        let (Some(levels), Some(migrations), Some(incumbent)) =
+            (&self.levels, self.held_migrations(), &self.incumbent)
+        else {
+            return rounding;
+        };
+        let Step4::Peak(high) = incumbent.score.step4 else {
+            return rounding;
+        };
+        let staying = bounds::Staying::new(self.inventory, self.all_admitted(), self.soft_hold());
+        if staying.is_empty() || high <= rounding {
+            return rounding;
+        }
+        staying.balance_bound(levels, rounding, high, migrations)
+    }
+
+    /// The least spread possible: each pool's `ceil(replicas / hosts it may use)`, and what
+    /// the held migrations allow.
+    fn spread_floor(&self) -> u32 {
+        let all_admitted = self.all_admitted();
+        let inventory = self.inventory;
+        let mut domains: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+        for (block, counts) in self.blocks.iter().zip(&self.compiler.counts) {
+            if matches!(
+                inventory.groups[block.group].kind,
+                GroupKind::NodePool { .. }
+            ) {
+                domains
+                    .entry(block.group)
+                    .or_default()
+                    .extend(counts.iter().map(|(host, _)| *host));
+            }
+        }
+        let floors: BTreeMap<usize, u32> = domains
+            .into_iter()
+            .map(|(group, hosts)| {
+                let surely = all_admitted
+                    || inventory
+                        .unit_of_group(group)
+                        .is_none_or(|unit| inventory.admission_units[unit].priority.is_none());
+                let replicas = inventory.groups[group].vms.len() as u32;
+                let floor = if surely && !hosts.is_empty() {
+                    replicas.div_ceil(hosts.len() as u32)
+                } else {
+                    0
+                };
+                (group, floor)
+            })
+            .collect();
+        let plain: u32 = floors.values().sum();
+        match self.held_migrations() {
+            Some(migrations) => {
+                let staying = bounds::Staying::new(inventory, all_admitted, self.soft_hold());
+                staying
+                    .spread_bound(inventory, &floors, migrations)
+                    .max(plain)
+            }
+            None => plain,
         }
     }
 
@@ -342,11 +467,23 @@ impl Solve<'_> {
 
     /// Runs one step within `budget`.
     fn run(&mut self, step: StepKind, budget: Duration, lower: Option<Ratio>) -> StepResult {
-        for (kind, row) in &self.compiler.objectives.deferred {
-            if *kind == step {
-                self.session.add_row(row);
+        // The later steps start from the incumbent improved by a local search that keeps
+        // what the earlier steps achieved.
+        let polish_until = Instant::now() + budget / 4;
+        match step {
+            StepKind::Step4 if self.levels.is_some() => {
+                self.improve(greedy::Goal::Peak, None, polish_until);
             }
+            StepKind::Spread => {
+                let caps = self.held_caps();
+                self.improve(greedy::Goal::Spread, Some(&caps), polish_until);
+            }
+            _ => {}
         }
+        let lower = match (step, lower) {
+            (StepKind::Step4, Some(rounding)) => Some(self.balance_floor(rounding)),
+            _ => lower,
+        };
         if self.reaches(step, lower) {
             let value = self.value(step);
             return StepResult {
@@ -356,10 +493,110 @@ impl Solve<'_> {
             };
         }
         let step_deadline = Instant::now() + budget;
+        if self.matrix.is_some() {
+            self.neighbourhoods(step, step_deadline);
+            let value = self.value(step);
+            let bound = self.best_possible(step, lower).unwrap_or(value);
+            let proven = self.reaches(step, lower);
+            return StepResult {
+                value,
+                bound: if proven { value } else { bound },
+                proven,
+            };
+        }
         if step == StepKind::Step4 && self.levels.is_some() {
             return self.balance(step_deadline, lower.unwrap_or(Ratio::ZERO));
         }
         self.minimise(step, step_deadline)
+    }
+
+    /// The whole model in HiGHS (built now if it was not yet).
+    fn session(&mut self) -> &mut Session {
+        let compiler = self.compiler;
+        let testing = self.testing;
+        let holds = &self.holds;
+        let caps = self.held_level;
+        let levels = self.levels.clone();
+        self.session.get_or_insert_with(|| {
+            let mut session = Session::new(
+                compiler,
+                |_| true,
+                compiler
+                    .objectives
+                    .step_rows
+                    .iter()
+                    .filter(|(step, _)| !(testing && *step == StepKind::Step4))
+                    .map(|(_, row)| row)
+                    .chain(holds),
+            );
+            if let (Some(level), Some(levels)) = (caps, levels) {
+                set_caps(&mut session, compiler, &levels, level);
+            }
+            session
+        })
+    }
+
+    /// Polishes the incumbent towards `goal` (see [`greedy::polish`]); keeps the result if it
+    /// is lexicographically better.
+    fn improve(&mut self, goal: greedy::Goal, caps: Option<&[(u64, u128)]>, until: Instant) {
+        if self.testing {
+            return;
+        }
+        let Some(incumbent) = &self.incumbent else {
+            return;
+        };
+        let polished = greedy::polish(
+            self.inventory,
+            &self.facts,
+            &incumbent.assignment,
+            goal,
+            caps,
+            until,
+        );
+        let (score, report) = Score::evaluate(self.inventory, &polished);
+        if report.violations.is_empty() && score.compare(&incumbent.score).is_lt() {
+            if tracing() {
+                eprintln!("vksplan: polished ({goal:?}): {score:?}");
+            }
+            self.incumbent = Some(Incumbent {
+                assignment: polished,
+                score,
+            });
+        }
+    }
+
+    /// Per host, what the held steps allow a move to add up to: the held level's capacities
+    /// (balance), or only hosts already used (consolidate).
+    fn held_caps(&self) -> Vec<(u64, u128)> {
+        let inventory = self.inventory;
+        let full = |h: usize| {
+            let spec = &inventory.hosts[h];
+            (spec.vcpu_limit, u128::from(spec.memory_limit.0))
+        };
+        let Some(incumbent) = &self.incumbent else {
+            return (0..inventory.hosts.len()).map(full).collect();
+        };
+        match (incumbent.score.step4, &self.levels) {
+            (Step4::Peak(peak), Some(_)) => inventory
+                .hosts
+                .iter()
+                .map(|spec| {
+                    (
+                        peak.floor_times(u128::from(spec.vcpu_limit)) as u64,
+                        peak.floor_times(u128::from(spec.memory_limit.0)),
+                    )
+                })
+                .collect(),
+            _ => {
+                let mut used = vec![false; inventory.hosts.len()];
+                for host in incumbent.assignment.host_of.iter().flatten() {
+                    used[*host] = true;
+                }
+                (0..inventory.hosts.len())
+                    .map(|h| if used[h] { full(h) } else { (0, 0) })
+                    .collect()
+            }
+        }
     }
 
     /// The incumbent's columns (a warm start), if any.
@@ -396,9 +633,12 @@ impl Solve<'_> {
     /// One HiGHS solve of the step's objective, warm-started from the incumbent.
     fn minimise(&mut self, step: StepKind, until: Instant) -> StepResult {
         let expression = self.expression(step);
-        self.session.minimise(&expression);
+        self.session().minimise(&expression);
         let start = self.start();
-        let mut solved = self.session.solve(start.as_deref(), &self.options(until));
+        let mut solved = {
+            let options = self.options(until);
+            self.session().solve(start.as_deref(), &options)
+        };
         // HiGHS (1.16) can map a MIP start into its presolved space wrongly and then report
         // that start as optimal at an objective it does not have. Whenever the returned
         // solution's own objective disagrees with what HiGHS claims, solve again cold.
@@ -409,7 +649,10 @@ impl Solve<'_> {
                     "vksplan: HiGHS misreported its warm-started optimum; solving again cold"
                 );
             }
-            solved = self.session.solve(None, &self.options(until));
+            solved = {
+                let options = self.options(until);
+                self.session().solve(None, &options)
+            };
         }
         if solved.outcome == Outcome::Infeasible && self.incumbent.is_none() {
             self.infeasible = true;
@@ -453,11 +696,14 @@ impl Solve<'_> {
         let Some(levels) = self.levels.clone() else {
             return StepResult::unproven(self, StepKind::Step4);
         };
-        self.session.minimise(&Expression::from(0.0));
+        self.session().minimise(&Expression::from(0.0));
         let mut low = lower;
         if self.incumbent.is_none() {
             // No start: any plan first (caps at the limits).
-            let solved = self.session.solve(None, &self.options(until));
+            let solved = {
+                let options = self.options(until);
+                self.session().solve(None, &options)
+            };
             match solved.outcome {
                 Outcome::Infeasible => {
                     self.infeasible = true;
@@ -468,6 +714,11 @@ impl Solve<'_> {
                         self.offer(values);
                     }
                 }
+            }
+        }
+        if let Some(Step4::Peak(high)) = self.incumbent.as_ref().map(|i| i.score.step4) {
+            if low < high {
+                low = self.lp_floor(&levels, low, high, until);
             }
         }
         let mut proven = false;
@@ -491,14 +742,19 @@ impl Solve<'_> {
                 probe = low;
             }
             self.set_caps(&levels, probe);
-            let solved = self.session.solve(None, &self.options(until));
+            let began = Instant::now();
+            let solved = {
+                let options = self.options(until);
+                self.session().solve(None, &options)
+            };
             if tracing() {
                 eprintln!(
-                    "vksplan: balance probe {:.6} in [{:.6}, {:.6}]: {:?}",
+                    "vksplan: balance probe {:.6} in [{:.6}, {:.6}]: {:?} in {:.3}s",
                     probe.to_f64(),
                     low.to_f64(),
                     high.to_f64(),
-                    solved.outcome
+                    solved.outcome,
+                    began.elapsed().as_secs_f64()
                 );
             }
             match solved.outcome {
@@ -528,15 +784,51 @@ impl Solve<'_> {
 
     /// Bounds every host's load columns by the capacities of `level`.
     fn set_caps(&mut self, levels: &Levels, level: Ratio) {
-        let caps = levels.caps(level);
-        for load in &self.compiler.objectives.levels {
-            let Some(cap) = caps.iter().find(|c| c.host == load.host) else {
-                continue;
-            };
-            self.session.set_bounds(load.vcpus, 0.0, cap.vcpus as f64);
-            self.session
-                .set_bounds(load.memory, 0.0, cap.granules as f64);
+        let compiler = self.compiler;
+        set_caps(self.session(), compiler, levels, level);
+    }
+
+    /// The smallest level whose LP relaxation is feasible, from `low` (every level below it
+    /// already proven impossible) up to `high` (a level some plan reaches): a bisection on the
+    /// LP, which HiGHS re-solves from its last basis after each change of the caps. An
+    /// infeasible relaxation proves the level impossible for the MIP too.
+    fn lp_floor(&self, levels: &Levels, low: Ratio, high: Ratio, until: Instant) -> Ratio {
+        let mut relaxed = Session::relaxed(
+            self.compiler,
+            |_| true,
+            self.compiler
+                .objectives
+                .step_rows
+                .iter()
+                .map(|(_, row)| row)
+                .chain(&self.holds),
+        );
+        relaxed.minimise(&Expression::from(0.0));
+        let (mut low, mut high) = (low, high);
+        while low < high && Instant::now() < until {
+            let mut probe = levels.at_most((low.to_f64() + high.to_f64()) / 2.0);
+            if probe < low {
+                probe = low;
+            }
+            set_caps(&mut relaxed, self.compiler, levels, probe);
+            let solved = relaxed.solve(None, &self.options(until));
+            if tracing() {
+                eprintln!(
+                    "vksplan: balance LP probe {:.6}: {:?}",
+                    probe.to_f64(),
+                    solved.outcome
+                );
+            }
+            match solved.outcome {
+                Outcome::Infeasible => match levels.next_above(probe) {
+                    Some(next) => low = next,
+                    None => break,
+                },
+                Outcome::Optimal | Outcome::Feasible => high = probe,
+                Outcome::Unknown => break,
+            }
         }
+        low
     }
 
     /// Holds a finished step at the incumbent's value for the steps after it.
@@ -547,7 +839,24 @@ impl Solve<'_> {
         if step == StepKind::Step4 {
             if let (Step4::Peak(peak), Some(levels)) = (incumbent.score.step4, self.levels.clone())
             {
-                self.set_caps(&levels, peak);
+                self.held_level = Some(peak);
+                if self.session.is_some() {
+                    self.set_caps(&levels, peak);
+                }
+                if let Some(matrix) = self.matrix.as_mut() {
+                    for (cap, load) in levels.caps(peak).iter().filter_map(|cap| {
+                        let load = self
+                            .compiler
+                            .objectives
+                            .levels
+                            .iter()
+                            .find(|l| l.host == cap.host)?;
+                        Some((cap, load))
+                    }) {
+                        matrix.set_bounds(load.vcpus, 0.0, cap.vcpus as f64);
+                        matrix.set_bounds(load.memory, 0.0, cap.granules as f64);
+                    }
+                }
                 return;
             }
         }
@@ -558,7 +867,25 @@ impl Solve<'_> {
             StepKind::Step4 => expression.leq(value + 1e-9 + 1e-9 * value.abs()),
             _ => expression.leq(value + 0.5),
         };
-        self.session.add_row(&row);
+        if let Some(session) = self.session.as_mut() {
+            session.add_row(&row);
+        }
+        if let Some(matrix) = self.matrix.as_mut() {
+            matrix.add_row(&row);
+        }
+        self.holds.push(row);
+    }
+}
+
+/// Bounds every host's load columns in `session` by the capacities of `level`.
+fn set_caps(session: &mut Session, compiler: &Compiler, levels: &Levels, level: Ratio) {
+    let caps = levels.caps(level);
+    for load in &compiler.objectives.levels {
+        let Some(cap) = caps.iter().find(|c| c.host == load.host) else {
+            continue;
+        };
+        session.set_bounds(load.vcpus, 0.0, cap.vcpus as f64);
+        session.set_bounds(load.memory, 0.0, cap.granules as f64);
     }
 }
 

@@ -2,7 +2,8 @@
 //! sum, then count), migrations against `placement` (on the counts: `m >= current * admitted -
 //! count`), balance (per host, its vCPU and memory load as integer level columns whose bounds
 //! the level search sets), consolidate (`used[host]` binaries on the capacity rows) and spread
-//! (`s[pool] >= count on each host`). Rows only one step needs are deferred to that step. Soft
+//! (`s[pool] >= count on each host`). The rows over these columns are kept apart (see
+//! `Objectives::step_rows`): they bind nothing before their step, as its columns are free. Soft
 //! rules are [`super::rules`]'s.
 
 use crate::lp::{gib, Compiler, Family, FamilyStats, Hint, Level};
@@ -137,12 +138,10 @@ impl Family for Objective {
                     },
                 );
                 stats.columns += 1;
-                // Only the spread step needs these rows (one per pool and host: most of a large
-                // model's rows); it adds them when it starts.
                 for on_host in per_host.into_values() {
                     compiler
                         .objectives
-                        .deferred
+                        .step_rows
                         .push((StepKind::Spread, on_host.leq(most)));
                     stats.rows += 1;
                 }
@@ -200,9 +199,9 @@ fn level_columns(compiler: &mut Compiler) -> FamilyStats {
             vcpu_sum += *count * f64::from(group.vcpus);
             memory_sum += *count * (u128::from(group.memory.0) / granule.max(1)) as f64;
         }
-        let deferred = &mut compiler.objectives.deferred;
-        deferred.push((StepKind::Step4, vcpu_sum.leq(vcpus)));
-        deferred.push((StepKind::Step4, memory_sum.leq(memory)));
+        let step_rows = &mut compiler.objectives.step_rows;
+        step_rows.push((StepKind::Step4, vcpu_sum.leq(vcpus)));
+        step_rows.push((StepKind::Step4, memory_sum.leq(memory)));
         stats.rows += 2;
         compiler.objectives.levels.push(Level {
             host: host_index,
@@ -259,18 +258,18 @@ fn used_columns(compiler: &mut Compiler) -> FamilyStats {
                 weightless.push((*count, compiler.blocks[*block].size()));
             }
         }
-        let deferred = &mut compiler.objectives.deferred;
-        deferred.push((StepKind::Step4, vcpus.leq(used * host.vcpu_limit as f64)));
-        deferred.push((StepKind::Step4, memory.leq(used * gib(host.memory_limit))));
+        let step_rows = &mut compiler.objectives.step_rows;
+        step_rows.push((StepKind::Step4, vcpus.leq(used * host.vcpu_limit as f64)));
+        step_rows.push((StepKind::Step4, memory.leq(used * gib(host.memory_limit))));
         stats.rows += 2;
         for (device, sum) in devices {
             let have = f64::from(host.device_count(device));
-            deferred.push((StepKind::Step4, sum.leq(used * have)));
+            step_rows.push((StepKind::Step4, sum.leq(used * have)));
             stats.rows += 1;
         }
         // A VM of no size still makes its host used.
         for (count, size) in weightless {
-            deferred.push((
+            step_rows.push((
                 StepKind::Step4,
                 Expression::from(count).leq(used * f64::from(size)),
             ));

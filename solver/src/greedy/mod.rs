@@ -1,0 +1,440 @@
+//! Greedy placements: the MIP's warm starts, its fallback when the time limit hits before HiGHS
+//! finds a plan, and the incumbent that the large-neighbourhood search improves. Units go in
+//! order (the Supervisor and the units without priority, then the others by priority); within
+//! them, VMs that run somewhere today first (on that host when it still fits), then the most
+//! constrained and the largest. Each VM goes to the allowed host a [`Strategy`] prefers: under
+//! the capacities of a target utilisation level when one is given (over them only where it
+//! fits nowhere else), first to the hosts with fewest VMs of its pool. A unit that does not fit
+//! whole is left out. The result is only used when the verifier accepts it.
+
+mod polish;
+mod state;
+
+pub use polish::{polish, Goal};
+pub use state::Facts;
+
+use crate::placement::{Levels, Ratio};
+use crate::verify::{verify, Assignment};
+use state::State;
+use vksplan_model::inventory::GroupKind;
+use vksplan_model::topology::ObjectiveKind;
+use vksplan_model::Inventory;
+
+/// Which allowed host a VM goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fit {
+    /// The one left least utilised (balance).
+    Worst,
+    /// The one left most utilised (packing).
+    Best,
+    /// The first in [`Strategy::host_order`].
+    First,
+}
+
+/// How [`greedy`] chooses hosts.
+#[derive(Debug, Clone)]
+pub struct Strategy {
+    /// The host choice.
+    pub fit: Fit,
+    /// A target peak: VMs stay within `floor(level * limit)` of every host where they can.
+    pub level: Option<Ratio>,
+    /// Hosts already holding a VM come first (consolidate).
+    pub used_first: bool,
+    /// Node-pool VMs go first to the hosts with fewest VMs of their pool (spread).
+    pub spread: bool,
+    /// Order in which hosts are tried and ties broken.
+    pub host_order: Vec<usize>,
+}
+
+impl Strategy {
+    /// Worst fit in host order, spread first: the balance start.
+    pub fn balance(inventory: &Inventory, level: Option<Ratio>) -> Strategy {
+        Strategy {
+            fit: Fit::Worst,
+            level,
+            used_first: false,
+            spread: true,
+            host_order: (0..inventory.hosts.len()).collect(),
+        }
+    }
+
+    /// First or best fit over hosts ordered by cost per capacity, used hosts first: the
+    /// consolidate start (first-fit / best-fit decreasing).
+    pub fn consolidate(inventory: &Inventory, fit: Fit) -> Strategy {
+        Strategy {
+            fit,
+            level: None,
+            used_first: true,
+            spread: false,
+            host_order: cost_per_capacity_order(inventory),
+        }
+    }
+}
+
+/// Hosts by cost per unit of capacity (each resource as a share of the total demand), cheapest
+/// first; ties by larger capacity, then index.
+pub fn cost_per_capacity_order(inventory: &Inventory) -> Vec<usize> {
+    let (mut vcpus, mut memory) = (0f64, 0f64);
+    for vm in 0..inventory.vms.len() {
+        let group = inventory.group_of(vm);
+        vcpus += f64::from(group.vcpus);
+        memory += group.memory.0 as f64;
+    }
+    let capacity = |host: usize| {
+        let spec = &inventory.hosts[host];
+        spec.vcpu_limit as f64 / vcpus.max(1.0) + spec.memory_limit.0 as f64 / memory.max(1.0)
+    };
+    let mut order: Vec<usize> = (0..inventory.hosts.len()).collect();
+    order.sort_by(|a, b| {
+        let per = |h: usize| inventory.hosts[h].cost / capacity(h).max(1e-12);
+        per(*a)
+            .partial_cmp(&per(*b))
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(
+                capacity(*b)
+                    .partial_cmp(&capacity(*a))
+                    .unwrap_or(std::cmp::Ordering::Equal),
+            )
+            .then(a.cmp(b))
+    });
+    order
+}
+
+/// Places what fits; `None` when a unit that must be admitted does not fit or the result
+/// fails the verifier.
+pub fn greedy(
+    inventory: &Inventory,
+    strategy: &Strategy,
+    deadline: std::time::Instant,
+) -> Option<Assignment> {
+    let facts = Facts::new(inventory);
+    greedy_with(inventory, &facts, strategy, deadline)
+}
+
+/// Greedy plans of several strategies: for balance, worst fit without a level and at the
+/// lowest level where everything fits under the level's capacities (a bisection over candidate
+/// levels from `lower` up, while `deadline` allows); for consolidate, first-fit and best-fit
+/// decreasing over hosts ordered by cost per capacity. Every plan returned is verified.
+pub fn starts(
+    inventory: &Inventory,
+    facts: &Facts,
+    levels: Option<&Levels>,
+    lower: Option<Ratio>,
+    deadline: std::time::Instant,
+) -> Vec<Assignment> {
+    let mut found = Vec::new();
+    match (inventory.policy.objective, levels) {
+        (ObjectiveKind::Balance, Some(levels)) => {
+            found.extend(greedy_with(
+                inventory,
+                facts,
+                &Strategy::balance(inventory, None),
+                deadline,
+            ));
+            let mut low = lower.unwrap_or(Ratio::ZERO);
+            let mut high = Ratio::new(1, 1);
+            while low < high && std::time::Instant::now() < deadline {
+                let mut level = levels.at_most((low.to_f64() + high.to_f64()) / 2.0);
+                if level < low {
+                    level = low;
+                }
+                let strategy = Strategy::balance(inventory, Some(level));
+                let clean = match greedy_with(inventory, facts, &strategy, deadline) {
+                    Some(assignment) => {
+                        let clean = within(inventory, &assignment, level);
+                        found.push(assignment);
+                        clean
+                    }
+                    None => false,
+                };
+                if clean {
+                    high = level;
+                } else {
+                    match levels.next_above(level) {
+                        Some(next) => low = next,
+                        None => break,
+                    }
+                }
+            }
+        }
+        _ => {
+            for fit in [Fit::First, Fit::Best] {
+                found.extend(greedy_with(
+                    inventory,
+                    facts,
+                    &Strategy::consolidate(inventory, fit),
+                    deadline,
+                ));
+            }
+        }
+    }
+    found
+}
+
+/// Whether every host of `assignment` is within `level`'s capacities.
+fn within(inventory: &Inventory, assignment: &Assignment, level: Ratio) -> bool {
+    let hosts = inventory.hosts.len();
+    let (mut vcpus, mut memory) = (vec![0u64; hosts], vec![0u128; hosts]);
+    for (vm, host) in assignment.host_of.iter().enumerate() {
+        if let Some(host) = host {
+            vcpus[*host] += u64::from(inventory.group_of(vm).vcpus);
+            memory[*host] += u128::from(inventory.group_of(vm).memory.0);
+        }
+    }
+    (0..hosts).all(|h| {
+        let spec = &inventory.hosts[h];
+        u128::from(vcpus[h]) <= level.floor_times(u128::from(spec.vcpu_limit))
+            && memory[h] <= level.floor_times(u128::from(spec.memory_limit.0))
+    })
+}
+
+fn greedy_with(
+    inventory: &Inventory,
+    facts: &Facts,
+    strategy: &Strategy,
+    deadline: std::time::Instant,
+) -> Option<Assignment> {
+    let mut state = State::new(inventory, facts);
+    let position: Vec<usize> = {
+        let mut position = vec![usize::MAX; inventory.hosts.len()];
+        for (i, host) in strategy.host_order.iter().enumerate() {
+            position[*host] = i;
+        }
+        position
+    };
+    let caps: Vec<(u64, u128)> = inventory
+        .hosts
+        .iter()
+        .map(|spec| match strategy.level {
+            Some(level) => (
+                level.floor_times(u128::from(spec.vcpu_limit)) as u64,
+                level.floor_times(u128::from(spec.memory_limit.0)),
+            ),
+            None => (spec.vcpu_limit, u128::from(spec.memory_limit.0)),
+        })
+        .collect();
+    // Batches: everything that must be admitted (Supervisor and units without priority), then
+    // each optional unit by priority.
+    let mandatory: Vec<usize> = (0..inventory.admission_units.len())
+        .filter(|u| inventory.admission_units[*u].priority.is_none())
+        .collect();
+    let mut optional: Vec<usize> = (0..inventory.admission_units.len())
+        .filter(|u| inventory.admission_units[*u].priority.is_some())
+        .collect();
+    optional.sort_by_key(|u| {
+        (
+            std::cmp::Reverse(inventory.admission_units[*u].priority.unwrap_or(0)),
+            *u,
+        )
+    });
+    let mut batches: Vec<(Vec<usize>, bool)> = vec![(mandatory, true)];
+    batches.extend(optional.into_iter().map(|u| (vec![u], false)));
+    // Sizes as shares of the average host, to order VMs largest first.
+    let (average_vcpus, average_memory) = {
+        let n = inventory.hosts.len().max(1) as f64;
+        let v: f64 = inventory.hosts.iter().map(|h| h.vcpu_limit as f64).sum();
+        let m: f64 = inventory
+            .hosts
+            .iter()
+            .map(|h| h.memory_limit.0 as f64)
+            .sum();
+        ((v / n).max(1.0), (m / n).max(1.0))
+    };
+    let size = |vm: usize| {
+        let group = inventory.group_of(vm);
+        f64::from(group.vcpus) / average_vcpus + group.memory.0 as f64 / average_memory
+    };
+    let restricted = |vm: usize| facts.allowed[vm].iter().filter(|a| **a).count();
+    let mut admitted = vec![false; inventory.admission_units.len()];
+    let mut pending_check = Vec::new();
+    for (units, mandatory) in batches {
+        let mut vms: Vec<usize> = units
+            .iter()
+            .flat_map(|unit| inventory.admission_units[*unit].groups.iter())
+            .flat_map(|g| inventory.groups[*g].vms.iter().copied())
+            .collect();
+        if mandatory {
+            vms.extend(
+                inventory
+                    .groups
+                    .iter()
+                    .filter(|g| g.kind == GroupKind::SupervisorControlPlane)
+                    .flat_map(|g| g.vms.iter().copied()),
+            );
+        }
+        let mut placed = Vec::new();
+        // VMs that run somewhere today stay there when they can (a move is a migration).
+        let mut rest = Vec::new();
+        for vm in vms {
+            let broken = state.soft.broken;
+            match facts.current[vm] {
+                // ...unless staying breaks a soft rule (step 2 ranks before migrations).
+                Some(host)
+                    if state.fits(vm, host, None) && !state.soft.breaks_more(vm, host, broken) =>
+                {
+                    state.apply(vm, host, true);
+                    placed.push(vm);
+                }
+                _ => rest.push(vm),
+            }
+        }
+        rest.sort_by(|a, b| {
+            let rank = |vm: usize| {
+                let group = inventory.group_of(vm);
+                if restricted(vm) < inventory.hosts.len() {
+                    0
+                } else if group.anti_affine() {
+                    1
+                } else {
+                    2
+                }
+            };
+            rank(*a)
+                .cmp(&rank(*b))
+                .then(
+                    size(*b)
+                        .partial_cmp(&size(*a))
+                        .unwrap_or(std::cmp::Ordering::Equal),
+                )
+                .then(a.cmp(b))
+        });
+        let mut complete = true;
+        for vm in rest {
+            match choose(&mut state, strategy, &position, &caps, vm) {
+                Some(host) => {
+                    state.apply(vm, host, true);
+                    placed.push(vm);
+                }
+                None => {
+                    complete = false;
+                    break;
+                }
+            }
+        }
+        if !complete {
+            if mandatory {
+                return None;
+            }
+            for vm in placed.into_iter().rev() {
+                if let Some(host) = state.host_of[vm] {
+                    state.apply(vm, host, false);
+                }
+            }
+            continue;
+        }
+        for unit in &units {
+            admitted[*unit] = true;
+        }
+        if !mandatory {
+            pending_check.push((units, placed));
+        }
+    }
+    // Unit-level limits (storage, IPs, HA admission) are the verifier's to check: when they
+    // break, optional units are dropped again, last admitted first, until they hold.
+    let unit_level = |state: &State, admitted: &[bool]| {
+        let candidate = Assignment {
+            host_of: state.host_of.clone(),
+            admitted: admitted.to_vec(),
+        };
+        verify(inventory, &candidate).violations.iter().any(|v| {
+            matches!(
+                v.constraint.as_str(),
+                "storage_capacity" | "storage_limit" | "ip_addresses" | "ha_admission"
+            )
+        })
+    };
+    while unit_level(&state, &admitted) {
+        let Some((units, placed)) = pending_check.pop() else {
+            return None;
+        };
+        for unit in &units {
+            admitted[*unit] = false;
+        }
+        for vm in placed.into_iter().rev() {
+            if let Some(host) = state.host_of[vm] {
+                state.apply(vm, host, false);
+            }
+        }
+    }
+    let mut assignment = Assignment {
+        host_of: state.host_of,
+        admitted,
+    };
+    if inventory.policy.objective == ObjectiveKind::Balance {
+        assignment = polish(inventory, facts, &assignment, Goal::Peak, None, deadline);
+    }
+    verify(inventory, &assignment)
+        .violations
+        .is_empty()
+        .then_some(assignment)
+}
+
+/// The host `strategy` picks for `vm`: within the level's capacities if any host allows, else
+/// within the hosts' limits.
+fn choose(
+    state: &mut State,
+    strategy: &Strategy,
+    position: &[usize],
+    caps: &[(u64, u128)],
+    vm: usize,
+) -> Option<usize> {
+    let inventory = state.inventory;
+    // Hosts where the VM would break one more soft rule come last.
+    let broken = state.soft.broken;
+    let breaking: Vec<bool> = (0..inventory.hosts.len())
+        .map(|host| state.soft.breaks_more(vm, host, broken))
+        .collect();
+    let state = &*state;
+    let soft_breaks = |host: usize| breaking[host];
+    let group_index = inventory.vms[vm].group;
+    let pool = matches!(
+        inventory.groups[group_index].kind,
+        GroupKind::NodePool { .. }
+    );
+    let key = |host: usize| {
+        let same_pool = if strategy.spread && pool {
+            state
+                .group_on_host
+                .get(&(group_index, host))
+                .copied()
+                .unwrap_or(0)
+        } else {
+            0
+        };
+        let unused = u8::from(strategy.used_first && state.vms_on[host] == 0);
+        let breaks = u32::from(soft_breaks(host));
+        let fit = match strategy.fit {
+            Fit::Worst => state.utilisation_with(vm, host),
+            Fit::Best => -state.utilisation_with(vm, host),
+            Fit::First => 0.0,
+        };
+        (breaks * 1_000_000 + same_pool, unused, fit, position[host])
+    };
+    let better = |a: &(u32, u8, f64, usize), b: &(u32, u8, f64, usize)| {
+        (a.0, a.1)
+            .cmp(&(b.0, b.1))
+            .then(a.2.partial_cmp(&b.2).unwrap_or(std::cmp::Ordering::Equal))
+            .then(a.3.cmp(&b.3))
+            .is_lt()
+    };
+    for capped in [true, false] {
+        if !capped && strategy.level.is_none() {
+            break;
+        }
+        let mut best: Option<(usize, (u32, u8, f64, usize))> = None;
+        for host in 0..inventory.hosts.len() {
+            let limit = capped.then(|| caps[host]);
+            if !state.fits(vm, host, limit) {
+                continue;
+            }
+            let candidate = key(host);
+            if best.as_ref().is_none_or(|(_, b)| better(&candidate, b)) {
+                best = Some((host, candidate));
+            }
+        }
+        if let Some((host, _)) = best {
+            return Some(host);
+        }
+    }
+    None
+}

@@ -1,0 +1,448 @@
+//! What the greedy placements and the local search track: facts about the inventory computed
+//! once (allowed hosts per VM, hard rules per VM, device indices) and the loads of a partial
+//! placement, with the exact fit test of SPEC section 3's per-host and per-namespace rules.
+
+use std::collections::HashMap;
+use vksplan_model::inventory::GroupKind;
+use vksplan_model::topology::RuleKind;
+use vksplan_model::Inventory;
+
+/// What the fit checks need, computed once per inventory.
+pub struct Facts {
+    /// Devices by index: names.
+    pub(crate) device_names: Vec<String>,
+    /// Per group: (device index, count).
+    pub(crate) group_devices: Vec<Vec<(usize, u64)>>,
+    /// Per host: count of each device.
+    pub(crate) host_devices: Vec<Vec<u64>>,
+    /// Per VM: the hard rules that select it.
+    pub(crate) must_rules: Vec<Vec<usize>>,
+    /// Per VM: hosts it may use at all (maintenance, zone pins, hard `vm_host` rules).
+    pub(crate) allowed: Vec<Vec<bool>>,
+    /// Per VM: its current host.
+    pub(crate) current: Vec<Option<usize>>,
+}
+
+impl Facts {
+    /// Computes the facts of `inventory`.
+    pub fn new(inventory: &Inventory) -> Facts {
+        let mut device_names: Vec<String> = inventory
+            .hosts
+            .iter()
+            .flat_map(|h| h.devices.iter().map(|(d, _)| d.clone()))
+            .chain(
+                inventory
+                    .groups
+                    .iter()
+                    .flat_map(|g| g.devices.iter().map(|(d, _)| d.clone())),
+            )
+            .collect();
+        device_names.sort();
+        device_names.dedup();
+        let index = |name: &str| device_names.binary_search_by(|d| d.as_str().cmp(name)).ok();
+        let group_devices = inventory
+            .groups
+            .iter()
+            .map(|g| {
+                g.devices
+                    .iter()
+                    .filter_map(|(d, n)| Some((index(d)?, u64::from(*n))))
+                    .collect()
+            })
+            .collect();
+        let host_devices = inventory
+            .hosts
+            .iter()
+            .map(|h| {
+                let mut counts = vec![0u64; device_names.len()];
+                for (d, n) in &h.devices {
+                    if let Some(i) = index(d) {
+                        counts[i] = u64::from(*n);
+                    }
+                }
+                counts
+            })
+            .collect();
+        let mut must_rules = vec![Vec::new(); inventory.vms.len()];
+        for (r, rule) in inventory.rules.iter().enumerate() {
+            if rule.must {
+                for vm in &rule.vms {
+                    must_rules[*vm].push(r);
+                }
+            }
+        }
+        let allowed = (0..inventory.vms.len())
+            .map(|vm| {
+                let group = inventory.group_of(vm);
+                (0..inventory.hosts.len())
+                    .map(|host| {
+                        let spec = &inventory.hosts[host];
+                        let pinned_elsewhere = matches!(group.kind, GroupKind::NodePool { zone: Some(zone), .. } if spec.zone != Some(zone));
+                        !spec.maintenance
+                            && !pinned_elsewhere
+                            && must_rules[vm].iter().all(|r| {
+                                let rule = &inventory.rules[*r];
+                                rule.kind != RuleKind::VmHost
+                                    || rule.hosts.binary_search(&host).is_ok() == rule.run_on
+                            })
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut current = vec![None; inventory.vms.len()];
+        for (vm, host) in &inventory.placement {
+            current[*vm] = Some(*host);
+        }
+        Facts {
+            device_names,
+            group_devices,
+            host_devices,
+            must_rules,
+            allowed,
+            current,
+        }
+    }
+}
+
+/// Soft rules as the search moves VMs: how many are broken, kept up to date.
+pub(crate) struct SoftRules<'a> {
+    inventory: &'a Inventory,
+    /// Soft rule indices.
+    rules: Vec<usize>,
+    /// Per VM: positions in `rules` of the soft rules that select it.
+    of_vm: Vec<Vec<usize>>,
+    /// (position, host) -> members there.
+    on_host: HashMap<(usize, usize), u32>,
+    /// Per position: hosts holding >= 2 members (separate), hosts holding any (together),
+    /// members on the wrong side (vm_host).
+    measure: Vec<u32>,
+    pub(crate) broken: u32,
+}
+
+impl<'a> SoftRules<'a> {
+    fn new(inventory: &'a Inventory) -> SoftRules<'a> {
+        let rules: Vec<usize> = (0..inventory.rules.len())
+            .filter(|r| !inventory.rules[*r].must)
+            .collect();
+        let mut of_vm = vec![Vec::new(); inventory.vms.len()];
+        for (position, rule) in rules.iter().enumerate() {
+            for vm in &inventory.rules[*rule].vms {
+                of_vm[*vm].push(position);
+            }
+        }
+        SoftRules {
+            inventory,
+            measure: vec![0; rules.len()],
+            rules,
+            of_vm,
+            on_host: HashMap::new(),
+            broken: 0,
+        }
+    }
+
+    /// Whether placing `vm` on `host` would leave more than `budget` soft rules broken.
+    pub(crate) fn breaks_more(&mut self, vm: usize, host: usize, budget: u32) -> bool {
+        if self.of_vm[vm].is_empty() {
+            return self.broken > budget;
+        }
+        self.change(vm, host, true);
+        let over = self.broken > budget;
+        self.change(vm, host, false);
+        over
+    }
+
+    fn is_broken(&self, position: usize) -> bool {
+        let rule = &self.inventory.rules[self.rules[position]];
+        match rule.kind {
+            RuleKind::Separate => self.measure[position] > 0,
+            RuleKind::Together => self.measure[position] > 1,
+            RuleKind::VmHost => self.measure[position] > 0,
+        }
+    }
+
+    pub(crate) fn change(&mut self, vm: usize, host: usize, add: bool) {
+        for index in 0..self.of_vm[vm].len() {
+            let position = self.of_vm[vm][index];
+            let was = self.is_broken(position);
+            let rule = &self.inventory.rules[self.rules[position]];
+            let count = self.on_host.entry((position, host)).or_insert(0);
+            let before = *count;
+            if add {
+                *count += 1;
+            } else {
+                *count -= 1;
+            }
+            let after = *count;
+            match rule.kind {
+                RuleKind::Separate => {
+                    if before < 2 && after >= 2 {
+                        self.measure[position] += 1;
+                    } else if before >= 2 && after < 2 {
+                        self.measure[position] -= 1;
+                    }
+                }
+                RuleKind::Together => {
+                    if before == 0 && after == 1 {
+                        self.measure[position] += 1;
+                    } else if before == 1 && after == 0 {
+                        self.measure[position] -= 1;
+                    }
+                }
+                RuleKind::VmHost => {
+                    if rule.hosts.binary_search(&host).is_ok() != rule.run_on {
+                        if add {
+                            self.measure[position] += 1;
+                        } else {
+                            self.measure[position] -= 1;
+                        }
+                    }
+                }
+            }
+            let now = self.is_broken(position);
+            match (was, now) {
+                (false, true) => self.broken += 1,
+                (true, false) => self.broken -= 1,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Loads as VMs are placed and removed.
+pub(crate) struct State<'a> {
+    pub(crate) inventory: &'a Inventory,
+    pub(crate) facts: &'a Facts,
+    pub(crate) host_of: Vec<Option<usize>>,
+    pub(crate) vcpus: Vec<u64>,
+    pub(crate) memory: Vec<u128>,
+    pub(crate) reserved_vcpus: Vec<u64>,
+    pub(crate) reserved_memory: Vec<u128>,
+    pub(crate) devices: Vec<Vec<u64>>,
+    pub(crate) vms_on: Vec<u32>,
+    pub(crate) namespace_vcpus: Vec<u64>,
+    pub(crate) namespace_memory: Vec<u128>,
+    pub(crate) zone_vcpus: Vec<Vec<u64>>,
+    pub(crate) zone_memory: Vec<Vec<u128>>,
+    /// (group, host) -> VMs of the group on the host.
+    pub(crate) group_on_host: HashMap<(usize, usize), u32>,
+    /// (group, zone) -> VMs of an anti-affine group in the zone.
+    pub(crate) group_in_zone: HashMap<(usize, usize), u32>,
+    /// (rule, host) -> VMs of a hard rule on the host.
+    pub(crate) rule_on_host: HashMap<(usize, usize), u32>,
+    /// Per hard rule: VMs placed.
+    pub(crate) rule_placed: Vec<u32>,
+    /// Soft rules broken by what is placed.
+    pub(crate) soft: SoftRules<'a>,
+}
+
+impl<'a> State<'a> {
+    pub(crate) fn new(inventory: &'a Inventory, facts: &'a Facts) -> State<'a> {
+        let hosts = inventory.hosts.len();
+        let zones = inventory.zones.len();
+        let namespaces = inventory.namespaces.len();
+        State {
+            inventory,
+            facts,
+            host_of: vec![None; inventory.vms.len()],
+            vcpus: vec![0; hosts],
+            memory: vec![0; hosts],
+            reserved_vcpus: vec![0; hosts],
+            reserved_memory: vec![0; hosts],
+            devices: vec![vec![0; facts.device_names.len()]; hosts],
+            vms_on: vec![0; hosts],
+            namespace_vcpus: vec![0; namespaces],
+            namespace_memory: vec![0; namespaces],
+            zone_vcpus: vec![vec![0; zones]; namespaces],
+            zone_memory: vec![vec![0; zones]; namespaces],
+            group_on_host: HashMap::new(),
+            group_in_zone: HashMap::new(),
+            rule_on_host: HashMap::new(),
+            rule_placed: vec![0; inventory.rules.len()],
+            soft: SoftRules::new(inventory),
+        }
+    }
+
+    /// Whether `vm` can go on `host`, within `caps` (vCPUs, memory) when given.
+    pub(crate) fn fits(&self, vm: usize, host: usize, caps: Option<(u64, u128)>) -> bool {
+        let inventory = self.inventory;
+        if !self.facts.allowed[vm][host] {
+            return false;
+        }
+        let spec = &inventory.hosts[host];
+        let group_index = inventory.vms[vm].group;
+        let group = &inventory.groups[group_index];
+        let vcpus = self.vcpus[host] + u64::from(group.vcpus);
+        let memory = self.memory[host] + u128::from(group.memory.0);
+        let (vcpu_cap, memory_cap) =
+            caps.unwrap_or((spec.vcpu_limit, u128::from(spec.memory_limit.0)));
+        if vcpus > vcpu_cap.min(spec.vcpu_limit)
+            || memory > memory_cap.min(u128::from(spec.memory_limit.0))
+        {
+            return false;
+        }
+        if group.reserved
+            && (self.reserved_vcpus[host] + u64::from(group.vcpus) > u64::from(spec.cpu_cores)
+                || self.reserved_memory[host] + u128::from(group.memory.0)
+                    > u128::from(spec.memory.0))
+        {
+            return false;
+        }
+        for (device, count) in &self.facts.group_devices[group_index] {
+            if self.devices[host][*device] + count > self.facts.host_devices[host][*device] {
+                return false;
+            }
+        }
+        if group.anti_affine() {
+            if self
+                .group_on_host
+                .get(&(group_index, host))
+                .is_some_and(|n| *n > 0)
+            {
+                return false;
+            }
+            if let (true, Some(zone)) = (inventory.three_zone, spec.zone) {
+                if self
+                    .group_in_zone
+                    .get(&(group_index, zone))
+                    .is_some_and(|n| *n > 0)
+                {
+                    return false;
+                }
+            }
+        }
+        for rule_index in &self.facts.must_rules[vm] {
+            let rule = &inventory.rules[*rule_index];
+            let here = self
+                .rule_on_host
+                .get(&(*rule_index, host))
+                .copied()
+                .unwrap_or(0);
+            let ok = match rule.kind {
+                RuleKind::Separate => here == 0,
+                RuleKind::Together => self.rule_placed[*rule_index] == here,
+                RuleKind::VmHost => true,
+            };
+            if !ok {
+                return false;
+            }
+        }
+        if let Some(namespace_index) = group.namespace {
+            let namespace = &inventory.namespaces[namespace_index];
+            let mhz = inventory.policy.vcpu_mhz;
+            let vcpus = self.namespace_vcpus[namespace_index] + u64::from(group.vcpus);
+            let memory = self.namespace_memory[namespace_index] + u128::from(group.memory.0);
+            if namespace
+                .cpu_mhz_limit
+                .is_some_and(|limit| vcpus * mhz > limit)
+                || namespace
+                    .memory_limit
+                    .is_some_and(|limit| memory > u128::from(limit.0))
+            {
+                return false;
+            }
+            if let (true, Some(zone)) = (inventory.three_zone, spec.zone) {
+                let zone_vcpus = self.zone_vcpus[namespace_index][zone] + u64::from(group.vcpus);
+                let zone_memory =
+                    self.zone_memory[namespace_index][zone] + u128::from(group.memory.0);
+                if namespace
+                    .cpu_mhz_limit
+                    .is_some_and(|limit| 3 * zone_vcpus * mhz > limit)
+                    || namespace
+                        .memory_limit
+                        .is_some_and(|limit| 3 * zone_memory > u128::from(limit.0))
+                {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    pub(crate) fn apply(&mut self, vm: usize, host: usize, add: bool) {
+        let inventory = self.inventory;
+        let group_index = inventory.vms[vm].group;
+        let group = &inventory.groups[group_index];
+        fn step<T: std::ops::AddAssign + std::ops::SubAssign>(value: &mut T, amount: T, add: bool) {
+            if add {
+                *value += amount;
+            } else {
+                *value -= amount;
+            }
+        }
+        step(&mut self.vcpus[host], u64::from(group.vcpus), add);
+        step(&mut self.memory[host], u128::from(group.memory.0), add);
+        step(&mut self.vms_on[host], 1, add);
+        if group.reserved {
+            step(&mut self.reserved_vcpus[host], u64::from(group.vcpus), add);
+            step(
+                &mut self.reserved_memory[host],
+                u128::from(group.memory.0),
+                add,
+            );
+        }
+        for (device, count) in &self.facts.group_devices[group_index] {
+            step(&mut self.devices[host][*device], *count, add);
+        }
+        let zone = self.inventory.hosts[host].zone;
+        if let Some(namespace) = group.namespace {
+            step(
+                &mut self.namespace_vcpus[namespace],
+                u64::from(group.vcpus),
+                add,
+            );
+            step(
+                &mut self.namespace_memory[namespace],
+                u128::from(group.memory.0),
+                add,
+            );
+            if let Some(zone) = zone {
+                step(
+                    &mut self.zone_vcpus[namespace][zone],
+                    u64::from(group.vcpus),
+                    add,
+                );
+                step(
+                    &mut self.zone_memory[namespace][zone],
+                    u128::from(group.memory.0),
+                    add,
+                );
+            }
+        }
+        step(
+            self.group_on_host.entry((group_index, host)).or_insert(0),
+            1,
+            add,
+        );
+        if let (true, Some(zone)) = (group.anti_affine(), zone) {
+            step(
+                self.group_in_zone.entry((group_index, zone)).or_insert(0),
+                1,
+                add,
+            );
+        }
+        for rule in &self.facts.must_rules[vm] {
+            step(self.rule_on_host.entry((*rule, host)).or_insert(0), 1, add);
+            step(&mut self.rule_placed[*rule], 1, add);
+        }
+        self.soft.change(vm, host, add);
+        self.host_of[vm] = add.then_some(host);
+    }
+
+    /// Utilisation of `host` with `vm` added.
+    pub(crate) fn utilisation_with(&self, vm: usize, host: usize) -> f64 {
+        let group = self.inventory.group_of(vm);
+        let spec = &self.inventory.hosts[host];
+        let cpu =
+            (self.vcpus[host] + u64::from(group.vcpus)) as f64 / spec.vcpu_limit.max(1) as f64;
+        let memory = (self.memory[host] + u128::from(group.memory.0)) as f64
+            / spec.memory_limit.0.max(1) as f64;
+        cpu.max(memory)
+    }
+
+    pub(crate) fn utilisation(&self, host: usize) -> f64 {
+        let spec = &self.inventory.hosts[host];
+        let cpu = self.vcpus[host] as f64 / spec.vcpu_limit.max(1) as f64;
+        let memory = self.memory[host] as f64 / spec.memory_limit.0.max(1) as f64;
+        cpu.max(memory)
+    }
+}

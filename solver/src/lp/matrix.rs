@@ -1,0 +1,208 @@
+//! The model as a sparse matrix, for sub-problems: every column outside a chosen set is fixed
+//! at a known solution's value and folded into the row bounds, so that HiGHS sees only the
+//! free columns and the rows that touch them. Used by the large-neighbourhood search, where
+//! the full model is too large to solve but a few hosts at a time are not.
+
+use super::session::{row_of, Outcome, SolveOptions};
+use super::{ColumnIndex, ColumnValues, Compiler};
+use good_lp::{Constraint, Expression, IntoAffineExpression, Variable};
+use highs::{Col, HighsModelStatus, HighsSolutionStatus, Model, RowProblem, Sense};
+
+/// A row: `lower <= sum(terms) <= upper`.
+struct Row {
+    lower: f64,
+    upper: f64,
+    terms: Vec<(u32, f64)>,
+}
+
+/// A column's bounds and integrality.
+#[derive(Clone, Copy)]
+struct Column {
+    lower: f64,
+    upper: f64,
+    integer: bool,
+}
+
+/// Every column and row of a compiled model, with the rows of each column.
+pub struct Matrix {
+    index: ColumnIndex,
+    columns: Vec<Column>,
+    rows: Vec<Row>,
+    rows_of: Vec<Vec<u32>>,
+}
+
+/// What a sub-problem solve returned: a complete solution (free columns solved, the others
+/// as fixed), or none.
+pub struct SubSolved {
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The whole solution, when there is one.
+    pub values: Option<ColumnValues>,
+}
+
+impl Matrix {
+    /// The matrix of `compiler`'s columns and rows and of `extra` rows.
+    pub fn new<'r>(
+        compiler: &'r Compiler,
+        extra: impl IntoIterator<Item = &'r Constraint>,
+    ) -> Matrix {
+        let index = ColumnValues::index_of(&compiler.variables);
+        let columns: Vec<Column> = compiler
+            .variables
+            .iter_variables_with_def()
+            .map(|(_, definition)| Column {
+                lower: definition.get_min(),
+                upper: definition.get_max(),
+                integer: definition.is_integer(),
+            })
+            .collect();
+        let mut matrix = Matrix {
+            index,
+            rows_of: vec![Vec::new(); columns.len()],
+            columns,
+            rows: Vec::new(),
+        };
+        for constraint in compiler.rows.iter().map(|(_, c)| c).chain(extra) {
+            matrix.add_row(constraint);
+        }
+        matrix
+    }
+
+    /// Adds a row.
+    pub fn add_row(&mut self, constraint: &Constraint) {
+        let (lower, upper, terms) = row_of(constraint);
+        let row = self.rows.len() as u32;
+        let terms: Vec<(u32, f64)> = terms
+            .iter()
+            .filter_map(|(variable, coefficient)| {
+                Some((*self.index.get(variable)? as u32, *coefficient))
+            })
+            .collect();
+        for (column, _) in &terms {
+            self.rows_of[*column as usize].push(row);
+        }
+        self.rows.push(Row {
+            lower,
+            upper,
+            terms,
+        });
+    }
+
+    /// Changes a column's bounds.
+    pub fn set_bounds(&mut self, variable: Variable, lower: f64, upper: f64) {
+        if let Some(column) = self.index.get(&variable) {
+            self.columns[*column].lower = lower;
+            self.columns[*column].upper = upper;
+        }
+    }
+
+    /// The column of a variable.
+    pub fn column(&self, variable: Variable) -> Option<usize> {
+        self.index.get(&variable).copied()
+    }
+
+    /// Minimises `objective` over the columns `free` selects, every other column held at its
+    /// value in `values` (a solution of the whole model, which is also the start), within
+    /// `options.budget`.
+    /// `bounds` override the bounds of some free columns for this solve only.
+    pub fn solve_free(
+        &self,
+        free: &[bool],
+        values: &[f64],
+        objective: &Expression,
+        bounds: &[(usize, f64, f64)],
+        options: &SolveOptions,
+    ) -> SubSolved {
+        let none = SubSolved {
+            outcome: Outcome::Unknown,
+            values: None,
+        };
+        let mut problem = RowProblem::default();
+        let mut local: Vec<Option<Col>> = vec![None; self.columns.len()];
+        let mut order: Vec<usize> = Vec::new();
+        let mut cost = vec![0.0; self.columns.len()];
+        for (variable, coefficient) in objective.linear_coefficients() {
+            if let Some(column) = self.index.get(&variable) {
+                cost[*column] = coefficient;
+            }
+        }
+        let mut columns = self.columns.clone();
+        for (column, lower, upper) in bounds {
+            if let Some(definition) = columns.get_mut(*column) {
+                definition.lower = *lower;
+                definition.upper = *upper;
+            }
+        }
+        for (column, definition) in columns.iter().enumerate() {
+            if free[column] {
+                local[column] = Some(problem.add_column_with_integrality(
+                    cost[column],
+                    definition.lower..=definition.upper,
+                    definition.integer,
+                ));
+                order.push(column);
+            }
+        }
+        let mut seen = vec![false; self.rows.len()];
+        for column in &order {
+            for row in &self.rows_of[*column] {
+                if std::mem::replace(&mut seen[*row as usize], true) {
+                    continue;
+                }
+                let row = &self.rows[*row as usize];
+                let mut fixed = 0.0;
+                let mut factors = Vec::with_capacity(row.terms.len());
+                for (term, coefficient) in &row.terms {
+                    match local[*term as usize] {
+                        Some(col) => factors.push((col, *coefficient)),
+                        None => fixed += coefficient * values[*term as usize],
+                    }
+                }
+                problem.add_row((row.lower - fixed)..=(row.upper - fixed), factors);
+            }
+        }
+        let mut model = Model::new(problem);
+        model.make_quiet();
+        model.set_sense(Sense::Minimise);
+        let set = model
+            .try_set_option("time_limit", options.budget.as_secs_f64().max(0.01))
+            .is_ok()
+            && model
+                .try_set_option(
+                    "threads",
+                    i32::try_from(options.threads.max(1)).unwrap_or(1),
+                )
+                .is_ok()
+            && model.try_set_option("random_seed", 0).is_ok()
+            && model.try_set_option("mip_rel_gap", options.mip_gap).is_ok();
+        if !set {
+            return none;
+        }
+        let start: Vec<f64> = order.iter().map(|c| values[*c]).collect();
+        // The start may break the overridden bounds; HiGHS then ignores it.
+        let _ = model.try_set_solution(Some(&start), None, None, None);
+        let Ok(solved) = model.try_solve() else {
+            return none;
+        };
+        let outcome = match solved.status() {
+            HighsModelStatus::Optimal => Outcome::Optimal,
+            HighsModelStatus::Infeasible => Outcome::Infeasible,
+            _ if solved.primal_solution_status() == HighsSolutionStatus::Feasible => {
+                Outcome::Feasible
+            }
+            _ => Outcome::Unknown,
+        };
+        let found = (solved.primal_solution_status() == HighsSolutionStatus::Feasible).then(|| {
+            let solution = solved.get_solution();
+            let mut whole = values.to_vec();
+            for (local, column) in order.iter().enumerate() {
+                whole[*column] = solution.columns()[local];
+            }
+            ColumnValues::new(&self.index, whole)
+        });
+        SubSolved {
+            outcome,
+            values: found,
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! Lower bounds that hold once migrations are held (step 3): a VM that runs today on a host it
+//! may stay on either stays, loading that host and holding its pool's count there, or moves,
+//! which costs a migration. With at most `M` migrations, of which `forced` are VMs that cannot
+//! stay (their host is in maintenance, outside their zone or forbidden by a hard rule), the
+//! hosts can shed only `M - forced` of today's VMs between them.
+//!
+//! - Balance: at a level `c`, host `h` must shed at least `r_h(c)` of its staying VMs (the
+//!   fewest, largest first, that bring its vCPUs and memory under `c`'s capacities), so `c` is
+//!   possible only when `forced + sum_h r_h(c) <= M`.
+//! - Spread: a pool holds at least `max_h stay(pool, h) - (moved away)` on some host; lowering
+//!   a pool's largest count by one below what stays costs one migration per host at that
+//!   count. The cheapest lowering within the budget (marginal costs only grow: a greedy is
+//!   exact) gives the bound, together with `ceil(replicas / hosts it may use)`.
+//!
+//! Only VMs of units that are surely admitted count: units without priority, and every unit
+//! when step 1 holds all of them admitted.
+
+use super::levels::Levels;
+use super::score::Ratio;
+use std::collections::BTreeMap;
+use vksplan_model::inventory::GroupKind;
+use vksplan_model::topology::RuleKind;
+use vksplan_model::Inventory;
+
+/// Today's VMs that may stay where they are, per host, and the ones that cannot.
+pub struct Staying {
+    /// Per host: (vCPUs, memory bytes, group) of each VM that runs there today and may stay.
+    per_host: Vec<Vec<(u64, u128, usize)>>,
+    /// Per host: how many of those must leave all the same, because two of them break a
+    /// rule together (control-plane anti-affinity, hard `separate` rules, and soft ones when
+    /// every soft rule holds): the most over any one rule of (its members there - 1).
+    crowded: Vec<u32>,
+    /// VMs that run today where they may not stay: each is a migration.
+    forced: u32,
+}
+
+impl Staying {
+    /// Today's VMs of surely admitted units (`all_admitted`: every unit is); `soft_hold`:
+    /// every soft rule holds (step 2 reached 0).
+    pub fn new(inventory: &Inventory, all_admitted: bool, soft_hold: bool) -> Staying {
+        let mut per_host = vec![Vec::new(); inventory.hosts.len()];
+        let mut forced = 0;
+        let mut staying: Vec<(usize, usize)> = Vec::new();
+        for (vm, host) in &inventory.placement {
+            let group_index = inventory.vms[*vm].group;
+            let group = &inventory.groups[group_index];
+            let surely = all_admitted
+                || inventory
+                    .unit_of_group(group_index)
+                    .is_none_or(|unit| inventory.admission_units[unit].priority.is_none());
+            if !surely {
+                continue;
+            }
+            if may_stay(inventory, *vm, *host, soft_hold) {
+                per_host[*host].push((
+                    u64::from(group.vcpus),
+                    u128::from(group.memory.0),
+                    group_index,
+                ));
+                staying.push((*vm, *host));
+            } else {
+                forced += 1;
+            }
+        }
+        // Colocations that rules forbid: per (rule, host), members staying there.
+        let mut crowded = vec![0u32; inventory.hosts.len()];
+        let mut together: BTreeMap<(usize, usize), u32> = BTreeMap::new();
+        for (vm, host) in &staying {
+            let group_index = inventory.vms[*vm].group;
+            if inventory.groups[group_index].anti_affine() {
+                // Key rules after the real ones: groups by index.
+                *together
+                    .entry((inventory.rules.len() + group_index, *host))
+                    .or_default() += 1;
+            }
+            for (index, rule) in inventory.rules.iter().enumerate() {
+                if rule.kind == RuleKind::Separate
+                    && (rule.must || soft_hold)
+                    && rule.vms.binary_search(vm).is_ok()
+                {
+                    *together.entry((index, *host)).or_default() += 1;
+                }
+            }
+        }
+        for ((_, host), members) in together {
+            crowded[host] = crowded[host].max(members.saturating_sub(1));
+        }
+        Staying {
+            per_host,
+            crowded,
+            forced,
+        }
+    }
+
+    /// The fewest migrations any plan needs: the VMs that cannot stay, and on each host the
+    /// ones that must leave because they break a rule together.
+    pub fn migrations_floor(&self) -> u32 {
+        self.forced + self.crowded.iter().sum::<u32>()
+    }
+
+    /// Whether nothing runs today.
+    pub fn is_empty(&self) -> bool {
+        self.forced == 0 && self.per_host.iter().all(Vec::is_empty)
+    }
+
+    /// The fewest staying VMs host `host` must shed to keep within `vcpus` and `memory`.
+    fn shed(&self, host: usize, vcpus: u128, memory: u128) -> u32 {
+        let vms = &self.per_host[host];
+        let fewest = |sizes: &mut Vec<u128>, cap: u128| -> u32 {
+            let mut total: u128 = sizes.iter().sum();
+            sizes.sort_unstable_by(|a, b| b.cmp(a));
+            let mut removed = 0;
+            for size in sizes.iter() {
+                if total <= cap {
+                    break;
+                }
+                total -= size;
+                removed += 1;
+            }
+            removed
+        };
+        let mut cpu: Vec<u128> = vms.iter().map(|v| u128::from(v.0)).collect();
+        let mut mem: Vec<u128> = vms.iter().map(|v| v.1).collect();
+        fewest(&mut cpu, vcpus).max(fewest(&mut mem, memory))
+    }
+
+    /// Whether a plan with at most `migrations` migrations can have its peak at `level`.
+    fn level_possible(&self, levels: &Levels, level: Ratio, migrations: u32) -> bool {
+        let mut needed = u64::from(self.forced);
+        for caps in levels.caps(level) {
+            let shed = self.shed(caps.host, caps.vcpus, caps.granules * levels.granule());
+            needed += u64::from(shed.max(self.crowded[caps.host]));
+            if needed > u64::from(migrations) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The smallest level, from `low` up to `high` (a level some plan reaches), that at most
+    /// `migrations` migrations allow.
+    pub fn balance_bound(
+        &self,
+        levels: &Levels,
+        low: Ratio,
+        high: Ratio,
+        migrations: u32,
+    ) -> Ratio {
+        let (mut low, mut high) = (low, high);
+        while low < high {
+            let mut middle = levels.at_most((low.to_f64() + high.to_f64()) / 2.0);
+            if middle < low {
+                middle = low;
+            }
+            if self.level_possible(levels, middle, migrations) {
+                high = middle;
+            } else {
+                match levels.next_above(middle) {
+                    Some(next) => low = next,
+                    None => return high,
+                }
+            }
+        }
+        low
+    }
+
+    /// The least total spread of the node pools that at most `migrations` migrations allow,
+    /// given each pool's floor (`ceil(replicas / hosts)` for pools surely admitted, else 0).
+    pub fn spread_bound(
+        &self,
+        inventory: &Inventory,
+        floors: &BTreeMap<usize, u32>,
+        migrations: u32,
+    ) -> u32 {
+        // Per pool: how many of its VMs stay on each host today.
+        let mut stays: BTreeMap<usize, BTreeMap<usize, u32>> = BTreeMap::new();
+        for (host, vms) in self.per_host.iter().enumerate() {
+            for (_, _, group) in vms {
+                if matches!(inventory.groups[*group].kind, GroupKind::NodePool { .. }) {
+                    *stays.entry(*group).or_default().entry(host).or_default() += 1;
+                }
+            }
+        }
+        let mut budget = u64::from(migrations.saturating_sub(self.forced));
+        let mut total: u64 = 0;
+        // (current count, floor, counts per host sorted) per pool.
+        let mut pools: Vec<(u32, u32, Vec<u32>)> = Vec::new();
+        for (pool, floor) in floors {
+            let counts: Vec<u32> = stays
+                .get(pool)
+                .map(|per_host| per_host.values().copied().collect())
+                .unwrap_or_default();
+            let most = counts.iter().copied().max().unwrap_or(0);
+            if most <= *floor {
+                total += u64::from(*floor);
+            } else {
+                pools.push((most, *floor, counts));
+            }
+        }
+        // Lower the pool whose next step costs least, while the budget allows.
+        loop {
+            let cheapest = pools
+                .iter()
+                .enumerate()
+                .filter(|(_, (count, floor, _))| count > floor)
+                .map(|(i, (count, _, hosts))| {
+                    (hosts.iter().filter(|n| **n >= *count).count() as u64, i)
+                })
+                .min();
+            match cheapest {
+                Some((cost, i)) if cost <= budget => {
+                    budget -= cost;
+                    pools[i].0 -= 1;
+                }
+                _ => break,
+            }
+        }
+        let sum = total
+            + pools
+                .iter()
+                .map(|(count, _, _)| u64::from(*count))
+                .sum::<u64>();
+        u32::try_from(sum).unwrap_or(u32::MAX)
+    }
+}
+
+/// Whether `vm` may run on `host` by the domain rules alone (maintenance, zone pin, hard
+/// `vm_host` rules, and soft ones when `soft_hold`).
+fn may_stay(inventory: &Inventory, vm: usize, host: usize, soft_hold: bool) -> bool {
+    let spec = &inventory.hosts[host];
+    if spec.maintenance {
+        return false;
+    }
+    if let GroupKind::NodePool {
+        zone: Some(zone), ..
+    } = inventory.group_of(vm).kind
+    {
+        if spec.zone != Some(zone) {
+            return false;
+        }
+    }
+    inventory.rules.iter().all(|rule| {
+        !((rule.must || soft_hold)
+            && rule.kind == RuleKind::VmHost
+            && rule.vms.binary_search(&vm).is_ok()
+            && rule.hosts.binary_search(&host).is_ok() != rule.run_on)
+    })
+}

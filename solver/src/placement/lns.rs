@@ -1,0 +1,415 @@
+//! Large-neighbourhood search, for models too large to solve whole within the limit: re-solve
+//! the VMs of a few hosts at a time with the MIP, every other column held at the incumbent's
+//! value ([`crate::lp::Matrix::solve_free`]), and keep what improves. Each step of the
+//! objective picks its own neighbourhoods: the hosts where a rejected unit could go (step 1),
+//! the hosts of a broken soft rule's VMs (step 2), where moved VMs are and were (step 3), the
+//! hottest and coolest hosts (balance), the least used hosts (consolidate), the hosts where a
+//! pool is most crowded (spread).
+
+use super::{Incumbent, Score, Solve, Step4, StepKind};
+use crate::lp::{warm_start, Hint, Outcome};
+use good_lp::Expression;
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+use vksplan_model::inventory::GroupKind;
+
+/// Hosts whose VMs are re-solved, and units whose admission may change.
+#[derive(Debug, Default)]
+struct Hood {
+    hosts: BTreeSet<usize>,
+    units: BTreeSet<usize>,
+}
+
+/// The longest a single neighbourhood solve may take.
+const SOLVE_CAP: Duration = Duration::from_secs(3);
+
+/// Consecutive neighbourhoods without improvement after which a step stops searching.
+const PATIENCE: usize = 40;
+
+impl Solve<'_> {
+    /// Utilisation of every host under the incumbent.
+    fn utilisations(&self, incumbent: &Incumbent) -> Vec<f64> {
+        let inventory = self.inventory;
+        let hosts = inventory.hosts.len();
+        let (mut vcpus, mut memory) = (vec![0u64; hosts], vec![0u128; hosts]);
+        for (vm, host) in incumbent.assignment.host_of.iter().enumerate() {
+            if let Some(host) = host {
+                vcpus[*host] += u64::from(inventory.group_of(vm).vcpus);
+                memory[*host] += u128::from(inventory.group_of(vm).memory.0);
+            }
+        }
+        (0..hosts)
+            .map(|h| {
+                let spec = &inventory.hosts[h];
+                (vcpus[h] as f64 / spec.vcpu_limit.max(1) as f64)
+                    .max(memory[h] as f64 / spec.memory_limit.0.max(1) as f64)
+            })
+            .collect()
+    }
+
+    /// How many hosts a neighbourhood takes: about 300 VMs' worth.
+    fn hood_size(&self) -> usize {
+        let inventory = self.inventory;
+        let per_host = inventory.vms.len() as f64 / inventory.hosts.len().max(1) as f64;
+        ((300.0 / per_host.max(1.0)) as usize).clamp(4, 32)
+    }
+
+    /// Hosts in service sorted by utilisation, coolest first.
+    fn by_utilisation(&self, utilisation: &[f64]) -> Vec<usize> {
+        let mut hosts: Vec<usize> = (0..self.inventory.hosts.len())
+            .filter(|h| !self.inventory.hosts[*h].maintenance)
+            .collect();
+        hosts.sort_by(|a, b| {
+            utilisation[*a]
+                .partial_cmp(&utilisation[*b])
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then(a.cmp(b))
+        });
+        hosts
+    }
+
+    /// The neighbourhood of the `round`-th try on `step`; `None` when the step has none.
+    fn hood(&self, step: StepKind, round: usize) -> Option<Hood> {
+        let inventory = self.inventory;
+        let incumbent = self.incumbent.as_ref()?;
+        let size = self.hood_size();
+        let utilisation = self.utilisations(incumbent);
+        let coolest = self.by_utilisation(&utilisation);
+        let mut hood = Hood::default();
+        // Fill up with cool hosts, a different slice each round.
+        let fill = |hood: &mut Hood, allowed: &dyn Fn(usize) -> bool| {
+            let candidates: Vec<usize> = coolest.iter().copied().filter(|h| allowed(*h)).collect();
+            if candidates.is_empty() {
+                return;
+            }
+            let offset = (round * 3) % candidates.len().max(1);
+            for host in candidates
+                .iter()
+                .cycle()
+                .skip(offset)
+                .take(candidates.len())
+            {
+                if hood.hosts.len() >= size {
+                    break;
+                }
+                hood.hosts.insert(*host);
+            }
+        };
+        match step {
+            StepKind::Priority | StepKind::Admitted => {
+                let mut rejected: Vec<usize> = (0..inventory.admission_units.len())
+                    .filter(|u| !incumbent.assignment.admitted[*u])
+                    .collect();
+                if rejected.is_empty() {
+                    return None;
+                }
+                rejected.sort_by_key(|u| {
+                    (
+                        std::cmp::Reverse(inventory.admission_units[*u].priority.unwrap_or(0)),
+                        *u,
+                    )
+                });
+                let unit = rejected[round % rejected.len()];
+                hood.units.insert(unit);
+                let allowed = self.unit_hosts(unit);
+                fill(&mut hood, &|h| allowed.contains(&h));
+            }
+            StepKind::SoftRules => {
+                let report = crate::verify::verify(inventory, &incumbent.assignment);
+                let broken: Vec<usize> = report
+                    .soft_rules_broken
+                    .iter()
+                    .filter_map(|name| inventory.rules.iter().position(|r| &r.name == name))
+                    .collect();
+                if broken.is_empty() {
+                    return None;
+                }
+                let rule = &inventory.rules[broken[round % broken.len()]];
+                for vm in &rule.vms {
+                    if let Some(host) = incumbent.assignment.host_of[*vm] {
+                        hood.hosts.insert(host);
+                    }
+                }
+                for host in rule.hosts.iter().filter(|_| rule.run_on) {
+                    if hood.hosts.len() < size {
+                        hood.hosts.insert(*host);
+                    }
+                }
+                fill(&mut hood, &|_| true);
+            }
+            StepKind::Migrations => {
+                let moved: Vec<(usize, usize)> = inventory
+                    .placement
+                    .iter()
+                    .filter_map(|(vm, home)| {
+                        let now = incumbent.assignment.host_of[*vm]?;
+                        (now != *home).then_some((now, *home))
+                    })
+                    .collect();
+                if moved.is_empty() {
+                    return None;
+                }
+                let start = (round * size / 2) % moved.len();
+                for (now, home) in moved.iter().cycle().skip(start).take(moved.len()) {
+                    if hood.hosts.len() + 2 > size {
+                        break;
+                    }
+                    hood.hosts.insert(*now);
+                    hood.hosts.insert(*home);
+                }
+            }
+            StepKind::Step4 => {
+                if self.levels.is_some() {
+                    let peak = utilisation.iter().copied().fold(0.0, f64::max);
+                    let hot: Vec<usize> = coolest
+                        .iter()
+                        .rev()
+                        .copied()
+                        .filter(|h| utilisation[*h] >= peak - 1e-9)
+                        .collect();
+                    let start = (round * size / 2) % hot.len().max(1);
+                    for host in hot.iter().cycle().skip(start).take(hot.len().min(size / 2)) {
+                        hood.hosts.insert(*host);
+                    }
+                    fill(&mut hood, &|h| utilisation[h] < peak - 1e-9);
+                } else {
+                    // Consolidate: the least used hosts that hold something, and used hosts
+                    // with room to take their VMs.
+                    let used: Vec<usize> = coolest
+                        .iter()
+                        .copied()
+                        .filter(|h| utilisation[*h] > 0.0)
+                        .collect();
+                    if used.is_empty() {
+                        return None;
+                    }
+                    let start = (round * 2) % used.len();
+                    for host in used
+                        .iter()
+                        .cycle()
+                        .skip(start)
+                        .take(used.len().min(size / 2))
+                    {
+                        hood.hosts.insert(*host);
+                    }
+                    fill(&mut hood, &|h| utilisation[h] > 0.0);
+                }
+            }
+            StepKind::Spread => {
+                // The pool whose fullest host is most crowded, in turn.
+                let mut pools: Vec<(u32, usize)> = Vec::new();
+                let mut fullest: Vec<Vec<usize>> = Vec::new();
+                for (group_index, group) in inventory.groups.iter().enumerate() {
+                    if !matches!(group.kind, GroupKind::NodePool { .. }) {
+                        continue;
+                    }
+                    let mut counts = std::collections::BTreeMap::new();
+                    for vm in &group.vms {
+                        if let Some(host) = incumbent.assignment.host_of[*vm] {
+                            *counts.entry(host).or_insert(0u32) += 1;
+                        }
+                    }
+                    let most = counts.values().copied().max().unwrap_or(0);
+                    if most > 1 {
+                        pools.push((most, fullest.len()));
+                        fullest.push(
+                            counts
+                                .iter()
+                                .filter(|(_, n)| **n == most)
+                                .map(|(h, _)| *h)
+                                .collect(),
+                        );
+                    }
+                    let _ = group_index;
+                }
+                if pools.is_empty() {
+                    return None;
+                }
+                pools.sort_by(|a, b| b.cmp(a));
+                let (_, pool) = pools[round % pools.len()];
+                for host in fullest[pool].iter().take(size / 2) {
+                    hood.hosts.insert(*host);
+                }
+                fill(&mut hood, &|_| true);
+            }
+        }
+        (!hood.hosts.is_empty()).then_some(hood)
+    }
+
+    /// Hosts a unit's blocks may use.
+    fn unit_hosts(&self, unit: usize) -> BTreeSet<usize> {
+        self.blocks
+            .iter()
+            .zip(&self.compiler.counts)
+            .filter(|(block, _)| block.unit == Some(unit))
+            .flat_map(|(_, counts)| counts.iter().map(|(host, _)| *host))
+            .collect()
+    }
+
+    /// Which columns a neighbourhood frees: the counts on its hosts of the blocks with a VM
+    /// there (or of a unit whose admission may change), what hangs on those hosts (moves,
+    /// loads, used, `together` picks), the objective's own columns, and the admission of the
+    /// neighbourhood's units.
+    fn free_columns(&self, hood: &Hood, incumbent: &Incumbent) -> Vec<bool> {
+        let Some(matrix) = self.matrix.as_ref() else {
+            return Vec::new();
+        };
+        let mut present: BTreeSet<usize> = BTreeSet::new();
+        for (block_index, block) in self.blocks.iter().enumerate() {
+            let here = block.vms.iter().any(|vm| {
+                incumbent.assignment.host_of[*vm].is_some_and(|h| hood.hosts.contains(&h))
+            });
+            if here || block.unit.is_some_and(|u| hood.units.contains(&u)) {
+                present.insert(block_index);
+            }
+        }
+        let mut free = vec![false; self.compiler.variables.len()];
+        for (variable, hint) in &self.compiler.hints {
+            let Some(column) = matrix.column(*variable) else {
+                continue;
+            };
+            free[column] = match hint {
+                Hint::Count { block, host } => hood.hosts.contains(host) && present.contains(block),
+                Hint::Moved { host, .. }
+                | Hint::Load { host, .. }
+                | Hint::Used { host }
+                | Hint::Together { host, .. } => hood.hosts.contains(host),
+                Hint::Admit { unit } => hood.units.contains(unit),
+                Hint::Spread { .. } | Hint::Broken { .. } => true,
+            };
+        }
+        free
+    }
+
+    /// Searches neighbourhoods for `step` until `until`; true when the incumbent improved.
+    pub(super) fn neighbourhoods(&mut self, step: StepKind, until: Instant) -> bool {
+        let mut improved = false;
+        let mut idle = 0;
+        let mut round = 0;
+        while idle < PATIENCE && Instant::now() < until {
+            let Some(hood) = self.hood(step, round) else {
+                break;
+            };
+            round += 1;
+            let Some(incumbent) = self.incumbent.clone() else {
+                break;
+            };
+            let Some(values) = warm_start(self.compiler, &incumbent.assignment) else {
+                break;
+            };
+            let free = self.free_columns(&hood, &incumbent);
+            let (objective, bounds) = self.hood_goal(step, &hood, &incumbent);
+            let budget = until
+                .saturating_duration_since(Instant::now())
+                .min(SOLVE_CAP);
+            let mut options = self.options(Instant::now() + budget);
+            options.presolve = true;
+            let Some(matrix) = self.matrix.as_ref() else {
+                break;
+            };
+            let solved = matrix.solve_free(&free, &values, &objective, &bounds, &options);
+            let better = match (&solved.values, solved.outcome) {
+                (Some(values), Outcome::Optimal | Outcome::Feasible) => {
+                    self.offer_hood(values, step, &incumbent)
+                }
+                _ => false,
+            };
+            if tracing() {
+                eprintln!(
+                    "vksplan: neighbourhood {round} ({:?}, {} hosts): {:?}{}",
+                    step,
+                    hood.hosts.len(),
+                    solved.outcome,
+                    if better { ", improved" } else { "" }
+                );
+            }
+            if better {
+                improved = true;
+                idle = 0;
+            } else {
+                idle += 1;
+            }
+        }
+        improved
+    }
+
+    /// The sub-problem's objective and bound overrides: the step's expression; for balance,
+    /// none, with the neighbourhood's hosts capped one level below the peak.
+    fn hood_goal(
+        &self,
+        step: StepKind,
+        hood: &Hood,
+        incumbent: &Incumbent,
+    ) -> (Expression, Vec<(usize, f64, f64)>) {
+        if let (StepKind::Step4, Some(levels), Step4::Peak(peak), Some(matrix)) = (
+            step,
+            &self.levels,
+            incumbent.score.step4,
+            self.matrix.as_ref(),
+        ) {
+            let target = levels.below(peak);
+            let caps = levels.caps(target);
+            let mut bounds = Vec::new();
+            for load in &self.compiler.objectives.levels {
+                if !hood.hosts.contains(&load.host) {
+                    continue;
+                }
+                if let Some(cap) = caps.iter().find(|c| c.host == load.host) {
+                    if let Some(column) = matrix.column(load.vcpus) {
+                        bounds.push((column, 0.0, cap.vcpus as f64));
+                    }
+                    if let Some(column) = matrix.column(load.memory) {
+                        bounds.push((column, 0.0, cap.granules as f64));
+                    }
+                }
+            }
+            return (Expression::from(0.0), bounds);
+        }
+        (self.expression(step), Vec::new())
+    }
+
+    /// Takes a neighbourhood's solution if it is better; for balance, also if it keeps the
+    /// peak with fewer hosts at it (the next neighbourhoods can then lower it).
+    fn offer_hood(
+        &mut self,
+        values: &crate::lp::ColumnValues,
+        step: StepKind,
+        before: &Incumbent,
+    ) -> bool {
+        let assignment = crate::place::disaggregate(self.compiler, self.blocks, values);
+        let (score, report) = Score::evaluate(self.inventory, &assignment);
+        if !report.violations.is_empty() {
+            return false;
+        }
+        let ordering = score.compare(&before.score);
+        let cooler = step == StepKind::Step4
+            && ordering.is_eq()
+            && self.levels.is_some()
+            && self.hosts_at_peak(&assignment, &score)
+                < self.hosts_at_peak(&before.assignment, &before.score);
+        if ordering.is_lt() || cooler {
+            let assignment = crate::lp::canonical(self.compiler, &assignment);
+            self.incumbent = Some(Incumbent { assignment, score });
+            return true;
+        }
+        false
+    }
+
+    fn hosts_at_peak(&self, assignment: &crate::verify::Assignment, score: &Score) -> usize {
+        let Step4::Peak(peak) = score.step4 else {
+            return 0;
+        };
+        let utilisation = self.utilisations(&Incumbent {
+            assignment: assignment.clone(),
+            score: *score,
+        });
+        utilisation
+            .iter()
+            .filter(|u| **u >= peak.to_f64() - 1e-9)
+            .count()
+    }
+}
+
+fn tracing() -> bool {
+    std::env::var_os("VKSPLAN_TRACE").is_some()
+}
