@@ -25,7 +25,7 @@ use vksplan_model::Inventory;
 pub enum Fit {
     /// The one left least utilised (balance).
     Worst,
-    /// The one left most utilised (packing).
+    /// The one left with the least room (packing; room over every resource, devices too).
     Best,
     /// The first in [`Strategy::host_order`].
     First,
@@ -60,30 +60,21 @@ impl Strategy {
 
     /// First or best fit over hosts ordered by cost per capacity, used hosts first: the
     /// consolidate start (first-fit / best-fit decreasing).
-    pub fn consolidate(inventory: &Inventory, fit: Fit) -> Strategy {
+    pub fn consolidate(inventory: &Inventory, facts: &Facts, fit: Fit) -> Strategy {
         Strategy {
             fit,
             level: None,
             used_first: true,
             spread: false,
-            host_order: cost_per_capacity_order(inventory),
+            host_order: cost_per_capacity_order(inventory, facts),
         }
     }
 }
 
-/// Hosts by cost per unit of capacity (each resource as a share of the total demand), cheapest
-/// first; ties by larger capacity, then index.
-pub fn cost_per_capacity_order(inventory: &Inventory) -> Vec<usize> {
-    let (mut vcpus, mut memory) = (0f64, 0f64);
-    for vm in 0..inventory.vms.len() {
-        let group = inventory.group_of(vm);
-        vcpus += f64::from(group.vcpus);
-        memory += group.memory.0 as f64;
-    }
-    let capacity = |host: usize| {
-        let spec = &inventory.hosts[host];
-        spec.vcpu_limit as f64 / vcpus.max(1.0) + spec.memory_limit.0 as f64 / memory.max(1.0)
-    };
+/// Hosts by cost per unit of capacity (each resource, devices too, as a share of the total
+/// demand), cheapest first; ties by larger capacity, then index.
+pub fn cost_per_capacity_order(inventory: &Inventory, facts: &Facts) -> Vec<usize> {
+    let capacity = |host: usize| facts.host_capacity[host];
     let mut order: Vec<usize> = (0..inventory.hosts.len()).collect();
     order.sort_by(|a, b| {
         let per = |h: usize| inventory.hosts[h].cost / capacity(h).max(1e-12);
@@ -162,7 +153,7 @@ pub fn starts(
                 found.extend(greedy_with(
                     inventory,
                     facts,
-                    &Strategy::consolidate(inventory, fit),
+                    &Strategy::consolidate(inventory, facts, fit),
                     deadline,
                 ));
             }
@@ -229,21 +220,8 @@ fn greedy_with(
     });
     let mut batches: Vec<(Vec<usize>, bool)> = vec![(mandatory, true)];
     batches.extend(optional.into_iter().map(|u| (vec![u], false)));
-    // Sizes as shares of the average host, to order VMs largest first.
-    let (average_vcpus, average_memory) = {
-        let n = inventory.hosts.len().max(1) as f64;
-        let v: f64 = inventory.hosts.iter().map(|h| h.vcpu_limit as f64).sum();
-        let m: f64 = inventory
-            .hosts
-            .iter()
-            .map(|h| h.memory_limit.0 as f64)
-            .sum();
-        ((v / n).max(1.0), (m / n).max(1.0))
-    };
-    let size = |vm: usize| {
-        let group = inventory.group_of(vm);
-        f64::from(group.vcpus) / average_vcpus + group.memory.0 as f64 / average_memory
-    };
+    // Sizes as shares of the total demand, to order VMs largest first.
+    let size = |vm: usize| facts.group_size[inventory.vms[vm].group];
     let restricted = |vm: usize| facts.allowed[vm].iter().filter(|a| **a).count();
     let mut admitted = vec![false; inventory.admission_units.len()];
     let mut pending_check = Vec::new();
@@ -405,7 +383,7 @@ fn choose(
         let breaks = u32::from(soft_breaks(host));
         let fit = match strategy.fit {
             Fit::Worst => state.utilisation_with(vm, host),
-            Fit::Best => -state.utilisation_with(vm, host),
+            Fit::Best => state.room_with(vm, host),
             Fit::First => 0.0,
         };
         (breaks * 1_000_000 + same_pool, unused, fit, position[host])

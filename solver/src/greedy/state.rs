@@ -21,6 +21,11 @@ pub struct Facts {
     pub(crate) allowed: Vec<Vec<bool>>,
     /// Per VM: its current host.
     pub(crate) current: Vec<Option<usize>>,
+    /// Per group: its size as the sum over resources (vCPUs, memory, each device) of its
+    /// share of the total demand.
+    pub(crate) group_size: Vec<f64>,
+    /// Per host: its capacity measured the same way.
+    pub(crate) host_capacity: Vec<f64>,
 }
 
 impl Facts {
@@ -40,7 +45,7 @@ impl Facts {
         device_names.sort();
         device_names.dedup();
         let index = |name: &str| device_names.binary_search_by(|d| d.as_str().cmp(name)).ok();
-        let group_devices = inventory
+        let group_devices: Vec<Vec<(usize, u64)>> = inventory
             .groups
             .iter()
             .map(|g| {
@@ -93,7 +98,53 @@ impl Facts {
         for (vm, host) in &inventory.placement {
             current[*vm] = Some(*host);
         }
+        // Total demand per resource: vCPUs, memory, then each device.
+        let mut demand = vec![0f64; 2 + device_names.len()];
+        for (group, devices) in inventory.groups.iter().zip(&group_devices) {
+            let n = group.vms.len() as f64;
+            demand[0] += n * f64::from(group.vcpus);
+            demand[1] += n * group.memory.0 as f64;
+            for (device, count) in devices {
+                demand[2 + *device] += n * *count as f64;
+            }
+        }
+        let share = |resource: usize, amount: f64| {
+            if demand[resource] > 0.0 {
+                amount / demand[resource]
+            } else {
+                0.0
+            }
+        };
+        let group_size = inventory
+            .groups
+            .iter()
+            .zip(&group_devices)
+            .map(|(group, devices): (_, &Vec<(usize, u64)>)| {
+                share(0, f64::from(group.vcpus))
+                    + share(1, group.memory.0 as f64)
+                    + devices
+                        .iter()
+                        .map(|(d, n)| share(2 + d, *n as f64))
+                        .sum::<f64>()
+            })
+            .collect();
+        let host_capacity = inventory
+            .hosts
+            .iter()
+            .zip(&host_devices)
+            .map(|(host, devices): (_, &Vec<u64>)| {
+                share(0, host.vcpu_limit as f64)
+                    + share(1, host.memory_limit.0 as f64)
+                    + devices
+                        .iter()
+                        .enumerate()
+                        .map(|(d, n)| share(2 + d, *n as f64))
+                        .sum::<f64>()
+            })
+            .collect();
         Facts {
+            group_size,
+            host_capacity,
             device_names,
             group_devices,
             host_devices,
@@ -233,6 +284,8 @@ pub(crate) struct State<'a> {
     pub(crate) rule_placed: Vec<u32>,
     /// Soft rules broken by what is placed.
     pub(crate) soft: SoftRules<'a>,
+    /// Per host: the sizes (see [`Facts`]) of what it holds.
+    pub(crate) share: Vec<f64>,
 }
 
 impl<'a> State<'a> {
@@ -259,6 +312,7 @@ impl<'a> State<'a> {
             rule_on_host: HashMap::new(),
             rule_placed: vec![0; inventory.rules.len()],
             soft: SoftRules::new(inventory),
+            share: vec![0.0; hosts],
         }
     }
 
@@ -425,6 +479,8 @@ impl<'a> State<'a> {
             step(&mut self.rule_placed[*rule], 1, add);
         }
         self.soft.change(vm, host, add);
+        let size = self.facts.group_size[group_index];
+        self.share[host] += if add { size } else { -size };
         self.host_of[vm] = add.then_some(host);
     }
 
@@ -437,6 +493,13 @@ impl<'a> State<'a> {
         let memory = (self.memory[host] + u128::from(group.memory.0)) as f64
             / spec.memory_limit.0.max(1) as f64;
         cpu.max(memory)
+    }
+
+    /// The host's capacity left once `vm` is added, as shares of the total demand.
+    pub(crate) fn room_with(&self, vm: usize, host: usize) -> f64 {
+        self.facts.host_capacity[host]
+            - self.share[host]
+            - self.facts.group_size[self.inventory.vms[vm].group]
     }
 
     pub(crate) fn utilisation(&self, host: usize) -> f64 {

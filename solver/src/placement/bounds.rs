@@ -246,3 +246,73 @@ fn may_stay(inventory: &Inventory, vm: usize, host: usize, soft_hold: bool) -> b
             && rule.hosts.binary_search(&host).is_ok() != rule.run_on)
     })
 }
+
+/// A lower bound on the cost of the hosts used (consolidate): for each resource (vCPUs,
+/// memory, each device), the cheapest fractional cover of the demand of the units surely
+/// admitted by hosts in service, cheapest per unit first (exact for one resource, so valid for
+/// all together); the largest over the resources.
+pub fn cost_floor(inventory: &Inventory, all_admitted: bool) -> f64 {
+    let mut devices: Vec<&str> = inventory
+        .groups
+        .iter()
+        .flat_map(|g| g.devices.iter().map(|(d, _)| d.as_str()))
+        .collect();
+    devices.sort_unstable();
+    devices.dedup();
+    // Demand per resource: vCPUs, memory (bytes), then each device.
+    let mut demand = vec![0f64; 2 + devices.len()];
+    for (index, group) in inventory.groups.iter().enumerate() {
+        let surely = all_admitted
+            || inventory
+                .unit_of_group(index)
+                .is_none_or(|unit| inventory.admission_units[unit].priority.is_none());
+        if !surely {
+            continue;
+        }
+        let n = group.vms.len() as f64;
+        demand[0] += n * f64::from(group.vcpus);
+        demand[1] += n * group.memory.0 as f64;
+        for (device, count) in &group.devices {
+            if let Ok(d) = devices.binary_search(&device.as_str()) {
+                demand[2 + d] += n * f64::from(*count);
+            }
+        }
+    }
+    let capacity = |host: &vksplan_model::inventory::HostSpec, resource: usize| -> f64 {
+        match resource {
+            0 => host.vcpu_limit as f64,
+            1 => host.memory_limit.0 as f64,
+            d => f64::from(host.device_count(devices[d - 2])),
+        }
+    };
+    let mut best: f64 = 0.0;
+    for (resource, needed) in demand.iter().enumerate() {
+        if *needed <= 0.0 {
+            continue;
+        }
+        let mut hosts: Vec<(f64, f64)> = inventory
+            .hosts
+            .iter()
+            .filter(|h| !h.maintenance)
+            .map(|h| (h.cost, capacity(h, resource)))
+            .filter(|(_, cap)| *cap > 0.0)
+            .collect();
+        hosts.sort_by(|a, b| {
+            (a.0 / a.1)
+                .partial_cmp(&(b.0 / b.1))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        let (mut left, mut cost) = (*needed, 0.0);
+        for (host_cost, cap) in hosts {
+            if left <= 0.0 {
+                break;
+            }
+            let take = cap.min(left);
+            cost += host_cost * take / cap;
+            left -= take;
+        }
+        best = best.max(cost);
+    }
+    // A hair below, so that round-off never cuts the optimum itself.
+    (best * (1.0 - 1e-9)).max(0.0)
+}

