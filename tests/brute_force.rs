@@ -212,6 +212,34 @@ proptest! {
         }
     }
 
+    /// Every lower bound the staged solve uses to prove a step without solving it is at most
+    /// the brute-forced optimum of that step, given the optimum's values on the steps before.
+    #[test]
+    fn lower_bounds_never_exceed_the_brute_forced_optimum(document in tiny_topology()) {
+        let inventory = vksplan::model::load_value(&document).unwrap_or_else(|e| panic!("generator made an invalid topology: {e}\n{document}"));
+        prop_assume!(inventory.vms.len() <= 6);
+        let Some(best) = brute_force(&inventory) else {
+            return Ok(());
+        };
+        let held = vksplan::solver::placement::Score {
+            priority: (-best.0) as u64,
+            admitted: (-best.1) as u32,
+            soft_rules: best.2,
+            migrations: best.3,
+            step4: vksplan::solver::placement::Step4::Cost(best.4),
+            spread: best.5,
+        };
+        let bounds = vksplan::solver::placement::lower_bounds(&inventory, &held);
+        prop_assert!(bounds.migrations <= best.3, "migrations floor {} > optimum {}; {}", bounds.migrations, best.3, document);
+        if let Some(peak) = bounds.peak {
+            prop_assert!(peak.to_f64() <= best.4 + 1e-9, "peak floor {} > optimum {}; {}", peak.to_f64(), best.4, document);
+        }
+        if let Some(cost) = bounds.cost {
+            prop_assert!(cost <= best.4 + 1e-9, "cost floor {} > optimum {}; {}", cost, best.4, document);
+        }
+        prop_assert!(bounds.spread <= best.5, "spread floor {} > optimum {}; {}", bounds.spread, best.5, document);
+    }
+
     #[test]
     fn plans_verify_repeat_and_removing_a_vm_keeps_feasibility(seed in any::<u64>(), hosts in 3usize..=8, rules in 0usize..=3,
                                                                placed in prop_oneof![Just(0.0), Just(0.5)]) {

@@ -316,3 +316,44 @@ pub fn cost_floor(inventory: &Inventory, all_admitted: bool) -> f64 {
     // A hair below, so that round-off never cuts the optimum itself.
     (best * (1.0 - 1e-9)).max(0.0)
 }
+
+/// The least spread possible: each pool's `ceil(replicas / hosts it may use)` for pools surely
+/// admitted, and, with today's VMs and the migrations held (`held`), what they allow.
+pub fn spread_floor(
+    inventory: &Inventory,
+    all_admitted: bool,
+    held: Option<(&Staying, u32)>,
+) -> u32 {
+    let mut floors: BTreeMap<usize, u32> = BTreeMap::new();
+    for (group_index, group) in inventory.groups.iter().enumerate() {
+        if !matches!(group.kind, GroupKind::NodePool { .. }) || group.vms.is_empty() {
+            continue;
+        }
+        let surely = all_admitted
+            || inventory
+                .unit_of_group(group_index)
+                .is_none_or(|unit| inventory.admission_units[unit].priority.is_none());
+        let hosts = (0..inventory.hosts.len())
+            .filter(|host| {
+                group
+                    .vms
+                    .iter()
+                    .any(|vm| may_stay(inventory, *vm, *host, false))
+            })
+            .count() as u32;
+        let replicas = group.vms.len() as u32;
+        let floor = if surely && hosts > 0 {
+            replicas.div_ceil(hosts)
+        } else {
+            0
+        };
+        floors.insert(group_index, floor);
+    }
+    let plain: u32 = floors.values().sum();
+    match held {
+        Some((staying, migrations)) => staying
+            .spread_bound(inventory, &floors, migrations)
+            .max(plain),
+        None => plain,
+    }
+}

@@ -21,9 +21,7 @@ use crate::lp::{families, warm_start, Compiler, Matrix, Outcome, Session, SolveO
 use crate::verify::Assignment;
 use crate::Options;
 use good_lp::Expression;
-use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
-use vksplan_model::inventory::GroupKind;
 use vksplan_model::plan::{Stats, StepStats};
 use vksplan_model::topology::ObjectiveKind;
 use vksplan_model::Inventory;
@@ -284,6 +282,70 @@ pub fn place(inventory: &Inventory, options: &Options) -> Placed {
     }
 }
 
+/// Lower bounds on steps 3 to 5 for plans that reach `held` on the steps before each (see
+/// [`bounds`]): what the staged solve uses to prove a step without solving it. Public for the
+/// test that checks them against brute force.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LowerBounds {
+    /// Migrations.
+    pub migrations: u32,
+    /// Peak utilisation (balance).
+    pub peak: Option<Ratio>,
+    /// Cost of hosts used (consolidate).
+    pub cost: Option<f64>,
+    /// Spread.
+    pub spread: u32,
+}
+
+/// The lower bounds the staged solve would use once steps 1 and 2 are held at `held`'s values
+/// (and, for steps 4 and 5, step 3 at `held.migrations`).
+pub fn lower_bounds(inventory: &Inventory, held: &Score) -> LowerBounds {
+    let optional = inventory
+        .admission_units
+        .iter()
+        .filter(|u| u.priority.is_some())
+        .count() as u32;
+    let all_admitted = held.admitted >= optional;
+    let soft_hold = held.soft_rules == 0;
+    let staying = bounds::Staying::new(inventory, all_admitted, soft_hold);
+    let placed = !inventory.placement.is_empty();
+    let (peak, cost) = match inventory.policy.objective {
+        ObjectiveKind::Balance => {
+            let blocks = blocks(inventory);
+            let granule = blocks.iter().fold(0u128, |g, block| {
+                gcd(g, u128::from(inventory.groups[block.group].memory.0))
+            });
+            let levels = Levels::new(inventory, granule.max(1));
+            let rounding = balance_lower_bound(inventory, &levels);
+            let peak = if placed {
+                staying.balance_bound(&levels, rounding, Ratio::new(1, 1), held.migrations)
+            } else {
+                rounding
+            };
+            (Some(peak.max(rounding)), None)
+        }
+        ObjectiveKind::Consolidate => (None, Some(bounds::cost_floor(inventory, all_admitted))),
+    };
+    LowerBounds {
+        migrations: staying.migrations_floor(),
+        peak,
+        cost,
+        spread: bounds::spread_floor(
+            inventory,
+            all_admitted,
+            placed.then_some((&staying, held.migrations)),
+        ),
+    }
+}
+
+fn gcd(a: u128, b: u128) -> u128 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
 /// A valid lower bound on the peak: the rounding bound over the hosts in service for the VMs
 /// that must be admitted (the Supervisor and every unit without a priority).
 fn balance_lower_bound(inventory: &Inventory, levels: &Levels) -> Ratio {
@@ -414,49 +476,12 @@ impl Solve<'_> {
         staying.balance_bound(levels, rounding, high, migrations)
     }
 
-    /// The least spread possible: each pool's `ceil(replicas / hosts it may use)`, and what
-    /// the held migrations allow.
+    /// The least spread possible (see [`bounds::spread_floor`]).
     fn spread_floor(&self) -> u32 {
         let all_admitted = self.all_admitted();
-        let inventory = self.inventory;
-        let mut domains: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
-        for (block, counts) in self.blocks.iter().zip(&self.compiler.counts) {
-            if matches!(
-                inventory.groups[block.group].kind,
-                GroupKind::NodePool { .. }
-            ) {
-                domains
-                    .entry(block.group)
-                    .or_default()
-                    .extend(counts.iter().map(|(host, _)| *host));
-            }
-        }
-        let floors: BTreeMap<usize, u32> = domains
-            .into_iter()
-            .map(|(group, hosts)| {
-                let surely = all_admitted
-                    || inventory
-                        .unit_of_group(group)
-                        .is_none_or(|unit| inventory.admission_units[unit].priority.is_none());
-                let replicas = inventory.groups[group].vms.len() as u32;
-                let floor = if surely && !hosts.is_empty() {
-                    replicas.div_ceil(hosts.len() as u32)
-                } else {
-                    0
-                };
-                (group, floor)
-            })
-            .collect();
-        let plain: u32 = floors.values().sum();
-        match self.held_migrations() {
-            Some(migrations) => {
-                let staying = bounds::Staying::new(inventory, all_admitted, self.soft_hold());
-                staying
-                    .spread_bound(inventory, &floors, migrations)
-                    .max(plain)
-            }
-            None => plain,
-        }
+        let staying = bounds::Staying::new(self.inventory, all_admitted, self.soft_hold());
+        let held = self.held_migrations().map(|m| (&staying, m));
+        bounds::spread_floor(self.inventory, all_admitted, held)
     }
 
     /// Whether the incumbent reaches the step's best possible value.
