@@ -1,12 +1,12 @@
-//! Upgrade sequences: every returned sequence passes the replay of SPEC section 6 (run again
-//! here from the plan document), meets its lower bound on the reference platform, stuck
-//! upgrades name the owning layer, and corrupted plans are rejected by the replay.
+//! Upgrade sequences: every returned sequence passes the independent audit of SPEC section 6
+//! (run again here from the plan document), meets its lower bound on the reference platform,
+//! stuck upgrades name the owning layer, and plans corrupted against each rule of section 6
+//! are rejected by the audit.
 
 mod common;
 
 use vksplan::model::plan::Action;
 use vksplan::model::{Inventory, Layer, Plan, Status};
-use vksplan::solver::replay::replay;
 use vksplan::solver::verify::Assignment;
 
 fn case(name: &str) -> (Inventory, Plan) {
@@ -33,14 +33,13 @@ fn waves(plan: &Plan) -> Vec<Vec<Action>> {
         .unwrap_or_default()
 }
 
+/// The rules the independent audit finds broken.
 fn replayed(inventory: &Inventory, plan: &Plan, waves: &[Vec<Action>]) -> Vec<String> {
-    let upgrade = inventory
-        .upgrade
-        .as_ref()
-        .unwrap_or_else(|| panic!("no upgrade requested"));
-    replay(inventory, upgrade, &start(inventory, plan), waves)
+    assert!(inventory.upgrade.is_some(), "no upgrade requested");
+    let start = start(inventory, plan);
+    vksplan::solver::audit::check(inventory, &start.host_of, &start.admitted, waves)
         .into_iter()
-        .map(|d| d.constraint)
+        .map(|finding| finding.rule.to_string())
         .collect()
 }
 
@@ -154,7 +153,7 @@ fn corrupt(name: &str, change: impl Fn(&mut Vec<Vec<Action>>)) -> Vec<String> {
 }
 
 #[test]
-fn the_replay_rejects_a_skipped_delete() {
+fn the_audit_rejects_a_skipped_delete() {
     let broken = corrupt("upgrade-rolling-prod", |waves| {
         let wave = waves
             .iter_mut()
@@ -172,7 +171,7 @@ fn the_replay_rejects_a_skipped_delete() {
 }
 
 #[test]
-fn the_replay_rejects_two_control_plane_slots_in_one_wave() {
+fn the_audit_rejects_two_control_plane_slots_in_one_wave() {
     let broken = corrupt("upgrade-rolling-prod", |waves| {
         let second = waves.remove(1);
         waves[0].extend(second);
@@ -190,7 +189,7 @@ fn the_replay_rejects_two_control_plane_slots_in_one_wave() {
 }
 
 #[test]
-fn the_replay_rejects_maintenance_on_a_host_that_still_holds_vms() {
+fn the_audit_rejects_maintenance_on_a_host_that_still_holds_vms() {
     let broken = corrupt("upgrade-patch-all-hosts", |waves| {
         for wave in waves.iter_mut() {
             wave.retain(|a| !matches!(a, Action::Migrate { .. }));
@@ -200,7 +199,7 @@ fn the_replay_rejects_maintenance_on_a_host_that_still_holds_vms() {
 }
 
 #[test]
-fn the_replay_rejects_pools_before_their_control_plane_and_actions_out_of_phase_order() {
+fn the_audit_rejects_pools_before_their_control_plane_and_actions_out_of_phase_order() {
     let broken = corrupt("upgrade-rolling-prod", |waves| {
         let workers = waves.remove(3); // the first worker wave, after the 3 control-plane waves
         waves.insert(0, workers);
@@ -214,7 +213,7 @@ fn the_replay_rejects_pools_before_their_control_plane_and_actions_out_of_phase_
 }
 
 #[test]
-fn the_replay_rejects_a_surge_beyond_max_surge() {
+fn the_audit_rejects_a_surge_beyond_max_surge() {
     let broken = corrupt("upgrade-rolling-prod", |waves| {
         // Move the 5th wave's worker roll into the 4th: two surge copies at one peak.
         let fifth = waves.remove(4);
@@ -222,6 +221,157 @@ fn the_replay_rejects_a_surge_beyond_max_surge() {
         waves[3].sort_by_key(|a| matches!(a, Action::Delete { .. }));
     });
     assert!(broken.iter().any(|c| c == "max_surge"), "{broken:?}");
+}
+
+fn phase(action: &Action) -> u8 {
+    match action {
+        Action::ExitMaintenance { .. } => 1,
+        Action::Create { .. } | Action::Migrate { .. } => 2,
+        Action::Delete { .. } => 3,
+        Action::EnterMaintenance { .. } => 4,
+    }
+}
+
+#[test]
+fn the_audit_rejects_more_unavailable_slots_than_max_unavailable() {
+    // Two slots unavailable at a time are allowed; a third deleted early is not.
+    let broken = corrupt("upgrade-rollout-unavailable", |waves| {
+        let first_delete_wave = waves
+            .iter()
+            .position(|w| {
+                w.iter()
+                    .any(|a| matches!(a, Action::Delete { vm } if vm.contains("workers")))
+            })
+            .unwrap_or(0);
+        let next = first_delete_wave + 1;
+        let moved: Vec<Action> = waves[next]
+            .iter()
+            .filter(|a| matches!(a, Action::Delete { .. }))
+            .take(1)
+            .cloned()
+            .collect();
+        waves[next].retain(|a| !moved.contains(a));
+        waves[first_delete_wave].extend(moved);
+        waves[first_delete_wave].sort_by_key(phase);
+    });
+    assert!(broken.iter().any(|c| c == "max_unavailable"), "{broken:?}");
+}
+
+#[test]
+fn the_audit_rejects_a_new_copy_on_a_host_in_maintenance_and_too_many_hosts_down() {
+    let broken = corrupt("upgrade-combined", |waves| {
+        // The first host to enter maintenance gets a new copy in the wave after.
+        let Some((w, host)) = waves.iter().enumerate().find_map(|(w, wave)| {
+            wave.iter().find_map(|a| match a {
+                Action::EnterMaintenance { host } => Some((w, host.clone())),
+                _ => None,
+            })
+        }) else {
+            return;
+        };
+        if let Some(Action::Create { host: target, .. }) = waves
+            .iter_mut()
+            .skip(w)
+            .flat_map(|wave| wave.iter_mut())
+            .find(|a| matches!(a, Action::Create { .. }))
+        {
+            *target = host;
+        }
+    });
+    assert!(broken.iter().any(|c| c == "maintenance"), "{broken:?}");
+    let broken = corrupt("upgrade-patch-all-hosts", |waves| {
+        // The first host patched comes back only at the very end: two hosts are in
+        // maintenance at once (max 1).
+        let Some(w) = waves.iter().position(|wave| {
+            wave.iter()
+                .any(|a| matches!(a, Action::ExitMaintenance { .. }))
+        }) else {
+            return;
+        };
+        let position = waves[w]
+            .iter()
+            .position(|a| matches!(a, Action::ExitMaintenance { .. }))
+            .unwrap_or(0);
+        let exit = waves[w].remove(position);
+        waves.push(vec![exit]);
+    });
+    assert!(broken.iter().any(|c| c == "maintenance"), "{broken:?}");
+}
+
+#[test]
+fn the_audit_rejects_a_migration_of_a_slot_with_two_copies_and_a_created_twice_slot() {
+    let broken = corrupt("upgrade-rolling-prod", |waves| {
+        // A control-plane slot, while its new copy and old copy are both alive, also migrates.
+        let wave = &mut waves[0];
+        let created = wave.iter().find_map(|a| match a {
+            Action::Create { vm, .. } => Some(vm.clone()),
+            _ => None,
+        });
+        if let Some(vm) = created {
+            wave.push(Action::Migrate {
+                vm,
+                to: "esx-08".into(),
+            });
+            wave.sort_by_key(phase);
+        }
+    });
+    assert!(broken.iter().any(|c| c == "migrate"), "{broken:?}");
+    let broken = corrupt("upgrade-rolling-prod", |waves| {
+        let again: Vec<Action> = waves[0]
+            .iter()
+            .filter(|a| matches!(a, Action::Create { .. }))
+            .cloned()
+            .collect();
+        waves[1].extend(again);
+        waves[1].sort_by_key(phase);
+    });
+    assert!(broken.iter().any(|c| c == "roll"), "{broken:?}");
+}
+
+#[test]
+fn the_audit_rejects_a_host_never_brought_back_and_an_exit_without_entry() {
+    let broken = corrupt("upgrade-patch-all-hosts", |waves| {
+        if let Some(last) = waves.last_mut() {
+            last.retain(|a| !matches!(a, Action::ExitMaintenance { .. }));
+        }
+    });
+    assert!(broken.iter().any(|c| c == "maintenance"), "{broken:?}");
+    let broken = corrupt("upgrade-supervisor", |waves| {
+        waves[0].insert(
+            0,
+            Action::ExitMaintenance {
+                host: "esx-01".into(),
+            },
+        );
+    });
+    assert!(broken.iter().any(|c| c == "maintenance"), "{broken:?}");
+}
+
+#[test]
+fn the_audit_rejects_a_peak_that_breaks_section_3() {
+    // Every new copy of the first wave on one host, beside the copies already there: control
+    // planes share a host, or the host overflows.
+    let broken = corrupt("upgrade-combined", |waves| {
+        for wave in waves.iter_mut() {
+            for action in wave.iter_mut() {
+                if let Action::Create { host, .. } = action {
+                    *host = "esx-01".into();
+                }
+            }
+        }
+    });
+    assert!(
+        broken.iter().any(|c| matches!(
+            c.as_str(),
+            "anti_affinity"
+                | "host_vcpus"
+                | "host_memory"
+                | "host_reserved_vcpus"
+                | "host_reserved_memory"
+                | "devices"
+        )),
+        "{broken:?}"
+    );
 }
 
 proptest::proptest! {

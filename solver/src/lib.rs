@@ -15,6 +15,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod blocks;
 pub mod conflict;
 pub mod diagnose;

@@ -52,12 +52,32 @@ pub fn plan(inventory: &Inventory, options: &Options) -> Result<Plan, SolverErro
         .clamp(0.0, 1e7);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs_f64(time_limit);
     let sequenced = crate::upgrade::sequence(inventory, upgrade, &start, deadline);
+    // Every returned sequence is checked by the independent audit (SPEC section 6 from the
+    // plan's actions), which shares no code with the planner.
     let broken = match sequenced.plan.status {
         Status::Infeasible | Status::Timeout => Vec::new(),
-        _ => crate::replay::replay(inventory, upgrade, &start, &sequenced.plan.waves),
+        _ => crate::audit::check(
+            inventory,
+            &start.host_of,
+            &start.admitted,
+            &sequenced.plan.waves,
+        ),
     };
     if !broken.is_empty() {
-        return Err(SolverError::Unverified(broken));
+        return Err(SolverError::Unverified(
+            broken
+                .into_iter()
+                .map(|finding| {
+                    vksplan_model::Diagnostic::new(
+                        vksplan_model::Layer::Infrastructure,
+                        &finding.subject,
+                        finding.rule,
+                        format!("wave {}: {}", finding.wave, finding.message),
+                        "a bug in the upgrade planner: report it",
+                    )
+                })
+                .collect(),
+        ));
     }
     plan.diagnosis.extend(sequenced.diagnosis);
     plan.upgrade = Some(sequenced.plan);

@@ -314,12 +314,20 @@ pub fn apply_wave(
         }
     }
 
-    // The peak: everything alive, migrating VMs on both hosts.
-    let mut copies = state.copies();
+    // The peak: everything alive, migrating VMs on both hosts, counted once, in their
+    // destination's zone (SPEC section 6).
+    let mut copies: Vec<Copy> = state
+        .copies()
+        .into_iter()
+        .map(|copy| Copy {
+            counted: !migrating.iter().any(|(v, _, _)| *v == copy.vm),
+            ..copy
+        })
+        .collect();
     copies.extend(migrating.iter().map(|(vm, _, to)| Copy {
         vm: *vm,
         host: *to,
-        counted: false,
+        counted: true,
     }));
     let peak = Alive {
         copies: &copies,

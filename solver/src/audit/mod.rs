@@ -1,0 +1,423 @@
+//! An independent check of an upgrade sequence, written from SPEC section 6 and sharing no
+//! code with the planner ([`crate::upgrade`], [`crate::replay`]) nor with the placement
+//! verifier: its own record of where each copy is, its own sums of SPEC section 3, its own
+//! reading of the roll rules. It takes the plan document's actions by name, so it checks what
+//! the user receives. The planner's own replay builds waves; this one only judges them.
+
+mod rules;
+
+use rules::{section3, Copy};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use vksplan_model::inventory::GroupKind;
+use vksplan_model::plan::Action;
+use vksplan_model::Inventory;
+
+/// What a sequence breaks: the wave (1-based; 0 after the last), the rule and a message.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Finding {
+    /// Wave, 1-based (0: the sequence as a whole).
+    pub wave: usize,
+    /// The rule (`host_vcpus`, `anti_affinity`, `max_surge`, `order`...).
+    pub rule: &'static str,
+    /// What it concerns.
+    pub subject: String,
+    /// What happened.
+    pub message: String,
+}
+
+/// Where a slot's copies are.
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    old: Option<usize>,
+    new: Option<usize>,
+    created: Option<usize>,
+    deleted: Option<usize>,
+}
+
+/// Checks `waves` (the plan's actions) from `start` (each VM's host, `None` when not placed)
+/// with units admitted as `admitted`. Rules the start already breaks are not held against
+/// the waves. Returns every finding; empty means the sequence is valid.
+pub fn check(
+    inventory: &Inventory,
+    start: &[Option<usize>],
+    admitted: &[bool],
+    waves: &[Vec<Action>],
+) -> Vec<Finding> {
+    let Some(upgrade) = &inventory.upgrade else {
+        return Vec::new();
+    };
+    let vm_of: HashMap<&str, usize> = inventory
+        .vms
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v.name.as_str(), i))
+        .collect();
+    let host_of: HashMap<&str, usize> = inventory
+        .hosts
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.name.as_str(), i))
+        .collect();
+    // What is rolled: the Supervisor's slots if asked, the slots of admitted clusters asked.
+    let cluster_rolled = |cluster: usize| {
+        upgrade.clusters.iter().any(|(c, _)| *c == cluster)
+            && inventory
+                .unit_of_cluster(cluster)
+                .is_none_or(|unit| admitted[unit])
+    };
+    let rolled: Vec<bool> = inventory
+        .vms
+        .iter()
+        .map(|vm| match inventory.groups[vm.group].kind {
+            GroupKind::SupervisorControlPlane => upgrade.supervisor,
+            GroupKind::ControlPlane { cluster } | GroupKind::NodePool { cluster, .. } => {
+                cluster_rolled(cluster)
+            }
+            GroupKind::ServiceVm { .. } => false,
+        })
+        .collect();
+    let to_patch: BTreeSet<usize> = upgrade.hosts.iter().copied().collect();
+    let mut slots: Vec<Slot> = start
+        .iter()
+        .map(|host| Slot {
+            old: *host,
+            ..Slot::default()
+        })
+        .collect();
+    let mut maintenance: Vec<bool> = inventory.hosts.iter().map(|h| h.maintenance).collect();
+    let mut entered: Vec<Option<usize>> = vec![None; inventory.hosts.len()];
+    let mut exited: Vec<Option<usize>> = vec![None; inventory.hosts.len()];
+    let copies_of = |slots: &[Slot]| -> Vec<Copy> {
+        let mut copies = Vec::new();
+        for (vm, slot) in slots.iter().enumerate() {
+            for host in [slot.old, slot.new].into_iter().flatten() {
+                copies.push(Copy {
+                    vm,
+                    host,
+                    counted: true,
+                });
+            }
+        }
+        copies
+    };
+    let tolerated: BTreeSet<(&'static str, String)> =
+        section3(inventory, &copies_of(&slots), &maintenance, admitted)
+            .into_iter()
+            .map(|(rule, subject, _)| (rule, subject))
+            .collect();
+    let mut findings = Vec::new();
+    for (index, wave) in waves.iter().enumerate() {
+        let number = index + 1;
+        let mut note = |rule: &'static str, subject: &str, message: String| {
+            findings.push(Finding {
+                wave: number,
+                rule,
+                subject: subject.to_string(),
+                message,
+            });
+        };
+        // Actions are listed in phase order.
+        let phase = |action: &Action| match action {
+            Action::ExitMaintenance { .. } => 1,
+            Action::Create { .. } | Action::Migrate { .. } => 2,
+            Action::Delete { .. } => 3,
+            Action::EnterMaintenance { .. } => 4,
+        };
+        if wave.windows(2).any(|w| phase(&w[0]) > phase(&w[1])) {
+            note(
+                "phase_order",
+                "upgrade",
+                "actions are not in phase order".into(),
+            );
+        }
+        let mut exits = Vec::new();
+        let mut creates = Vec::new();
+        let mut migrations = Vec::new();
+        let mut deletes = Vec::new();
+        let mut enters = Vec::new();
+        for action in wave {
+            let vm = |name: &str| vm_of.get(name).copied();
+            let host = |name: &str| host_of.get(name).copied();
+            match action {
+                Action::ExitMaintenance { host: h } => match host(h) {
+                    Some(h) => exits.push(h),
+                    None => note("unknown", h, format!("no host `{h}`")),
+                },
+                Action::Create { vm: v, host: h } => match (vm(v), host(h)) {
+                    (Some(v), Some(h)) => creates.push((v, h)),
+                    _ => note("unknown", v, format!("no VM `{v}` or host `{h}`")),
+                },
+                Action::Migrate { vm: v, to } => match (vm(v), host(to)) {
+                    (Some(v), Some(h)) => migrations.push((v, h)),
+                    _ => note("unknown", v, format!("no VM `{v}` or host `{to}`")),
+                },
+                Action::Delete { vm: v } => match vm(v) {
+                    Some(v) => deletes.push(v),
+                    None => note("unknown", v, format!("no VM `{v}`")),
+                },
+                Action::EnterMaintenance { host: h } => match host(h) {
+                    Some(h) => enters.push(h),
+                    None => note("unknown", h, format!("no host `{h}`")),
+                },
+            }
+        }
+        // Phase 1.
+        for host in exits {
+            if entered[host].is_none() || exited[host].is_some() {
+                note(
+                    "maintenance",
+                    &inventory.hosts[host].name,
+                    "exits maintenance it did not enter".into(),
+                );
+            }
+            maintenance[host] = false;
+            exited[host] = Some(number);
+        }
+        // Phase 2.
+        for (vm, host) in &creates {
+            let name = &inventory.vms[*vm].name;
+            if !rolled[*vm] {
+                note("roll", name, "created but not rolled".into());
+            }
+            if slots[*vm].created.is_some() {
+                note("roll", name, "created twice".into());
+            }
+            if maintenance[*host] {
+                note(
+                    "maintenance",
+                    name,
+                    "created on a host in maintenance".into(),
+                );
+            }
+            slots[*vm].new = Some(*host);
+            slots[*vm].created = Some(number);
+        }
+        let mut moving: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
+        for (vm, to) in &migrations {
+            let name = &inventory.vms[*vm].name;
+            let live: Vec<usize> = [slots[*vm].old, slots[*vm].new]
+                .into_iter()
+                .flatten()
+                .collect();
+            if live.len() != 1 {
+                note(
+                    "migrate",
+                    name,
+                    format!("migrates with {} live copies", live.len()),
+                );
+                continue;
+            }
+            if moving.contains_key(vm) {
+                note("migrate", name, "migrates twice in one wave".into());
+                continue;
+            }
+            if maintenance[*to] || live[0] == *to {
+                note(
+                    "migrate",
+                    name,
+                    "migrates to a host in maintenance or to its own host".into(),
+                );
+            }
+            moving.insert(*vm, (live[0], *to));
+        }
+        // The peak: every live copy, and each migrating VM on both hosts; it counts once for
+        // namespace limits, addresses, storage and HA admission, in its destination's zone.
+        let mut peak: Vec<Copy> = copies_of(&slots)
+            .into_iter()
+            .map(|c| Copy {
+                counted: !moving.contains_key(&c.vm),
+                ..c
+            })
+            .collect();
+        peak.extend(moving.iter().map(|(vm, (_, to))| Copy {
+            vm: *vm,
+            host: *to,
+            counted: true,
+        }));
+        for (rule, subject, message) in section3(inventory, &peak, &maintenance, admitted) {
+            if !tolerated.contains(&(rule, subject.clone())) {
+                note(rule, &subject, format!("at the peak: {message}"));
+            }
+        }
+        // Surge: slots of a pool with both copies alive at the peak.
+        let mut surging: BTreeMap<usize, u32> = BTreeMap::new();
+        for (vm, slot) in slots.iter().enumerate() {
+            if slot.old.is_some() && slot.new.is_some() {
+                *surging.entry(inventory.vms[vm].group).or_default() += 1;
+            }
+        }
+        for (group, count) in &surging {
+            if let GroupKind::NodePool { cluster, .. } = inventory.groups[*group].kind {
+                if *count > inventory.clusters[cluster].max_surge {
+                    note(
+                        "max_surge",
+                        &inventory.groups[*group].name,
+                        format!("{count} slots with two copies"),
+                    );
+                }
+            }
+        }
+        // Phase 3.
+        for vm in &deletes {
+            let name = &inventory.vms[*vm].name;
+            if !rolled[*vm] || slots[*vm].deleted.is_some() || slots[*vm].old.is_none() {
+                note(
+                    "roll",
+                    name,
+                    "deleted twice, without an old copy, or not rolled".into(),
+                );
+                continue;
+            }
+            if moving.contains_key(vm) {
+                note("roll", name, "deleted while it migrates".into());
+                continue;
+            }
+            slots[*vm].old = None;
+            slots[*vm].deleted = Some(number);
+        }
+        for (vm, (from, to)) in &moving {
+            if slots[*vm].old == Some(*from) {
+                slots[*vm].old = Some(*to);
+            } else if slots[*vm].new == Some(*from) {
+                slots[*vm].new = Some(*to);
+            }
+        }
+        // Phase 4.
+        for host in enters {
+            let name = &inventory.hosts[host].name;
+            if !to_patch.contains(&host) || entered[host].is_some() {
+                note(
+                    "maintenance",
+                    name,
+                    "enters maintenance twice or is not to be patched".into(),
+                );
+            }
+            if slots
+                .iter()
+                .any(|s| s.old == Some(host) || s.new == Some(host))
+            {
+                note("maintenance", name, "enters maintenance holding VMs".into());
+            }
+            maintenance[host] = true;
+            entered[host] = Some(number);
+        }
+        let down = (0..inventory.hosts.len())
+            .filter(|h| entered[*h].is_some() && exited[*h].is_none())
+            .count();
+        if down > upgrade.max_hosts_in_maintenance as usize {
+            note(
+                "maintenance",
+                "hosts",
+                format!("{down} hosts in maintenance at once"),
+            );
+        }
+        // The end.
+        for (rule, subject, message) in
+            section3(inventory, &copies_of(&slots), &maintenance, admitted)
+        {
+            if !tolerated.contains(&(rule, subject.clone())) {
+                note(rule, &subject, format!("at the end: {message}"));
+            }
+        }
+        let mut missing: BTreeMap<usize, u32> = BTreeMap::new();
+        for (vm, slot) in slots.iter().enumerate() {
+            if rolled[vm] && slot.old.is_none() && slot.new.is_none() {
+                *missing.entry(inventory.vms[vm].group).or_default() += 1;
+            }
+        }
+        for (group, count) in &missing {
+            match inventory.groups[*group].kind {
+                GroupKind::NodePool { cluster, .. } => {
+                    if *count > inventory.clusters[cluster].max_unavailable {
+                        note(
+                            "max_unavailable",
+                            &inventory.groups[*group].name,
+                            format!("{count} slots unavailable"),
+                        );
+                    }
+                }
+                _ => note(
+                    "control_plane_roll",
+                    &inventory.groups[*group].name,
+                    "a control-plane slot is unavailable".into(),
+                ),
+            }
+        }
+        // Control planes: one slot per wave, created and deleted together; pools after it.
+        let mut control_plane_slots: BTreeMap<usize, u32> = BTreeMap::new();
+        let touched: BTreeSet<usize> = creates
+            .iter()
+            .map(|(v, _)| *v)
+            .chain(deletes.iter().copied())
+            .collect();
+        for vm in touched {
+            let group = inventory.vms[vm].group;
+            match inventory.groups[group].kind {
+                GroupKind::SupervisorControlPlane | GroupKind::ControlPlane { .. } => {
+                    let created_now = slots[vm].created == Some(number);
+                    let deleted_now = slots[vm].deleted == Some(number);
+                    if created_now != deleted_now {
+                        note(
+                            "control_plane_roll",
+                            &inventory.vms[vm].name,
+                            "not created and deleted in one wave".into(),
+                        );
+                    }
+                    if created_now {
+                        *control_plane_slots.entry(group).or_default() += 1;
+                    }
+                }
+                GroupKind::NodePool { cluster, .. } => {
+                    let before = |wave: Option<usize>| wave.is_some_and(|w| w < number);
+                    let control_plane_done = inventory
+                        .groups
+                        .iter()
+                        .filter(|g| g.kind == GroupKind::ControlPlane { cluster })
+                        .flat_map(|g| &g.vms)
+                        .filter(|v| rolled[**v])
+                        .all(|v| before(slots[*v].created) && before(slots[*v].deleted));
+                    if !control_plane_done {
+                        note(
+                            "control_plane_first",
+                            &inventory.clusters[cluster].name,
+                            "a pool rolls before the control plane is done".into(),
+                        );
+                    }
+                }
+                GroupKind::ServiceVm { .. } => {}
+            }
+        }
+        for (group, count) in control_plane_slots {
+            if count > 1 {
+                note(
+                    "control_plane_roll",
+                    &inventory.groups[group].name,
+                    format!("{count} control-plane slots in one wave"),
+                );
+            }
+        }
+    }
+    for (vm, slot) in slots.iter().enumerate() {
+        if rolled[vm] && (slot.created.is_none() || slot.deleted.is_none()) {
+            findings.push(Finding {
+                wave: 0,
+                rule: "roll",
+                subject: inventory.vms[vm].name.clone(),
+                message: "never created or never deleted".into(),
+            });
+        }
+    }
+    for host in &to_patch {
+        if entered[*host].is_none() || exited[*host].is_none() {
+            findings.push(Finding {
+                wave: 0,
+                rule: "maintenance",
+                subject: inventory.hosts[*host].name.clone(),
+                message: "never put into maintenance or never brought back".into(),
+            });
+        }
+    }
+    findings.sort();
+    findings.dedup();
+    findings
+}
