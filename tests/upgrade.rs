@@ -77,6 +77,8 @@ type Case = (&'static str, &'static [(Layer, &'static str, &'static str)]);
 /// Each stuck case names exactly its conflict: the roll or patch that cannot go on and the
 /// groups that block it (each entry with the layer that owns it), and nothing else (the
 /// cheapest fix is added by the facade; `tests/fixes.rs` applies it).
+/// A stuck upgrade is `infeasible` only with a proof: the weakest state its blocked task needs
+/// has no placement. The diagnosis names the task and that state's minimal conflict, exactly.
 #[test]
 fn every_stuck_case_names_exactly_its_conflict() {
     use Layer::{Cluster, Infrastructure, Namespace, Supervisor};
@@ -84,14 +86,16 @@ fn every_stuck_case_names_exactly_its_conflict() {
         (
             "stuck-namespace-limit",
             &[
-                (Cluster, "roll", "apps/web"),
+                (Cluster, "upgrade_infeasible", "apps/web"),
+                (Cluster, "admission", "apps/web"),
                 (Namespace, "memory_limit", "apps"),
             ],
         ),
         (
             "stuck-workload-ips",
             &[
-                (Cluster, "roll", "apps/web"),
+                (Cluster, "upgrade_infeasible", "apps/web"),
+                (Cluster, "admission", "apps/web"),
                 (Namespace, "ip_addresses", "net"),
             ],
         ),
@@ -107,16 +111,19 @@ fn every_stuck_case_names_exactly_its_conflict() {
         (
             "stuck-host-capacity",
             &[
-                (Cluster, "roll", "apps/web"),
-                (Infrastructure, "host_vcpus", "esx-01"),
-                (Infrastructure, "host_vcpus", "esx-02"),
+                (Cluster, "upgrade_infeasible", "apps/web"),
+                (Cluster, "admission", "apps/web"),
+                (Infrastructure, "host_capacity", "esx-01"),
+                (Infrastructure, "host_capacity", "esx-02"),
             ],
         ),
         (
             "stuck-anti-affinity",
             &[
-                (Infrastructure, "patch", "esx-01"),
+                (Infrastructure, "upgrade_infeasible", "esx-01"),
+                (Cluster, "admission", "apps/web"),
                 (Cluster, "anti_affinity", "apps/web/cp"),
+                (Infrastructure, "maintenance", "esx-01"),
             ],
         ),
     ];
@@ -138,6 +145,63 @@ fn every_stuck_case_names_exactly_its_conflict() {
         let mut expected = expected.to_vec();
         expected.sort();
         assert_eq!(named, expected, "{name}: {:?}", plan.diagnosis);
+    }
+}
+
+/// Feasible upgrades that need a preparatory migration are planned (the two 3-host
+/// cases): the sequence passes the audit, with the migration first.
+#[test]
+fn upgrades_that_need_room_first_get_a_sequence() {
+    for (name, waves_expected) in [
+        ("upgrade-make-room-roll", 5),
+        ("upgrade-make-room-patch", 3),
+    ] {
+        let (inventory, plan) = case(name);
+        let upgrade = plan
+            .upgrade
+            .as_ref()
+            .unwrap_or_else(|| panic!("{name}: no upgrade block"));
+        assert!(
+            matches!(upgrade.status, Status::Optimal | Status::Feasible),
+            "{name}: {:?} {:?}",
+            upgrade.status,
+            plan.diagnosis
+        );
+        assert_eq!(upgrade.waves.len(), waves_expected, "{name}");
+        assert!(
+            matches!(upgrade.waves[0].first(), Some(Action::Migrate { .. })),
+            "{name}: {:?}",
+            upgrade.waves[0]
+        );
+        assert_eq!(
+            replayed(&inventory, &plan, &upgrade.waves),
+            Vec::<String>::new(),
+            "{name}"
+        );
+    }
+}
+
+/// A truly impossible upgrade (3 hosts, a 3-replica control plane, one host to patch) is
+/// `infeasible` with its proof: the state with that host empty has no placement.
+#[test]
+fn an_impossible_patch_is_infeasible_with_its_proof() {
+    let (_, plan) = case("upgrade-impossible-patch");
+    let upgrade = plan
+        .upgrade
+        .as_ref()
+        .unwrap_or_else(|| panic!("no upgrade block"));
+    assert_eq!(upgrade.status, Status::Infeasible);
+    let named: Vec<(&str, &str)> = plan
+        .diagnosis
+        .iter()
+        .map(|d| (d.constraint.as_str(), d.subject.as_str()))
+        .collect();
+    for expected in [
+        ("upgrade_infeasible", "esx-a"),
+        ("anti_affinity", "apps/db/cp"),
+        ("maintenance", "esx-a"),
+    ] {
+        assert!(named.contains(&expected), "{expected:?} in {named:?}");
     }
 }
 

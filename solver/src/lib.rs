@@ -48,6 +48,12 @@ pub struct Options {
     /// Search for a minimal conflict when the placement is infeasible (on by default; off
     /// for the re-plans of a fix search).
     pub find_conflicts: bool,
+    /// Admission fixed per unit (the states an upgrade passes through: what is admitted
+    /// stays admitted, what is rejected stays out).
+    pub admission: Option<Vec<bool>>,
+    /// Solve the steps of the objective up to this one only (`None`: all of them; states of an
+    /// upgrade need a placement, or the one with the fewest migrations).
+    pub last_step: Option<placement::StepKind>,
 }
 
 impl Default for Options {
@@ -58,6 +64,8 @@ impl Default for Options {
             disabled_families: Vec::new(),
             first_solution: false,
             find_conflicts: true,
+            admission: None,
+            last_step: None,
         }
     }
 }

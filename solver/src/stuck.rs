@@ -11,11 +11,33 @@ use crate::conflict::{describe_group, specificity};
 use std::collections::{BTreeMap, BTreeSet};
 use vksplan_model::{Diagnostic, Inventory, Layer};
 
+/// What a blocked task needs of the state it waits in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Room for a new copy of a slot: beside its live old copy (`beside`), or in its place
+    /// (a slot deleted first, for `max_unavailable`).
+    NewCopy {
+        /// The slot.
+        vm: usize,
+        /// Whether its old copy is still alive at the peak.
+        beside: bool,
+    },
+    /// A host emptied for maintenance.
+    EmptyHost {
+        /// The host.
+        host: usize,
+    },
+    /// Nothing a placement could give (a delete refused by the roll rules).
+    Nothing,
+}
+
 /// A task that found no valid way into a wave.
 #[derive(Debug, Clone)]
 pub struct BlockedTask {
     /// The task in words ("the new copy of control-plane VM `apps/web/cp-1`").
     pub task: String,
+    /// What it needs of the state.
+    pub need: Need,
     /// Who needs it done: (layer, subject, constraint) of the roll or the patch.
     pub owner: (Layer, String, &'static str),
     /// What each try broke: per host tried (`None`: a check tied to no destination, or a try

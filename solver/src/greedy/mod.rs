@@ -206,11 +206,13 @@ fn greedy_with(
         .collect();
     // Batches: everything that must be admitted (Supervisor and units without priority), then
     // each optional unit by priority.
+    // With admission fixed, the admitted units must run and the others stay out.
+    let fixed = |unit: usize| facts.admission.as_ref().and_then(|a| a.get(unit).copied());
     let mandatory: Vec<usize> = (0..inventory.admission_units.len())
-        .filter(|u| inventory.admission_units[*u].priority.is_none())
+        .filter(|u| fixed(*u).unwrap_or(inventory.admission_units[*u].priority.is_none()))
         .collect();
     let mut optional: Vec<usize> = (0..inventory.admission_units.len())
-        .filter(|u| inventory.admission_units[*u].priority.is_some())
+        .filter(|u| inventory.admission_units[*u].priority.is_some() && fixed(*u).is_none())
         .collect();
     optional.sort_by_key(|u| {
         (

@@ -26,9 +26,16 @@ pub struct Facts {
     pub(crate) group_size: Vec<f64>,
     /// Per host: its capacity measured the same way.
     pub(crate) host_capacity: Vec<f64>,
+    /// Admission fixed per unit, if it is.
+    pub(crate) admission: Option<Vec<bool>>,
 }
 
 impl Facts {
+    /// Fixes the admission of every unit (see [`crate::Options::admission`]).
+    pub fn fix_admission(&mut self, admission: Option<Vec<bool>>) {
+        self.admission = admission;
+    }
+
     /// Computes the facts of `inventory`.
     pub fn new(inventory: &Inventory) -> Facts {
         let mut device_names: Vec<String> = inventory
@@ -143,6 +150,7 @@ impl Facts {
             })
             .collect();
         Facts {
+            admission: None,
             group_size,
             host_capacity,
             device_names,

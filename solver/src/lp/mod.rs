@@ -463,6 +463,18 @@ impl<'a> Compiler<'a> {
         compiler
     }
 
+    /// Holds each unit with an admission binary at `admission[unit]`.
+    pub fn fix_admission(&mut self, admission: &[bool]) {
+        for (unit, admit) in self.admit.clone().iter().enumerate() {
+            if let (Some(admit), Some(fixed)) = (admit, admission.get(unit)) {
+                self.rows.push((
+                    None,
+                    Expression::from(*admit).eq(if *fixed { 1.0 } else { 0.0 }),
+                ));
+            }
+        }
+    }
+
     /// 1 when the block's unit is admitted: the admission binary, or the constant 1.
     pub fn admitted(&self, block: usize) -> Expression {
         match self.blocks[block].unit {

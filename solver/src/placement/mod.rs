@@ -138,6 +138,9 @@ pub fn place(inventory: &Inventory, options: &Options) -> Placed {
     let deadline = start + Duration::from_secs_f64(time_limit - reserve);
     let blocks = blocks(inventory);
     let mut compiler = Compiler::new(inventory, &blocks, &options.disabled_families);
+    if let Some(admission) = &options.admission {
+        compiler.fix_admission(admission);
+    }
     for family in families::all() {
         if !compiler.disabled(family.name()) {
             let added = family.emit(&mut compiler);
@@ -159,7 +162,8 @@ pub fn place(inventory: &Inventory, options: &Options) -> Placed {
     // Greedy starts (a verified plan at once); with a family switched off (tests), the MIP
     // alone decides.
     let mut incumbent: Option<Incumbent> = None;
-    let facts = greedy::Facts::new(inventory);
+    let mut facts = greedy::Facts::new(inventory);
+    facts.fix_admission(options.admission.clone());
     if options.disabled_families.is_empty() {
         for assignment in greedy::starts(inventory, &facts, levels.as_ref(), lower, deadline) {
             let (score, _) = Score::evaluate(inventory, &assignment);
@@ -210,6 +214,7 @@ pub fn place(inventory: &Inventory, options: &Options) -> Placed {
     let steps: Vec<StepKind> = StepKind::ALL
         .into_iter()
         .filter(|step| solve.present(*step) && !(testing && *step == StepKind::Step4))
+        .filter(|step| options.last_step.is_none_or(|last| *step <= last))
         .collect();
     let steps = if steps.is_empty() {
         vec![StepKind::SoftRules]

@@ -12,8 +12,10 @@
 //! valid. When a wave can make no progress, the upgrade is infeasible and the diagnosis says
 //! which rule blocks the first task that could not move, and so which layer owns it.
 
+mod room;
+
 use crate::replay::{apply_wave, final_check, start_violations, Op, Roll, State};
-use crate::stuck::BlockedTask;
+use crate::stuck::{BlockedTask, Need};
 use crate::verify::Assignment;
 use std::collections::BTreeSet;
 use vksplan_model::inventory::{GroupKind, UpgradeSpec};
@@ -190,7 +192,7 @@ impl<'a> Planner<'a> {
         state: &State,
         ops: &mut Vec<Op>,
         avoid: &[usize],
-        (task, owner): (&str, TaskOwner),
+        (task, owner, need): (&str, TaskOwner, Need),
         make: impl Fn(usize) -> Vec<Op>,
     ) -> bool {
         let mut tried = Vec::new();
@@ -223,6 +225,7 @@ impl<'a> Planner<'a> {
             .collect();
         self.blocked.push(BlockedTask {
             task: task.to_string(),
+            need,
             owner,
             tried,
             unavailable,
@@ -253,18 +256,35 @@ impl<'a> Planner<'a> {
         make: impl Fn(usize) -> Vec<Op>,
     ) -> bool {
         let owner = roll_owner(self.inventory, vm);
-        self.place(state, ops, avoid, (task, owner), make)
+        let need = Need::NewCopy {
+            vm,
+            beside: state.old[vm].is_some(),
+        };
+        self.place(state, ops, avoid, (task, owner, need), make)
     }
 
     /// Records a task whose check is tied to no destination.
-    fn refuse(&mut self, task: String, owner: TaskOwner, broken: Vec<Diagnostic>) {
+    fn refuse(&mut self, task: String, owner: TaskOwner, need: Need, broken: Vec<Diagnostic>) {
         self.blocked.push(BlockedTask {
             task,
+            need,
             owner,
             tried: vec![(None, broken)],
             unavailable: Vec::new(),
         });
     }
+}
+
+/// Applies a wave the planner built (already checked) to `state`.
+fn apply(planner: &Planner, state: &mut State, ops: &[Op]) {
+    let broken = apply_wave(
+        planner.inventory,
+        &planner.roll,
+        state,
+        ops,
+        &planner.tolerated,
+    );
+    debug_assert!(broken.is_empty(), "{broken:?}");
 }
 
 /// Plans the upgrade from `start` (today's placement where given, the plan's elsewhere).
@@ -313,6 +333,10 @@ pub fn sequence(
     let mut in_maintenance: Vec<usize> = Vec::new();
     let mut waves: Vec<Vec<Op>> = Vec::new();
     let mut stuck = false;
+    // Tasks made room for, the proof of a stuck task, a task neither placed nor proven.
+    let mut rooms: Vec<Need> = Vec::new();
+    let mut proof: Option<(Need, room::StateModel)> = None;
+    let mut unresolved: Option<Need> = None;
     while queues.work_left() {
         if std::time::Instant::now() >= deadline {
             diagnosis.push(Diagnostic::input(
@@ -394,8 +418,41 @@ pub fn sequence(
             continue;
         }
         if ops.len() == exits.len() && exits.is_empty() {
-            stuck = true;
-            break;
+            // No progress: the blocked task needs a state. Prove that no sequence reaches it,
+            // or go there with migrations and carry on.
+            let (need, resolution) = room::resolve(&planner, &state, deadline);
+            match resolution {
+                room::Resolution::Proven(model) => {
+                    proof = Some((need, model));
+                    stuck = true;
+                    break;
+                }
+                room::Resolution::Room(target)
+                    if rooms.iter().filter(|n| **n == need).count() < 2 =>
+                {
+                    rooms.push(need);
+                    match room::make_room(&mut planner, &mut state, &target, need, deadline) {
+                        Some(extra) => {
+                            if std::env::var_os("VKSPLAN_TRACE").is_some() {
+                                eprintln!(
+                                    "vksplan: made room in {} wave(s) for {need:?}",
+                                    extra.len()
+                                );
+                            }
+                            waves.extend(extra);
+                            continue;
+                        }
+                        None => {
+                            unresolved = Some(need);
+                            break;
+                        }
+                    }
+                }
+                _ => {
+                    unresolved = Some(need);
+                    break;
+                }
+            }
         }
         queues = next_queues;
         let broken = apply_wave(
@@ -425,7 +482,25 @@ pub fn sequence(
         );
         waves.push(ops);
     }
-    if stuck {
+    if let Some((need, model)) = proof {
+        // Proven: the weakest state the task needs has no placement.
+        diagnosis.extend(room::proof_entries(inventory, need, &model, deadline));
+        return Sequenced {
+            plan: UpgradePlan {
+                status: Status::Infeasible,
+                waves: Vec::new(),
+                lower_bound_waves,
+            },
+            diagnosis,
+        };
+    }
+    if stuck || unresolved.is_some() {
+        // Neither a way on nor a proof that there is none: not `infeasible`.
+        diagnosis.push(room::unresolved_entry(
+            inventory,
+            unresolved,
+            waves.len() + 1,
+        ));
         diagnosis.extend(explain(
             inventory,
             &planner.blocked,
@@ -435,7 +510,7 @@ pub fn sequence(
         ));
         return Sequenced {
             plan: UpgradePlan {
-                status: Status::Infeasible,
+                status: Status::Timeout,
                 waves: Vec::new(),
                 lower_bound_waves,
             },
@@ -691,7 +766,7 @@ fn roll_slots(
                                 "deleting `{}` first (max_unavailable)",
                                 inventory.vms[vm].name
                             );
-                            planner.refuse(task, roll_owner(inventory, vm), broken);
+                            planner.refuse(task, roll_owner(inventory, vm), Need::Nothing, broken);
                             break;
                         }
                     }
@@ -743,7 +818,11 @@ fn patch_hosts(
                 state,
                 ops,
                 entering,
-                (&task, patch_owner(inventory, host)),
+                (
+                    &task,
+                    patch_owner(inventory, host),
+                    Need::EmptyHost { host },
+                ),
                 |target| vec![Op::Migrate(vm, target)],
             ) {
                 moved_all = false;
@@ -757,7 +836,12 @@ fn patch_hosts(
                 Ok(()) => true,
                 Err(broken) => {
                     let task = format!("putting `{}` into maintenance", inventory.hosts[host].name);
-                    planner.refuse(task, patch_owner(inventory, host), broken);
+                    planner.refuse(
+                        task,
+                        patch_owner(inventory, host),
+                        Need::EmptyHost { host },
+                        broken,
+                    );
                     false
                 }
             };
