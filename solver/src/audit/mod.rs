@@ -43,71 +43,170 @@ pub fn check(
     admitted: &[bool],
     waves: &[Vec<Action>],
 ) -> Vec<Finding> {
-    let Some(upgrade) = &inventory.upgrade else {
+    let Some(mut replay) = Replay::new(inventory, start, admitted) else {
         return Vec::new();
     };
-    let vm_of: HashMap<&str, usize> = inventory
-        .vms
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (v.name.as_str(), i))
-        .collect();
-    let host_of: HashMap<&str, usize> = inventory
-        .hosts
-        .iter()
-        .enumerate()
-        .map(|(i, h)| (h.name.as_str(), i))
-        .collect();
-    // What is rolled: the Supervisor's slots if asked, the slots of admitted clusters asked.
-    let cluster_rolled = |cluster: usize| {
-        upgrade.clusters.iter().any(|(c, _)| *c == cluster)
-            && inventory
-                .unit_of_cluster(cluster)
-                .is_none_or(|unit| admitted[unit])
-    };
-    let rolled: Vec<bool> = inventory
-        .vms
-        .iter()
-        .map(|vm| match inventory.groups[vm.group].kind {
-            GroupKind::SupervisorControlPlane => upgrade.supervisor,
-            GroupKind::ControlPlane { cluster } | GroupKind::NodePool { cluster, .. } => {
-                cluster_rolled(cluster)
-            }
-            GroupKind::ServiceVm { .. } => false,
-        })
-        .collect();
-    let to_patch: BTreeSet<usize> = upgrade.hosts.iter().copied().collect();
-    let mut slots: Vec<Slot> = start
-        .iter()
-        .map(|host| Slot {
-            old: *host,
-            ..Slot::default()
-        })
-        .collect();
-    let mut maintenance: Vec<bool> = inventory.hosts.iter().map(|h| h.maintenance).collect();
-    let mut entered: Vec<Option<usize>> = vec![None; inventory.hosts.len()];
-    let mut exited: Vec<Option<usize>> = vec![None; inventory.hosts.len()];
-    let copies_of = |slots: &[Slot]| -> Vec<Copy> {
-        let mut copies = Vec::new();
-        for (vm, slot) in slots.iter().enumerate() {
-            for host in [slot.old, slot.new].into_iter().flatten() {
-                copies.push(Copy {
-                    vm,
-                    host,
-                    counted: true,
-                });
-            }
-        }
-        copies
-    };
-    let tolerated: BTreeSet<(&'static str, String)> =
-        section3(inventory, &copies_of(&slots), &maintenance, admitted)
+    let mut findings = Vec::new();
+    for wave in waves {
+        findings.extend(replay.wave(wave));
+    }
+    findings.extend(replay.finish());
+    findings.sort();
+    findings.dedup();
+    findings
+}
+
+/// The replay's state between waves: where each copy is, which hosts are in maintenance.
+#[derive(Debug, Clone)]
+pub struct Replay<'a> {
+    inventory: &'a Inventory,
+    admitted: Vec<bool>,
+    rolled: Vec<bool>,
+    to_patch: BTreeSet<usize>,
+    max_in_maintenance: usize,
+    slots: Vec<Slot>,
+    maintenance: Vec<bool>,
+    entered: Vec<Option<usize>>,
+    exited: Vec<Option<usize>>,
+    tolerated: BTreeSet<(&'static str, String)>,
+    waves: usize,
+    /// VM and host indices by name (shared by the clones of a search).
+    names: std::sync::Arc<(HashMap<String, usize>, HashMap<String, usize>)>,
+}
+
+impl<'a> Replay<'a> {
+    /// The state before the first wave (`None` when the inventory asks for no upgrade).
+    pub fn new(
+        inventory: &'a Inventory,
+        start: &[Option<usize>],
+        admitted: &[bool],
+    ) -> Option<Replay<'a>> {
+        let upgrade = inventory.upgrade.as_ref()?;
+        // What is rolled: the Supervisor's slots if asked, the slots of admitted clusters asked.
+        let cluster_rolled = |cluster: usize| {
+            upgrade.clusters.iter().any(|(c, _)| *c == cluster)
+                && inventory
+                    .unit_of_cluster(cluster)
+                    .is_none_or(|unit| admitted[unit])
+        };
+        let rolled: Vec<bool> = inventory
+            .vms
+            .iter()
+            .map(|vm| match inventory.groups[vm.group].kind {
+                GroupKind::SupervisorControlPlane => upgrade.supervisor,
+                GroupKind::ControlPlane { cluster } | GroupKind::NodePool { cluster, .. } => {
+                    cluster_rolled(cluster)
+                }
+                GroupKind::ServiceVm { .. } => false,
+            })
+            .collect();
+        let slots: Vec<Slot> = start
+            .iter()
+            .map(|host| Slot {
+                old: *host,
+                ..Slot::default()
+            })
+            .collect();
+        let maintenance: Vec<bool> = inventory.hosts.iter().map(|h| h.maintenance).collect();
+        let tolerated = section3(inventory, &copies_of(&slots), &maintenance, admitted)
             .into_iter()
             .map(|(rule, subject, _)| (rule, subject))
             .collect();
-    let mut findings = Vec::new();
-    for (index, wave) in waves.iter().enumerate() {
-        let number = index + 1;
+        Some(Replay {
+            inventory,
+            admitted: admitted.to_vec(),
+            rolled,
+            to_patch: upgrade.hosts.iter().copied().collect(),
+            max_in_maintenance: upgrade.max_hosts_in_maintenance as usize,
+            slots,
+            maintenance,
+            entered: vec![None; inventory.hosts.len()],
+            exited: vec![None; inventory.hosts.len()],
+            tolerated,
+            waves: 0,
+            names: std::sync::Arc::new((
+                inventory
+                    .vms
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| (v.name.clone(), i))
+                    .collect(),
+                inventory
+                    .hosts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, h)| (h.name.clone(), i))
+                    .collect(),
+            )),
+        })
+    }
+
+    /// Whether the VM's slot is rolled.
+    pub fn rolled(&self, vm: usize) -> bool {
+        self.rolled[vm]
+    }
+
+    /// The hosts of the VM's old and new copies.
+    pub fn copies(&self, vm: usize) -> (Option<usize>, Option<usize>) {
+        (self.slots[vm].old, self.slots[vm].new)
+    }
+
+    /// Whether the slot's new copy was created / its old copy deleted.
+    pub fn progress(&self, vm: usize) -> (bool, bool) {
+        (
+            self.slots[vm].created.is_some(),
+            self.slots[vm].deleted.is_some(),
+        )
+    }
+
+    /// Whether the host is to be patched, has entered maintenance, is in maintenance now.
+    pub fn host(&self, host: usize) -> (bool, bool, bool) {
+        (
+            self.to_patch.contains(&host),
+            self.entered[host].is_some(),
+            self.maintenance[host],
+        )
+    }
+
+    /// What the state is, without the wave count (two states with the same key are one).
+    pub fn key(&self) -> Vec<u64> {
+        let mut key = Vec::new();
+        let code = |h: Option<usize>| h.map_or(0, |h| h as u64 + 1);
+        for slot in &self.slots {
+            key.push(
+                code(slot.old) << 32
+                    | code(slot.new) << 16
+                    | u64::from(slot.created.is_some()) << 1
+                    | u64::from(slot.deleted.is_some()),
+            );
+        }
+        for host in 0..self.maintenance.len() {
+            key.push(
+                u64::from(self.maintenance[host])
+                    | u64::from(self.entered[host].is_some()) << 1
+                    | u64::from(self.exited[host].is_some()) << 2,
+            );
+        }
+        key
+    }
+
+    /// Applies one wave; returns what it breaks.
+    pub fn wave(&mut self, wave: &[Action]) -> Vec<Finding> {
+        self.waves += 1;
+        let number = self.waves;
+        let inventory = self.inventory;
+        let admitted = self.admitted.clone();
+        let rolled = &self.rolled;
+        let to_patch = &self.to_patch;
+        let tolerated = &self.tolerated;
+        let slots = &mut self.slots;
+        let maintenance = &mut self.maintenance;
+        let entered = &mut self.entered;
+        let exited = &mut self.exited;
+        let names = self.names.clone();
+        let vm_of = |name: &str| names.0.get(name).copied();
+        let host_of = |name: &str| names.1.get(name).copied();
+        let mut findings = Vec::new();
         let mut note = |rule: &'static str, subject: &str, message: String| {
             findings.push(Finding {
                 wave: number,
@@ -136,8 +235,8 @@ pub fn check(
         let mut deletes = Vec::new();
         let mut enters = Vec::new();
         for action in wave {
-            let vm = |name: &str| vm_of.get(name).copied();
-            let host = |name: &str| host_of.get(name).copied();
+            let vm = |name: &str| vm_of(name);
+            let host = |name: &str| host_of(name);
             match action {
                 Action::ExitMaintenance { host: h } => match host(h) {
                     Some(h) => exits.push(h),
@@ -234,7 +333,7 @@ pub fn check(
             host: *to,
             counted: true,
         }));
-        for (rule, subject, message) in section3(inventory, &peak, &maintenance, admitted) {
+        for (rule, subject, message) in section3(inventory, &peak, maintenance, &admitted) {
             if !tolerated.contains(&(rule, subject.clone())) {
                 note(rule, &subject, format!("at the peak: {message}"));
             }
@@ -304,7 +403,7 @@ pub fn check(
         let down = (0..inventory.hosts.len())
             .filter(|h| entered[*h].is_some() && exited[*h].is_none())
             .count();
-        if down > upgrade.max_hosts_in_maintenance as usize {
+        if down > self.max_in_maintenance {
             note(
                 "maintenance",
                 "hosts",
@@ -313,7 +412,7 @@ pub fn check(
         }
         // The end.
         for (rule, subject, message) in
-            section3(inventory, &copies_of(&slots), &maintenance, admitted)
+            section3(inventory, &copies_of(slots), maintenance, &admitted)
         {
             if !tolerated.contains(&(rule, subject.clone())) {
                 note(rule, &subject, format!("at the end: {message}"));
@@ -396,28 +495,55 @@ pub fn check(
                 );
             }
         }
+        findings
     }
+
+    /// After the last wave: every rolled slot created and deleted, every host to patch in and
+    /// out of maintenance.
+    pub fn finish(&self) -> Vec<Finding> {
+        let inventory = self.inventory;
+        let (rolled, slots, to_patch, entered, exited) = (
+            &self.rolled,
+            &self.slots,
+            &self.to_patch,
+            &self.entered,
+            &self.exited,
+        );
+        let mut findings = Vec::new();
+        for (vm, slot) in slots.iter().enumerate() {
+            if rolled[vm] && (slot.created.is_none() || slot.deleted.is_none()) {
+                findings.push(Finding {
+                    wave: 0,
+                    rule: "roll",
+                    subject: inventory.vms[vm].name.clone(),
+                    message: "never created or never deleted".into(),
+                });
+            }
+        }
+        for host in to_patch {
+            if entered[*host].is_none() || exited[*host].is_none() {
+                findings.push(Finding {
+                    wave: 0,
+                    rule: "maintenance",
+                    subject: inventory.hosts[*host].name.clone(),
+                    message: "never put into maintenance or never brought back".into(),
+                });
+            }
+        }
+        findings
+    }
+}
+
+fn copies_of(slots: &[Slot]) -> Vec<Copy> {
+    let mut copies = Vec::new();
     for (vm, slot) in slots.iter().enumerate() {
-        if rolled[vm] && (slot.created.is_none() || slot.deleted.is_none()) {
-            findings.push(Finding {
-                wave: 0,
-                rule: "roll",
-                subject: inventory.vms[vm].name.clone(),
-                message: "never created or never deleted".into(),
+        for host in [slot.old, slot.new].into_iter().flatten() {
+            copies.push(Copy {
+                vm,
+                host,
+                counted: true,
             });
         }
     }
-    for host in &to_patch {
-        if entered[*host].is_none() || exited[*host].is_none() {
-            findings.push(Finding {
-                wave: 0,
-                rule: "maintenance",
-                subject: inventory.hosts[*host].name.clone(),
-                message: "never put into maintenance or never brought back".into(),
-            });
-        }
-    }
-    findings.sort();
-    findings.dedup();
-    findings
+    copies
 }
