@@ -9,13 +9,31 @@ use crate::{diagnose, Options, SolverError};
 use vksplan_model::plan::{ObjectiveReport, Plan, Stats, Status};
 use vksplan_model::Inventory;
 
+/// The share of the time limit the placement gets when an upgrade is asked for (the
+/// sequencing gets the rest, and what the placement leaves).
+pub const PLACEMENT_SHARE: f64 = 0.4;
+
 /// Plans a validated topology: the placement, checked by the verifier, and the upgrade
 /// sequence when the input asks for one, checked by the replay; as a plan document.
 ///
 /// `Err` only for vksplan's own failures (a plan that fails verification, a HiGHS error); an
 /// infeasible topology or a time-out is an `Ok` plan with that status and a diagnosis.
 pub fn plan(inventory: &Inventory, options: &Options) -> Result<Plan, SolverError> {
-    let (mut plan, assignment) = plan_placement(inventory, options)?;
+    // One deadline for the whole plan: with an upgrade, the placement gets a share of the
+    // limit (it keeps its best plan when its share runs out) and the sequencing the rest.
+    let started = std::time::Instant::now();
+    let time_limit = options
+        .time_limit_s
+        .unwrap_or(inventory.policy.time_limit_s)
+        .clamp(0.0, 1e7);
+    let placement_options = match inventory.upgrade {
+        Some(_) => Options {
+            time_limit_s: Some(time_limit * PLACEMENT_SHARE),
+            ..options.clone()
+        },
+        None => options.clone(),
+    };
+    let (mut plan, assignment) = plan_placement(inventory, &placement_options)?;
     let Some(upgrade) = inventory.upgrade.as_ref() else {
         return Ok(plan);
     };
@@ -45,12 +63,10 @@ pub fn plan(inventory: &Inventory, options: &Options) -> Result<Plan, SolverErro
             start.host_of[*vm] = Some(*host);
         }
     }
-    // Sequencing gets the time limit of its own: the placement solve may have used all of it.
-    let time_limit = options
-        .time_limit_s
-        .unwrap_or(inventory.policy.time_limit_s)
-        .clamp(0.0, 1e7);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs_f64(time_limit);
+    // What is left of the limit, less a reserve for the audit and the plan document (2% of
+    // the limit, at most 1 s).
+    let reserve = (time_limit * 0.02).clamp(0.0, 1.0);
+    let deadline = started + std::time::Duration::from_secs_f64((time_limit - reserve).max(0.0));
     let sequenced = crate::upgrade::sequence(inventory, upgrade, &start, deadline);
     // Every returned sequence is checked by the independent audit (SPEC section 6 from the
     // plan's actions), which shares no code with the planner.

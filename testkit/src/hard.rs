@@ -51,6 +51,9 @@ pub struct Hard {
     pub priority_fraction: f64,
     /// `policy.cpu_overcommit`.
     pub cpu_overcommit: f64,
+    /// A full upgrade: every cluster one minor version up, every host patched, the Supervisor
+    /// rolled, this many hosts in maintenance at once.
+    pub upgrade: Option<u32>,
     /// How many of the worker classes (smallest first) pools and VMs draw from (1 to 6).
     pub worker_classes: usize,
     /// `policy.time_limit_s`.
@@ -75,6 +78,7 @@ impl Hard {
             priority_fraction: 0.2,
             worker_classes: 6,
             cpu_overcommit: 2.0,
+            upgrade: None,
             time_limit_s: 60.0,
         }
     }
@@ -516,7 +520,8 @@ pub fn generate(params: &Hard) -> Value {
             "clusters": draft.clusters, "vms": draft.vms
         });
         if random.chance(0.85) {
-            let slack = 1.05 + 0.25 * random.unit();
+            // An upgrade needs room for surge copies under the limits too.
+            let slack = if params.upgrade.is_some() { 1.2 } else { 1.05 } + 0.25 * random.unit();
             let pinned_vcpus: u64 = draft.pinned.iter().map(|p| p.vcpus).sum();
             let pinned_gib: u64 = draft.pinned.iter().map(|p| p.gib).sum();
             let need_vcpus = draft
@@ -591,6 +596,7 @@ pub fn generate(params: &Hard) -> Value {
         .collect();
     let mut kind = 0;
     let mut attempts = 0;
+    let mut pinned: Vec<String> = Vec::new();
     while rules.len() < params.rules + gpu_globs.len() && attempts < 20 * params.rules + 20 {
         attempts += 1;
         let number = rules.len() + 1;
@@ -653,6 +659,12 @@ pub fn generate(params: &Hard) -> Value {
             // A VM Service VM kept on a few hosts (hard).
             5 if !service_vm_names.is_empty() => {
                 let vm = &service_vm_names[random.below(service_vm_names.len() as u64) as usize];
+                // One pin per VM (two pins to disjoint hosts would leave it nowhere).
+                if pinned.contains(vm) {
+                    kind += 1;
+                    continue;
+                }
+                pinned.push(vm.clone());
                 let first = random.below(params.hosts as u64) as usize;
                 let hosts: Vec<String> = (0..(params.hosts / 4).max(2))
                     .map(|k| host_name((first + k) % params.hosts))
@@ -755,6 +767,22 @@ pub fn generate(params: &Hard) -> Value {
     });
     if !placement.is_empty() {
         document["placement"] = Value::Object(placement);
+    }
+    if let Some(concurrency) = params.upgrade {
+        let mut clusters = Map::new();
+        for (index, draft) in drafts.iter().enumerate() {
+            for cluster in &draft.clusters {
+                if let Some(name) = cluster["name"].as_str() {
+                    clusters.insert(format!("ns-{:02}/{name}", index + 1), json!("v1.32.0"));
+                }
+            }
+        }
+        let hosts: Vec<String> = (0..params.hosts)
+            .filter(|h| !evacuated.contains(h))
+            .map(host_name)
+            .collect();
+        document["upgrade"] = json!({ "clusters": clusters, "hosts": hosts, "supervisor": true,
+                                      "max_hosts_in_maintenance": concurrency });
     }
     document
 }
@@ -939,6 +967,28 @@ pub fn suite() -> Vec<(&'static str, Value)> {
             worker_classes: 2,
             cpu_overcommit: 3.0,
             ..Hard::new(288, 288)
+        },
+    );
+    // Full upgrades: every cluster, every host, the Supervisor.
+    add(
+        "u96-gpu",
+        Hard {
+            tightness: 0.6,
+            worker_classes: 2,
+            cpu_overcommit: 3.0,
+            upgrade: Some(2),
+            ..Hard::new(960, 96)
+        },
+    );
+    add(
+        "u288-zones",
+        Hard {
+            three_zones: true,
+            tightness: 0.6,
+            worker_classes: 2,
+            cpu_overcommit: 3.0,
+            upgrade: Some(3),
+            ..Hard::new(2880, 288)
         },
     );
     platforms.push(("cloud-100", cloud(100, 100, 300, 60.0)));

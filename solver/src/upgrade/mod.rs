@@ -196,13 +196,25 @@ impl<'a> Planner<'a> {
         make: impl Fn(usize) -> Vec<Op>,
     ) -> bool {
         let mut tried = Vec::new();
+        let loads = Loads::new(self.inventory, state, ops);
         for host in self.destinations(state, avoid) {
             if std::time::Instant::now() >= self.deadline {
                 // The wave is given up: the sequence stops with status timeout.
                 return false;
             }
+            let added = make(host);
+            // A destination that cannot take the copy by its own host's rules is refused
+            // without replaying the whole wave.
+            let moving = added.iter().find_map(|op| match op {
+                Op::Create(vm, _) | Op::Migrate(vm, _) => Some(*vm),
+                _ => None,
+            });
+            if let Some(refused) = moving.and_then(|vm| loads.refuses(self, vm, host)) {
+                tried.push((Some(host), vec![refused]));
+                continue;
+            }
             let mut trial = ops.clone();
-            trial.extend(make(host));
+            trial.extend(added);
             trial.sort_by_key(|op| op.phase());
             match self.valid(state, &trial) {
                 Ok(()) => {
@@ -272,6 +284,221 @@ impl<'a> Planner<'a> {
             tried: vec![(None, broken)],
             unavailable: Vec::new(),
         });
+    }
+}
+
+/// The peak loads of a wave under construction, per host: what the state holds plus the
+/// copies the wave's actions so far add (new copies, migration destinations). For a quick
+/// refusal of destinations that cannot take a copy by their own host's rules; a destination
+/// that passes is still checked by replaying the whole wave.
+struct Loads {
+    vcpus: Vec<u64>,
+    memory: Vec<u128>,
+    reserved_vcpus: Vec<u64>,
+    reserved_memory: Vec<u128>,
+    devices: Vec<std::collections::BTreeMap<String, u64>>,
+    /// (group, host) and (group, zone) holding a copy of an anti-affine group (its VMs).
+    anti: std::collections::BTreeMap<(usize, usize, bool), Vec<usize>>,
+}
+
+impl Loads {
+    fn new(inventory: &Inventory, state: &State, ops: &[Op]) -> Loads {
+        let hosts = inventory.hosts.len();
+        let mut loads = Loads {
+            vcpus: vec![0; hosts],
+            memory: vec![0; hosts],
+            reserved_vcpus: vec![0; hosts],
+            reserved_memory: vec![0; hosts],
+            devices: vec![Default::default(); hosts],
+            anti: Default::default(),
+        };
+        let copies = (0..inventory.vms.len())
+            .flat_map(|vm| {
+                [state.old[vm], state.new[vm]]
+                    .into_iter()
+                    .flatten()
+                    .map(move |h| (vm, h))
+            })
+            .chain(ops.iter().filter_map(|op| match op {
+                Op::Create(vm, host) | Op::Migrate(vm, host) => Some((*vm, *host)),
+                _ => None,
+            }));
+        for (vm, host) in copies {
+            loads.add(inventory, vm, host);
+        }
+        loads
+    }
+
+    fn add(&mut self, inventory: &Inventory, vm: usize, host: usize) {
+        let group_index = inventory.vms[vm].group;
+        let group = &inventory.groups[group_index];
+        self.vcpus[host] += u64::from(group.vcpus);
+        self.memory[host] += u128::from(group.memory.0);
+        if group.reserved {
+            self.reserved_vcpus[host] += u64::from(group.vcpus);
+            self.reserved_memory[host] += u128::from(group.memory.0);
+        }
+        for (device, count) in &group.devices {
+            *self.devices[host].entry(device.clone()).or_default() += u64::from(*count);
+        }
+        if group.anti_affine() {
+            self.anti
+                .entry((group_index, host, false))
+                .or_default()
+                .push(vm);
+            if let (true, Some(zone)) = (inventory.three_zone, inventory.hosts[host].zone) {
+                self.anti
+                    .entry((group_index, zone, true))
+                    .or_default()
+                    .push(vm);
+            }
+        }
+    }
+
+    /// The host rule a copy of `vm` on `host` would break, if any (leaving out what the start
+    /// already broke).
+    fn refuses(&self, planner: &Planner, vm: usize, host: usize) -> Option<Diagnostic> {
+        let inventory = planner.inventory;
+        let spec = &inventory.hosts[host];
+        let group_index = inventory.vms[vm].group;
+        let group = &inventory.groups[group_index];
+        let tolerated = |constraint: &str, subject: &str| {
+            planner
+                .tolerated
+                .contains(&(constraint.to_string(), subject.to_string()))
+        };
+        let refuse = |layer, subject: &str, constraint: &str, message: String| {
+            (!tolerated(constraint, subject)).then(|| {
+                Diagnostic::new(
+                    layer,
+                    subject,
+                    constraint,
+                    message,
+                    "the copy does not fit on this host",
+                )
+            })
+        };
+        let name = &spec.name;
+        if self.vcpus[host] + u64::from(group.vcpus) > spec.vcpu_limit {
+            if let Some(d) = refuse(
+                Layer::Infrastructure,
+                name,
+                "host_vcpus",
+                format!(
+                    "host `{name}` would run {} vCPUs; it allows {}",
+                    self.vcpus[host] + u64::from(group.vcpus),
+                    spec.vcpu_limit
+                ),
+            ) {
+                return Some(d);
+            }
+        }
+        if self.memory[host] + u128::from(group.memory.0) > u128::from(spec.memory_limit.0) {
+            if let Some(d) = refuse(
+                Layer::Infrastructure,
+                name,
+                "host_memory",
+                format!("host `{name}` would run more memory than it allows"),
+            ) {
+                return Some(d);
+            }
+        }
+        if group.reserved {
+            if self.reserved_vcpus[host] + u64::from(group.vcpus) > u64::from(spec.cpu_cores) {
+                if let Some(d) = refuse(
+                    Layer::Infrastructure,
+                    name,
+                    "host_reserved_vcpus",
+                    format!("host `{name}` would reserve more vCPUs than it has cores"),
+                ) {
+                    return Some(d);
+                }
+            }
+            if self.reserved_memory[host] + u128::from(group.memory.0) > u128::from(spec.memory.0) {
+                if let Some(d) = refuse(
+                    Layer::Infrastructure,
+                    name,
+                    "host_reserved_memory",
+                    format!("host `{name}` would reserve more memory than it has"),
+                ) {
+                    return Some(d);
+                }
+            }
+        }
+        for (device, count) in &group.devices {
+            let used = self.devices[host].get(device).copied().unwrap_or(0) + u64::from(*count);
+            if used > u64::from(spec.device_count(device)) {
+                if let Some(d) = refuse(
+                    Layer::Infrastructure,
+                    name,
+                    "devices",
+                    format!("host `{name}` would give out {used} `{device}`"),
+                ) {
+                    return Some(d);
+                }
+            }
+        }
+        if let vksplan_model::GroupKind::NodePool {
+            zone: Some(zone), ..
+        } = group.kind
+        {
+            if spec.zone != Some(zone) {
+                if let Some(d) = refuse(
+                    Layer::Cluster,
+                    &group.name,
+                    "zone_pinning",
+                    format!("node pool `{}` is pinned to another zone", group.name),
+                ) {
+                    return Some(d);
+                }
+            }
+        }
+        if group.anti_affine() {
+            let other = |key: (usize, usize, bool)| {
+                self.anti
+                    .get(&key)
+                    .is_some_and(|vms| vms.iter().any(|v| *v != vm))
+            };
+            let zone_taken = inventory.three_zone
+                && spec
+                    .zone
+                    .is_some_and(|zone| other((group_index, zone, true)));
+            if other((group_index, host, false)) || zone_taken {
+                let layer = if group.kind == vksplan_model::GroupKind::SupervisorControlPlane {
+                    Layer::Supervisor
+                } else {
+                    Layer::Cluster
+                };
+                if let Some(d) = refuse(
+                    layer,
+                    &group.name,
+                    "anti_affinity",
+                    format!(
+                        "control-plane VMs of `{}` would share a host or zone",
+                        group.name
+                    ),
+                ) {
+                    return Some(d);
+                }
+            }
+        }
+        for rule in &inventory.rules {
+            if rule.must
+                && rule.kind == vksplan_model::topology::RuleKind::VmHost
+                && rule.vms.binary_search(&vm).is_ok()
+                && rule.hosts.contains(&host) != rule.run_on
+            {
+                if let Some(d) = refuse(
+                    Layer::Rule,
+                    &rule.name,
+                    "rules",
+                    format!("rule `{}` would be broken", rule.name),
+                ) {
+                    return Some(d);
+                }
+            }
+        }
+        None
     }
 }
 
