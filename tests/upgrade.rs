@@ -458,7 +458,10 @@ proptest::proptest! {
         let plan = common::plan(&inventory);
         let upgrade = plan.upgrade.clone().unwrap_or_else(|| panic!("no upgrade block"));
         match upgrade.status {
-            Status::Infeasible => proptest::prop_assert!(!plan.diagnosis.is_empty()),
+            Status::Infeasible | Status::Timeout => {
+                proptest::prop_assert!(!plan.diagnosis.is_empty());
+                proptest::prop_assert!(upgrade.waves.is_empty());
+            }
             _ => {
                 proptest::prop_assert_eq!(replayed(&inventory, &plan, &upgrade.waves), Vec::<String>::new());
                 proptest::prop_assert!(upgrade.waves.len() as u32 >= upgrade.lower_bound_waves);

@@ -592,7 +592,10 @@ pub fn sequence(
         // too, and keep the one that puts more hosts into maintenance (host patching is
         // usually the bottleneck), then more actions.
         let mut best: Option<Trial> = None;
-        for hosts_first in [false, true] {
+        // A third variant patches nothing, so that the rolls may use every host: when the
+        // hosts next in line cannot be emptied yet, avoiding them can block the rolls that
+        // would free them.
+        for (hosts_first, patch) in [(false, true), (true, true), (false, false)] {
             let mut trial_queues = queues.clone();
             planner.blocked.clear();
             let (ops, patched) = fill_wave(
@@ -601,7 +604,7 @@ pub fn sequence(
                 &mut trial_queues,
                 &exits,
                 index,
-                hosts_first,
+                (hosts_first, patch),
             );
             let better = best.as_ref().is_none_or(|(best_ops, best_patched, _, _)| {
                 (patched.len(), ops.len()) > (best_patched.len(), best_ops.len())
@@ -615,7 +618,9 @@ pub fn sequence(
             if better {
                 best = Some((ops, patched, trial_queues, planner.blocked.clone()));
             }
-            if all_patched {
+            // Patching nothing is tried only when neither order patched anything.
+            let patched_some = best.as_ref().is_some_and(|b| !b.1.is_empty());
+            if all_patched || (hosts_first && patched_some) {
                 break;
             }
         }
@@ -858,7 +863,7 @@ fn fill_wave(
     queues: &mut Queues,
     exits: &[Op],
     index: usize,
-    hosts_first: bool,
+    (hosts_first, patch): (bool, bool),
 ) -> (Vec<Op>, Vec<usize>) {
     let mut ops: Vec<Op> = exits.to_vec();
     // Which hosts go into maintenance at the end of this wave: no new copy may land there.
@@ -866,7 +871,11 @@ fn fill_wave(
         .hosts
         .iter()
         .copied()
-        .take(planner.roll.max_in_maintenance as usize)
+        .take(if patch {
+            planner.roll.max_in_maintenance as usize
+        } else {
+            0
+        })
         .collect();
     let mut patched = Vec::new();
     if hosts_first {
