@@ -148,6 +148,13 @@ struct Planner<'a> {
     blocked: Vec<BlockedTask>,
     /// When sequencing must stop (a wave under way is given up).
     deadline: std::time::Instant,
+    /// Admission of each unit.
+    admitted: Vec<bool>,
+    /// Per VM: the hard rules that select it.
+    rules_of: Vec<Vec<usize>>,
+    /// Take a new copy or a migration that the peak loads accept without replaying the wave
+    /// (the whole wave is replayed once it is built; a wave that fails is built again slowly).
+    fast: bool,
 }
 
 impl<'a> Planner<'a> {
@@ -196,7 +203,7 @@ impl<'a> Planner<'a> {
         make: impl Fn(usize) -> Vec<Op>,
     ) -> bool {
         let mut tried = Vec::new();
-        let loads = Loads::new(self.inventory, state, ops);
+        let loads = Loads::new(self.inventory, &self.rules_of, state, ops);
         for host in self.destinations(state, avoid) {
             if std::time::Instant::now() >= self.deadline {
                 // The wave is given up: the sequence stops with status timeout.
@@ -209,13 +216,29 @@ impl<'a> Planner<'a> {
                 Op::Create(vm, _) | Op::Migrate(vm, _) => Some(*vm),
                 _ => None,
             });
-            if let Some(refused) = moving.and_then(|vm| loads.refuses(self, vm, host)) {
+            let from = added.iter().find_map(|op| match op {
+                Op::Migrate(vm, _) => state.old[*vm].or(state.new[*vm]),
+                _ => None,
+            });
+            let check = |vm: usize| {
+                if self.fast {
+                    loads.refuses_at_peak(self, vm, host, from)
+                } else {
+                    loads.refuses(self, vm, host)
+                }
+            };
+            if let Some(refused) = moving.and_then(check) {
                 tried.push((Some(host), vec![refused]));
                 continue;
             }
             let mut trial = ops.clone();
             trial.extend(added);
             trial.sort_by_key(|op| op.phase());
+            if self.fast && moving.is_some() {
+                // Accepted at the peak by the loads; the whole wave is replayed when built.
+                *ops = trial;
+                return true;
+            }
             match self.valid(state, &trial) {
                 Ok(()) => {
                     *ops = trial;
@@ -299,10 +322,24 @@ struct Loads {
     devices: Vec<std::collections::BTreeMap<String, u64>>,
     /// (group, host) and (group, zone) holding a copy of an anti-affine group (its VMs).
     anti: std::collections::BTreeMap<(usize, usize, bool), Vec<usize>>,
+    /// (hard rule, host) -> the selected VMs with a copy there.
+    rules: std::collections::BTreeMap<(usize, usize), Vec<usize>>,
+    /// The counted totals at the peak: per namespace (vCPUs, memory), per (namespace, zone),
+    /// per (namespace, policy) storage, per policy storage, per network addresses, reserved
+    /// (vCPUs, memory), Supervisor copies.
+    namespaces: Vec<(u128, u128)>,
+    zones: std::collections::BTreeMap<(usize, usize), (u128, u128)>,
+    namespace_storage: std::collections::BTreeMap<(usize, usize), u128>,
+    storage: Vec<u128>,
+    addresses: Vec<u128>,
+    reserved: (u128, u128),
+    supervisor_copies: u128,
+    /// Hosts in service at the peak (after the wave's exits).
+    in_service: Vec<bool>,
 }
 
 impl Loads {
-    fn new(inventory: &Inventory, state: &State, ops: &[Op]) -> Loads {
+    fn new(inventory: &Inventory, rules_of: &[Vec<usize>], state: &State, ops: &[Op]) -> Loads {
         let hosts = inventory.hosts.len();
         let mut loads = Loads {
             vcpus: vec![0; hosts],
@@ -311,27 +348,88 @@ impl Loads {
             reserved_memory: vec![0; hosts],
             devices: vec![Default::default(); hosts],
             anti: Default::default(),
+            rules: Default::default(),
+            namespaces: vec![(0, 0); inventory.namespaces.len()],
+            zones: Default::default(),
+            namespace_storage: Default::default(),
+            storage: vec![0; inventory.storage_policies.len()],
+            addresses: vec![0; inventory.networks.len()],
+            reserved: (0, 0),
+            supervisor_copies: 0,
+            in_service: state.maintenance.iter().map(|m| !m).collect(),
         };
-        let copies = (0..inventory.vms.len())
-            .flat_map(|vm| {
-                [state.old[vm], state.new[vm]]
-                    .into_iter()
-                    .flatten()
-                    .map(move |h| (vm, h))
-            })
-            .chain(ops.iter().filter_map(|op| match op {
-                Op::Create(vm, host) | Op::Migrate(vm, host) => Some((*vm, *host)),
+        for op in ops {
+            if let Op::Exit(host) = op {
+                loads.in_service[*host] = true;
+            }
+        }
+        let migrating: std::collections::BTreeSet<usize> = ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::Migrate(vm, _) => Some(*vm),
                 _ => None,
-            }));
-        for (vm, host) in copies {
-            loads.add(inventory, vm, host);
+            })
+            .collect();
+        // Live copies (a migrating VM counts at its destination), then the wave's copies.
+        for vm in 0..inventory.vms.len() {
+            for host in [state.old[vm], state.new[vm]].into_iter().flatten() {
+                loads.add(inventory, rules_of, vm, host, !migrating.contains(&vm));
+            }
+        }
+        for op in ops {
+            if let Op::Create(vm, host) | Op::Migrate(vm, host) = op {
+                loads.add(inventory, rules_of, *vm, *host, true);
+            }
         }
         loads
     }
 
-    fn add(&mut self, inventory: &Inventory, vm: usize, host: usize) {
+    /// Adds a copy of `vm` on `host`; `counted`: it counts for limits, addresses, storage
+    /// and HA admission.
+    fn add(
+        &mut self,
+        inventory: &Inventory,
+        rules_of: &[Vec<usize>],
+        vm: usize,
+        host: usize,
+        counted: bool,
+    ) {
         let group_index = inventory.vms[vm].group;
         let group = &inventory.groups[group_index];
+        for rule_index in &rules_of[vm] {
+            if inventory.rules[*rule_index].kind != vksplan_model::topology::RuleKind::VmHost {
+                self.rules.entry((*rule_index, host)).or_default().push(vm);
+            }
+        }
+        if counted {
+            let (vcpus, memory) = (u128::from(group.vcpus), u128::from(group.memory.0));
+            if group.reserved {
+                self.reserved.0 += vcpus;
+                self.reserved.1 += memory;
+            }
+            if group.kind == vksplan_model::GroupKind::SupervisorControlPlane {
+                self.supervisor_copies += 1;
+            }
+            if let Some(policy) = group.storage_policy {
+                self.storage[policy] += u128::from(group.disk.0);
+            }
+            if let Some(namespace) = group.namespace {
+                self.namespaces[namespace].0 += vcpus;
+                self.namespaces[namespace].1 += memory;
+                if let Some(zone) = inventory.hosts[host].zone {
+                    let entry = self.zones.entry((namespace, zone)).or_default();
+                    entry.0 += vcpus;
+                    entry.1 += memory;
+                }
+                if let Some(policy) = group.storage_policy {
+                    *self
+                        .namespace_storage
+                        .entry((namespace, policy))
+                        .or_default() += u128::from(group.disk.0);
+                }
+                self.addresses[inventory.namespaces[namespace].workload_network] += 1;
+            }
+        }
         self.vcpus[host] += u64::from(group.vcpus);
         self.memory[host] += u128::from(group.memory.0);
         if group.reserved {
@@ -353,6 +451,203 @@ impl Loads {
                     .push(vm);
             }
         }
+    }
+
+    /// The rule of SPEC section 3 a copy of `vm` on `host` would break at the wave's peak, if
+    /// any (leaving out what the start already broke): the host's own rules, and, for a new
+    /// copy (`counted`), the totals it adds to (namespace limits, per-zone thirds, storage,
+    /// addresses, HA admission); a migration moves its VM's share between zones.
+    fn refuses_at_peak(
+        &self,
+        planner: &Planner,
+        vm: usize,
+        host: usize,
+        from: Option<usize>,
+    ) -> Option<Diagnostic> {
+        if let Some(refused) = self.refuses(planner, vm, host) {
+            return Some(refused);
+        }
+        let inventory = planner.inventory;
+        let group = inventory.group_of(vm);
+        let tolerated = |constraint: &str, subject: &str| {
+            planner
+                .tolerated
+                .contains(&(constraint.to_string(), subject.to_string()))
+        };
+        let broken = |layer, subject: &str, constraint: &str| {
+            (!tolerated(constraint, subject)).then(|| {
+                Diagnostic::new(
+                    layer,
+                    subject,
+                    constraint,
+                    format!("`{subject}` would go over its {constraint}"),
+                    "not within the totals",
+                )
+            })
+        };
+        let (vcpus, memory) = (u128::from(group.vcpus), u128::from(group.memory.0));
+        let mhz = u128::from(inventory.policy.vcpu_mhz);
+        let new_copy = from.is_none();
+        // Hard separate / together rules: the copy's host against the other members'.
+        let members_by_host = planner.rules_of[vm].iter().flat_map(|rule| {
+            self.rules
+                .range((*rule, 0)..(*rule + 1, 0))
+                .map(|((r, h), members)| ((r, h), members))
+        });
+        for ((rule_index, rule_host), members) in members_by_host {
+            let rule = &inventory.rules[*rule_index];
+            let others_here = *rule_host == host && members.iter().any(|v| *v != vm);
+            let elsewhere = *rule_host != host && !members.is_empty();
+            let breaks = match rule.kind {
+                vksplan_model::topology::RuleKind::Separate => others_here,
+                vksplan_model::topology::RuleKind::Together => elsewhere,
+                vksplan_model::topology::RuleKind::VmHost => false,
+            };
+            if breaks {
+                if let Some(d) = broken(Layer::Rule, &rule.name, "rules") {
+                    return Some(d);
+                }
+            }
+        }
+        if let Some(namespace) = group.namespace {
+            let spec = &inventory.namespaces[namespace];
+            let (ns_vcpus, ns_memory) = self.namespaces[namespace];
+            let add = u128::from(new_copy);
+            if spec
+                .cpu_mhz_limit
+                .is_some_and(|l| (ns_vcpus + add * vcpus) * mhz > u128::from(l))
+            {
+                if let Some(d) = broken(Layer::Namespace, &spec.name, "cpu_limit") {
+                    return Some(d);
+                }
+            }
+            if spec
+                .memory_limit
+                .is_some_and(|l| ns_memory + add * memory > u128::from(l.0))
+            {
+                if let Some(d) = broken(Layer::Namespace, &spec.name, "memory_limit") {
+                    return Some(d);
+                }
+            }
+            let source_zone = from.and_then(|h| inventory.hosts[h].zone);
+            if let (true, Some(zone)) = (inventory.three_zone, inventory.hosts[host].zone) {
+                if source_zone != Some(zone) {
+                    let (zone_vcpus, zone_memory) = self
+                        .zones
+                        .get(&(namespace, zone))
+                        .copied()
+                        .unwrap_or((0, 0));
+                    if spec
+                        .cpu_mhz_limit
+                        .is_some_and(|l| 3 * (zone_vcpus + vcpus) * mhz > u128::from(l))
+                        || spec
+                            .memory_limit
+                            .is_some_and(|l| 3 * (zone_memory + memory) > u128::from(l.0))
+                    {
+                        let constraint = if spec
+                            .cpu_mhz_limit
+                            .is_some_and(|l| 3 * (zone_vcpus + vcpus) * mhz > u128::from(l))
+                        {
+                            "cpu_limit"
+                        } else {
+                            "memory_limit"
+                        };
+                        if let Some(d) = broken(Layer::Namespace, &spec.name, constraint) {
+                            return Some(d);
+                        }
+                    }
+                }
+            }
+            if new_copy {
+                if let Some(policy) = group.storage_policy {
+                    let used = self
+                        .namespace_storage
+                        .get(&(namespace, policy))
+                        .copied()
+                        .unwrap_or(0);
+                    if spec.storage_limits[policy]
+                        .is_some_and(|l| used + u128::from(group.disk.0) > u128::from(l.0))
+                    {
+                        if let Some(d) = broken(Layer::Namespace, &spec.name, "storage_limit") {
+                            return Some(d);
+                        }
+                    }
+                }
+            }
+        }
+        if new_copy {
+            if let Some(policy) = group.storage_policy {
+                let spec = &inventory.storage_policies[policy];
+                if spec.capacity.is_some_and(|c| {
+                    self.storage[policy] + u128::from(group.disk.0) > u128::from(c.0)
+                }) {
+                    if let Some(d) = broken(Layer::Infrastructure, &spec.name, "storage_capacity") {
+                        return Some(d);
+                    }
+                }
+            }
+            // Addresses: the namespace's workload network, or the Supervisor's networks.
+            let mut addresses = self.addresses.clone();
+            if let Some(namespace) = group.namespace {
+                addresses[inventory.namespaces[namespace].workload_network] += 1;
+            }
+            let supervisor_copies = self.supervisor_copies
+                + u128::from(group.kind == vksplan_model::GroupKind::SupervisorControlPlane);
+            if let (Some([management, workload, load_balancer]), Some(supervisor)) = (
+                inventory.supervisor_networks,
+                inventory.topology.supervisor.as_ref(),
+            ) {
+                addresses[management] +=
+                    (u128::from(supervisor.replicas) + 2).max(supervisor_copies + 1);
+                addresses[workload] += supervisor_copies;
+                addresses[load_balancer] += 1;
+            }
+            for (c, cluster) in inventory.clusters.iter().enumerate() {
+                if inventory
+                    .unit_of_cluster(c)
+                    .is_none_or(|unit| planner_admitted(planner, unit))
+                {
+                    addresses[inventory.namespaces[cluster.namespace].load_balancer_network] +=
+                        u128::from(cluster.load_balancer_ips);
+                }
+            }
+            for (network, used) in addresses.iter().enumerate() {
+                if *used > u128::from(inventory.networks[network].ips) {
+                    let layer = inventory.network_layer(network);
+                    if let Some(d) =
+                        broken(layer, &inventory.networks[network].name, "ip_addresses")
+                    {
+                        return Some(d);
+                    }
+                }
+            }
+            if group.reserved {
+                let k = u128::from(inventory.policy.host_failures_to_tolerate);
+                if k > 0 {
+                    let hosts: Vec<usize> = (0..inventory.hosts.len())
+                        .filter(|h| self.in_service[*h])
+                        .collect();
+                    let h = hosts.len() as u128;
+                    let cores: u128 = hosts
+                        .iter()
+                        .map(|x| u128::from(inventory.hosts[*x].cpu_cores))
+                        .sum();
+                    let total: u128 = hosts
+                        .iter()
+                        .map(|x| u128::from(inventory.hosts[*x].memory.0))
+                        .sum();
+                    let over =
+                        |used: u128, cap: u128| used > 0 && (h <= k || used * h > (h - k) * cap);
+                    if over(self.reserved.0 + vcpus, cores) || over(self.reserved.1 + memory, total)
+                    {
+                        if let Some(d) = broken(Layer::Infrastructure, "hosts", "ha_admission") {
+                            return Some(d);
+                        }
+                    }
+                }
+            }
+        }
+        None
     }
 
     /// The host rule a copy of `vm` on `host` would break, if any (leaving out what the start
@@ -482,10 +777,8 @@ impl Loads {
                 }
             }
         }
-        for rule in &inventory.rules {
-            if rule.must
-                && rule.kind == vksplan_model::topology::RuleKind::VmHost
-                && rule.vms.binary_search(&vm).is_ok()
+        for rule in planner.rules_of[vm].iter().map(|r| &inventory.rules[*r]) {
+            if rule.kind == vksplan_model::topology::RuleKind::VmHost
                 && rule.hosts.contains(&host) != rule.run_on
             {
                 if let Some(d) = refuse(
@@ -500,6 +793,11 @@ impl Loads {
         }
         None
     }
+}
+
+/// Whether a unit is admitted in the sequence.
+fn planner_admitted(planner: &Planner, unit: usize) -> bool {
+    planner.admitted.get(unit).copied().unwrap_or(true)
 }
 
 /// Applies a wave the planner built (already checked) to `state`.
@@ -554,6 +852,17 @@ pub fn sequence(
         tolerated,
         blocked: Vec::new(),
         deadline,
+        admitted: start.admitted.clone(),
+        rules_of: {
+            let mut rules_of = vec![Vec::new(); inventory.vms.len()];
+            for (index, rule) in inventory.rules.iter().enumerate().filter(|(_, r)| r.must) {
+                for vm in &rule.vms {
+                    rules_of[*vm].push(index);
+                }
+            }
+            rules_of
+        },
+        fast: true,
     };
 
     let mut queues = Queues::new(inventory, &planner.roll, upgrade);
@@ -686,6 +995,19 @@ pub fn sequence(
                 }
             }
         }
+        if planner.fast && planner.valid(&state, &ops).is_err() {
+            // The quick acceptance let something through the wave's replay refuses: build
+            // this wave again the slow way.
+            if std::env::var_os("VKSPLAN_TRACE").is_some() {
+                eprintln!(
+                    "vksplan: wave {} rebuilt with every action replayed",
+                    index + 1
+                );
+            }
+            planner.fast = false;
+            continue;
+        }
+        planner.fast = true;
         queues = next_queues;
         let broken = apply_wave(
             inventory,
