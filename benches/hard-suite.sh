@@ -40,11 +40,11 @@ printf 'platform\tengine\tstatus\trejected\tpriority\tsoft\tmigrations\tpeak\tco
 for name in "${platforms[@]}"; do
   file="$out/$name.json"
   /usr/bin/time -f '%e %M' -o "$out/$name.vksplan.time" ./target/release/vksplan plan "$file" --time-limit "$limit" > "$out/$name.plan.vksplan.json" 2>"$out/$name.vksplan.err" || true
-  read -r wall rss < "$out/$name.vksplan.time"
+  read -r wall rss < <(tail -n 1 "$out/$name.vksplan.time")
   summary vksplan "$name" "$out/$name.plan.vksplan.json" "$wall" "$rss"
   if [ -x "$peer" ] && [ -z "${VKSPLAN_NO_PEER:-}" ]; then
     /usr/bin/time -f '%e %M' -o "$out/$name.peer.time" "$peer" "$file" --time-limit "$limit" --workers 2 > "$out/$name.plan.peer.json" 2>"$out/$name.peer.err" || true
-    read -r wall rss < "$out/$name.peer.time"
+    read -r wall rss < <(tail -n 1 "$out/$name.peer.time")
     summary peer "$name" "$out/$name.plan.peer.json" "$wall" "$rss"
   fi
 done

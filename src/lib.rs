@@ -24,12 +24,46 @@ use model::{Plan, Status};
 /// the cheapest fix ([`cheapest_fix`]); only that fix, checked by planning again, is offered as
 /// `fix` then.
 pub fn plan_bytes(document: &[u8], options: &solver::Options) -> Result<Plan, solver::SolverError> {
-    let inventory = match model::load_bytes(document) {
-        Err(invalid) => return Ok(Plan::invalid(invalid)),
-        Ok(inventory) => inventory,
-    };
-    let value = serde_json::from_slice::<serde_json::Value>(document).ok();
-    plan_with_fix(&inventory, value.as_ref(), options)
+    let started = std::time::Instant::now();
+    match model::load_document(document) {
+        Err(invalid) => Ok(Plan::invalid(invalid)),
+        Ok((inventory, value)) => match remaining(&inventory, options, started) {
+            Ok(options) => plan_with_fix(&inventory, Some(&value), &options),
+            Err(plan) => Ok(plan),
+        },
+    }
+}
+
+/// The options with what is left of the time limit once the document is read and validated
+/// (the limit covers the whole run); a plan saying so when nothing is left.
+fn remaining(
+    inventory: &model::Inventory,
+    options: &solver::Options,
+    started: std::time::Instant,
+) -> Result<solver::Options, Plan> {
+    let limit = options
+        .time_limit_s
+        .unwrap_or(inventory.policy.time_limit_s);
+    let spent = started.elapsed().as_secs_f64();
+    let left = limit - spent;
+    if left <= 0.0 {
+        return Err(Plan::without_placement(
+            Status::Timeout,
+            vec![model::Diagnostic::input(
+                "policy.time_limit_s",
+                "policy",
+                "time_limit",
+                format!(
+                    "the time limit ({limit} s) ran out while the document was read and validated ({spent:.3} s); nothing was planned"
+                ),
+                "raise the time limit",
+            )],
+        ));
+    }
+    Ok(solver::Options {
+        time_limit_s: Some(left),
+        ..options.clone()
+    })
 }
 
 /// Plans a validated document (`value`, when there is one, is what the fix search changes);
@@ -371,20 +405,24 @@ pub fn plan_what_if(
     changes: &[model::what_if::Change],
     options: &solver::Options,
 ) -> Result<Plan, solver::SolverError> {
-    let value: serde_json::Value = match serde_json::from_slice(document) {
-        Ok(value) => value,
-        Err(_) => return plan_bytes(document, options),
+    let (inventory, value) = match model::load_document(document) {
+        Ok(loaded) => loaded,
+        Err(invalid) => return Ok(Plan::invalid(invalid)),
     };
     let changed = match model::what_if::apply(&value, changes) {
         Ok(changed) => changed,
         Err(errors) => return Ok(Plan::without_placement(Status::Invalid, errors)),
     };
-    let before = match model::load_value(&value) {
-        Err(invalid) => return Ok(Plan::invalid(invalid)),
-        Ok(inventory) => solver::plan(&inventory, options)?,
-    };
+    let before = solver::plan(&inventory, options)?;
     let mut after = match model::load_value(&changed) {
-        Err(invalid) => return Ok(Plan::invalid(invalid)),
+        // The document was valid: what is wrong now comes from the changes.
+        Err(mut invalid) => {
+            for error in &mut invalid.errors {
+                error.message = format!("with the --what-if change(s) applied: {}", error.message);
+                error.hint = format!("{}; the change(s) made the document invalid", error.hint);
+            }
+            return Ok(Plan::invalid(invalid));
+        }
         Ok(inventory) => plan_with_fix(&inventory, Some(&changed), options)?,
     };
     after.what_if = Some(difference(&before, &after, changes));

@@ -1,11 +1,12 @@
 //! The `vksplan` command line: JSON in, JSON out. stdout carries only JSON; messages go to
 //! stderr.
 
+mod batch;
+
 use clap::{Parser, Subcommand, ValueEnum};
-use rayon::prelude::*;
 use std::io::{Read, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use vksplan::model::{self, Diagnostic, Plan, Status};
 use vksplan::solver::Options;
@@ -37,11 +38,12 @@ enum Command {
         /// Output format: the JSON plan document, or a human-readable summary.
         #[arg(long, value_enum, default_value = "json")]
         format: Format,
-        /// Override the policy's solver time limit (seconds).
-        #[arg(long)]
+        /// Override the policy's time limit (seconds, 0.001 to 86400, as in the policy): one
+        /// deadline for validation, placement, upgrade, diagnosis and fix search.
+        #[arg(long, value_parser = time_limit)]
         time_limit: Option<f64>,
-        /// Threads HiGHS may use (default 1).
-        #[arg(long, default_value_t = 1)]
+        /// Threads HiGHS may use (1 to 64; default 1).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
         threads: u32,
         /// Re-plan with a change and report the difference in `what_if`: `PATH=VALUE` with list
         /// elements by name or index (`namespaces.team-a.limits.memory=2Ti`), or `@FILE` with a
@@ -51,25 +53,47 @@ enum Command {
     },
     /// Plan many topologies in parallel; one plan document per input in DIR.
     #[command(
-        after_help = "Writes DIR/<input stem>.json for each input (whole or not at all), and \
-prints one JSON summary line per input on stdout. One bad input never stops the batch; the exit \
-code is the worst of the inputs' codes.\n\nExit codes: 0 ok, 1 infeasible or timeout, 2 invalid \
-input, 3 internal error."
+        after_help = "Writes DIR/<path>.json for each input (whole or not at all; <path> is the \
+input's path relative to the folder all inputs share), and prints one JSON summary line per \
+input on stdout as soon as it is done. An existing output is refused unless --force. One bad \
+input never stops the batch; SIGINT or SIGTERM lets the plans in flight finish and reports the \
+others as `cancelled`. The exit code is the worst of the inputs' codes.\n\nExit codes: 0 ok, \
+1 infeasible, timeout or cancelled, 2 invalid input or refused, 3 internal error."
     )]
     Batch {
         /// Topology JSON files.
-        #[arg(required = true)]
+        #[arg(required_unless_present = "ndjson")]
         inputs: Vec<PathBuf>,
+        /// An NDJSON stream of topologies, one per line (`-` for stdin); each is named by its
+        /// line number.
+        #[arg(long, value_name = "FILE")]
+        ndjson: Option<String>,
         /// Output folder (created if missing).
         #[arg(long)]
         out: PathBuf,
-        /// Parallel jobs (default: the number of cores). Each solve uses one HiGHS thread.
-        #[arg(long)]
-        jobs: Option<usize>,
-        /// Override every input's solver time limit (seconds).
-        #[arg(long)]
+        /// Parallel jobs (1 to 256; default: the number of cores). Each solve uses one HiGHS
+        /// thread.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=256))]
+        jobs: Option<u32>,
+        /// Override every input's time limit (seconds, 0.001 to 86400).
+        #[arg(long, value_parser = time_limit)]
         time_limit: Option<f64>,
+        /// Overwrite outputs that exist (refused otherwise).
+        #[arg(long)]
+        force: bool,
     },
+}
+
+/// `--time-limit`: what the policy accepts (a finite number of seconds, 0.001 to 86400).
+fn time_limit(text: &str) -> Result<f64, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if seconds.is_finite() && (0.001..=86_400.0).contains(&seconds) {
+        Ok(seconds)
+    } else {
+        Err(format!("`{text}` is not between 0.001 and 86400 seconds"))
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -109,16 +133,35 @@ fn run(cli: Cli) -> i32 {
         }
         Command::Batch {
             inputs,
+            ndjson,
             out,
             jobs,
             time_limit,
+            force,
         } => {
             let options = Options {
                 time_limit_s: time_limit,
                 threads: 1,
                 ..Options::default()
             };
-            batch(&inputs, &out, jobs, &options)
+            let mut all = batch::file_inputs(&inputs);
+            if let Some(source) = ndjson {
+                match read_input(&source) {
+                    Ok(text) => all.extend(batch::ndjson_inputs(&source, &text)),
+                    Err(error) => {
+                        report(std::slice::from_ref(&error));
+                        return 2;
+                    }
+                }
+            }
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            batch::run(batch::Batch {
+                inputs: all,
+                out,
+                jobs: jobs.map_or(cores, |j| j as usize),
+                force,
+                options,
+            })
         }
     }
 }
@@ -142,10 +185,29 @@ fn read_input(input: &str) -> Result<Vec<u8>, Diagnostic> {
     })
 }
 
-fn print_json(value: &impl serde::Serialize) {
+/// Writes a document to stdout; a failed write (a full disk, a closed pipe) is an error.
+fn print_json(value: &impl serde::Serialize) -> Result<(), String> {
     let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "{}".into());
+    write_stdout(&format!("{text}\n"))
+}
+
+fn write_stdout(text: &str) -> Result<(), String> {
     let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "{text}");
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|error| format!("cannot write the output: {error}"))
+}
+
+/// The exit code once the output is written: 3 when it could not be.
+fn written(result: Result<(), String>, code: i32) -> i32 {
+    match result {
+        Ok(()) => code,
+        Err(error) => {
+            eprintln!("vksplan: {error}");
+            3
+        }
+    }
 }
 
 fn report(diagnosis: &[Diagnostic]) {
@@ -159,8 +221,10 @@ fn check(input: &str) -> i32 {
         Ok(bytes) => bytes,
         Err(error) => {
             report(std::slice::from_ref(&error));
-            print_json(&serde_json::json!({ "status": "invalid", "diagnosis": [error] }));
-            return 2;
+            return written(
+                print_json(&serde_json::json!({ "status": "invalid", "diagnosis": [error] })),
+                2,
+            );
         }
     };
     match model::load_bytes(&bytes) {
@@ -170,20 +234,24 @@ fn check(input: &str) -> i32 {
                 inventory.hosts.len(),
                 inventory.vms.len()
             );
-            print_json(&serde_json::json!({ "status": "valid", "summary": inventory.summary() }));
-            0
+            written(
+                print_json(
+                    &serde_json::json!({ "status": "valid", "summary": inventory.summary() }),
+                ),
+                0,
+            )
         }
         Err(invalid) => {
             eprintln!("`{input}` has {} error(s):", invalid.errors.len());
             report(&invalid.errors);
-            print_json(&serde_json::json!({ "status": "invalid", "diagnosis": invalid.errors }));
-            2
+            written(
+                print_json(
+                    &serde_json::json!({ "status": "invalid", "diagnosis": invalid.errors }),
+                ),
+                2,
+            )
         }
     }
-}
-
-fn plan_input(input: &str, options: &Options) -> Result<Plan, String> {
-    plan_with_changes(input, options, &[])
 }
 
 /// Parses `--what-if` arguments: `PATH=VALUE` or `@FILE` (a JSON merge patch).
@@ -235,117 +303,9 @@ fn plan(input: &str, format: Format, options: &Options, what_if: &[String]) -> i
         }
     };
     report(&plan.diagnosis);
-    match format {
+    let result = match format {
         Format::Json => print_json(&plan),
-        Format::Text => {
-            let mut stdout = std::io::stdout().lock();
-            let _ = write!(stdout, "{}", vksplan::solver::text::render(&plan));
-        }
-    }
-    vksplan::exit_code(&plan)
-}
-
-/// Output file names: the input's stem, made unique with `-2`, `-3`... in input order.
-fn output_names(inputs: &[PathBuf]) -> Vec<String> {
-    let mut taken = std::collections::HashSet::new();
-    inputs
-        .iter()
-        .map(|input| {
-            let stem = input
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or("input")
-                .to_string();
-            let mut name = format!("{stem}.json");
-            let mut n = 2;
-            while !taken.insert(name.clone()) {
-                name = format!("{stem}-{n}.json");
-                n += 1;
-            }
-            name
-        })
-        .collect()
-}
-
-/// Writes `text` to `path` whole or not at all: a temporary file in the same folder, then a
-/// rename.
-fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let file_name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("output");
-    let temporary = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
-    let result = std::fs::File::create(&temporary).and_then(|mut file| {
-        file.write_all(text.as_bytes())?;
-        file.write_all(b"\n")?;
-        file.sync_all()
-    });
-    match result.and_then(|()| std::fs::rename(&temporary, path)) {
-        Ok(()) => Ok(()),
-        Err(error) => {
-            let _ = std::fs::remove_file(&temporary);
-            Err(error)
-        }
-    }
-}
-
-fn batch(inputs: &[PathBuf], out: &Path, jobs: Option<usize>, options: &Options) -> i32 {
-    if let Err(error) = std::fs::create_dir_all(out) {
-        eprintln!("vksplan: cannot create `{}`: {error}", out.display());
-        return 3;
-    }
-    let names = output_names(inputs);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs.unwrap_or(0))
-        .build();
-    let Ok(pool) = pool else {
-        eprintln!("vksplan: cannot start the worker threads");
-        return 3;
+        Format::Text => write_stdout(&vksplan::solver::text::render(&plan)),
     };
-    let results: Vec<(i32, serde_json::Value)> = pool.install(|| {
-        inputs
-            .par_iter()
-            .zip(names.par_iter())
-            .map(|(input, name)| {
-                let input_text = input.display().to_string();
-                let output = out.join(name);
-                let outcome = catch_unwind(AssertUnwindSafe(|| plan_input(&input_text, options)));
-                let (code, status, upgrade, document) = match outcome {
-                    Ok(Ok(plan)) => (
-                        vksplan::exit_code(&plan),
-                        plan.status.as_str(),
-                        plan.upgrade.as_ref().map(|u| u.status.as_str()),
-                        plan.to_json(),
-                    ),
-                    Ok(Err(error)) => (3, "internal_error", None, error),
-                    Err(_) => (3, "internal_error", None, "a panic (a bug)".to_string()),
-                };
-                let written = if code == 3 {
-                    Err(format!("{document}: no plan written"))
-                } else {
-                    write_atomically(&output, &document).map_err(|error| error.to_string())
-                };
-                let (code, error) = match written {
-                    Ok(()) => (code, None),
-                    Err(error) => (3, Some(error)),
-                };
-                let line = serde_json::json!({
-                    "input": input_text,
-                    "output": error.is_none().then(|| output.display().to_string()),
-                    "status": status,
-                    "upgrade_status": upgrade,
-                    "exit_code": code,
-                    "error": error,
-                });
-                (code, line)
-            })
-            .collect()
-    });
-    let mut stdout = std::io::stdout().lock();
-    let mut worst = 0;
-    for (code, line) in results {
-        worst = worst.max(code);
-        let _ = writeln!(stdout, "{line}");
-    }
-    worst
+    written(result, vksplan::exit_code(&plan))
 }

@@ -128,42 +128,56 @@ fn text_format_lists_the_placement() {
 fn batch_writes_one_document_per_input_and_reports_the_worst_exit_code() {
     let out = std::env::temp_dir().join(format!("vksplan-batch-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
-    let output = vksplan(&[
-        "batch",
+    let inputs = [
         "fixtures/reference.json",
         "fixtures/invalid/three-mistakes.json",
         "fixtures/lab-1-host.json",
         "fixtures/invalid/syntax-truncated.json",
         "fixtures/does-not-exist.json",
         "fixtures/cases/stuck-namespace-limit.json",
-        "--out",
-        out.to_str().unwrap_or_default(),
-        "--jobs",
-        "2",
-    ]);
+    ];
+    let mut args = vec!["batch"];
+    args.extend(inputs);
+    let out_text = out.to_string_lossy().to_string();
+    args.extend(["--out", &out_text, "--jobs", "2"]);
+    let output = vksplan(&args);
     assert_eq!(
         output.status.code(),
         Some(2),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
-        .collect();
-    let statuses: Vec<&str> = lines
-        .iter()
-        .map(|l| l["status"].as_str().unwrap_or_default())
-        .collect();
-    assert_eq!(
-        statuses,
-        ["optimal", "invalid", "optimal", "invalid", "invalid", "optimal"]
-    );
+    // One line per input, printed as each finishes (in any order).
+    let lines: std::collections::BTreeMap<String, serde_json::Value> =
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(|line| {
+                serde_json::from_str::<serde_json::Value>(line)
+                    .unwrap_or_else(|e| panic!("{e}: {line}"))
+            })
+            .map(|line| (line["input"].as_str().unwrap_or_default().to_string(), line))
+            .collect();
+    assert_eq!(lines.len(), inputs.len());
+    let status = |input: &str| {
+        lines[input]["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(status("fixtures/reference.json"), "optimal");
+    assert_eq!(status("fixtures/invalid/three-mistakes.json"), "invalid");
+    assert_eq!(status("fixtures/lab-1-host.json"), "optimal");
+    assert_eq!(status("fixtures/invalid/syntax-truncated.json"), "invalid");
+    assert_eq!(status("fixtures/does-not-exist.json"), "invalid");
     // A stuck upgrade shows in the summary line and its exit code.
-    assert_eq!(lines[5]["upgrade_status"], "infeasible");
-    assert_eq!(lines[5]["exit_code"], 1);
-    assert!(lines[0]["upgrade_status"].is_null());
-    for line in &lines {
+    let stuck = &lines["fixtures/cases/stuck-namespace-limit.json"];
+    assert_eq!(stuck["upgrade_status"], "infeasible");
+    assert_eq!(stuck["exit_code"], 1);
+    assert!(lines["fixtures/reference.json"]["upgrade_status"].is_null());
+    // Outputs are named by the input's path under the inputs' common folder.
+    assert!(out.join("invalid/three-mistakes.json").exists());
+    assert!(out.join("cases/stuck-namespace-limit.json").exists());
+    for line in lines.values() {
         let written = line["output"].as_str().unwrap_or_default();
         let document: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(written).unwrap_or_default())
@@ -179,23 +193,46 @@ fn batch_writes_one_document_per_input_and_reports_the_worst_exit_code() {
         })
         .unwrap_or_default();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    // Run again: nothing is overwritten without --force.
+    let again = vksplan(&args);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stdout)
+        .lines()
+        .all(|l| l.contains("\"refused\"")));
     let _ = std::fs::remove_dir_all(&out);
 }
 
 #[test]
-fn batch_names_clashing_inputs_apart() {
-    let out = std::env::temp_dir().join(format!("vksplan-clash-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out);
+fn batch_names_inputs_by_their_path_and_runs_a_repeated_input_once() {
+    let base = std::env::temp_dir().join(format!("vksplan-clash-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let lab = std::fs::read(common::root().join("fixtures/lab-1-host.json")).unwrap_or_default();
+    for folder in ["a", "b"] {
+        std::fs::create_dir_all(base.join(folder)).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(base.join(folder).join("lab.json"), &lab).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let (a, b, out) = (
+        base.join("a/lab.json"),
+        base.join("b/lab.json"),
+        base.join("out"),
+    );
     let output = vksplan(&[
         "batch",
-        "fixtures/lab-1-host.json",
-        "fixtures/lab-1-host.json",
+        &a.to_string_lossy(),
+        &b.to_string_lossy(),
+        &a.to_string_lossy(),
         "--out",
-        out.to_str().unwrap_or_default(),
+        &out.to_string_lossy(),
     ]);
-    assert_eq!(output.status.code(), Some(0));
-    assert!(out.join("lab-1-host.json").exists() && out.join("lab-1-host-2.json").exists());
-    let _ = std::fs::remove_dir_all(&out);
+    assert!(out.join("a/lab.json").exists() && out.join("b/lab.json").exists());
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(text.lines().count(), 3);
+    assert_eq!(
+        text.lines().filter(|l| l.contains("\"refused\"")).count(),
+        1
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&base);
 }
 
 #[test]

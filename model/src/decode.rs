@@ -341,6 +341,9 @@ impl Decode for f64 {
     }
 }
 
+/// One MiB in bytes: the smallest non-zero size a document may give.
+const MIB_BYTES: u64 = 1 << 20;
+
 impl Decode for Bytes {
     fn decode(value: &Value, path: &Path, errors: &mut Errors) -> Option<Bytes> {
         let parsed = match value {
@@ -352,6 +355,15 @@ impl Decode for Bytes {
             Value::String(text) => Bytes::parse_quantity(text),
             other => Err(format!("found {}", describe(other))),
         };
+        // A size below 1 MiB is a slip (a VM, a host, a disk or a limit of a few bytes), and
+        // whatever vksplan would write back for it (a fix, a usage) rounds to MiB.
+        let parsed = parsed.and_then(|bytes| {
+            if bytes.0 > 0 && bytes.0 < MIB_BYTES {
+                Err(format!("{} bytes is below 1 MiB", bytes.0))
+            } else {
+                Ok(bytes)
+            }
+        });
         match parsed {
             Ok(bytes) => Some(bytes),
             Err(why) => {

@@ -104,16 +104,38 @@ impl Diagnostic {
 }
 
 impl fmt::Display for Diagnostic {
+    /// One line for a terminal: control characters a user typed into a name (a NUL, an escape
+    /// sequence, a newline) are written escaped, never raw.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (message, hint) = (escaped(&self.message), escaped(&self.hint));
         match &self.path {
             Some(path) => write!(
                 f,
-                "[{}] {}: {}; hint: {}",
-                self.layer, path, self.message, self.hint
+                "[{}] {}: {message}; hint: {hint}",
+                self.layer,
+                escaped(path)
             ),
-            None => write!(f, "[{}] {}; hint: {}", self.layer, self.message, self.hint),
+            None => write!(f, "[{}] {message}; hint: {hint}", self.layer),
         }
     }
+}
+
+/// `text` with its control characters escaped (`\u{0}`, `\n`...).
+pub fn escaped(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
 }
 
 /// A document that failed validation: every error found, in document order.

@@ -36,6 +36,7 @@ pub mod decode;
 pub mod diagnostic;
 pub mod glob;
 pub mod inventory;
+pub mod json;
 pub mod plan;
 pub mod quantity;
 mod resolve;
@@ -50,33 +51,73 @@ pub use quantity::Bytes;
 pub use resolve::is_valid_name;
 pub use topology::Topology;
 
+/// The most errors one validation reports: the first ones, then one entry that counts the
+/// rest (a document of 500,000 mistakes would otherwise print more than it holds).
+pub const MAX_REPORTED_ERRORS: usize = 1_000;
+
 /// Parses, decodes and validates a topology document.
 ///
 /// `Err` carries every error found: a JSON syntax error (with line and column) alone, or every
-/// shape and semantic error, each with its JSON path.
+/// shape and semantic error, each with its JSON path (duplicate keys too), up to
+/// [`MAX_REPORTED_ERRORS`].
 pub fn load(document: &str) -> Result<Inventory, Invalid> {
-    let value: serde_json::Value = serde_json::from_str(document).map_err(|error| Invalid {
-        errors: vec![syntax_error(&error)],
-    })?;
-    load_value(&value)
+    load_bytes(document.as_bytes())
 }
 
-/// Like [`load`], from raw bytes (a file's content: invalid UTF-8 is a syntax error).
+/// Like [`load`], from raw bytes (a file's content: invalid UTF-8 is a syntax error; a UTF-8
+/// byte-order mark is skipped; documents over [`json::MAX_DOCUMENT_BYTES`] are refused).
 pub fn load_bytes(document: &[u8]) -> Result<Inventory, Invalid> {
-    let value: serde_json::Value = serde_json::from_slice(document).map_err(|error| Invalid {
-        errors: vec![syntax_error(&error)],
+    load_document(document).map(|(inventory, _)| inventory)
+}
+
+/// Like [`load_bytes`], with the parsed document too (what `--what-if` and the fix search
+/// change), so that nothing parses the bytes twice.
+pub fn load_document(document: &[u8]) -> Result<(Inventory, serde_json::Value), Invalid> {
+    let value = parse_document(document)?;
+    let inventory = load_value(&value)?;
+    Ok((inventory, value))
+}
+
+/// Parses a document (see [`json::parse`]); duplicate keys are errors, together with whatever
+/// else the document gets wrong.
+pub fn parse_document(document: &[u8]) -> Result<serde_json::Value, Invalid> {
+    let (value, duplicates) = json::parse(document).map_err(|error| Invalid {
+        errors: vec![error],
     })?;
-    load_value(&value)
+    if duplicates.is_empty() {
+        return Ok(value);
+    }
+    let mut errors = duplicates;
+    if let Err(invalid) = load_value(&value) {
+        errors.extend(invalid.errors);
+    }
+    Err(capped(errors))
 }
 
 /// Decodes and validates an already parsed document.
 pub fn load_value(value: &serde_json::Value) -> Result<Inventory, Invalid> {
     let mut errors = decode::Errors::default();
     let topology = topology::decode(value, &mut errors);
-    resolve::resolve(&topology, errors).map_err(|errors| Invalid { errors })
+    resolve::resolve(&topology, errors).map_err(capped)
 }
 
-fn syntax_error(error: &serde_json::Error) -> Diagnostic {
+/// At most [`MAX_REPORTED_ERRORS`] errors, the last one saying how many more there were.
+fn capped(mut errors: Vec<Diagnostic>) -> Invalid {
+    if errors.len() > MAX_REPORTED_ERRORS {
+        let more = errors.len() - MAX_REPORTED_ERRORS;
+        errors.truncate(MAX_REPORTED_ERRORS);
+        errors.push(Diagnostic::input(
+            "$",
+            "",
+            "too_many_errors",
+            format!("{more} more error(s) not listed"),
+            "fix the errors above and validate again",
+        ));
+    }
+    Invalid { errors }
+}
+
+pub(crate) fn syntax_error(error: &serde_json::Error) -> Diagnostic {
     let what = match error.classify() {
         serde_json::error::Category::Eof => "the document ends early",
         serde_json::error::Category::Io => "the document could not be read",

@@ -1,7 +1,8 @@
 //! What-if changes to a topology document before planning: dotted assignments whose list
 //! elements are addressed by `name` (`namespaces.team-a.limits.memory=2Ti`,
-//! `hosts.esx-03.maintenance=true`) or by index (`hosts.0.cost=2`), and JSON merge patches
-//! (RFC 7386). Both work on the JSON document, so the changed document is validated like any
+//! `hosts.esx-03.maintenance=true`) or by index in brackets (`hosts[0].cost=2`; a bare number
+//! is an index too, unless an element has that name: then it is an error), and JSON merge
+//! patches (RFC 7386). Both work on the JSON document, so the changed document is validated like any
 //! input.
 
 use crate::diagnostic::Diagnostic;
@@ -91,41 +92,97 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
     }
 }
 
+/// A step of a path: a key (an object's field, or a list element's name), or an explicit list
+/// index (`hosts[1]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// Splits `hosts[1].maintenance` into steps; `None` when a segment is malformed.
+fn steps(path: &str) -> Option<Vec<Step>> {
+    let mut steps = Vec::new();
+    for segment in path.split('.') {
+        let (key, mut rest) = match segment.find('[') {
+            Some(open) => (&segment[..open], &segment[open..]),
+            None => (segment, ""),
+        };
+        if !key.is_empty() {
+            steps.push(Step::Key(key.to_string()));
+        } else if rest.is_empty() {
+            return None;
+        }
+        while !rest.is_empty() {
+            let close = rest.find(']')?;
+            let index = rest.get(1..close)?.parse().ok()?;
+            steps.push(Step::Index(index));
+            rest = &rest[close + 1..];
+            if !rest.is_empty() && !rest.starts_with('[') {
+                return None;
+            }
+        }
+    }
+    Some(steps)
+}
+
 fn set(document: &mut Value, path: &str, value: Value) -> Result<(), Diagnostic> {
-    let segments: Vec<&str> = path.split('.').collect();
     let fail = |why: String| {
         Diagnostic::input(
             "--what-if",
             path,
             "bad_what_if",
             why,
-            "address list elements by name or index, e.g. `namespaces.team-a.limits.memory=2Ti`",
+            "address list elements by name or by index in brackets, e.g. `namespaces.team-a.limits.memory=2Ti`, `hosts[0].cost=2`",
         )
     };
-    if segments.iter().any(|s| s.is_empty()) {
-        return Err(fail(format!("`{path}` has an empty segment")));
-    }
+    let Some(steps) = steps(path) else {
+        return Err(fail(format!(
+            "`{path}` is not a path like `hosts[0].cost` or `namespaces.team-a.limits.memory`"
+        )));
+    };
     let mut here = document;
-    for (i, segment) in segments.iter().enumerate() {
-        let last = i + 1 == segments.len();
-        here = match here {
-            Value::Array(items) => {
-                let position = match segment.parse::<usize>() {
-                    Ok(index) if index < items.len() => Some(index),
-                    _ => items
-                        .iter()
-                        .position(|item| item.get("name").and_then(Value::as_str) == Some(segment)),
+    let mut walked = String::new();
+    for (i, step) in steps.iter().enumerate() {
+        let last = i + 1 == steps.len();
+        here = match (here, step) {
+            (Value::Array(items), Step::Index(index)) => {
+                if *index >= items.len() {
+                    return Err(fail(format!(
+                        "`{walked}` has {} element(s); there is no [{index}]",
+                        items.len()
+                    )));
+                }
+                if last {
+                    items[*index] = value;
+                    return Ok(());
+                }
+                &mut items[*index]
+            }
+            (Value::Array(items), Step::Key(segment)) => {
+                let by_name = items.iter().position(|item| {
+                    item.get("name").and_then(Value::as_str) == Some(segment.as_str())
+                });
+                let by_index = segment
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|index| *index < items.len());
+                let position = match (by_name, by_index) {
+                    (Some(named), Some(index)) if named != index => {
+                        return Err(fail(format!(
+                            "`{walked}.{segment}` is ambiguous: an element is named `{segment}` and another is at index {segment}; write `{walked}[{segment}]` for the index"
+                        )));
+                    }
+                    (Some(named), _) => Some(named),
+                    (None, index) => index,
                 };
                 let Some(position) = position else {
                     // A new element: `hosts.esx-09={"name": "esx-09", ...}` appends it.
-                    if last && value.get("name").and_then(Value::as_str) == Some(segment) {
+                    if last && value.get("name").and_then(Value::as_str) == Some(segment.as_str()) {
                         items.push(value);
                         return Ok(());
                     }
-                    return Err(fail(format!(
-                        "`{}` has no element named `{segment}`",
-                        segments[..i].join(".")
-                    )));
+                    return Err(fail(format!("`{walked}` has no element named `{segment}`")));
                 };
                 if last {
                     items[position] = value;
@@ -133,21 +190,25 @@ fn set(document: &mut Value, path: &str, value: Value) -> Result<(), Diagnostic>
                 }
                 &mut items[position]
             }
-            Value::Object(map) => {
+            (Value::Object(map), Step::Key(segment)) => {
                 if last {
-                    map.insert((*segment).to_string(), value);
+                    map.insert(segment.clone(), value);
                     return Ok(());
                 }
-                map.entry((*segment).to_string())
+                map.entry(segment.clone())
                     .or_insert_with(|| Value::Object(serde_json::Map::new()))
             }
             _ => {
                 return Err(fail(format!(
-                    "`{}` is not an object or a list",
-                    segments[..i].join(".")
+                    "`{walked}` is not a list that `{path}` can index, or not an object"
                 )))
             }
         };
+        match step {
+            Step::Key(key) if walked.is_empty() => walked = key.clone(),
+            Step::Key(key) => walked = format!("{walked}.{key}"),
+            Step::Index(index) => walked = format!("{walked}[{index}]"),
+        }
     }
     Ok(())
 }
@@ -164,7 +225,7 @@ mod tests {
         let changes = [
             Change::parse_assignment("namespaces.team-a.limits.memory=2Ti")
                 .unwrap_or_else(|e| panic!("{e}")),
-            Change::parse_assignment("hosts.1.maintenance=true").unwrap_or_else(|e| panic!("{e}")),
+            Change::parse_assignment("hosts[1].maintenance=true").unwrap_or_else(|e| panic!("{e}")),
             Change::parse_assignment("namespaces.team-a.limits.cpu_mhz=100000")
                 .unwrap_or_else(|e| panic!("{e}")),
         ];
@@ -180,6 +241,20 @@ mod tests {
             ],
         );
         assert!(missing.is_err());
+    }
+
+    #[test]
+    fn a_segment_that_is_both_a_name_and_an_index_is_an_error() {
+        // Host `1` at index 0, host `0` at index 1: `hosts.1` could mean either.
+        let document = json!({ "hosts": [ { "name": "1" }, { "name": "0" } ] });
+        let ambiguous =
+            Change::parse_assignment("hosts.1.maintenance=true").unwrap_or_else(|e| panic!("{e}"));
+        assert!(apply(&document, &[ambiguous]).is_err());
+        let by_index =
+            Change::parse_assignment("hosts[1].maintenance=true").unwrap_or_else(|e| panic!("{e}"));
+        let changed = apply(&document, &[by_index]).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(changed["hosts"][1]["maintenance"], true);
+        assert_eq!(changed["hosts"][0].get("maintenance"), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use super::session::{row_of, Outcome, SolveOptions};
 use super::{ColumnIndex, ColumnValues, Compiler};
 use good_lp::{Constraint, Expression, IntoAffineExpression, Variable};
-use highs::{Col, HighsModelStatus, HighsSolutionStatus, Model, RowProblem, Sense};
+use highs::{Col, HighsModelStatus, Model, RowProblem, Sense};
 
 /// A row: `lower <= sum(terms) <= upper`.
 struct Row {
@@ -187,12 +187,10 @@ impl Matrix {
         let outcome = match solved.status() {
             HighsModelStatus::Optimal => Outcome::Optimal,
             HighsModelStatus::Infeasible => Outcome::Infeasible,
-            _ if solved.primal_solution_status() == HighsSolutionStatus::Feasible => {
-                Outcome::Feasible
-            }
+            _ if super::has_solution(&solved) => Outcome::Feasible,
             _ => Outcome::Unknown,
         };
-        let found = (solved.primal_solution_status() == HighsSolutionStatus::Feasible).then(|| {
+        let found = (super::has_solution(&solved)).then(|| {
             let solution = solved.get_solution();
             let mut whole = values.to_vec();
             for (local, column) in order.iter().enumerate() {

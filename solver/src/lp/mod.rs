@@ -16,6 +16,14 @@ use crate::blocks::Block;
 use good_lp::{variable, Constraint, Expression, ProblemVariables, Variable};
 use vksplan_model::Inventory;
 
+/// Whether a solve ended with a feasible solution. Reads HiGHS's info value itself: the
+/// `highs` crate panics on a status it does not know (HiGHS reports -1 for a model with no
+/// columns, as a consolidate platform with no VM gave).
+pub(crate) fn has_solution(solved: &highs::SolvedModel) -> bool {
+    // kSolutionStatusFeasible.
+    matches!(solved.int_info_value(c"primal_solution_status"), Ok(2))
+}
+
 /// Memory and disk in the MIP are in GiB: coefficients near the vCPU counts keep HiGHS well
 /// scaled, and dividing bytes by 2^30 is exact in binary floating point.
 pub fn gib(bytes: vksplan_model::Bytes) -> f64 {

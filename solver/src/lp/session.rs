@@ -7,7 +7,7 @@
 
 use super::{ColumnIndex, ColumnValues, Compiler, Owner};
 use good_lp::{Constraint, Expression, IntoAffineExpression, Variable};
-use highs::{Col, HighsModelStatus, HighsSolutionStatus, Model, RowProblem, Sense};
+use highs::{Col, HighsModelStatus, Model, RowProblem, Sense};
 use std::time::Duration;
 
 /// How a solve of a [`Session`] ended.
@@ -214,6 +214,15 @@ impl Session {
             bound: f64::NEG_INFINITY,
             objective: f64::NAN,
         };
+        if self.columns.is_empty() {
+            // Nothing to decide: an empty model never reaches HiGHS.
+            return Solved {
+                outcome: Outcome::Optimal,
+                values: Some(ColumnValues::new(&self.index, Vec::new())),
+                bound: 0.0,
+                objective: 0.0,
+            };
+        }
         let Some(mut model) = self.model.take() else {
             return unknown;
         };
@@ -252,7 +261,7 @@ impl Session {
             return unknown;
         };
         let status = solved.status();
-        let values = (solved.primal_solution_status() == HighsSolutionStatus::Feasible)
+        let values = (super::has_solution(&solved))
             .then(|| ColumnValues::new(&self.index, solved.get_solution().columns().to_vec()));
         let bound = solved
             .double_info_value(c"mip_dual_bound")

@@ -5,7 +5,7 @@
 use super::{ColumnValues, Compiler};
 use good_lp::solvers::highs::highs;
 use good_lp::{Expression, SolverModel};
-use highs::{HighsModelStatus, HighsSolutionStatus};
+use highs::HighsModelStatus;
 
 /// Whether the rows of `compiler` that `keep` accepts can all hold: `Some(true)` feasible,
 /// `Some(false)` infeasible, `None` when HiGHS could not tell within `seconds`.
@@ -86,7 +86,7 @@ fn solve_rows(
         HighsModelStatus::Infeasible | HighsModelStatus::UnboundedOrInfeasible => {
             Solved::Infeasible
         }
-        _ if solved.primal_solution_status() == HighsSolutionStatus::Feasible => {
+        _ if super::has_solution(&solved) => {
             Solved::Found(solved.get_solution().columns().to_vec())
         }
         _ => Solved::Unknown,

@@ -162,14 +162,24 @@ pub fn rounding(limits: &[u128], granule: u128, demand: u128) -> Ratio {
     if demand == 0 {
         return Ratio::ZERO;
     }
+    // Hosts of one size count together (10,000 identical hosts are one term).
+    let mut sizes: Vec<(u128, u128)> = Vec::new();
+    let mut sorted = limits.to_vec();
+    sorted.sort_unstable();
+    for limit in sorted {
+        match sizes.last_mut() {
+            Some((size, count)) if *size == limit => *count += 1,
+            _ => sizes.push((limit, 1)),
+        }
+    }
     let held = |numerator: u128, denominator: u128| -> u128 {
-        limits
+        sizes
             .iter()
-            .map(|limit| numerator * limit / (denominator * granule))
+            .map(|(limit, count)| count * (numerator * limit / (denominator * granule)))
             .sum()
     };
     let mut best: Option<Ratio> = None;
-    for &base in limits.iter().filter(|l| **l >= granule) {
+    for &(base, _) in sizes.iter().filter(|(l, _)| *l >= granule) {
         let top = base / granule;
         if held(top * granule, base) < demand {
             continue;

@@ -21,6 +21,7 @@ use crate::replay::{Op, Roll};
 use crate::stuck::Need;
 use crate::verify::Assignment;
 use crate::Options;
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 use vksplan_model::inventory::{GroupKind, RuleSpec, VmSlot};
 use vksplan_model::topology::RuleKind;
@@ -62,6 +63,7 @@ pub(super) fn models(
     state: &State,
     need: Need,
     weakest: bool,
+    tolerated: &BTreeSet<(String, String)>,
 ) -> Vec<StateModel> {
     let copies: &[Copy] = match need {
         Need::NewCopy { vm, beside: true } if inventory.group_of(vm).anti_affine() => {
@@ -73,8 +75,77 @@ pub(super) fn models(
     };
     copies
         .iter()
-        .map(|copy| model(inventory, roll, state, need, weakest, *copy))
+        .filter_map(|copy| {
+            let mut model = model(inventory, roll, state, need, weakest, *copy);
+            tolerate(&mut model.inventory, tolerated).then_some(model)
+        })
         .collect()
+}
+
+/// Relaxes in a state model what the start already broke (the sequence is not held to it):
+/// `false` when something cannot be relaxed in a model, which then proves nothing.
+fn tolerate(model: &mut Inventory, tolerated: &BTreeSet<(String, String)>) -> bool {
+    for (constraint, subject) in tolerated {
+        let host = model.hosts.iter().position(|h| &h.name == subject);
+        let namespace = model.namespaces.iter().position(|n| &n.name == subject);
+        match constraint.as_str() {
+            "host_vcpus" | "host_memory" => {
+                let Some(host) = host else { return false };
+                let spec = &mut model.hosts[host];
+                if constraint == "host_vcpus" {
+                    spec.vcpu_limit = u64::from(u32::MAX);
+                } else {
+                    spec.memory_limit = vksplan_model::Bytes(u64::MAX >> 4);
+                }
+            }
+            "cpu_limit" | "memory_limit" | "storage_limit" => {
+                let Some(namespace) = namespace else {
+                    return false;
+                };
+                let spec = &mut model.namespaces[namespace];
+                match constraint.as_str() {
+                    "cpu_limit" => spec.cpu_mhz_limit = None,
+                    "memory_limit" => spec.memory_limit = None,
+                    _ => spec.storage_limits.iter_mut().for_each(|l| *l = None),
+                }
+            }
+            "storage_capacity" => {
+                match model
+                    .storage_policies
+                    .iter_mut()
+                    .find(|p| &p.name == subject)
+                {
+                    Some(policy) => policy.capacity = None,
+                    None => return false,
+                }
+            }
+            "ip_addresses" => match model.networks.iter_mut().find(|n| &n.name == subject) {
+                Some(network) => network.ips = u32::MAX,
+                None => return false,
+            },
+            "ha_admission" => model.policy.host_failures_to_tolerate = 0,
+            "rules" => model.rules.retain(|rule| &rule.name != subject),
+            "anti_affinity" | "zone_pinning" => {
+                // A cluster's control plane kept apart, or a pool kept in its zone: the group
+                // becomes an ordinary pool of the cluster in the model.
+                let Some(group) = model.groups.iter_mut().find(|g| &g.name == subject) else {
+                    return false;
+                };
+                match group.kind {
+                    GroupKind::ControlPlane { cluster } | GroupKind::NodePool { cluster, .. } => {
+                        group.kind = GroupKind::NodePool {
+                            cluster,
+                            pool: group.name.clone(),
+                            zone: None,
+                        };
+                    }
+                    _ => return false,
+                }
+            }
+            _ => return false,
+        }
+    }
+    true
 }
 
 fn model(
@@ -232,7 +303,19 @@ pub(super) fn resolve(planner: &Planner, state: &State, deadline: Instant) -> (N
     // The proof: every model of the weakest state has no placement.
     let mut proven = true;
     let mut witness = None;
-    for model in models(inventory, &planner.roll, state, need, true) {
+    let weakest = models(
+        inventory,
+        &planner.roll,
+        state,
+        need,
+        true,
+        &planner.tolerated,
+    );
+    if weakest.is_empty() {
+        // The start breaks something no model can relax: no proof either way.
+        proven = false;
+    }
+    for model in weakest {
         let (ending, _) = solve(&model, share(4), false);
         if ending != Ending::Infeasible {
             proven = false;
@@ -246,7 +329,14 @@ pub(super) fn resolve(planner: &Planner, state: &State, deadline: Instant) -> (N
         }
     }
     // The room: the state from today's copies with the fewest migrations.
-    for model in models(inventory, &planner.roll, state, need, false) {
+    for model in models(
+        inventory,
+        &planner.roll,
+        state,
+        need,
+        false,
+        &planner.tolerated,
+    ) {
         if let (_, Some(assignment)) = solve(&model, share(3), true) {
             let target = (0..inventory.vms.len())
                 .map(|vm| assignment.host_of.get(vm).copied().flatten())

@@ -1,0 +1,383 @@
+//! `vksplan batch`: many topologies planned in parallel, robust to faults. The output folder is
+//! checked before anything runs; each input's plan is written whole or not at all (a temporary
+//! file of our own naming, then a rename) under a name that says which input it came from (its
+//! path relative to the inputs' common folder); an existing output is never overwritten
+//! without `--force`; one JSON summary line per input is printed (and flushed) as soon as that
+//! input is done, so that a killed batch leaves a summary of everything it finished; SIGINT
+//! and SIGTERM let the plans in flight finish and mark the others `cancelled`; temporary files a
+//! killed batch left behind are removed by the next one.
+
+use rayon::prelude::*;
+use std::io::Write;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use vksplan::solver::Options;
+
+/// The most parallel jobs a batch takes (each job is a thread with a HiGHS solve).
+pub const MAX_JOBS: usize = 256;
+
+/// The prefix of temporary files a batch writes (and removes when it finds them stale).
+const TEMPORARY_PREFIX: &str = ".vksplan-";
+
+/// One input of a batch.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// How the summary names it (a path, or `FILE:LINE` of an NDJSON stream).
+    pub name: String,
+    /// Where its plan goes, relative to the output folder.
+    pub output: PathBuf,
+    /// Its document (read when the batch starts: NDJSON lines), or `None` to read `name`.
+    pub document: Option<Vec<u8>>,
+}
+
+/// What the batch is asked to do.
+pub struct Batch {
+    /// The inputs, in order.
+    pub inputs: Vec<Input>,
+    /// The output folder.
+    pub out: PathBuf,
+    /// Parallel jobs.
+    pub jobs: usize,
+    /// Overwrite existing outputs.
+    pub force: bool,
+    /// Planning options.
+    pub options: Options,
+}
+
+/// Output names for input files: each path relative to the folder all inputs share, with the
+/// extension `.json`; the same file given twice keeps one name (the second is refused).
+pub fn file_inputs(paths: &[PathBuf]) -> Vec<Input> {
+    let absolute: Vec<PathBuf> = paths
+        .iter()
+        .map(|p| {
+            std::fs::canonicalize(p).unwrap_or_else(|_| {
+                std::env::current_dir()
+                    .map(|d| d.join(p))
+                    .unwrap_or_else(|_| p.clone())
+            })
+        })
+        .collect();
+    let root = common_folder(&absolute);
+    paths
+        .iter()
+        .zip(&absolute)
+        .map(|(path, full)| {
+            let relative = full.strip_prefix(&root).unwrap_or(full);
+            let relative: PathBuf = relative
+                .components()
+                .filter(|c| matches!(c, Component::Normal(_)))
+                .collect();
+            Input {
+                name: path.display().to_string(),
+                output: relative.with_extension("json"),
+                document: None,
+            }
+        })
+        .collect()
+}
+
+/// The deepest folder that holds every path.
+fn common_folder(paths: &[PathBuf]) -> PathBuf {
+    let mut common: Option<PathBuf> = None;
+    for path in paths {
+        let folder = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        common = Some(match common {
+            None => folder,
+            Some(current) => current
+                .components()
+                .zip(folder.components())
+                .take_while(|(a, b)| a == b)
+                .map(|(a, _)| a)
+                .collect(),
+        });
+    }
+    common.unwrap_or_default()
+}
+
+/// Inputs from an NDJSON stream: one topology per line, named `SOURCE:LINE`, written to
+/// `SOURCE-STEM/LINE.json`. Empty lines are skipped.
+pub fn ndjson_inputs(source: &str, text: &[u8]) -> Vec<Input> {
+    let stem = Path::new(source)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .filter(|s| *s != "-")
+        .unwrap_or("stdin")
+        .to_string();
+    text.split(|b| *b == b'\n')
+        .enumerate()
+        .filter(|(_, line)| line.iter().any(|b| !b.is_ascii_whitespace()))
+        .map(|(index, line)| Input {
+            name: format!("{source}:{}", index + 1),
+            output: PathBuf::from(&stem).join(format!("{}.json", index + 1)),
+            document: Some(line.to_vec()),
+        })
+        .collect()
+}
+
+/// Checks that `out` is (or can be made) a folder vksplan can write into.
+fn prepare(out: &Path) -> Result<(), String> {
+    if out.exists() && !out.is_dir() {
+        return Err(format!("`{}` exists and is not a folder", out.display()));
+    }
+    std::fs::create_dir_all(out)
+        .map_err(|e| format!("cannot create the output folder `{}`: {e}", out.display()))?;
+    let probe = out.join(format!(
+        "{TEMPORARY_PREFIX}probe.{}.tmp",
+        std::process::id()
+    ));
+    std::fs::write(&probe, b"").map_err(|e| {
+        format!(
+            "cannot write into the output folder `{}`: {e}",
+            out.display()
+        )
+    })?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+/// Removes temporary files of our naming that a killed batch left (any process id that is not
+/// running any more), in `folder` and below.
+fn remove_stale_temporaries(folder: &Path) {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let path = entry.path();
+        if path.is_dir() {
+            remove_stale_temporaries(&path);
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().to_string();
+        let Some(rest) = name
+            .strip_prefix(TEMPORARY_PREFIX)
+            .and_then(|r| r.strip_suffix(".tmp"))
+        else {
+            continue;
+        };
+        let pid = rest.rsplit('.').next().and_then(|p| p.parse::<u32>().ok());
+        let running = pid.is_some_and(|pid| {
+            pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists()
+        });
+        if !running {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
+
+/// Writes `text` to `path` whole or not at all: a temporary file in the same folder, then a
+/// rename.
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let file_name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("output");
+    let temporary = path.with_file_name(format!(
+        "{TEMPORARY_PREFIX}{file_name}.{}.tmp",
+        std::process::id()
+    ));
+    let result = std::fs::File::create(&temporary).and_then(|mut file| {
+        file.write_all(text.as_bytes())?;
+        file.write_all(b"\n")?;
+        file.sync_all()
+    });
+    match result.and_then(|()| std::fs::rename(&temporary, path)) {
+        Ok(()) => Ok(()),
+        Err(error) => {
+            let _ = std::fs::remove_file(&temporary);
+            Err(error)
+        }
+    }
+}
+
+/// Runs the batch; returns the worst exit code (2 before anything runs when the request is
+/// unusable).
+pub fn run(batch: Batch) -> i32 {
+    if batch.jobs == 0 || batch.jobs > MAX_JOBS {
+        eprintln!(
+            "vksplan: --jobs must be between 1 and {MAX_JOBS}, not {}",
+            batch.jobs
+        );
+        return 2;
+    }
+    if let Err(error) = prepare(&batch.out) {
+        eprintln!("vksplan: {error}");
+        return 2;
+    }
+    remove_stale_temporaries(&batch.out);
+    let cancelled = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let _ = signal_hook::flag::register(signal, Arc::clone(&cancelled));
+    }
+    let pool = match rayon::ThreadPoolBuilder::new()
+        .num_threads(batch.jobs)
+        .build()
+    {
+        Ok(pool) => pool,
+        Err(error) => {
+            eprintln!(
+                "vksplan: cannot start {} worker threads: {error}",
+                batch.jobs
+            );
+            return 3;
+        }
+    };
+    // An output name taken twice (the same file given twice) runs once.
+    let mut taken = std::collections::HashSet::new();
+    let duplicate: Vec<bool> = batch
+        .inputs
+        .iter()
+        .map(|input| !taken.insert(input.output.clone()))
+        .collect();
+    let worst = Mutex::new(0);
+    let out = &batch.out;
+    pool.install(|| {
+        batch
+            .inputs
+            .par_iter()
+            .zip(duplicate.par_iter())
+            .for_each(|(input, duplicate)| {
+                let line = if cancelled.load(Ordering::SeqCst) {
+                    summary(
+                        input,
+                        None,
+                        "cancelled",
+                        None,
+                        1,
+                        Some("the batch was interrupted before this input ran".into()),
+                    )
+                } else if *duplicate {
+                    summary(
+                        input,
+                        None,
+                        "refused",
+                        None,
+                        2,
+                        Some(format!(
+                            "`{}` is given more than once; it runs once",
+                            input.name
+                        )),
+                    )
+                } else {
+                    one(input, out, batch.force, &batch.options)
+                };
+                let code = line["exit_code"].as_i64().unwrap_or(3) as i32;
+                if let Ok(mut worst) = worst.lock() {
+                    *worst = (*worst).max(code);
+                }
+                let mut stdout = std::io::stdout().lock();
+                if writeln!(stdout, "{line}")
+                    .and_then(|()| stdout.flush())
+                    .is_err()
+                {
+                    if let Ok(mut worst) = worst.lock() {
+                        *worst = 3;
+                    }
+                }
+            });
+    });
+    let worst = worst.into_inner().unwrap_or(3);
+    if cancelled.load(Ordering::SeqCst) {
+        eprintln!("vksplan: interrupted: the plans in flight finished; the others are `cancelled`");
+    }
+    worst
+}
+
+fn summary(
+    input: &Input,
+    output: Option<&Path>,
+    status: &str,
+    upgrade: Option<&str>,
+    code: i32,
+    error: Option<String>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "input": input.name,
+        "output": output.map(|o| o.display().to_string()),
+        "status": status,
+        "upgrade_status": upgrade,
+        "exit_code": code,
+        "error": error,
+    })
+}
+
+/// Plans one input and writes its plan; its summary line.
+fn one(input: &Input, out: &Path, force: bool, options: &Options) -> serde_json::Value {
+    let output = out.join(&input.output);
+    if output.exists() && !force {
+        return summary(
+            input,
+            None,
+            "refused",
+            None,
+            2,
+            Some(format!(
+                "`{}` exists; pass --force to overwrite it",
+                output.display()
+            )),
+        );
+    }
+    let outcome = catch_unwind(AssertUnwindSafe(|| match &input.document {
+        Some(document) => vksplan::plan_bytes(document, options).map_err(|e| e.to_string()),
+        None => match std::fs::read(&input.name) {
+            Ok(document) => vksplan::plan_bytes(&document, options).map_err(|e| e.to_string()),
+            Err(error) => Ok(vksplan::model::Plan::without_placement(
+                vksplan::model::Status::Invalid,
+                vec![vksplan::model::Diagnostic::input(
+                    "$",
+                    &input.name,
+                    "unreadable",
+                    format!("cannot read `{}`: {error}", input.name),
+                    "check the path and its permissions",
+                )],
+            )),
+        },
+    }));
+    let plan = match outcome {
+        Ok(Ok(plan)) => plan,
+        Ok(Err(error)) => {
+            return summary(
+                input,
+                None,
+                "internal_error",
+                None,
+                3,
+                Some(format!("{error}: no plan written")),
+            )
+        }
+        Err(_) => {
+            return summary(
+                input,
+                None,
+                "internal_error",
+                None,
+                3,
+                Some("a panic (a bug): no plan written".into()),
+            )
+        }
+    };
+    let code = vksplan::exit_code(&plan);
+    let upgrade = plan.upgrade.as_ref().map(|u| u.status.as_str());
+    match write_atomically(&output, &plan.to_json()) {
+        Ok(()) => summary(
+            input,
+            Some(&output),
+            plan.status.as_str(),
+            upgrade,
+            code,
+            None,
+        ),
+        Err(error) => summary(
+            input,
+            None,
+            plan.status.as_str(),
+            upgrade,
+            3,
+            Some(format!("cannot write `{}`: {error}", output.display())),
+        ),
+    }
+}
