@@ -51,6 +51,15 @@ enum Command {
         #[arg(long = "what-if", value_name = "CHANGE")]
         what_if: Vec<String>,
     },
+    /// Build a topology document from what vCenter, govc and kubectl print (placement
+    /// included); facts no dump holds come from --overlay and --set.
+    #[command(
+        after_help = "Every object the import cannot use is reported on stderr with its kind, \
+name and reason; every fact the topology still needs is reported with its JSON path.\n\nExit \
+codes: 0 the document is complete and valid, 2 something is missing or an input is malformed \
+(the document built so far is still written)."
+    )]
+    Import(ImportArgs),
     /// Plan many topologies in parallel; one plan document per input in DIR.
     #[command(
         after_help = "Writes DIR/<path>.json for each input (whole or not at all; <path> is the \
@@ -96,6 +105,26 @@ fn time_limit(text: &str) -> Result<f64, String> {
     }
 }
 
+/// The `import` subcommand's arguments.
+#[derive(clap::Args)]
+struct ImportArgs {
+    /// Dumps: `kubectl get ... -o json|yaml`, `govc host.info -json '*'`, vCenter namespaces
+    /// (a map of namespace to its `GET /api/vcenter/namespaces/instances/{namespace}` body) and
+    /// storage policies (`GET /api/vcenter/storage/policies`); JSON or YAML, recognised by
+    /// content.
+    #[arg(required = true)]
+    files: Vec<String>,
+    /// A change applied after the import, in the `--what-if` syntax (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
+    /// A JSON merge patch (RFC 7386) applied after the import, before `--set`.
+    #[arg(long, value_name = "PATCH.json")]
+    overlay: Option<String>,
+    /// Where to write the topology (default: stdout).
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    output: Option<String>,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
     Json,
@@ -117,6 +146,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Check { input } => check(&input),
+        Command::Import(args) => import(&args),
         Command::Plan {
             input,
             format,
@@ -164,6 +194,74 @@ fn run(cli: Cli) -> i32 {
             })
         }
     }
+}
+
+/// `vksplan import`: the topology of the dumps, with the overlay and `--set` applied last.
+fn import(args: &ImportArgs) -> i32 {
+    let mut files = Vec::new();
+    let mut failed = false;
+    // The overlay is not a dump (so that `--overlay dir/overlay.json dir/*` works).
+    let canonical =
+        |path: &str| std::fs::canonicalize(path).unwrap_or_else(|_| PathBuf::from(path));
+    let overlay = args.overlay.as_deref().map(canonical);
+    for file in args
+        .files
+        .iter()
+        .filter(|f| overlay.as_ref().is_none_or(|o| canonical(f) != *o))
+    {
+        match read_input(file) {
+            Ok(bytes) => files.push((file.clone(), bytes)),
+            Err(error) => {
+                report(std::slice::from_ref(&error));
+                failed = true;
+            }
+        }
+    }
+    let mut changes = Vec::new();
+    if let Some(overlay) = &args.overlay {
+        match changes_of(&[format!("@{overlay}")]) {
+            Ok(found) => changes.extend(found),
+            Err(error) => {
+                report(std::slice::from_ref(&error));
+                return 2;
+            }
+        }
+    }
+    match changes_of(&args.set) {
+        Ok(found) => changes.extend(found),
+        Err(error) => {
+            report(std::slice::from_ref(&error));
+            return 2;
+        }
+    }
+    let imported = vksplan_import::import(&files, &changes);
+    for entry in &imported.reports {
+        eprintln!("vksplan import: {entry}");
+        failed |= entry.error;
+    }
+    match model::load_value(&imported.document) {
+        Ok(inventory) => eprintln!(
+            "vksplan import: a valid topology of {} host(s) and {} VM(s)",
+            inventory.hosts.len(),
+            inventory.vms.len()
+        ),
+        Err(invalid) => {
+            eprintln!(
+                "vksplan import: the topology still needs {} thing(s):",
+                invalid.errors.len()
+            );
+            report(&invalid.errors);
+            failed = true;
+        }
+    }
+    let text = serde_json::to_string_pretty(&imported.document).unwrap_or_default() + "\n";
+    let written = match &args.output {
+        Some(path) => {
+            std::fs::write(path, &text).map_err(|error| format!("cannot write `{path}`: {error}"))
+        }
+        None => write_stdout(&text),
+    };
+    self::written(written, if failed { 2 } else { 0 })
 }
 
 /// Reads a file or stdin; an unreadable input is an input error.
@@ -255,7 +353,7 @@ fn check(input: &str) -> i32 {
 }
 
 /// Parses `--what-if` arguments: `PATH=VALUE` or `@FILE` (a JSON merge patch).
-fn changes(arguments: &[String]) -> Result<Vec<model::what_if::Change>, Diagnostic> {
+fn changes_of(arguments: &[String]) -> Result<Vec<model::what_if::Change>, Diagnostic> {
     arguments
         .iter()
         .map(|argument| match argument.strip_prefix('@') {
@@ -286,7 +384,7 @@ fn plan_with_changes(input: &str, options: &Options, what_if: &[String]) -> Resu
     if what_if.is_empty() {
         return vksplan::plan_bytes(&bytes, options).map_err(|error| error.to_string());
     }
-    match changes(what_if) {
+    match changes_of(what_if) {
         Ok(changes) => {
             vksplan::plan_what_if(&bytes, &changes, options).map_err(|error| error.to_string())
         }
