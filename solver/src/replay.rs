@@ -12,7 +12,7 @@ use vksplan_model::plan::Action;
 use vksplan_model::{Diagnostic, Inventory, Layer};
 
 /// An action with indices instead of names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Op {
     /// Phase 1.
     Exit(usize),

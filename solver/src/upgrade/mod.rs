@@ -155,6 +155,9 @@ struct Planner<'a> {
     /// Take a new copy or a migration that the peak loads accept without replaying the wave
     /// (the whole wave is replayed once it is built; a wave that fails is built again slowly).
     fast: bool,
+    /// The peak loads of the wave under construction, kept between calls of
+    /// [`Planner::place`] and brought up to date with the actions added since.
+    loads_cache: Option<LoadsCache>,
 }
 
 impl<'a> Planner<'a> {
@@ -171,13 +174,8 @@ impl<'a> Planner<'a> {
 
     /// Hosts in the order to try as destinations: in service, least loaded (vCPUs, then memory)
     /// first.
-    fn destinations(&self, state: &State, avoid: &[usize]) -> Vec<usize> {
-        let mut load = vec![(0u64, 0u64); self.inventory.hosts.len()];
-        for copy in state.copies() {
-            let group = self.inventory.group_of(copy.vm);
-            load[copy.host].0 += u64::from(group.vcpus);
-            load[copy.host].1 += group.memory.0;
-        }
+    /// `load`: what the state (not the wave) runs per host, (vCPUs, memory).
+    fn destinations(&self, load: &[(u64, u64)], state: &State, avoid: &[usize]) -> Vec<usize> {
         let mut hosts: Vec<usize> = (0..self.inventory.hosts.len())
             .filter(|h| !state.maintenance[*h] && !avoid.contains(h))
             .collect();
@@ -203,10 +201,15 @@ impl<'a> Planner<'a> {
         make: impl Fn(usize) -> Vec<Op>,
     ) -> bool {
         let mut tried = Vec::new();
-        let loads = Loads::new(self.inventory, &self.rules_of, state, ops);
-        for host in self.destinations(state, avoid) {
+        let cache = self.loads_cache.take();
+        let cache = LoadsCache::update(cache, self.inventory, &self.rules_of, state, ops);
+        let destinations = self.destinations(&cache.state_load, state, avoid);
+        let loads = &cache.loads;
+        let mut totals = Totals::default();
+        for host in destinations {
             if std::time::Instant::now() >= self.deadline {
                 // The wave is given up: the sequence stops with status timeout.
+                self.loads_cache = Some(cache);
                 return false;
             }
             let added = make(host);
@@ -222,7 +225,7 @@ impl<'a> Planner<'a> {
             });
             let check = |vm: usize| {
                 if self.fast {
-                    loads.refuses_at_peak(self, vm, host, from)
+                    loads.refuses_at_peak(self, (vm, host, from), &mut totals)
                 } else {
                     loads.refuses(self, vm, host)
                 }
@@ -237,11 +240,13 @@ impl<'a> Planner<'a> {
             if self.fast && moving.is_some() {
                 // Accepted at the peak by the loads; the whole wave is replayed when built.
                 *ops = trial;
+                self.loads_cache = Some(cache);
                 return true;
             }
             match self.valid(state, &trial) {
                 Ok(()) => {
                     *ops = trial;
+                    self.loads_cache = Some(cache);
                     return true;
                 }
                 Err(broken) => {
@@ -255,6 +260,7 @@ impl<'a> Planner<'a> {
                 }
             }
         }
+        self.loads_cache = Some(cache);
         let unavailable = (0..self.inventory.hosts.len())
             .filter(|h| state.maintenance[*h] || avoid.contains(h))
             .collect();
@@ -310,10 +316,96 @@ impl<'a> Planner<'a> {
     }
 }
 
+/// [`Loads`] of one state and the actions of the wave applied to them so far.
+struct LoadsCache {
+    /// The state the loads start from (its copies and hosts in maintenance).
+    old: Vec<Option<usize>>,
+    new: Vec<Option<usize>>,
+    maintenance: Vec<bool>,
+    /// The loads of the state alone, per host (vCPUs, memory), to order destinations by.
+    state_load: Vec<(u64, u64)>,
+    /// The loads of the state alone, to start again from when the wave loses an action.
+    base: Loads,
+    /// The actions that change the peak (exits, new copies, migrations) applied, sorted.
+    applied: Vec<Op>,
+    migrating: BTreeSet<usize>,
+    loads: Loads,
+}
+
+impl LoadsCache {
+    /// The loads of `state` with the wave's `ops`: `cache` brought up to date when it holds
+    /// the same state and a part of `ops`, built again otherwise.
+    fn update(
+        cache: Option<LoadsCache>,
+        inventory: &Inventory,
+        rules_of: &[Vec<usize>],
+        state: &State,
+        ops: &[Op],
+    ) -> LoadsCache {
+        let mut wanted: Vec<Op> = ops
+            .iter()
+            .copied()
+            .filter(|op| matches!(op, Op::Exit(_) | Op::Create(..) | Op::Migrate(..)))
+            .collect();
+        wanted.sort_unstable();
+        let same_state = |c: &LoadsCache| {
+            c.old == state.old && c.new == state.new && c.maintenance == state.maintenance
+        };
+        let mut cache = match cache {
+            Some(c) if same_state(&c) => c,
+            _ => {
+                let base = Loads::of_state(inventory, rules_of, state);
+                let state_load = base
+                    .vcpus
+                    .iter()
+                    .zip(&base.memory)
+                    .map(|(v, m)| (*v, *m as u64))
+                    .collect();
+                LoadsCache {
+                    old: state.old.clone(),
+                    new: state.new.clone(),
+                    maintenance: state.maintenance.clone(),
+                    state_load,
+                    loads: base.clone(),
+                    base,
+                    applied: Vec::new(),
+                    migrating: BTreeSet::new(),
+                }
+            }
+        };
+        // The actions to add, if every applied one is still wanted (a multiset difference of
+        // two sorted lists); otherwise start again from the state's loads.
+        let mut extra = Vec::new();
+        let mut applied = cache.applied.iter().peekable();
+        for op in &wanted {
+            if applied.peek() == Some(&op) {
+                applied.next();
+            } else {
+                extra.push(*op);
+            }
+        }
+        if applied.peek().is_some() {
+            cache.loads = cache.base.clone();
+            cache.migrating.clear();
+            extra = wanted.clone();
+        }
+        // Exits first, as the wave runs them.
+        extra.sort_by_key(|op| op.phase());
+        for op in extra {
+            cache
+                .loads
+                .apply((inventory, rules_of), state, &mut cache.migrating, op);
+        }
+        cache.applied = wanted;
+        cache
+    }
+}
+
 /// The peak loads of a wave under construction, per host: what the state holds plus the
 /// copies the wave's actions so far add (new copies, migration destinations). For a quick
 /// refusal of destinations that cannot take a copy by their own host's rules; a destination
 /// that passes is still checked by replaying the whole wave.
+#[derive(Clone)]
 struct Loads {
     vcpus: Vec<u64>,
     memory: Vec<u128>,
@@ -339,7 +431,8 @@ struct Loads {
 }
 
 impl Loads {
-    fn new(inventory: &Inventory, rules_of: &[Vec<usize>], state: &State, ops: &[Op]) -> Loads {
+    /// The loads of `state` alone, every live copy counted.
+    fn of_state(inventory: &Inventory, rules_of: &[Vec<usize>], state: &State) -> Loads {
         let hosts = inventory.hosts.len();
         let mut loads = Loads {
             vcpus: vec![0; hosts],
@@ -358,76 +451,95 @@ impl Loads {
             supervisor_copies: 0,
             in_service: state.maintenance.iter().map(|m| !m).collect(),
         };
-        for op in ops {
-            if let Op::Exit(host) = op {
-                loads.in_service[*host] = true;
-            }
-        }
-        let migrating: std::collections::BTreeSet<usize> = ops
-            .iter()
-            .filter_map(|op| match op {
-                Op::Migrate(vm, _) => Some(*vm),
-                _ => None,
-            })
-            .collect();
-        // Live copies (a migrating VM counts at its destination), then the wave's copies.
         for vm in 0..inventory.vms.len() {
             for host in [state.old[vm], state.new[vm]].into_iter().flatten() {
-                loads.add(inventory, rules_of, vm, host, !migrating.contains(&vm));
-            }
-        }
-        for op in ops {
-            if let Op::Create(vm, host) | Op::Migrate(vm, host) = op {
-                loads.add(inventory, rules_of, *vm, *host, true);
+                loads.add(inventory, rules_of, vm, host);
+                loads.count(inventory, vm, host, true);
             }
         }
         loads
     }
 
-    /// Adds a copy of `vm` on `host`; `counted`: it counts for limits, addresses, storage
-    /// and HA admission.
-    fn add(
+    /// Adds what one action of the wave changes at the peak: a host back in service, a new
+    /// copy, or a migration (its VM counts at its destination, no longer where it runs;
+    /// `migrating`: the VMs already moving in the wave, whose copies count nowhere else).
+    fn apply(
         &mut self,
-        inventory: &Inventory,
-        rules_of: &[Vec<usize>],
-        vm: usize,
-        host: usize,
-        counted: bool,
+        (inventory, rules_of): (&Inventory, &[Vec<usize>]),
+        state: &State,
+        migrating: &mut BTreeSet<usize>,
+        op: Op,
     ) {
+        match op {
+            Op::Exit(host) => self.in_service[host] = true,
+            Op::Create(vm, host) => {
+                self.add(inventory, rules_of, vm, host);
+                self.count(inventory, vm, host, true);
+            }
+            Op::Migrate(vm, host) => {
+                if migrating.insert(vm) {
+                    for from in [state.old[vm], state.new[vm]].into_iter().flatten() {
+                        self.count(inventory, vm, from, false);
+                    }
+                }
+                self.add(inventory, rules_of, vm, host);
+                self.count(inventory, vm, host, true);
+            }
+            Op::Delete(_) | Op::Enter(_) => {}
+        }
+    }
+
+    /// Adds (`up`) or takes away what a copy of `vm` on `host` counts for: limits, addresses,
+    /// storage and HA admission.
+    fn count(&mut self, inventory: &Inventory, vm: usize, host: usize, up: bool) {
+        let group = inventory.group_of(vm);
+        let bump = |total: &mut u128, by: u128| {
+            if up {
+                *total += by;
+            } else {
+                *total -= by;
+            }
+        };
+        let (vcpus, memory) = (u128::from(group.vcpus), u128::from(group.memory.0));
+        if group.reserved {
+            bump(&mut self.reserved.0, vcpus);
+            bump(&mut self.reserved.1, memory);
+        }
+        if group.kind == vksplan_model::GroupKind::SupervisorControlPlane {
+            bump(&mut self.supervisor_copies, 1);
+        }
+        if let Some(policy) = group.storage_policy {
+            bump(&mut self.storage[policy], u128::from(group.disk.0));
+        }
+        if let Some(namespace) = group.namespace {
+            bump(&mut self.namespaces[namespace].0, vcpus);
+            bump(&mut self.namespaces[namespace].1, memory);
+            if let Some(zone) = inventory.hosts[host].zone {
+                let entry = self.zones.entry((namespace, zone)).or_default();
+                bump(&mut entry.0, vcpus);
+                bump(&mut entry.1, memory);
+            }
+            if let Some(policy) = group.storage_policy {
+                let entry = self
+                    .namespace_storage
+                    .entry((namespace, policy))
+                    .or_default();
+                bump(entry, u128::from(group.disk.0));
+            }
+            bump(
+                &mut self.addresses[inventory.namespaces[namespace].workload_network],
+                1,
+            );
+        }
+    }
+
+    /// Adds a copy of `vm` on `host` to the host's loads, rules and anti-affinity.
+    fn add(&mut self, inventory: &Inventory, rules_of: &[Vec<usize>], vm: usize, host: usize) {
         let group_index = inventory.vms[vm].group;
         let group = &inventory.groups[group_index];
         for rule_index in &rules_of[vm] {
             if inventory.rules[*rule_index].kind != vksplan_model::topology::RuleKind::VmHost {
                 self.rules.entry((*rule_index, host)).or_default().push(vm);
-            }
-        }
-        if counted {
-            let (vcpus, memory) = (u128::from(group.vcpus), u128::from(group.memory.0));
-            if group.reserved {
-                self.reserved.0 += vcpus;
-                self.reserved.1 += memory;
-            }
-            if group.kind == vksplan_model::GroupKind::SupervisorControlPlane {
-                self.supervisor_copies += 1;
-            }
-            if let Some(policy) = group.storage_policy {
-                self.storage[policy] += u128::from(group.disk.0);
-            }
-            if let Some(namespace) = group.namespace {
-                self.namespaces[namespace].0 += vcpus;
-                self.namespaces[namespace].1 += memory;
-                if let Some(zone) = inventory.hosts[host].zone {
-                    let entry = self.zones.entry((namespace, zone)).or_default();
-                    entry.0 += vcpus;
-                    entry.1 += memory;
-                }
-                if let Some(policy) = group.storage_policy {
-                    *self
-                        .namespace_storage
-                        .entry((namespace, policy))
-                        .or_default() += u128::from(group.disk.0);
-                }
-                self.addresses[inventory.namespaces[namespace].workload_network] += 1;
             }
         }
         self.vcpus[host] += u64::from(group.vcpus);
@@ -455,45 +567,47 @@ impl Loads {
 
     /// The rule of SPEC section 3 a copy of `vm` on `host` would break at the wave's peak, if
     /// any (leaving out what the start already broke): the host's own rules, and, for a new
-    /// copy (`counted`), the totals it adds to (namespace limits, per-zone thirds, storage,
-    /// addresses, HA admission); a migration moves its VM's share between zones.
+    /// copy (`from` is `None`), the totals it adds to (namespace limits, per-zone thirds,
+    /// storage, addresses, HA admission); a migration moves its VM's share between zones.
+    /// `totals` keeps what does not depend on `host` between the destinations of one copy.
     fn refuses_at_peak(
         &self,
         planner: &Planner,
-        vm: usize,
-        host: usize,
-        from: Option<usize>,
+        (vm, host, from): (usize, usize, Option<usize>),
+        totals: &mut Totals,
     ) -> Option<Diagnostic> {
         if let Some(refused) = self.refuses(planner, vm, host) {
             return Some(refused);
         }
-        let inventory = planner.inventory;
-        let group = inventory.group_of(vm);
-        let tolerated = |constraint: &str, subject: &str| {
-            planner
-                .tolerated
-                .contains(&(constraint.to_string(), subject.to_string()))
-        };
-        let broken = |layer, subject: &str, constraint: &str| {
-            (!tolerated(constraint, subject)).then(|| {
-                Diagnostic::new(
-                    layer,
-                    subject,
-                    constraint,
-                    format!("`{subject}` would go over its {constraint}"),
-                    "not within the totals",
-                )
-            })
-        };
-        let (vcpus, memory) = (u128::from(group.vcpus), u128::from(group.memory.0));
-        let mhz = u128::from(inventory.policy.vcpu_mhz);
+        if let Some(refused) = self.breaks_rules(planner, vm, host) {
+            return Some(refused);
+        }
         let new_copy = from.is_none();
-        // Hard separate / together rules: the copy's host against the other members'.
-        let members_by_host = planner.rules_of[vm].iter().flat_map(|rule| {
-            self.rules
-                .range((*rule, 0)..(*rule + 1, 0))
-                .map(|((r, h), members)| ((r, h), members))
-        });
+        let limits = totals
+            .limits
+            .get_or_insert_with(|| self.over_limits(planner, vm, new_copy));
+        if limits.is_some() {
+            return limits.clone();
+        }
+        if let Some(refused) = self.over_zone_third(planner, vm, host, from) {
+            return Some(refused);
+        }
+        if !new_copy {
+            return None;
+        }
+        totals
+            .rest
+            .get_or_insert_with(|| self.over_totals(planner, vm))
+            .clone()
+    }
+
+    /// A hard separate / together rule broken by a copy of `vm` on `host`, against the other
+    /// members' hosts.
+    fn breaks_rules(&self, planner: &Planner, vm: usize, host: usize) -> Option<Diagnostic> {
+        let inventory = planner.inventory;
+        let members_by_host = planner.rules_of[vm]
+            .iter()
+            .flat_map(|rule| self.rules.range((*rule, 0)..(*rule + 1, 0)));
         for ((rule_index, rule_host), members) in members_by_host {
             let rule = &inventory.rules[*rule_index];
             let others_here = *rule_host == host && members.iter().any(|v| *v != vm);
@@ -504,146 +618,179 @@ impl Loads {
                 vksplan_model::topology::RuleKind::VmHost => false,
             };
             if breaks {
-                if let Some(d) = broken(Layer::Rule, &rule.name, "rules") {
+                if let Some(d) = over(planner, Layer::Rule, &rule.name, "rules") {
                     return Some(d);
                 }
             }
         }
-        if let Some(namespace) = group.namespace {
+        None
+    }
+
+    /// The namespace CPU or memory limit a copy of `vm` would go over (a new copy adds to
+    /// them; a migration does not).
+    fn over_limits(&self, planner: &Planner, vm: usize, new_copy: bool) -> Option<Diagnostic> {
+        let inventory = planner.inventory;
+        let group = inventory.group_of(vm);
+        let namespace = group.namespace?;
+        let spec = &inventory.namespaces[namespace];
+        let (vcpus, memory) = (u128::from(group.vcpus), u128::from(group.memory.0));
+        let mhz = u128::from(inventory.policy.vcpu_mhz);
+        let (ns_vcpus, ns_memory) = self.namespaces[namespace];
+        let add = u128::from(new_copy);
+        if spec
+            .cpu_mhz_limit
+            .is_some_and(|l| (ns_vcpus + add * vcpus) * mhz > u128::from(l))
+        {
+            if let Some(d) = over(planner, Layer::Namespace, &spec.name, "cpu_limit") {
+                return Some(d);
+            }
+        }
+        if spec
+            .memory_limit
+            .is_some_and(|l| ns_memory + add * memory > u128::from(l.0))
+        {
+            if let Some(d) = over(planner, Layer::Namespace, &spec.name, "memory_limit") {
+                return Some(d);
+            }
+        }
+        None
+    }
+
+    /// In a 3-zone Supervisor, the zone third of its namespace's limit a copy of `vm` on
+    /// `host` would go over (coming from `from`, in another zone, or new).
+    fn over_zone_third(
+        &self,
+        planner: &Planner,
+        vm: usize,
+        host: usize,
+        from: Option<usize>,
+    ) -> Option<Diagnostic> {
+        let inventory = planner.inventory;
+        let group = inventory.group_of(vm);
+        let namespace = group.namespace?;
+        let spec = &inventory.namespaces[namespace];
+        let zone = inventory.hosts[host]
+            .zone
+            .filter(|_| inventory.three_zone)?;
+        if from.and_then(|h| inventory.hosts[h].zone) == Some(zone) {
+            return None;
+        }
+        let (vcpus, memory) = (u128::from(group.vcpus), u128::from(group.memory.0));
+        let mhz = u128::from(inventory.policy.vcpu_mhz);
+        let (zone_vcpus, zone_memory) = self
+            .zones
+            .get(&(namespace, zone))
+            .copied()
+            .unwrap_or((0, 0));
+        let cpu = spec
+            .cpu_mhz_limit
+            .is_some_and(|l| 3 * (zone_vcpus + vcpus) * mhz > u128::from(l));
+        let memory = spec
+            .memory_limit
+            .is_some_and(|l| 3 * (zone_memory + memory) > u128::from(l.0));
+        if cpu || memory {
+            let constraint = if cpu { "cpu_limit" } else { "memory_limit" };
+            return over(planner, Layer::Namespace, &spec.name, constraint);
+        }
+        None
+    }
+
+    /// The totals a new copy of `vm` would go over wherever it goes: its namespace's storage
+    /// limit, its policy's capacity, an address pool, HA admission.
+    fn over_totals(&self, planner: &Planner, vm: usize) -> Option<Diagnostic> {
+        let inventory = planner.inventory;
+        let group = inventory.group_of(vm);
+        let (vcpus, memory) = (u128::from(group.vcpus), u128::from(group.memory.0));
+        if let (Some(namespace), Some(policy)) = (group.namespace, group.storage_policy) {
             let spec = &inventory.namespaces[namespace];
-            let (ns_vcpus, ns_memory) = self.namespaces[namespace];
-            let add = u128::from(new_copy);
-            if spec
-                .cpu_mhz_limit
-                .is_some_and(|l| (ns_vcpus + add * vcpus) * mhz > u128::from(l))
+            let used = self
+                .namespace_storage
+                .get(&(namespace, policy))
+                .copied()
+                .unwrap_or(0);
+            if spec.storage_limits[policy]
+                .is_some_and(|l| used + u128::from(group.disk.0) > u128::from(l.0))
             {
-                if let Some(d) = broken(Layer::Namespace, &spec.name, "cpu_limit") {
+                if let Some(d) = over(planner, Layer::Namespace, &spec.name, "storage_limit") {
                     return Some(d);
-                }
-            }
-            if spec
-                .memory_limit
-                .is_some_and(|l| ns_memory + add * memory > u128::from(l.0))
-            {
-                if let Some(d) = broken(Layer::Namespace, &spec.name, "memory_limit") {
-                    return Some(d);
-                }
-            }
-            let source_zone = from.and_then(|h| inventory.hosts[h].zone);
-            if let (true, Some(zone)) = (inventory.three_zone, inventory.hosts[host].zone) {
-                if source_zone != Some(zone) {
-                    let (zone_vcpus, zone_memory) = self
-                        .zones
-                        .get(&(namespace, zone))
-                        .copied()
-                        .unwrap_or((0, 0));
-                    if spec
-                        .cpu_mhz_limit
-                        .is_some_and(|l| 3 * (zone_vcpus + vcpus) * mhz > u128::from(l))
-                        || spec
-                            .memory_limit
-                            .is_some_and(|l| 3 * (zone_memory + memory) > u128::from(l.0))
-                    {
-                        let constraint = if spec
-                            .cpu_mhz_limit
-                            .is_some_and(|l| 3 * (zone_vcpus + vcpus) * mhz > u128::from(l))
-                        {
-                            "cpu_limit"
-                        } else {
-                            "memory_limit"
-                        };
-                        if let Some(d) = broken(Layer::Namespace, &spec.name, constraint) {
-                            return Some(d);
-                        }
-                    }
-                }
-            }
-            if new_copy {
-                if let Some(policy) = group.storage_policy {
-                    let used = self
-                        .namespace_storage
-                        .get(&(namespace, policy))
-                        .copied()
-                        .unwrap_or(0);
-                    if spec.storage_limits[policy]
-                        .is_some_and(|l| used + u128::from(group.disk.0) > u128::from(l.0))
-                    {
-                        if let Some(d) = broken(Layer::Namespace, &spec.name, "storage_limit") {
-                            return Some(d);
-                        }
-                    }
                 }
             }
         }
-        if new_copy {
-            if let Some(policy) = group.storage_policy {
-                let spec = &inventory.storage_policies[policy];
-                if spec.capacity.is_some_and(|c| {
-                    self.storage[policy] + u128::from(group.disk.0) > u128::from(c.0)
-                }) {
-                    if let Some(d) = broken(Layer::Infrastructure, &spec.name, "storage_capacity") {
-                        return Some(d);
-                    }
+        if let Some(policy) = group.storage_policy {
+            let spec = &inventory.storage_policies[policy];
+            if spec
+                .capacity
+                .is_some_and(|c| self.storage[policy] + u128::from(group.disk.0) > u128::from(c.0))
+            {
+                if let Some(d) = over(
+                    planner,
+                    Layer::Infrastructure,
+                    &spec.name,
+                    "storage_capacity",
+                ) {
+                    return Some(d);
                 }
             }
-            // Addresses: the namespace's workload network, or the Supervisor's networks.
-            let mut addresses = self.addresses.clone();
-            if let Some(namespace) = group.namespace {
-                addresses[inventory.namespaces[namespace].workload_network] += 1;
+        }
+        // Addresses: the namespace's workload network, or the Supervisor's networks.
+        let mut addresses = self.addresses.clone();
+        if let Some(namespace) = group.namespace {
+            addresses[inventory.namespaces[namespace].workload_network] += 1;
+        }
+        let supervisor_copies = self.supervisor_copies
+            + u128::from(group.kind == vksplan_model::GroupKind::SupervisorControlPlane);
+        if let (Some([management, workload, load_balancer]), Some(supervisor)) = (
+            inventory.supervisor_networks,
+            inventory.topology.supervisor.as_ref(),
+        ) {
+            addresses[management] +=
+                (u128::from(supervisor.replicas) + 2).max(supervisor_copies + 1);
+            addresses[workload] += supervisor_copies;
+            addresses[load_balancer] += 1;
+        }
+        for (c, cluster) in inventory.clusters.iter().enumerate() {
+            if inventory
+                .unit_of_cluster(c)
+                .is_none_or(|unit| planner_admitted(planner, unit))
+            {
+                addresses[inventory.namespaces[cluster.namespace].load_balancer_network] +=
+                    u128::from(cluster.load_balancer_ips);
             }
-            let supervisor_copies = self.supervisor_copies
-                + u128::from(group.kind == vksplan_model::GroupKind::SupervisorControlPlane);
-            if let (Some([management, workload, load_balancer]), Some(supervisor)) = (
-                inventory.supervisor_networks,
-                inventory.topology.supervisor.as_ref(),
-            ) {
-                addresses[management] +=
-                    (u128::from(supervisor.replicas) + 2).max(supervisor_copies + 1);
-                addresses[workload] += supervisor_copies;
-                addresses[load_balancer] += 1;
-            }
-            for (c, cluster) in inventory.clusters.iter().enumerate() {
-                if inventory
-                    .unit_of_cluster(c)
-                    .is_none_or(|unit| planner_admitted(planner, unit))
-                {
-                    addresses[inventory.namespaces[cluster.namespace].load_balancer_network] +=
-                        u128::from(cluster.load_balancer_ips);
+        }
+        for (network, used) in addresses.iter().enumerate() {
+            if *used > u128::from(inventory.networks[network].ips) {
+                let layer = inventory.network_layer(network);
+                if let Some(d) = over(
+                    planner,
+                    layer,
+                    &inventory.networks[network].name,
+                    "ip_addresses",
+                ) {
+                    return Some(d);
                 }
             }
-            for (network, used) in addresses.iter().enumerate() {
-                if *used > u128::from(inventory.networks[network].ips) {
-                    let layer = inventory.network_layer(network);
-                    if let Some(d) =
-                        broken(layer, &inventory.networks[network].name, "ip_addresses")
-                    {
-                        return Some(d);
-                    }
-                }
-            }
-            if group.reserved {
-                let k = u128::from(inventory.policy.host_failures_to_tolerate);
-                if k > 0 {
-                    let hosts: Vec<usize> = (0..inventory.hosts.len())
-                        .filter(|h| self.in_service[*h])
-                        .collect();
-                    let h = hosts.len() as u128;
-                    let cores: u128 = hosts
-                        .iter()
-                        .map(|x| u128::from(inventory.hosts[*x].cpu_cores))
-                        .sum();
-                    let total: u128 = hosts
-                        .iter()
-                        .map(|x| u128::from(inventory.hosts[*x].memory.0))
-                        .sum();
-                    let over =
-                        |used: u128, cap: u128| used > 0 && (h <= k || used * h > (h - k) * cap);
-                    if over(self.reserved.0 + vcpus, cores) || over(self.reserved.1 + memory, total)
-                    {
-                        if let Some(d) = broken(Layer::Infrastructure, "hosts", "ha_admission") {
-                            return Some(d);
-                        }
-                    }
+        }
+        let k = u128::from(inventory.policy.host_failures_to_tolerate);
+        if group.reserved && k > 0 {
+            let hosts: Vec<usize> = (0..inventory.hosts.len())
+                .filter(|h| self.in_service[*h])
+                .collect();
+            let h = hosts.len() as u128;
+            let cores: u128 = hosts
+                .iter()
+                .map(|x| u128::from(inventory.hosts[*x].cpu_cores))
+                .sum();
+            let total: u128 = hosts
+                .iter()
+                .map(|x| u128::from(inventory.hosts[*x].memory.0))
+                .sum();
+            let over_share =
+                |used: u128, cap: u128| used > 0 && (h <= k || used * h > (h - k) * cap);
+            if over_share(self.reserved.0 + vcpus, cores)
+                || over_share(self.reserved.1 + memory, total)
+            {
+                if let Some(d) = over(planner, Layer::Infrastructure, "hosts", "ha_admission") {
+                    return Some(d);
                 }
             }
         }
@@ -795,6 +942,30 @@ impl Loads {
     }
 }
 
+/// What [`Loads::refuses_at_peak`] found for one copy that does not depend on its destination,
+/// once found.
+#[derive(Default)]
+struct Totals {
+    limits: Option<Option<Diagnostic>>,
+    rest: Option<Option<Diagnostic>>,
+}
+
+/// A total going over `constraint` of `subject`, unless the start already broke it.
+fn over(planner: &Planner, layer: Layer, subject: &str, constraint: &str) -> Option<Diagnostic> {
+    let tolerated = planner
+        .tolerated
+        .contains(&(constraint.to_string(), subject.to_string()));
+    (!tolerated).then(|| {
+        Diagnostic::new(
+            layer,
+            subject,
+            constraint,
+            format!("`{subject}` would go over its {constraint}"),
+            "not within the totals",
+        )
+    })
+}
+
 /// Whether a unit is admitted in the sequence.
 fn planner_admitted(planner: &Planner, unit: usize) -> bool {
     planner.admitted.get(unit).copied().unwrap_or(true)
@@ -863,6 +1034,7 @@ pub fn sequence(
             rules_of
         },
         fast: true,
+        loads_cache: None,
     };
 
     let mut queues = Queues::new(inventory, &planner.roll, upgrade);
