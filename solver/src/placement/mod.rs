@@ -733,6 +733,27 @@ impl Solve<'_> {
                 let options = self.options(until);
                 self.session().solve(None, &options)
             };
+            // The same misreport happens cold, in its presolve's postsolve: without presolve,
+            // the solution HiGHS returns is the one it proves.
+            if solved.outcome == Outcome::Optimal && disagrees(&expression, &solved) {
+                if tracing() {
+                    eprintln!("vksplan: misreported again cold; solving without presolve");
+                }
+                solved = {
+                    let mut options = self.options(until);
+                    options.presolve = false;
+                    self.session().solve(None, &options)
+                };
+            }
+            if tracing() {
+                eprintln!(
+                    "vksplan: resolved: {:?} objective {} bound {} achieved {:?}",
+                    solved.outcome,
+                    solved.objective,
+                    solved.bound,
+                    solved.values.as_ref().map(|v| expression.eval_with(v))
+                );
+            }
         }
         if solved.outcome == Outcome::Infeasible && self.incumbent.is_none() {
             self.infeasible = true;
