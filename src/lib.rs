@@ -29,7 +29,7 @@ pub fn plan_bytes(document: &[u8], options: &solver::Options) -> Result<Plan, so
         Err(invalid) => Ok(Plan::invalid(invalid)),
         Ok((inventory, value)) => match remaining(&inventory, options, started) {
             Ok(options) => plan_with_fix(&inventory, Some(&value), &options),
-            Err(plan) => Ok(plan),
+            Err(plan) => Ok(*plan),
         },
     }
 }
@@ -40,14 +40,14 @@ fn remaining(
     inventory: &model::Inventory,
     options: &solver::Options,
     started: std::time::Instant,
-) -> Result<solver::Options, Plan> {
+) -> Result<solver::Options, Box<Plan>> {
     let limit = options
         .time_limit_s
         .unwrap_or(inventory.policy.time_limit_s);
     let spent = started.elapsed().as_secs_f64();
     let left = limit - spent;
     if left <= 0.0 {
-        return Err(Plan::without_placement(
+        return Err(Box::new(Plan::without_placement(
             Status::Timeout,
             vec![model::Diagnostic::input(
                 "policy.time_limit_s",
@@ -58,7 +58,7 @@ fn remaining(
                 ),
                 "raise the time limit",
             )],
-        ));
+        )));
     }
     Ok(solver::Options {
         time_limit_s: Some(left),

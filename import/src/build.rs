@@ -146,6 +146,11 @@ struct Cluster {
     file: String,
 }
 
+/// A node pool of a cluster: (namespace, cluster, pool; `cp` for the control plane).
+type PoolKey = (String, String, String);
+/// A node VM: its name, the host it runs on (if known) and its boot disk in bytes.
+type NodeVm = (String, Option<String>, u128);
+
 /// The topology document of `sources`, and what was left out.
 pub fn build(sources: &[Source]) -> (Value, Vec<Report>) {
     let mut reports = Vec::new();
@@ -264,8 +269,7 @@ pub fn build(sources: &[Source]) -> (Value, Vec<Report>) {
     // Virtual machines: node VMs to their cluster's slots, the others as VM Service VMs.
     let mut placement = Map::new();
     let mut service_vms: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-    let mut node_vms: BTreeMap<(String, String, String), Vec<(String, Option<String>, u128)>> =
-        BTreeMap::new();
+    let mut node_vms: BTreeMap<PoolKey, Vec<NodeVm>> = BTreeMap::new();
     for (file, object) in objects
         .iter()
         .filter(|(_, o)| kind_of(o) == "VirtualMachine")

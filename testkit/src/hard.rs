@@ -262,7 +262,7 @@ struct Slot {
 
 /// Generates one hard platform.
 pub fn generate(params: &Hard) -> Value {
-    let mut random = Random(params.seed ^ 0x5EED_0F_4A4D);
+    let mut random = Random(params.seed ^ 0x5E_ED_0F_4A_4D);
     let zones = ["zone-a", "zone-b", "zone-c"];
     let cpu_overcommit = params.cpu_overcommit;
     // Host types: one in eight a GPU host (at least 2 on 8+ hosts), the rest drawn in runs so
@@ -393,7 +393,7 @@ pub fn generate(params: &Hard) -> Value {
             let count = random.between(1, 3);
             for _ in 0..count {
                 let number = draft.vms.len() + 1;
-                let use_gpu = gpus_used + 1 <= gpus / 2 && random.chance(0.15);
+                let use_gpu = gpus_used < gpus / 2 && random.chance(0.15);
                 let class = if use_gpu {
                     GPU_SMALL
                 } else {
@@ -612,7 +612,7 @@ pub fn generate(params: &Hard) -> Value {
                         s.name.starts_with(prefix) && s.name[prefix.len()..].starts_with('-')
                     })
                     .count();
-                if replicas > 8 || replicas < 2 {
+                if !(2..=8).contains(&replicas) {
                     kind += 1;
                     continue;
                 }

@@ -321,7 +321,7 @@ impl<'a> Replay<'a> {
         }
         // The peak: every live copy, and each migrating VM on both hosts; it counts once for
         // namespace limits, addresses, storage and HA admission, in its destination's zone.
-        let mut peak: Vec<Copy> = copies_of(&slots)
+        let mut peak: Vec<Copy> = copies_of(slots)
             .into_iter()
             .map(|c| Copy {
                 counted: !moving.contains_key(&c.vm),

@@ -324,9 +324,7 @@ fn greedy_with(
         })
     };
     while unit_level(&state, &admitted) {
-        let Some((units, placed)) = pending_check.pop() else {
-            return None;
-        };
+        let (units, placed) = pending_check.pop()?;
         for unit in &units {
             admitted[*unit] = false;
         }

@@ -68,7 +68,6 @@ pub(super) fn row_of(constraint: &Constraint) -> (f64, f64, Vec<(Variable, f64)>
     let constant = expression.constant();
     let terms: Vec<(Variable, f64)> = expression
         .linear_coefficients()
-        .into_iter()
         .filter(|(_, coefficient)| *coefficient != 0.0)
         .collect();
     let upper = -constant;

@@ -1,7 +1,7 @@
 //! The staged placement solve. Greedy starts give a verified incumbent at once; then each step
 //! of the SPEC's lexicographic objective gets its turn and a share of the time limit: a step
 //! whose incumbent already reaches a bound known before solving is proven without a solve;
-//! balance is solved exactly by a search over utilisation levels ([`levels`]); the other steps
+//! balance is solved exactly by a search over utilisation levels (`levels`); the other steps
 //! by HiGHS on one model kept across steps ([`crate::lp::Session`]), warm-started from the
 //! incumbent. A step stopped by its budget keeps its best value, and the later steps still run
 //! on top of it. Every candidate is scored by the verifier's replay, never by the MIP, and the
@@ -59,7 +59,7 @@ pub struct Placed {
 pub const PRESOLVE_COLUMN_LIMIT: usize = 500_000;
 
 /// Models with more columns than this (and a greedy start) are improved a few hosts at a time
-/// ([`lns`]) instead of solved whole: on the 288-host hard platform (700k columns) a whole
+/// (`lns`) instead of solved whole: on the 288-host hard platform (700k columns) a whole
 /// solve of any step took its budget without improving on the start.
 pub const LNS_COLUMN_LIMIT: usize = 250_000;
 
@@ -288,7 +288,7 @@ pub fn place(inventory: &Inventory, options: &Options) -> Placed {
 }
 
 /// Lower bounds on steps 3 to 5 for plans that reach `held` on the steps before each (see
-/// [`bounds`]): what the staged solve uses to prove a step without solving it. Public for the
+/// `bounds`): what the staged solve uses to prove a step without solving it. Public for the
 /// test that checks them against brute force.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LowerBounds {

@@ -1136,7 +1136,7 @@ pub fn sequence(
             let (need, resolution) = room::resolve(&planner, &state, deadline);
             match resolution {
                 room::Resolution::Proven(model) => {
-                    proof = Some((need, model));
+                    proof = Some((need, *model));
                     stuck = true;
                     break;
                 }

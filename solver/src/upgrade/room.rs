@@ -47,7 +47,7 @@ pub(super) struct StateModel {
 /// How a stuck task resolves.
 pub(super) enum Resolution {
     /// No valid sequence exists: the weakest state the task needs has no placement.
-    Proven(StateModel),
+    Proven(Box<StateModel>),
     /// The state from today's copies, with the fewest migrations: each VM's host.
     Room(Vec<Option<usize>>),
     /// Neither a placement nor a proof within the time.
@@ -325,7 +325,7 @@ pub(super) fn resolve(planner: &Planner, state: &State, deadline: Instant) -> (N
     }
     if proven {
         if let Some(model) = witness {
-            return (need, Resolution::Proven(model));
+            return (need, Resolution::Proven(Box::new(model)));
         }
     }
     // The room: the state from today's copies with the fewest migrations.
