@@ -30,7 +30,7 @@ enum Command {
         /// Topology JSON file, or `-` for stdin.
         input: String,
     },
-    /// Validate a topology and print its plan document (SPEC section 5).
+    /// Validate a topology and print its plan document (docs/output-and-upgrades.md).
     #[command(after_help = EXIT_CODES)]
     Plan {
         /// Topology JSON file, or `-` for stdin.

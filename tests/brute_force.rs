@@ -1,6 +1,6 @@
 //! The MIP against an obviously-right reference: on tiny generated topologies (at most 4
 //! hosts and 6 VMs), enumerate every admission decision and every host of every VM, keep the
-//! assignments the verifier accepts, rank them by the SPEC's lexicographic objective, and
+//! assignments the verifier accepts, rank them by the lexicographic objective (docs/accounting.md §12), and
 //! require the plan's objective to equal the best. Also: every plan passes the verifier,
 //! results repeat, and removing a VM never turns a feasible topology infeasible.
 
@@ -12,7 +12,7 @@ use vksplan::model::topology::ObjectiveKind;
 use vksplan::model::{Inventory, Status};
 use vksplan::solver::verify::{verify, Assignment, Report};
 
-/// The objective of SPEC section 4 as a tuple to minimise.
+/// The objective of docs/accounting.md §12 as a tuple to minimise.
 fn key(
     inventory: &Inventory,
     assignment: &Assignment,

@@ -1,4 +1,4 @@
-//! Upgrade sequences: every returned sequence passes the independent audit of SPEC section 6
+//! Upgrade sequences: every returned sequence passes the independent audit of docs/output-and-upgrades.md §11-§17
 //! (run again here from the plan document), meets its lower bound on the reference platform,
 //! stuck upgrades name the owning layer, and plans corrupted against each rule of section 6
 //! are rejected by the audit.
@@ -15,7 +15,7 @@ fn case(name: &str) -> (Inventory, Plan) {
     (inventory, plan)
 }
 
-/// The start state of the sequence as the SPEC defines it, from the plan document.
+/// The start state of the sequence as docs/output-and-upgrades.md §11 defines it, from the plan document.
 fn start(inventory: &Inventory, plan: &Plan) -> Assignment {
     let mut start = Assignment::from_plan(inventory, plan);
     for (vm, host) in &inventory.placement {

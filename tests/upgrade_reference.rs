@@ -1,6 +1,6 @@
 //! The upgrade planner against an exhaustive reference on tiny platforms (at most 3 hosts and
 //! 8 VMs): a breadth-first search over the states between waves, each wave any combination of
-//! the actions SPEC section 6 allows, judged by the independent audit. It finds the fewest
+//! the actions docs/output-and-upgrades.md §11-§17 allows, judged by the independent audit. It finds the fewest
 //! waves, or proves that no sequence exists. The planner never says `infeasible` when the
 //! search finds a sequence, reaches the search's wave count whenever it says `optimal`, and
 //! says `infeasible` only where the search finds none.

@@ -1,5 +1,5 @@
 //! The one diagnosis format shared by validation errors, infeasibility and rejections
-//! (SPEC section 5): the owning layer, the subject, what broke, a message and a hint.
+//! (docs/output-and-upgrades.md): the owning layer, the subject, what broke, a message and a hint.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -367,7 +367,7 @@ impl Inventory {
         self.cluster_units.get(cluster).copied().flatten()
     }
 
-    /// Who consumes a network's addresses (SPEC section 5), the layer that owns a shortage on
+    /// Who consumes a network's addresses (docs/output-and-upgrades.md), the layer that owns a shortage on
     /// it: the Supervisor for the management network and for a Supervisor network no namespace
     /// uses; the namespaces otherwise.
     pub fn network_layer(&self, network: usize) -> crate::Layer {

@@ -1,4 +1,4 @@
-//! The plan document of SPEC section 5: what the engine hands back.
+//! The plan document of docs/output-and-upgrades.md: what the engine hands back.
 
 use crate::diagnostic::{Diagnostic, Invalid};
 use crate::quantity::{serialize_mib, serialize_opt_mib, Bytes};
@@ -56,7 +56,7 @@ pub struct Plan {
     pub objective: Option<ObjectiveReport>,
     /// Usage against limits; `null` when there is no plan.
     pub usage: Option<Usage>,
-    /// Findings; see SPEC section 5.
+    /// Findings; see docs/output-and-upgrades.md.
     pub diagnosis: Vec<Diagnostic>,
     /// Present when the input asks for an upgrade.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -65,7 +65,70 @@ pub struct Plan {
     pub stats: Stats,
     /// With `--what-if`: the changes and how the plan differs from the plan without them.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub what_if: Option<serde_json::Value>,
+    pub what_if: Option<WhatIf>,
+}
+
+/// How the plan of a document with `--what-if` changes differs from the plan without them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WhatIf {
+    /// The changes, as given (`PATH=VALUE`, or `merge patch {...}`).
+    pub changes: Vec<String>,
+    /// The plan of the document as it is, in brief.
+    pub before: PlanSummary,
+    /// The plan with the changes, in brief.
+    pub after: PlanSummary,
+    /// What differs.
+    pub difference: Difference,
+}
+
+/// A plan in brief.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanSummary {
+    /// Status of the placement.
+    pub status: Status,
+    /// Units not admitted.
+    pub rejected: Vec<String>,
+    /// Objective values; `null` when there is no plan.
+    pub objective: Option<ObjectiveReport>,
+    /// The upgrade in brief, when one was asked for.
+    pub upgrade: Option<UpgradeSummary>,
+}
+
+/// An upgrade in brief.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UpgradeSummary {
+    /// Status of the sequence.
+    pub status: Status,
+    /// Number of waves.
+    pub waves: usize,
+    /// The proven lower bound on the number of waves.
+    pub lower_bound_waves: u32,
+}
+
+/// What differs between the plan without and with the changes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Difference {
+    /// `before -> after` when the status changed.
+    pub status: Option<String>,
+    /// Units admitted only with the changes.
+    pub admitted: Vec<String>,
+    /// Units rejected only with the changes.
+    pub rejected: Vec<String>,
+    /// VMs placed only with the changes.
+    pub vms_placed: Vec<String>,
+    /// VMs placed only without the changes.
+    pub vms_removed: Vec<String>,
+    /// VMs on another host with the changes.
+    pub vms_moved: BTreeMap<String, Move>,
+}
+
+/// A VM's host without and with the changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Move {
+    /// Host without the changes.
+    pub from: String,
+    /// Host with the changes.
+    pub to: String,
 }
 
 impl Plan {
@@ -89,6 +152,15 @@ impl Plan {
         }
     }
 
+    /// The CLI exit code: 0 a plan found, 1 infeasible or timeout (of the placement, or of the
+    /// upgrade sequence when one is asked for), 2 invalid input.
+    pub fn exit_code(&self) -> i32 {
+        match &self.upgrade {
+            Some(upgrade) if self.status.exit_code() == 0 => upgrade.status.exit_code(),
+            _ => self.status.exit_code(),
+        }
+    }
+
     /// The document as pretty JSON (serialising plain data cannot fail; an empty object is
     /// returned if it ever did).
     pub fn to_json(&self) -> String {
@@ -96,7 +168,7 @@ impl Plan {
     }
 }
 
-/// The objective of SPEC section 4, step by step.
+/// The objective of docs/accounting.md §12, step by step.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ObjectiveReport {
     /// Sum of priorities of admitted clusters and VMs that carry one.

@@ -1,4 +1,4 @@
-//! The topology document of SPEC section 2 as Rust types, decoded field by field so that
+//! The topology document of docs/input-format.md as Rust types, decoded field by field so that
 //! every error is collected (see [`crate::decode`]).
 
 use crate::decode::{check_range, decode_map, Decode, Errors, Fields, Path};

@@ -1,6 +1,6 @@
 //! First-level diagnosis: necessary conditions that can be checked without a solver (demand
 //! of a set of admitted units against each limit), each reported with the layer that owns the
-//! resource (SPEC section 5) and the shortfall.
+//! resource (docs/output-and-upgrades.md) and the shortfall.
 
 use crate::verify::{account, Alive, Assignment, Copy};
 use std::collections::BTreeSet;

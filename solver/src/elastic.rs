@@ -25,7 +25,7 @@ pub const CHANGE_WEIGHT: f64 = 100.0;
 /// One quantity to raise.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Raise {
-    /// The owning layer (SPEC section 5).
+    /// The owning layer (docs/output-and-upgrades.md).
     pub layer: Layer,
     /// The namespace, storage policy or network.
     pub subject: String,

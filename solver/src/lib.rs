@@ -2,7 +2,7 @@
 //!
 //! Compiles a validated [`vksplan_model::Inventory`] into one mixed-integer program (counts of
 //! interchangeable VMs per host, one file per constraint family under `lp/families`), solves it
-//! with HiGHS step by step in the lexicographic order of the SPEC's objective, names every VM's
+//! with HiGHS step by step in the lexicographic order of the objective (docs/accounting.md §12), names every VM's
 //! host, and checks the result with an independent [`verify`] before returning it.
 //!
 //! ```
@@ -18,7 +18,10 @@
 pub mod audit;
 pub mod blocks;
 pub mod conflict;
+mod deadline;
 pub mod diagnose;
+pub mod diagnosis;
+mod document;
 pub mod elastic;
 pub mod greedy;
 pub mod lp;
@@ -30,6 +33,9 @@ pub mod text;
 pub mod upgrade;
 pub mod verify;
 
+pub use deadline::Deadline;
+pub use diagnosis::fix::{cheapest_fix, MAX_ADDED_HOSTS};
+pub use document::{plan_bytes, plan_what_if};
 pub use place::plan;
 
 /// How to run the solver; everything else comes from the topology's `policy`.

@@ -38,14 +38,21 @@ pub fn plan(inventory: &Inventory, options: &Options) -> Result<Plan, SolverErro
         return Ok(plan);
     };
     let Some(assignment) = assignment else {
-        // No placement, no sequence: the placement's diagnosis says why.
+        // No placement, no sequence: the placement's diagnosis says why. A placement proven
+        // infeasible proves the upgrade infeasible too; one cut short by the time limit proves
+        // nothing, so the upgrade timed out as well.
+        let status = if plan.status == Status::Infeasible {
+            Status::Infeasible
+        } else {
+            Status::Timeout
+        };
         let everything = Assignment {
             host_of: vec![None; inventory.vms.len()],
             admitted: vec![true; inventory.admission_units.len()],
         };
         let roll = crate::replay::Roll::new(inventory, upgrade, &everything.admitted);
         plan.upgrade = Some(vksplan_model::plan::UpgradePlan {
-            status: Status::Infeasible,
+            status,
             waves: Vec::new(),
             lower_bound_waves: crate::upgrade::lower_bound(
                 inventory,
@@ -68,7 +75,7 @@ pub fn plan(inventory: &Inventory, options: &Options) -> Result<Plan, SolverErro
     let reserve = (time_limit * 0.02).clamp(0.0, 1.0);
     let deadline = started + std::time::Duration::from_secs_f64((time_limit - reserve).max(0.0));
     let sequenced = crate::upgrade::sequence(inventory, upgrade, &start, deadline);
-    // Every returned sequence is checked by the independent audit (SPEC section 6 from the
+    // Every returned sequence is checked by the independent audit (docs/output-and-upgrades.md §11-§17 from the
     // plan's actions), which shares no code with the planner.
     let broken = match sequenced.plan.status {
         Status::Infeasible | Status::Timeout => Vec::new(),

@@ -1,5 +1,5 @@
-//! The upgrade verifier: replays an upgrade plan action by action, exactly as SPEC section 6
-//! says, and checks SPEC section 3 at every wave's peak and end (through
+//! The upgrade verifier: replays an upgrade plan action by action, exactly as docs/output-and-upgrades.md §11-§17
+//! says, and checks docs/accounting.md at every wave's peak and end (through
 //! [`crate::verify::check_state`] over the live copies) plus the rules of the roll: each slot
 //! created and deleted once, control planes one slot per wave and before their pools, surge and
 //! unavailability within the rollout settings, the Supervisor one slot per wave, every host to
@@ -315,7 +315,7 @@ pub fn apply_wave(
     }
 
     // The peak: everything alive, migrating VMs on both hosts, counted once, in their
-    // destination's zone (SPEC section 6).
+    // destination's zone (docs/output-and-upgrades.md §11-§17).
     let mut copies: Vec<Copy> = state
         .copies()
         .into_iter()

@@ -1,7 +1,7 @@
-//! The independent verifier: a plain-Rust replay of SPEC section 3 over what is alive (which
+//! The independent verifier: a plain-Rust replay of docs/accounting.md over what is alive (which
 //! copy of which VM runs on which host, which hosts are in maintenance, which units are
 //! admitted). It reads the topology, never the MIP: every sum is recomputed per copy with exact
-//! integer arithmetic, and every violation becomes a diagnosis entry owned by the layer SPEC
+//! integer arithmetic, and every violation becomes a diagnosis entry owned by the layer docs/output-and-upgrades.md
 //! section 5 names. A placement is the case of one copy per VM; upgrade waves (see
 //! [`crate::replay`]) add surge copies and migrating VMs.
 
@@ -245,7 +245,7 @@ fn shared_hosts(copies: &[Copy], key: impl Fn(usize) -> Option<usize>) -> bool {
     slots_on.values().any(|slots| slots.len() > 1)
 }
 
-/// Checks every rule of SPEC section 3 over what is alive. Returns the hard violations, the
+/// Checks every rule of docs/accounting.md over what is alive. Returns the hard violations, the
 /// soft rules broken, and the sums.
 pub fn check_state(
     inventory: &Inventory,
@@ -587,7 +587,7 @@ pub fn check_state(
     (violations, soft_rules_broken, accounting)
 }
 
-/// Checks a placement against SPEC section 3 and computes the objective values of section 4.
+/// Checks a placement against docs/accounting.md and computes the objective values of its §12.
 pub fn verify(inventory: &Inventory, assignment: &Assignment) -> Report {
     let copies = assignment.copies();
     let maintenance = inventory.maintenance();

@@ -1,6 +1,6 @@
-//! An independent check of an upgrade sequence, written from SPEC section 6 and sharing no
+//! An independent check of an upgrade sequence, written from docs/output-and-upgrades.md §11-§17 and sharing no
 //! code with the planner ([`crate::upgrade`], [`crate::replay`]) nor with the placement
-//! verifier: its own record of where each copy is, its own sums of SPEC section 3, its own
+//! verifier: its own record of where each copy is, its own sums of docs/accounting.md, its own
 //! reading of the roll rules. It takes the plan document's actions by name, so it checks what
 //! the user receives. The planner's own replay builds waves; this one only judges them.
 

@@ -1,4 +1,4 @@
-//! SPEC section 3 over a set of live copies, for the independent sequence check: each rule
+//! docs/accounting.md over a set of live copies, for the independent sequence check: each rule
 //! summed from the copies directly, in integers.
 
 use std::collections::{BTreeMap, BTreeSet};

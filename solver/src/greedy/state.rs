@@ -1,6 +1,6 @@
 //! What the greedy placements and the local search track: facts about the inventory computed
 //! once (allowed hosts per VM, hard rules per VM, device indices) and the loads of a partial
-//! placement, with the exact fit test of SPEC section 3's per-host and per-namespace rules.
+//! placement, with the exact fit test of docs/accounting.md's per-host and per-namespace rules.
 
 use std::collections::HashMap;
 use vksplan_model::inventory::GroupKind;

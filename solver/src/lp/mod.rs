@@ -146,7 +146,7 @@ impl std::ops::AddAssign for FamilyStats {
     }
 }
 
-/// A constraint family: one accounting rule of SPEC section 3.
+/// A constraint family: one accounting rule of docs/accounting.md.
 pub trait Family {
     /// The family's name, as used to switch it off in tests.
     fn name(&self) -> &'static str;
@@ -174,7 +174,7 @@ pub struct Compiler<'a> {
     /// In a diagnosis model, the Supervisor's admission binary (held at 1 likewise), so that
     /// what the Supervisor uses drops out with its `admission` group.
     pub supervisor_admit: Option<Variable>,
-    /// The objective expressions, one per step of SPEC section 4.
+    /// The objective expressions, one per step of docs/accounting.md §12.
     pub objectives: Objectives,
     /// Families switched off (tests).
     pub disabled: Vec<String>,
@@ -203,7 +203,7 @@ pub enum Relaxable {
     Addresses(usize),
 }
 
-/// Objective expressions of SPEC section 4 (empty when a step has nothing to decide).
+/// Objective expressions of docs/accounting.md §12 (empty when a step has nothing to decide).
 #[derive(Default)]
 pub struct Objectives {
     /// Step 1a: sum of priorities admitted (maximise).

@@ -1,5 +1,5 @@
 //! The staged placement solve. Greedy starts give a verified incumbent at once; then each step
-//! of the SPEC's lexicographic objective gets its turn and a share of the time limit: a step
+//! of the lexicographic objective (docs/accounting.md §12) gets its turn and a share of the time limit: a step
 //! whose incumbent already reaches a bound known before solving is proven without a solve;
 //! balance is solved exactly by a search over utilisation levels (`levels`); the other steps
 //! by HiGHS on one model kept across steps ([`crate::lp::Session`]), warm-started from the

@@ -111,7 +111,7 @@ impl Step4 {
     }
 }
 
-/// A placement's value on every step of SPEC section 4.
+/// A placement's value on every step of docs/accounting.md §12.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Score {
     /// Step 1a: sum of the priorities admitted (more is better).

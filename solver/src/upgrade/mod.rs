@@ -1,4 +1,4 @@
-//! Upgrade sequencing (SPEC section 6): rolling cluster upgrades, host patching and the
+//! Upgrade sequencing (docs/output-and-upgrades.md §11-§17): rolling cluster upgrades, host patching and the
 //! Supervisor roll, in as few waves as the planner finds, checked action by action by the
 //! [`crate::replay`] verifier.
 //!
@@ -7,7 +7,7 @@
 //! rolls what it can: one Supervisor slot, one control-plane slot per cluster, and per node
 //! pool up to `max_surge` slots plus up to `max_unavailable` slots deleted now and created in
 //! the next wave; then it migrates what is left on the hosts going into
-//! maintenance. Every action is kept only if the wave, replayed, still keeps SPEC section 3 at
+//! maintenance. Every action is kept only if the wave, replayed, still keeps docs/accounting.md at
 //! its peak and end. New copies and migrations go to the least loaded host that keeps the wave
 //! valid. When a wave can make no progress, the upgrade is infeasible and the diagnosis says
 //! which rule blocks the first task that could not move, and so which layer owns it.
@@ -565,7 +565,7 @@ impl Loads {
         }
     }
 
-    /// The rule of SPEC section 3 a copy of `vm` on `host` would break at the wave's peak, if
+    /// The rule of docs/accounting.md a copy of `vm` on `host` would break at the wave's peak, if
     /// any (leaving out what the start already broke): the host's own rules, and, for a new
     /// copy (`from` is `None`), the totals it adds to (namespace limits, per-zone thirds,
     /// storage, addresses, HA admission); a migration moves its VM's share between zones.

@@ -348,7 +348,7 @@ pub(super) fn resolve(planner: &Planner, state: &State, deadline: Instant) -> (N
 }
 
 /// Waves of migrations from `state` to `target` (each live copy's host), applied to `state`
-/// as they are built. Every wave keeps SPEC section 3 at its
+/// as they are built. Every wave keeps docs/accounting.md at its
 /// peak (a migrating VM occupies both hosts): a move whose destination has no room yet waits,
 /// and when no move can go, one VM makes a detour to a host with room. `None` when neither
 /// works or `deadline` passes.

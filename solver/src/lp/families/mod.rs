@@ -1,4 +1,4 @@
-//! One file per accounting rule of SPEC section 3; [`all`] lists them in emission order.
+//! One file per accounting rule of docs/accounting.md; [`all`] lists them in emission order.
 //! Domain restrictions (maintenance hosts, node-pool zones, hard `vm_host` rules) are applied
 //! when the count columns are created (see `Compiler::allowed`).
 

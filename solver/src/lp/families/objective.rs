@@ -1,4 +1,4 @@
-//! The objective expressions of SPEC section 4 and the columns they need: admission (priority
+//! The objective expressions of docs/accounting.md §12 and the columns they need: admission (priority
 //! sum, then count), migrations against `placement` (on the counts: `m >= current * admitted -
 //! count`), balance (per host, its vCPU and memory load as integer level columns whose bounds
 //! the level search sets), consolidate (`used[host]` binaries on the capacity rows) and spread
