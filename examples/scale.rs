@@ -100,9 +100,9 @@ fn main() {
 
 /// `--greedy`: why the greedy placement fails, if it does (debugging aid).
 fn explain_greedy(inventory: &vksplan::model::Inventory) {
-    let strategy = vksplan::solver::greedy::Strategy::balance(inventory, None);
+    let strategy = vksplan::solver::Strategy::balance(inventory, None);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let found = vksplan::solver::greedy::greedy(inventory, &strategy, deadline);
+    let found = vksplan::solver::greedy(inventory, &strategy, deadline);
     eprintln!(
         "greedy: {}",
         if found.is_some() {

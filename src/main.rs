@@ -403,7 +403,7 @@ fn plan(input: &str, format: Format, options: &Options, what_if: &[String]) -> i
     report(&plan.diagnosis);
     let result = match format {
         Format::Json => print_json(&plan),
-        Format::Text => write_stdout(&vksplan::solver::text::render(&plan)),
+        Format::Text => write_stdout(&vksplan::solver::render_text(&plan)),
     };
     written(result, vksplan::exit_code(&plan))
 }

@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 use vksplan::model::topology::ObjectiveKind;
 use vksplan::model::{Inventory, Status};
-use vksplan::solver::verify::{verify, Assignment, Report};
+use vksplan::solver::{verify, Assignment, Report};
 
 /// The objective of docs/accounting.md §12 as a tuple to minimise.
 fn key(
@@ -158,7 +158,7 @@ prop_compose! {
 /// The conflict of an infeasible topology is infeasible and irreducible: without any one of
 /// its groups, the others hold.
 fn assert_irreducible(inventory: &Inventory) {
-    use vksplan::solver::conflict::{holds, minimal_conflict};
+    use vksplan::solver::{holds, minimal_conflict};
     let conflict = minimal_conflict(inventory, std::time::Duration::from_secs(60))
         .unwrap_or_else(|| panic!("no conflict found"));
     assert!(conflict.irreducible);
@@ -221,15 +221,15 @@ proptest! {
         let Some(best) = brute_force(&inventory) else {
             return Ok(());
         };
-        let held = vksplan::solver::placement::Score {
+        let held = vksplan::solver::Score {
             priority: (-best.0) as u64,
             admitted: (-best.1) as u32,
             soft_rules: best.2,
             migrations: best.3,
-            step4: vksplan::solver::placement::Step4::Cost(best.4),
+            step4: vksplan::solver::Step4::Cost(best.4),
             spread: best.5,
         };
-        let bounds = vksplan::solver::placement::lower_bounds(&inventory, &held);
+        let bounds = vksplan::solver::lower_bounds(&inventory, &held);
         prop_assert!(bounds.migrations <= best.3, "migrations floor {} > optimum {}; {}", bounds.migrations, best.3, document);
         if let Some(peak) = bounds.peak {
             prop_assert!(peak.to_f64() <= best.4 + 1e-9, "peak floor {} > optimum {}; {}", peak.to_f64(), best.4, document);

@@ -340,9 +340,9 @@ fn a_two_second_limit_on_288_hosts_returns_a_verified_plan_within_ten_seconds() 
     );
     let placement = plan["placement"].as_object().map_or(0, |p| p.len());
     assert!(placement > 9_000, "{placement} VMs placed");
-    let checked = vksplan::solver::verify::verify(
+    let checked = vksplan::solver::verify(
         &inventory,
-        &vksplan::solver::verify::Assignment {
+        &vksplan::solver::Assignment {
             host_of: inventory
                 .vms
                 .iter()

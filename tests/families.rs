@@ -4,8 +4,8 @@
 
 mod common;
 
-use vksplan::solver::placement::place;
-use vksplan::solver::verify::verify;
+use vksplan::solver::place;
+use vksplan::solver::verify;
 use vksplan::solver::Options;
 
 fn violations_without(case: &str, family: &str) -> Vec<String> {
@@ -79,7 +79,7 @@ fn each_family_switched_off_breaks_its_rule() {
 
 #[test]
 fn every_switchable_family_has_a_case() {
-    for family in vksplan::solver::lp::families::SWITCHABLE {
+    for family in vksplan::solver::SWITCHABLE_FAMILIES {
         assert!(
             CASES.iter().any(|(f, _, _)| *f == family),
             "family `{family}` has no switch-off case"

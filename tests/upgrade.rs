@@ -7,7 +7,7 @@ mod common;
 
 use vksplan::model::plan::Action;
 use vksplan::model::{Inventory, Layer, Plan, Status};
-use vksplan::solver::verify::Assignment;
+use vksplan::solver::Assignment;
 
 fn case(name: &str) -> (Inventory, Plan) {
     let inventory = common::inventory(&common::root().join(format!("fixtures/cases/{name}.json")));
@@ -37,7 +37,7 @@ fn waves(plan: &Plan) -> Vec<Vec<Action>> {
 fn replayed(inventory: &Inventory, plan: &Plan, waves: &[Vec<Action>]) -> Vec<String> {
     assert!(inventory.upgrade.is_some(), "no upgrade requested");
     let start = start(inventory, plan);
-    vksplan::solver::audit::check(inventory, &start.host_of, &start.admitted, waves)
+    vksplan::solver::audit_sequence(inventory, &start.host_of, &start.admitted, waves)
         .into_iter()
         .map(|finding| finding.rule.to_string())
         .collect()

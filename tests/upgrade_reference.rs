@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use std::collections::HashSet;
 use vksplan::model::plan::Action;
 use vksplan::model::{Inventory, Status};
-use vksplan::solver::audit::Replay;
+use vksplan::solver::AuditReplay as Replay;
 
 /// What the search found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,7 +211,7 @@ proptest! {
         let plan = common::plan(&inventory);
         prop_assume!(matches!(plan.status, Status::Optimal | Status::Feasible));
         let upgrade = plan.upgrade.clone().unwrap_or_else(|| panic!("no upgrade block"));
-        let mut start = vksplan::solver::verify::Assignment::from_plan(&inventory, &plan);
+        let mut start = vksplan::solver::Assignment::from_plan(&inventory, &plan);
         for (vm, host) in &inventory.placement {
             if start.host_of[*vm].is_some() {
                 start.host_of[*vm] = Some(*host);

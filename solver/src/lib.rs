@@ -1,9 +1,11 @@
 //! # vksplan-solver
 //!
 //! Compiles a validated [`vksplan_model::Inventory`] into one mixed-integer program (counts of
-//! interchangeable VMs per host, one file per constraint family under `lp/families`), solves it
-//! with HiGHS step by step in the lexicographic order of the objective (docs/accounting.md §12), names every VM's
-//! host, and checks the result with an independent [`verify`] before returning it.
+//! interchangeable VMs per host, one file per constraint family under `mip/families`), solves it
+//! with HiGHS step by step in the lexicographic order of the objective (docs/accounting.md §12),
+//! names every VM's host, and checks the result with an independent [`verify`] before returning
+//! it. Upgrades are sequenced wave by wave and audited; a stuck plan gets its minimal conflict and
+//! cheapest fix. `docs/ARCHITECTURE.md` in the repository shows what each folder owns.
 //!
 //! ```
 //! let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/lab-1-host.json"))?;
@@ -15,28 +17,32 @@
 //! ```
 #![deny(missing_docs)]
 
-pub mod audit;
-pub mod blocks;
-pub mod conflict;
+mod check;
 mod deadline;
-pub mod diagnose;
-pub mod diagnosis;
+mod diagnosis;
 mod document;
-pub mod elastic;
-pub mod greedy;
-pub mod lp;
-pub mod place;
-pub mod placement;
-pub mod replay;
-pub mod stuck;
-pub mod text;
-pub mod upgrade;
-pub mod verify;
+mod mip;
+mod placement;
+mod upgrade;
 
+// The entry points.
 pub use deadline::Deadline;
 pub use diagnosis::fix::{cheapest_fix, MAX_ADDED_HOSTS};
 pub use document::{plan_bytes, plan_what_if};
-pub use place::plan;
+pub use placement::place::plan;
+
+// The independent checks.
+pub use check::audit::{check as audit_sequence, Replay as AuditReplay};
+pub use check::verify::{verify, Assignment, Report};
+
+// Diagnosis.
+pub use diagnosis::conflict::{holds, minimal_conflict, Conflict};
+pub use diagnosis::text::render as render_text;
+
+// Building blocks that tests, benchmarks and examples drive on their own.
+pub use mip::families::SWITCHABLE as SWITCHABLE_FAMILIES;
+pub use placement::greedy::{greedy, Strategy};
+pub use placement::{lower_bounds, place, Score, Step4, StepKind};
 
 /// How to run the solver; everything else comes from the topology's `policy`.
 #[derive(Debug, Clone)]
@@ -59,7 +65,7 @@ pub struct Options {
     pub admission: Option<Vec<bool>>,
     /// Solve the steps of the objective up to this one only (`None`: all of them; states of an
     /// upgrade need a placement, or the one with the fewest migrations).
-    pub last_step: Option<placement::StepKind>,
+    pub last_step: Option<StepKind>,
 }
 
 impl Default for Options {

@@ -49,7 +49,7 @@ pub fn stable_json(plan: &vksplan::model::Plan) -> String {
 
 /// Re-checks a returned plan with the independent verifier, from its JSON-level content.
 pub fn assert_verified(inventory: &vksplan::model::Inventory, plan: &vksplan::model::Plan) {
-    use vksplan::solver::verify::{verify, Assignment};
+    use vksplan::solver::{verify, Assignment};
     let report = verify(inventory, &Assignment::from_plan(inventory, plan));
     assert!(
         report.violations.is_empty(),

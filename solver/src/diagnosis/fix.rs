@@ -45,7 +45,7 @@ struct Change {
 /// fewest the totals of vCPUs, memory, HA admission, devices and anti-affinity allow, up to
 /// [`MAX_ADDED_HOSTS`] more; hardware is the dearest change), then the fewest raised quantities,
 /// then the smallest raises. For each host count, an infeasible placement gets the elastic
-/// model's raises ([`crate::elastic::cheapest_fix`]); a stuck upgrade, the raise its blocking
+/// model's raises (`diagnosis::elastic::cheapest_fix`); a stuck upgrade, the raise its blocking
 /// task needs. Every candidate is checked by planning the changed document again, placement
 /// and upgrade; only a fix that makes it fit is returned.
 pub fn cheapest_fix(
@@ -133,22 +133,25 @@ pub fn cheapest_fix(
             if round == FIX_ROUNDS {
                 break;
             }
-            let raises: Vec<crate::elastic::Raise> = if plan.status == Status::Infeasible {
+            let raises: Vec<crate::diagnosis::elastic::Raise> = if plan.status == Status::Infeasible
+            {
                 if hosts_short(&inventory) {
                     // No raise of a limit or a count can help: more hosts.
                     break;
                 }
-                match crate::elastic::cheapest_fix(&inventory, remaining()) {
-                    crate::elastic::Outcome::Raise(raises) => raises,
-                    crate::elastic::Outcome::NotEnough => Vec::new(),
-                    crate::elastic::Outcome::Unknown => return Ok(Vec::new()),
+                match crate::diagnosis::elastic::cheapest_fix(&inventory, remaining()) {
+                    crate::diagnosis::elastic::Outcome::Raise(raises) => raises,
+                    crate::diagnosis::elastic::Outcome::NotEnough => Vec::new(),
+                    crate::diagnosis::elastic::Outcome::Unknown => return Ok(Vec::new()),
                 }
             } else {
                 // A stuck upgrade: what its blocking tasks need.
                 plan.diagnosis
                     .iter()
                     .flat_map(|d| &d.fix)
-                    .filter_map(|f| crate::elastic::Raise::from_assignment(&inventory, f))
+                    .filter_map(|f| {
+                        crate::diagnosis::elastic::Raise::from_assignment(&inventory, f)
+                    })
                     .collect()
             };
             if !merge(&mut changes, raises) {
@@ -179,7 +182,7 @@ fn changed_inventory(document: &serde_json::Value, changes: &[Change]) -> Option
 /// Whether the hosts are short by arithmetic, whatever the limits and counts: the necessary
 /// conditions on host totals, HA admission, devices or anti-affinity fail.
 fn hosts_short(inventory: &model::Inventory) -> bool {
-    crate::diagnose::necessary_conditions(inventory, None)
+    crate::diagnosis::diagnose::necessary_conditions(inventory, None)
         .iter()
         .any(|d| {
             matches!(
@@ -191,7 +194,7 @@ fn hosts_short(inventory: &model::Inventory) -> bool {
 
 /// Adds `raises` to `changes` (a larger raise of the same quantity replaces a smaller one);
 /// whether anything changed.
-fn merge(changes: &mut Vec<Change>, raises: Vec<crate::elastic::Raise>) -> bool {
+fn merge(changes: &mut Vec<Change>, raises: Vec<crate::diagnosis::elastic::Raise>) -> bool {
     let mut changed = false;
     for raise in raises {
         let value = raise

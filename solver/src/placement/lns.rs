@@ -1,13 +1,13 @@
 //! Large-neighbourhood search, for models too large to solve whole within the limit: re-solve
 //! the VMs of a few hosts at a time with the MIP, every other column held at the incumbent's
-//! value ([`crate::lp::Matrix::solve_free`]), and keep what improves. Each step of the
+//! value ([`crate::mip::Matrix::solve_free`]), and keep what improves. Each step of the
 //! objective picks its own neighbourhoods: the hosts where a rejected unit could go (step 1),
 //! the hosts of a broken soft rule's VMs (step 2), where moved VMs are and were (step 3), the
 //! hottest and coolest hosts (balance), the least used hosts (consolidate), the hosts where a
 //! pool is most crowded (spread).
 
 use super::{Incumbent, Score, Solve, Step4, StepKind};
-use crate::lp::{warm_start, Hint, Outcome};
+use crate::mip::{warm_start, Hint, Outcome};
 use good_lp::Expression;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -115,7 +115,7 @@ impl Solve<'_> {
                 fill(&mut hood, &|h| allowed.contains(&h));
             }
             StepKind::SoftRules => {
-                let report = crate::verify::verify(inventory, &incumbent.assignment);
+                let report = crate::check::verify::verify(inventory, &incumbent.assignment);
                 let broken: Vec<usize> = report
                     .soft_rules_broken
                     .iter()
@@ -192,7 +192,8 @@ impl Solve<'_> {
                     {
                         hood.hosts.insert(*host);
                     }
-                    let order = crate::greedy::cost_per_capacity_order(inventory, &self.facts);
+                    let order =
+                        crate::placement::greedy::cost_per_capacity_order(inventory, &self.facts);
                     let unused: Vec<usize> = order
                         .into_iter()
                         .filter(|h| utilisation[*h] == 0.0 && !inventory.hosts[*h].maintenance)
@@ -259,7 +260,7 @@ impl Solve<'_> {
             return;
         }
         let compiler = self.compiler;
-        let mut matrix = crate::lp::Matrix::new(
+        let mut matrix = crate::mip::Matrix::new(
             compiler,
             compiler
                 .objectives
@@ -424,11 +425,11 @@ impl Solve<'_> {
     /// peak with fewer hosts at it (the next neighbourhoods can then lower it).
     fn offer_hood(
         &mut self,
-        values: &crate::lp::ColumnValues,
+        values: &crate::mip::ColumnValues,
         step: StepKind,
         before: &Incumbent,
     ) -> bool {
-        let assignment = crate::place::disaggregate(self.compiler, self.blocks, values);
+        let assignment = crate::placement::place::disaggregate(self.compiler, self.blocks, values);
         let (score, report) = Score::evaluate(self.inventory, &assignment);
         if !report.violations.is_empty() {
             return false;
@@ -440,14 +441,14 @@ impl Solve<'_> {
             && self.hosts_at_peak(&assignment, &score)
                 < self.hosts_at_peak(&before.assignment, &before.score);
         if ordering.is_lt() || cooler {
-            let assignment = crate::lp::canonical(self.compiler, &assignment);
+            let assignment = crate::mip::canonical(self.compiler, &assignment);
             self.incumbent = Some(Incumbent { assignment, score });
             return true;
         }
         false
     }
 
-    fn hosts_at_peak(&self, assignment: &crate::verify::Assignment, score: &Score) -> usize {
+    fn hosts_at_peak(&self, assignment: &crate::check::verify::Assignment, score: &Score) -> usize {
         let Step4::Peak(peak) = score.step4 else {
             return 0;
         };

@@ -2,24 +2,26 @@
 //! of the lexicographic objective (docs/accounting.md §12) gets its turn and a share of the time limit: a step
 //! whose incumbent already reaches a bound known before solving is proven without a solve;
 //! balance is solved exactly by a search over utilisation levels (`levels`); the other steps
-//! by HiGHS on one model kept across steps ([`crate::lp::Session`]), warm-started from the
+//! by HiGHS on one model kept across steps ([`crate::mip::Session`]), warm-started from the
 //! incumbent. A step stopped by its budget keeps its best value, and the later steps still run
 //! on top of it. Every candidate is scored by the verifier's replay, never by the MIP, and the
 //! incumbent only changes for a plan that is lexicographically better.
 
+pub(crate) mod blocks;
 mod bounds;
+pub(crate) mod greedy;
 mod levels;
 mod lns;
+pub(crate) mod place;
 mod score;
 
-pub use levels::{rounding, Caps, Levels};
-pub use score::{peak, Ratio, Score, Step4, StepKind};
+pub use levels::Levels;
+pub use score::{Ratio, Score, Step4, StepKind};
 
-use crate::blocks::{blocks, Block};
-use crate::greedy;
-use crate::lp::{families, warm_start, Compiler, Matrix, Outcome, Session, SolveOptions};
-use crate::verify::Assignment;
+use crate::check::verify::Assignment;
+use crate::mip::{families, warm_start, Compiler, Matrix, Outcome, Session, SolveOptions};
 use crate::Options;
+use blocks::{blocks, Block};
 use good_lp::Expression;
 use std::time::{Duration, Instant};
 use vksplan_model::plan::{Stats, StepStats};
@@ -185,7 +187,7 @@ pub fn place(inventory: &Inventory, options: &Options) -> Placed {
     let columns = compiler.variables.len();
     let testing = !options.disabled_families.is_empty();
     let incumbent = incumbent.map(|i| Incumbent {
-        assignment: crate::lp::canonical(&compiler, &i.assignment),
+        assignment: crate::mip::canonical(&compiler, &i.assignment),
         score: i.score,
     });
     let mut solve = Solve {
@@ -697,8 +699,8 @@ impl Solve<'_> {
     }
 
     /// Takes a solution of the session if it is lexicographically better than the incumbent.
-    fn offer(&mut self, values: &crate::lp::ColumnValues) -> bool {
-        let assignment = crate::place::disaggregate(self.compiler, self.blocks, values);
+    fn offer(&mut self, values: &crate::mip::ColumnValues) -> bool {
+        let assignment = crate::placement::place::disaggregate(self.compiler, self.blocks, values);
         let (score, _) = Score::evaluate(self.inventory, &assignment);
         let better = self
             .incumbent
@@ -991,7 +993,7 @@ fn set_caps(session: &mut Session, compiler: &Compiler, levels: &Levels, level: 
 }
 
 /// Whether HiGHS's objective value differs from the objective of the solution it returned.
-fn disagrees(expression: &Expression, solved: &crate::lp::Solved) -> bool {
+fn disagrees(expression: &Expression, solved: &crate::mip::Solved) -> bool {
     solved.values.as_ref().is_some_and(|values| {
         let achieved = expression.eval_with(values);
         (achieved - solved.objective).abs() > 1e-6 * achieved.abs().max(1.0)

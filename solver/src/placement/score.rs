@@ -2,7 +2,7 @@
 //! (never from the MIP), with the peak utilisation as an exact fraction so that the level
 //! search and the comparison of plans never depend on floating-point round-off.
 
-use crate::verify::{verify, Assignment, Report};
+use crate::check::verify::{verify, Assignment, Report};
 use std::cmp::Ordering;
 use vksplan_model::topology::ObjectiveKind;
 use vksplan_model::Inventory;

@@ -1,6 +1,6 @@
 //! Upgrade sequencing (docs/output-and-upgrades.md §11-§17): rolling cluster upgrades, host patching and the
 //! Supervisor roll, in as few waves as the planner finds, checked action by action by the
-//! [`crate::replay`] verifier.
+//! [`crate::check::replay`] verifier.
 //!
 //! The planner builds waves greedily. Each wave first picks the hosts to patch next (up to the
 //! maintenance concurrency; each host spends exactly one wave boundary in maintenance), then
@@ -13,10 +13,11 @@
 //! which rule blocks the first task that could not move, and so which layer owns it.
 
 mod room;
+pub(crate) mod stuck;
 
-use crate::replay::{apply_wave, final_check, start_violations, Op, Roll, State};
-use crate::stuck::{BlockedTask, Need};
-use crate::verify::Assignment;
+use crate::check::replay::{apply_wave, final_check, start_violations, Op, Roll, State};
+use crate::check::verify::Assignment;
+use crate::upgrade::stuck::{BlockedTask, Need};
 use std::collections::BTreeSet;
 use vksplan_model::inventory::{GroupKind, UpgradeSpec};
 use vksplan_model::plan::{Status, UpgradePlan};
@@ -1010,12 +1011,12 @@ pub fn sequence(
         })
         .collect();
     let start_copies = state.copies();
-    let start_alive = crate::verify::Alive {
+    let start_alive = crate::check::verify::Alive {
         copies: &start_copies,
         maintenance: &state.maintenance,
         admitted: &state.admitted,
     };
-    let start_ips = crate::verify::account(inventory, start_alive).network_ips;
+    let start_ips = crate::check::verify::account(inventory, start_alive).network_ips;
     let lower_bound_waves = lower_bound(inventory, &roll, upgrade, &start_ips);
     let mut planner = Planner {
         inventory,
@@ -1585,7 +1586,7 @@ fn patch_hosts(
     patched
 }
 
-/// What blocks a stuck upgrade: a minimal conflict per blocked task (see [`crate::stuck`]).
+/// What blocks a stuck upgrade: a minimal conflict per blocked task (see [`crate::upgrade::stuck`]).
 fn explain(
     inventory: &Inventory,
     blocked: &[BlockedTask],
@@ -1593,7 +1594,7 @@ fn explain(
     supervisor: &[usize],
     hosts: &[usize],
 ) -> Vec<Diagnostic> {
-    let mut found = crate::stuck::entries(inventory, blocked, wave);
+    let mut found = crate::upgrade::stuck::entries(inventory, blocked, wave);
     if found.is_empty() {
         let what = if !supervisor.is_empty() {
             "the Supervisor roll".to_string()

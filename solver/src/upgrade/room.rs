@@ -16,10 +16,10 @@
 //! both are.
 
 use super::{Planner, State};
+use crate::check::replay::{Op, Roll};
+use crate::check::verify::Assignment;
 use crate::placement::{place, Ending, StepKind};
-use crate::replay::{Op, Roll};
-use crate::stuck::Need;
-use crate::verify::Assignment;
+use crate::upgrade::stuck::Need;
 use crate::Options;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -489,16 +489,16 @@ pub(super) fn proof_entries(
         .min(Duration::from_secs(10));
     // What the state would need raised (limits, addresses, storage): the fix search of the
     // plan reads these and checks them by planning again.
-    if let crate::elastic::Outcome::Raise(raises) =
-        crate::elastic::cheapest_fix(&model.inventory, budget / 2)
+    if let crate::diagnosis::elastic::Outcome::Raise(raises) =
+        crate::diagnosis::elastic::cheapest_fix(&model.inventory, budget / 2)
     {
         for raise in raises {
             headline = headline.with_fix(raise.assignment());
         }
     }
     let mut found = vec![headline];
-    if let Some(conflict) = crate::conflict::minimal_conflict(&model.inventory, budget) {
-        found.extend(crate::conflict::entries(&conflict));
+    if let Some(conflict) = crate::diagnosis::conflict::minimal_conflict(&model.inventory, budget) {
+        found.extend(crate::diagnosis::conflict::entries(&conflict));
     }
     found
 }

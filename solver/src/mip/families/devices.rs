@@ -1,6 +1,6 @@
 //! Devices (vGPU profiles, NICs...): per host, the devices of its VMs within its own count.
 
-use crate::lp::{Compiler, Family, FamilyStats, Owner};
+use crate::mip::{Compiler, Family, FamilyStats, Owner};
 use good_lp::Expression;
 use std::collections::BTreeMap;
 use vksplan_model::Layer;

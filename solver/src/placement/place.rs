@@ -1,11 +1,12 @@
 //! Placement: compile, solve step by step, name each VM's host, verify, and build the plan
 //! document.
 
-use crate::blocks::Block;
-use crate::lp::{ColumnValues, Compiler};
+use crate::check::verify::{usage, verify, Assignment, Report};
+use crate::diagnosis::diagnose;
+use crate::mip::{ColumnValues, Compiler};
+use crate::placement::blocks::Block;
 use crate::placement::{place, Ending};
-use crate::verify::{usage, verify, Assignment, Report};
-use crate::{diagnose, Options, SolverError};
+use crate::{Options, SolverError};
 use vksplan_model::plan::{ObjectiveReport, Plan, Stats, Status};
 use vksplan_model::Inventory;
 
@@ -50,7 +51,7 @@ pub fn plan(inventory: &Inventory, options: &Options) -> Result<Plan, SolverErro
             host_of: vec![None; inventory.vms.len()],
             admitted: vec![true; inventory.admission_units.len()],
         };
-        let roll = crate::replay::Roll::new(inventory, upgrade, &everything.admitted);
+        let roll = crate::check::replay::Roll::new(inventory, upgrade, &everything.admitted);
         plan.upgrade = Some(vksplan_model::plan::UpgradePlan {
             status,
             waves: Vec::new(),
@@ -79,7 +80,7 @@ pub fn plan(inventory: &Inventory, options: &Options) -> Result<Plan, SolverErro
     // plan's actions), which shares no code with the planner.
     let broken = match sequenced.plan.status {
         Status::Infeasible | Status::Timeout => Vec::new(),
-        _ => crate::audit::check(
+        _ => crate::check::audit::check(
             inventory,
             &start.host_of,
             &start.admitted,
@@ -179,7 +180,7 @@ fn plan_placement(
                 .time_limit_s
                 .unwrap_or(inventory.policy.time_limit_s);
             let budget = (limit - placed.stats.solve_ms as f64 / 1000.0) / 2.0;
-            crate::conflict::minimal_conflict(
+            crate::diagnosis::conflict::minimal_conflict(
                 inventory,
                 std::time::Duration::from_secs_f64(budget.clamp(0.0, 1e7)),
             )
@@ -187,7 +188,7 @@ fn plan_placement(
         diagnosis.extend(
             conflict
                 .flatten()
-                .map(|c| crate::conflict::entries(&c))
+                .map(|c| crate::diagnosis::conflict::entries(&c))
                 .unwrap_or_default(),
         );
         if diagnosis.is_empty() {

@@ -7,7 +7,7 @@
 //! blocks some host: with the VMs where they are at that wave, relaxing any one group of the
 //! conflict frees a host for the task (or, for a task tied to no host, lets its check pass).
 
-use crate::conflict::{describe_group, specificity};
+use crate::diagnosis::conflict::{describe_group, specificity};
 use std::collections::{BTreeMap, BTreeSet};
 use vksplan_model::{Diagnostic, Inventory, Layer};
 

@@ -6,7 +6,7 @@
 //! `Objectives::step_rows`): they bind nothing before their step, as its columns are free. Soft
 //! rules are [`super::rules`]'s.
 
-use crate::lp::{gib, Compiler, Family, FamilyStats, Hint, Level};
+use crate::mip::{gib, Compiler, Family, FamilyStats, Hint, Level};
 use crate::placement::StepKind;
 use good_lp::{variable, Expression};
 use std::collections::BTreeMap;

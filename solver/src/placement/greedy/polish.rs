@@ -5,7 +5,7 @@
 //! pools' largest counts per host ([`Goal::Spread`]); the result is verified by the caller.
 
 use super::state::{Facts, State};
-use crate::verify::Assignment;
+use crate::check::verify::Assignment;
 use std::time::Instant;
 use vksplan_model::inventory::GroupKind;
 use vksplan_model::Inventory;

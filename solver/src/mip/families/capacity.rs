@@ -1,7 +1,7 @@
 //! Host capacity: reserved vCPUs and memory within the physical cores and memory, all vCPUs and
 //! memory within the overcommitted limits.
 
-use crate::lp::{gib, Compiler, Family, FamilyStats, Owner};
+use crate::mip::{gib, Compiler, Family, FamilyStats, Owner};
 use good_lp::Expression;
 use vksplan_model::Layer;
 

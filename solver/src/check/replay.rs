@@ -1,12 +1,12 @@
 //! The upgrade verifier: replays an upgrade plan action by action, exactly as docs/output-and-upgrades.md §11-§17
 //! says, and checks docs/accounting.md at every wave's peak and end (through
-//! [`crate::verify::check_state`] over the live copies) plus the rules of the roll: each slot
+//! [`crate::check::verify::check_state`] over the live copies) plus the rules of the roll: each slot
 //! created and deleted once, control planes one slot per wave and before their pools, surge and
 //! unavailability within the rollout settings, the Supervisor one slot per wave, every host to
 //! patch in and out of maintenance, and the maintenance concurrency.
 
-use crate::verify::{check_state, Alive, Assignment, Copy};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use crate::check::verify::{check_state, Alive, Assignment, Copy};
+use std::collections::{BTreeMap, BTreeSet};
 use vksplan_model::inventory::{GroupKind, UpgradeSpec};
 use vksplan_model::plan::Action;
 use vksplan_model::{Diagnostic, Inventory, Layer};
@@ -615,65 +615,5 @@ pub fn final_check(inventory: &Inventory, roll: &Roll, state: &State) -> Vec<Dia
             ));
         }
     }
-    broken
-}
-
-/// Replays a whole plan (with names, as in the document) from the start state: everything it
-/// breaks, beyond what the start state already broke.
-pub fn replay(
-    inventory: &Inventory,
-    upgrade: &UpgradeSpec,
-    start: &Assignment,
-    waves: &[Vec<Action>],
-) -> Vec<Diagnostic> {
-    let vm_index: HashMap<&str, usize> = inventory
-        .vms
-        .iter()
-        .enumerate()
-        .map(|(i, vm)| (vm.name.as_str(), i))
-        .collect();
-    let host_index: HashMap<&str, usize> = inventory
-        .hosts
-        .iter()
-        .enumerate()
-        .map(|(i, h)| (h.name.as_str(), i))
-        .collect();
-    let roll = Roll::new(inventory, upgrade, &start.admitted);
-    let mut state = State::start(inventory, start);
-    let tolerated: BTreeSet<(String, String)> = start_violations(inventory, &state)
-        .into_iter()
-        .map(|d| (d.constraint, d.subject))
-        .collect();
-    let mut broken = Vec::new();
-    for (w, wave) in waves.iter().enumerate() {
-        let mut ops = Vec::new();
-        for (a, action) in wave.iter().enumerate() {
-            let vm = |name: &str| vm_index.get(name).copied();
-            let host = |name: &str| host_index.get(name).copied();
-            let op = match action {
-                Action::ExitMaintenance { host: h } => host(h).map(Op::Exit),
-                Action::Create { vm: v, host: h } => {
-                    vm(v).zip(host(h)).map(|(v, h)| Op::Create(v, h))
-                }
-                Action::Migrate { vm: v, to } => {
-                    vm(v).zip(host(to)).map(|(v, h)| Op::Migrate(v, h))
-                }
-                Action::Delete { vm: v } => vm(v).map(Op::Delete),
-                Action::EnterMaintenance { host: h } => host(h).map(Op::Enter),
-            };
-            match op {
-                Some(op) => ops.push(op),
-                None => broken.push(Diagnostic::input(
-                    format!("upgrade.waves[{w}][{a}]"),
-                    "upgrade",
-                    "unknown_reference",
-                    "the action names a VM or host that does not exist",
-                    "a bug: report it",
-                )),
-            }
-        }
-        broken.extend(apply_wave(inventory, &roll, &mut state, &ops, &tolerated));
-    }
-    broken.extend(final_check(inventory, &roll, &state));
     broken
 }

@@ -2,7 +2,7 @@
 //! solution vector can be computed from any placement (the greedy one) and handed to HiGHS.
 
 use super::Compiler;
-use crate::verify::Assignment;
+use crate::check::verify::Assignment;
 use vksplan_model::topology::RuleKind;
 
 /// What a column stands for.

@@ -1,5 +1,5 @@
 //! An independent check of an upgrade sequence, written from docs/output-and-upgrades.md §11-§17 and sharing no
-//! code with the planner ([`crate::upgrade`], [`crate::replay`]) nor with the placement
+//! code with the planner ([`crate::upgrade`], [`crate::check::replay`]) nor with the placement
 //! verifier: its own record of where each copy is, its own sums of docs/accounting.md, its own
 //! reading of the roll rules. It takes the plan document's actions by name, so it checks what
 //! the user receives. The planner's own replay builds waves; this one only judges them.

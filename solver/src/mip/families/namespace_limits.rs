@@ -4,7 +4,7 @@
 //! against `floor(limit / vcpu_mhz)` (exact: vCPUs are whole); memory and disk are in GiB. In
 //! an elastic model every limit has a slack (see `Compiler::slack`).
 
-use crate::lp::{gib, Compiler, Family, FamilyStats, Owner, Relaxable};
+use crate::mip::{gib, Compiler, Family, FamilyStats, Owner, Relaxable};
 use good_lp::Expression;
 use vksplan_model::Layer;
 

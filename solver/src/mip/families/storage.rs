@@ -1,6 +1,6 @@
 //! Storage capacity: per storage policy, the disks of every admitted VM within `capacity`.
 
-use crate::lp::{gib, Compiler, Family, FamilyStats, Owner, Relaxable};
+use crate::mip::{gib, Compiler, Family, FamilyStats, Owner, Relaxable};
 use good_lp::Expression;
 use vksplan_model::Layer;
 

@@ -13,8 +13,8 @@ mod state;
 pub use polish::{polish, Goal};
 pub use state::Facts;
 
+use crate::check::verify::{verify, Assignment};
 use crate::placement::{Levels, Ratio};
-use crate::verify::{verify, Assignment};
 use state::State;
 use vksplan_model::inventory::GroupKind;
 use vksplan_model::topology::ObjectiveKind;

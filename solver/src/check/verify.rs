@@ -3,7 +3,7 @@
 //! admitted). It reads the topology, never the MIP: every sum is recomputed per copy with exact
 //! integer arithmetic, and every violation becomes a diagnosis entry owned by the layer docs/output-and-upgrades.md
 //! section 5 names. A placement is the case of one copy per VM; upgrade waves (see
-//! [`crate::replay`]) add surge copies and migrating VMs.
+//! [`crate::check::replay`]) add surge copies and migrating VMs.
 
 use std::collections::{BTreeMap, BTreeSet};
 use vksplan_model::inventory::GroupKind;

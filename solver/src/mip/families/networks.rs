@@ -3,7 +3,7 @@
 //! VM of every namespace on it; a load-balancer network 1 for the Supervisor API and, per
 //! cluster, 1 for its API endpoint plus its `load_balancer_services`.
 
-use crate::lp::{Compiler, Family, FamilyStats, Owner, Relaxable};
+use crate::mip::{Compiler, Family, FamilyStats, Owner, Relaxable};
 use good_lp::{Expression, IntoAffineExpression};
 use vksplan_model::Inventory;
 

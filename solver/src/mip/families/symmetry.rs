@@ -4,7 +4,7 @@
 //! These rows cut only relabelled copies of solutions, never a better objective, and save the
 //! branch and bound from proving the same bound once per permutation.
 
-use crate::lp::{Compiler, Family, FamilyStats};
+use crate::mip::{Compiler, Family, FamilyStats};
 use good_lp::Expression;
 use std::collections::BTreeMap;
 

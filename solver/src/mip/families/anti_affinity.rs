@@ -2,7 +2,7 @@
 //! cluster on pairwise distinct hosts (count bounds of 1 already say so per block; this row
 //! sums the blocks of one group), and with a 3-zone Supervisor in distinct zones.
 
-use crate::lp::{Compiler, Family, FamilyStats, Owner};
+use crate::mip::{Compiler, Family, FamilyStats, Owner};
 use good_lp::Expression;
 use std::collections::BTreeMap;
 use vksplan_model::Layer;

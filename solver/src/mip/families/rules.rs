@@ -3,7 +3,7 @@
 //! ones count the VMs on the wrong side. A soft rule has a `broken` binary that relaxes it and
 //! is counted in step 2 of the objective.
 
-use crate::lp::{Compiler, Family, FamilyStats, Hint, Owner};
+use crate::mip::{Compiler, Family, FamilyStats, Hint, Owner};
 use good_lp::{variable, Expression};
 use std::collections::BTreeMap;
 use vksplan_model::topology::RuleKind;

@@ -152,16 +152,6 @@ impl Session {
         }
     }
 
-    /// The column index shared with the solutions this session returns.
-    pub fn index(&self) -> &ColumnIndex {
-        &self.index
-    }
-
-    /// Columns and rows in the model.
-    pub fn size(&self) -> (usize, usize) {
-        (self.columns.len(), self.rows)
-    }
-
     /// Sets the objective to minimise `expression` (its constant is ignored).
     pub fn minimise(&mut self, expression: &Expression) {
         let Some(model) = self.model.as_mut() else {

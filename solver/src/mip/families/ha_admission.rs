@@ -3,7 +3,7 @@
 //! the memory, totalled over those hosts. The vCPU row is `reserved <= floor((H - k) * cores /
 //! H)` in integers (vCPUs are whole), the memory row in GiB.
 
-use crate::lp::{gib, Compiler, Family, FamilyStats, Owner};
+use crate::mip::{gib, Compiler, Family, FamilyStats, Owner};
 use good_lp::Expression;
 use vksplan_model::Layer;
 

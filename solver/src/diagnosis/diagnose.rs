@@ -2,7 +2,7 @@
 //! of a set of admitted units against each limit), each reported with the layer that owns the
 //! resource (docs/output-and-upgrades.md) and the shortfall.
 
-use crate::verify::{account, Alive, Assignment, Copy};
+use crate::check::verify::{account, Alive, Assignment, Copy};
 use std::collections::BTreeSet;
 use vksplan_model::inventory::GroupKind;
 use vksplan_model::{Bytes, Diagnostic, Inventory, Layer, Status};

@@ -5,9 +5,9 @@
 //! Groups are dropped in halving chunks while the rest stays infeasible, then one by one, so
 //! the result is irreducible: without any one of its groups, the others can hold.
 
-use crate::blocks::blocks;
-use crate::lp::{families, feasible, Compiler, Owner};
-use crate::verify::{account, Accounting, Alive, Copy};
+use crate::check::verify::{account, Accounting, Alive, Copy};
+use crate::mip::{families, feasible, Compiler, Owner};
+use crate::placement::blocks::blocks;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 use vksplan_model::{Diagnostic, Inventory, Layer};
@@ -25,7 +25,7 @@ pub struct Conflict {
 /// The diagnosis model: every accounting family, domain restrictions as rows; no objective.
 fn diagnosis_model<'a>(
     inventory: &'a Inventory,
-    blocks: &'a [crate::blocks::Block],
+    blocks: &'a [crate::placement::blocks::Block],
 ) -> Compiler<'a> {
     let mut compiler = Compiler::for_diagnosis(inventory, blocks);
     for family in families::all() {

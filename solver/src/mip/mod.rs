@@ -7,12 +7,12 @@ mod session;
 mod solve;
 mod warm;
 
-pub use matrix::{Matrix, SubSolved};
+pub use matrix::Matrix;
 pub use session::{Outcome, Session, SolveOptions, Solved};
 pub use solve::{feasible, minimise, Minimum};
 pub use warm::{canonical, warm_start, Hint};
 
-use crate::blocks::Block;
+use crate::placement::blocks::Block;
 use good_lp::{variable, Constraint, Expression, ProblemVariables, Variable};
 use vksplan_model::Inventory;
 
@@ -67,16 +67,6 @@ impl ColumnValues {
             .and_then(|i| self.values.get(*i))
             .copied()
             .unwrap_or(0.0)
-    }
-
-    /// Whether there is no solution.
-    pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
-    }
-
-    /// Raw values in column order.
-    pub fn as_slice(&self) -> &[f64] {
-        &self.values
     }
 }
 
