@@ -43,7 +43,8 @@ fn every_invalid_fixture_exits_2_with_paths_and_layers() {
         invalid.len() >= 15,
         "the invalid folder should exercise many errors"
     );
-    for path in invalid {
+    // One snapshot per fixture: `insta::glob!` runs them all and reports every one that fails.
+    insta::glob!("../fixtures/invalid", "*.json", |path| {
         let output = vksplan(&["check", path.to_str().unwrap_or_default()]);
         assert_eq!(output.status.code(), Some(2), "{}", path.display());
         let report = json(&output);
@@ -70,10 +71,10 @@ fn every_invalid_fixture_exits_2_with_paths_and_layers() {
             diagnosis.len()
         );
         insta::assert_snapshot!(
-            format!("invalid-{}", common::stem(&path)),
+            "invalid",
             serde_json::to_string_pretty(&report).unwrap_or_default()
         );
-    }
+    });
 }
 
 #[test]

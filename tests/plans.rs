@@ -5,18 +5,13 @@ mod common;
 
 use vksplan::model::{Layer, Status};
 
-fn all_fixtures() -> Vec<std::path::PathBuf> {
-    let mut files = common::fixtures("");
-    files.extend(common::fixtures("cases"));
-    files
-}
-
+/// One snapshot per fixture (`insta::glob!` runs them all and reports every one that fails).
 #[test]
 fn every_fixture_plan_matches_its_snapshot_and_repeats_exactly() {
-    for path in all_fixtures() {
+    insta::glob!("../fixtures", "{*.json,cases/*.json}", |path| {
         // Through the facade, as the CLI prints it (with the host fixes of stuck plans).
-        let inventory = common::inventory(&path);
-        let document = std::fs::read(&path).unwrap_or_default();
+        let inventory = common::inventory(path);
+        let document = std::fs::read(path).unwrap_or_default();
         let options = vksplan::solver::Options::default();
         let run = || {
             vksplan::plan_bytes(&document, &options)
@@ -32,11 +27,8 @@ fn every_fixture_plan_matches_its_snapshot_and_repeats_exactly() {
         if first.status == Status::Optimal || first.status == Status::Feasible {
             common::assert_verified(&inventory, &first);
         }
-        insta::assert_snapshot!(
-            format!("plan-{}", common::stem(&path)),
-            common::stable_json(&first)
-        );
-    }
+        insta::assert_snapshot!("plan", common::stable_json(&first));
+    });
 }
 
 #[test]
