@@ -5,7 +5,9 @@
 //! without `--force`; one JSON summary line per input is printed (and flushed) as soon as that
 //! input is done, so that a killed batch leaves a summary of everything it finished; SIGINT
 //! and SIGTERM let the plans in flight finish and mark the others `cancelled`; temporary files a
-//! killed batch left behind are removed by the next one.
+//! killed batch left behind are removed by the next one. With `--shard I/N` (or the variables
+//! `JOB_COMPLETION_INDEX` and `VKSPLAN_SHARDS` of a Kubernetes Indexed Job), a process plans only
+//! the inputs whose output name hashes to shard I, so N processes plan every input exactly once.
 
 use rayon::prelude::*;
 use std::io::Write;
@@ -32,6 +34,79 @@ pub struct Input {
     pub document: Option<Vec<u8>>,
 }
 
+/// Which part of the inputs this process plans: shard `index` of `count` (0-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// This process's shard, below `count`.
+    pub index: u64,
+    /// How many shards share the inputs.
+    pub count: u64,
+}
+
+impl Shard {
+    /// The whole batch in one process.
+    pub const ALL: Shard = Shard { index: 0, count: 1 };
+
+    /// Parses `I/N` (0 <= I < N).
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let (index, count) = text
+            .split_once('/')
+            .ok_or_else(|| format!("`{text}` is not a shard: write I/N, e.g. 0/4"))?;
+        let number = |part: &str, what: &str| {
+            part.trim()
+                .parse::<u64>()
+                .map_err(|_| format!("`{text}`: the {what} `{part}` is not a whole number"))
+        };
+        Shard::new(number(index, "shard index")?, number(count, "shard count")?)
+            .map_err(|e| format!("`{text}`: {e}"))
+    }
+
+    /// Shard `index` of `count`, checked.
+    pub fn new(index: u64, count: u64) -> Result<Shard, String> {
+        if count == 0 {
+            return Err("the shard count must be at least 1".into());
+        }
+        if index >= count {
+            return Err(format!(
+                "the shard index {index} must be below the shard count {count} (shards count from 0)"
+            ));
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// The shard of a Kubernetes Indexed Job: `JOB_COMPLETION_INDEX` of `VKSPLAN_SHARDS`
+    /// (`None` when `VKSPLAN_SHARDS` is unset).
+    pub fn from_environment(
+        index: Option<&str>,
+        count: Option<&str>,
+    ) -> Option<Result<Shard, String>> {
+        let count = count?;
+        Some(match index {
+            None => Err(format!(
+                "VKSPLAN_SHARDS={count} needs JOB_COMPLETION_INDEX (the Indexed Job's index)"
+            )),
+            Some(index) => Shard::parse(&format!("{index}/{count}")).map_err(|e| {
+                format!("JOB_COMPLETION_INDEX and VKSPLAN_SHARDS do not make a shard: {e}")
+            }),
+        })
+    }
+
+    /// Whether this shard plans the input with output name `output`: a stable hash of the name
+    /// (FNV-1a over its bytes, '/'-separated) modulo the shard count, the same on every machine.
+    pub fn owns(self, output: &Path) -> bool {
+        let name: Vec<String> = output
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().to_string())
+            .collect();
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in name.join("/").bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        hash % self.count == self.index
+    }
+}
+
 /// What the batch is asked to do.
 pub struct Batch {
     /// The inputs, in order.
@@ -44,11 +119,23 @@ pub struct Batch {
     pub force: bool,
     /// Planning options.
     pub options: Options,
+    /// The part of the inputs this process plans.
+    pub shard: Shard,
 }
 
 /// Output names for input files: each path relative to the folder all inputs share, with the
-/// extension `.json`; the same file given twice keeps one name (the second is refused).
+/// extension `.json`; the same file given twice keeps one name (the second is refused). A folder
+/// stands for every `.json` file below it, in path order.
 pub fn file_inputs(paths: &[PathBuf]) -> Vec<Input> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            json_files_below(path, &mut files);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    let paths = &files;
     let absolute: Vec<PathBuf> = paths
         .iter()
         .map(|p| {
@@ -76,6 +163,33 @@ pub fn file_inputs(paths: &[PathBuf]) -> Vec<Input> {
             }
         })
         .collect()
+}
+
+/// Every `.json` file below `folder` (hidden files and folders, such as a batch's temporary
+/// files, excepted), sorted.
+fn json_files_below(folder: &Path, files: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        // Unreadable: given as it is, so that its summary line says why.
+        files.push(folder.to_path_buf());
+        return;
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| !n.starts_with('.'))
+        })
+        .collect();
+    paths.sort();
+    for path in paths {
+        if path.is_dir() {
+            json_files_below(&path, files);
+        } else if path.extension().is_some_and(|e| e == "json") {
+            files.push(path);
+        }
+    }
 }
 
 /// The deepest folder that holds every path.
@@ -123,10 +237,7 @@ fn prepare(out: &Path) -> Result<(), String> {
     }
     std::fs::create_dir_all(out)
         .map_err(|e| format!("cannot create the output folder `{}`: {e}", out.display()))?;
-    let probe = out.join(format!(
-        "{TEMPORARY_PREFIX}probe.{}.tmp",
-        std::process::id()
-    ));
+    let probe = out.join(temporary_name("probe"));
     std::fs::write(&probe, b"").map_err(|e| {
         format!(
             "cannot write into the output folder `{}`: {e}",
@@ -137,16 +248,38 @@ fn prepare(out: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Removes temporary files of our naming that a killed batch left (any process id that is not
-/// running any more), in `folder` and below.
-fn remove_stale_temporaries(folder: &Path) {
+/// This machine's name for temporary files (a pod's name in Kubernetes), without dots.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().replace(['.', '/'], "_"))
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// The temporary file's name for `file_name`: ours, this machine's, this process's.
+fn temporary_name(file_name: &str) -> String {
+    format!(
+        "{TEMPORARY_PREFIX}{file_name}.{}.{}.tmp",
+        host_name(),
+        std::process::id()
+    )
+}
+
+/// Removes temporary files of our naming that a killed batch left, in `folder` and below
+/// (`out` is the output folder): on this machine, those of a process that is no longer running;
+/// when sharded, also those another machine (a killed pod) left for an output of this shard,
+/// since no other process writes this shard's outputs.
+fn remove_stale_temporaries(out: &Path, folder: &Path, shard: Shard) {
     let Ok(entries) = std::fs::read_dir(folder) else {
         return;
     };
+    let here = host_name();
     for entry in entries.filter_map(Result::ok) {
         let path = entry.path();
         if path.is_dir() {
-            remove_stale_temporaries(&path);
+            remove_stale_temporaries(out, &path, shard);
             continue;
         }
         let name = entry.file_name().to_string_lossy().to_string();
@@ -156,11 +289,21 @@ fn remove_stale_temporaries(folder: &Path) {
         else {
             continue;
         };
-        let pid = rest.rsplit('.').next().and_then(|p| p.parse::<u32>().ok());
-        let running = pid.is_some_and(|pid| {
-            pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists()
-        });
-        if !running {
+        let mut parts = rest.rsplitn(3, '.');
+        let pid = parts.next().and_then(|p| p.parse::<u32>().ok());
+        let host = parts.next().unwrap_or_default();
+        let file_name = parts.next().unwrap_or_default();
+        let stale = if host == here {
+            !pid.is_some_and(|pid| {
+                pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists()
+            })
+        } else {
+            let output = folder.join(file_name);
+            shard.count > 1
+                && !file_name.is_empty()
+                && output.strip_prefix(out).is_ok_and(|o| shard.owns(o))
+        };
+        if stale {
             let _ = std::fs::remove_file(&path);
         }
     }
@@ -176,10 +319,7 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("output");
-    let temporary = path.with_file_name(format!(
-        "{TEMPORARY_PREFIX}{file_name}.{}.tmp",
-        std::process::id()
-    ));
+    let temporary = path.with_file_name(temporary_name(file_name));
     let result = std::fs::File::create(&temporary).and_then(|mut file| {
         file.write_all(text.as_bytes())?;
         file.write_all(b"\n")?;
@@ -208,7 +348,7 @@ pub fn run(batch: Batch) -> i32 {
         eprintln!("vksplan: {error}");
         return 2;
     }
-    remove_stale_temporaries(&batch.out);
+    remove_stale_temporaries(&batch.out, &batch.out, batch.shard);
     let cancelled = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         let _ = signal_hook::flag::register(signal, Arc::clone(&cancelled));
@@ -233,52 +373,55 @@ pub fn run(batch: Batch) -> i32 {
         .iter()
         .map(|input| !taken.insert(input.output.clone()))
         .collect();
+    // This process's shard of the inputs (a repeated input has its first's name, so its shard).
+    let mine: Vec<(&Input, bool)> = batch
+        .inputs
+        .iter()
+        .zip(duplicate)
+        .filter(|(input, _)| batch.shard.owns(&input.output))
+        .collect();
     let worst = Mutex::new(0);
     let out = &batch.out;
     pool.install(|| {
-        batch
-            .inputs
-            .par_iter()
-            .zip(duplicate.par_iter())
-            .for_each(|(input, duplicate)| {
-                let line = if cancelled.load(Ordering::SeqCst) {
-                    summary(
-                        input,
-                        None,
-                        "cancelled",
-                        None,
-                        1,
-                        Some("the batch was interrupted before this input ran".into()),
-                    )
-                } else if *duplicate {
-                    summary(
-                        input,
-                        None,
-                        "refused",
-                        None,
-                        2,
-                        Some(format!(
-                            "`{}` is given more than once; it runs once",
-                            input.name
-                        )),
-                    )
-                } else {
-                    one(input, out, batch.force, &batch.options)
-                };
-                let code = line["exit_code"].as_i64().unwrap_or(3) as i32;
+        mine.par_iter().for_each(|&(input, duplicate)| {
+            let line = if cancelled.load(Ordering::SeqCst) {
+                summary(
+                    input,
+                    None,
+                    "cancelled",
+                    None,
+                    1,
+                    Some("the batch was interrupted before this input ran".into()),
+                )
+            } else if duplicate {
+                summary(
+                    input,
+                    None,
+                    "refused",
+                    None,
+                    2,
+                    Some(format!(
+                        "`{}` is given more than once; it runs once",
+                        input.name
+                    )),
+                )
+            } else {
+                one(input, out, batch.force, &batch.options)
+            };
+            let code = line["exit_code"].as_i64().unwrap_or(3) as i32;
+            if let Ok(mut worst) = worst.lock() {
+                *worst = (*worst).max(code);
+            }
+            let mut stdout = std::io::stdout().lock();
+            if writeln!(stdout, "{line}")
+                .and_then(|()| stdout.flush())
+                .is_err()
+            {
                 if let Ok(mut worst) = worst.lock() {
-                    *worst = (*worst).max(code);
+                    *worst = 3;
                 }
-                let mut stdout = std::io::stdout().lock();
-                if writeln!(stdout, "{line}")
-                    .and_then(|()| stdout.flush())
-                    .is_err()
-                {
-                    if let Ok(mut worst) = worst.lock() {
-                        *worst = 3;
-                    }
-                }
-            });
+            }
+        });
     });
     let worst = worst.into_inner().unwrap_or(3);
     if cancelled.load(Ordering::SeqCst) {

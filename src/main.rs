@@ -90,6 +90,11 @@ others as `cancelled`. The exit code is the worst of the inputs' codes.\n\nExit 
         /// Overwrite outputs that exist (refused otherwise).
         #[arg(long)]
         force: bool,
+        /// Plan only shard I of N (0 <= I < N): the inputs whose output name hashes to I, so
+        /// that N processes plan every input exactly once. Default: `JOB_COMPLETION_INDEX` of
+        /// `VKSPLAN_SHARDS` when `VKSPLAN_SHARDS` is set (a Kubernetes Indexed Job), else 0/1.
+        #[arg(long, value_name = "I/N", value_parser = batch::Shard::parse)]
+        shard: Option<batch::Shard>,
     },
 }
 
@@ -168,7 +173,22 @@ fn run(cli: Cli) -> i32 {
             jobs,
             time_limit,
             force,
+            shard,
         } => {
+            let shard = match shard {
+                Some(shard) => shard,
+                None => match batch::Shard::from_environment(
+                    std::env::var("JOB_COMPLETION_INDEX").ok().as_deref(),
+                    std::env::var("VKSPLAN_SHARDS").ok().as_deref(),
+                ) {
+                    None => batch::Shard::ALL,
+                    Some(Ok(shard)) => shard,
+                    Some(Err(error)) => {
+                        eprintln!("vksplan: {error}");
+                        return 2;
+                    }
+                },
+            };
             let options = Options {
                 time_limit_s: time_limit,
                 threads: 1,
@@ -191,6 +211,7 @@ fn run(cli: Cli) -> i32 {
                 jobs: jobs.map_or(cores, |j| j as usize),
                 force,
                 options,
+                shard,
             })
         }
     }
