@@ -60,6 +60,13 @@ codes: 0 the document is complete and valid, 2 something is missing or an input 
 (the document built so far is still written)."
     )]
     Import(ImportArgs),
+    /// Print the JSON Schema (draft 2020-12) of the input (topology) or the plan document; the
+    /// same schemas are committed under docs/schema/.
+    Schema {
+        /// Which document.
+        #[arg(value_enum)]
+        document: SchemaDocument,
+    },
     /// Plan many topologies in parallel; one plan document per input in DIR.
     #[command(
         after_help = "Writes DIR/<path>.json for each input (whole or not at all; <path> is the \
@@ -148,9 +155,26 @@ fn main() -> ExitCode {
     ExitCode::from(code as u8)
 }
 
+/// The documents `vksplan schema` describes.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SchemaDocument {
+    /// The topology document vksplan reads.
+    Input,
+    /// The plan document vksplan writes.
+    Plan,
+}
+
 fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Check { input } => check(&input),
+        Command::Schema { document } => {
+            let schema = match document {
+                SchemaDocument::Input => model::schema::input(),
+                SchemaDocument::Plan => model::schema::plan(),
+            };
+            let text = serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n";
+            written(write_stdout(&text), 0)
+        }
         Command::Import(args) => import(&args),
         Command::Plan {
             input,

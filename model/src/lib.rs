@@ -40,6 +40,7 @@ pub mod json;
 pub mod plan;
 pub mod quantity;
 mod resolve;
+pub mod schema;
 pub mod topology;
 pub mod version;
 pub mod what_if;

@@ -6,7 +6,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// Status of the placement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Proven optimal.
@@ -44,7 +44,7 @@ impl Status {
 }
 
 /// The plan document.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Plan {
     /// Status of the placement.
     pub status: Status,
@@ -69,7 +69,7 @@ pub struct Plan {
 }
 
 /// How the plan of a document with `--what-if` changes differs from the plan without them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct WhatIf {
     /// The changes, as given (`PATH=VALUE`, or `merge patch {...}`).
     pub changes: Vec<String>,
@@ -82,7 +82,7 @@ pub struct WhatIf {
 }
 
 /// A plan in brief.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct PlanSummary {
     /// Status of the placement.
     pub status: Status,
@@ -95,7 +95,7 @@ pub struct PlanSummary {
 }
 
 /// An upgrade in brief.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct UpgradeSummary {
     /// Status of the sequence.
     pub status: Status,
@@ -106,7 +106,7 @@ pub struct UpgradeSummary {
 }
 
 /// What differs between the plan without and with the changes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Difference {
     /// `before -> after` when the status changed.
     pub status: Option<String>,
@@ -123,7 +123,7 @@ pub struct Difference {
 }
 
 /// A VM's host without and with the changes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Move {
     /// Host without the changes.
     pub from: String,
@@ -169,7 +169,7 @@ impl Plan {
 }
 
 /// The objective of docs/accounting.md §12, step by step.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ObjectiveReport {
     /// Sum of priorities of admitted clusters and VMs that carry one.
     pub priority_admitted: u64,
@@ -192,7 +192,7 @@ pub struct ObjectiveReport {
 }
 
 /// Usage per host, namespace, network and storage policy.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Usage {
     /// Per host.
     pub hosts: BTreeMap<String, HostUsage>,
@@ -205,7 +205,7 @@ pub struct Usage {
 }
 
 /// One host's usage.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct HostUsage {
     /// All vCPUs.
     pub vcpus: u64,
@@ -217,19 +217,22 @@ pub struct HostUsage {
     pub cores: u64,
     /// All memory.
     #[serde(rename = "memory_mib", serialize_with = "serialize_mib")]
+    #[schemars(with = "f64")]
     pub memory: Bytes,
     /// Allowed memory.
     #[serde(rename = "memory_limit_mib", serialize_with = "serialize_mib")]
+    #[schemars(with = "f64")]
     pub memory_limit: Bytes,
     /// Reserved memory.
     #[serde(rename = "reserved_memory_mib", serialize_with = "serialize_mib")]
+    #[schemars(with = "f64")]
     pub reserved_memory: Bytes,
     /// Devices used.
     pub devices: BTreeMap<String, u64>,
 }
 
 /// One namespace's usage.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct NamespaceUsage {
     /// vCPUs x vcpu_mhz.
     pub cpu_mhz: u64,
@@ -237,18 +240,22 @@ pub struct NamespaceUsage {
     pub cpu_mhz_limit: Option<u64>,
     /// Memory.
     #[serde(rename = "memory_mib", serialize_with = "serialize_mib")]
+    #[schemars(with = "f64")]
     pub memory: Bytes,
     /// Limit.
     #[serde(rename = "memory_limit_mib", serialize_with = "serialize_opt_mib")]
+    #[schemars(with = "Option<f64>")]
     pub memory_limit: Option<Bytes>,
     /// Disk per storage policy, MiB.
+    #[schemars(with = "BTreeMap<String, f64>")]
     pub storage_mib: BTreeMap<String, serde_json::Value>,
     /// Limit per storage policy, MiB (`null` = unlimited).
+    #[schemars(with = "BTreeMap<String, Option<f64>>")]
     pub storage_limit_mib: BTreeMap<String, serde_json::Value>,
 }
 
 /// One network's usage.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct NetworkUsage {
     /// Addresses used.
     pub used: u64,
@@ -257,18 +264,20 @@ pub struct NetworkUsage {
 }
 
 /// One storage policy's usage.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct StorageUsage {
     /// Used.
     #[serde(rename = "used_mib", serialize_with = "serialize_mib")]
+    #[schemars(with = "f64")]
     pub used: Bytes,
     /// Capacity (`null` = unlimited).
     #[serde(rename = "capacity_mib", serialize_with = "serialize_opt_mib")]
+    #[schemars(with = "Option<f64>")]
     pub capacity: Option<Bytes>,
 }
 
 /// The upgrade block of a plan.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct UpgradePlan {
     /// optimal | feasible | infeasible.
     pub status: Status,
@@ -279,7 +288,7 @@ pub struct UpgradePlan {
 }
 
 /// One action of an upgrade wave.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Action {
     /// The host is back from the start of the wave.
@@ -314,7 +323,7 @@ pub enum Action {
 }
 
 /// Model size and solve time.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Stats {
     /// Columns.
     pub variables: u64,
@@ -328,7 +337,7 @@ pub struct Stats {
 }
 
 /// How one step of the objective went.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct StepStats {
     /// `priority`, `admitted`, `soft_rules`, `migrations`, `balance`, `consolidate` or `spread`.
     pub step: String,
