@@ -2,6 +2,7 @@
 //! stderr.
 
 mod batch;
+mod report;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{Read, Write};
@@ -60,6 +61,15 @@ codes: 0 the document is complete and valid, 2 something is missing or an input 
 (the document built so far is still written)."
     )]
     Import(ImportArgs),
+    /// Write the HTML page of a plan document made earlier (`vksplan plan` JSON) for the
+    /// topology it was made from; the same page as `plan --format html`.
+    Report {
+        /// The plan document (JSON), or `-` for stdin.
+        plan: String,
+        /// The topology the plan was made from.
+        #[arg(long)]
+        topology: String,
+    },
     /// Print the JSON Schema (draft 2020-12) of the input (topology) or the plan document; the
     /// same schemas are committed under docs/schema/.
     Schema {
@@ -141,6 +151,9 @@ struct ImportArgs {
 enum Format {
     Json,
     Text,
+    /// One self-contained HTML page: hosts, namespaces, networks, the upgrade timeline and the
+    /// diagnosis, drawn in inline SVG.
+    Html,
 }
 
 fn main() -> ExitCode {
@@ -167,6 +180,7 @@ enum SchemaDocument {
 fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Check { input } => check(&input),
+        Command::Report { plan, topology } => report_page(&plan, &topology),
         Command::Schema { document } => {
             let schema = match document {
                 SchemaDocument::Input => model::schema::input(),
@@ -421,25 +435,48 @@ fn changes_of(arguments: &[String]) -> Result<Vec<model::what_if::Change>, Diagn
         .collect()
 }
 
-fn plan_with_changes(input: &str, options: &Options, what_if: &[String]) -> Result<Plan, String> {
+/// The plan of the input (with its `--what-if` changes), and the input's bytes.
+fn plan_with_changes(
+    input: &str,
+    options: &Options,
+    what_if: &[String],
+) -> Result<(Plan, Vec<u8>), String> {
     let bytes = match read_input(input) {
         Ok(bytes) => bytes,
-        Err(error) => return Ok(Plan::without_placement(Status::Invalid, vec![error])),
-    };
-    if what_if.is_empty() {
-        return vksplan::plan_bytes(&bytes, options).map_err(|error| error.to_string());
-    }
-    match changes_of(what_if) {
-        Ok(changes) => {
-            vksplan::plan_what_if(&bytes, &changes, options).map_err(|error| error.to_string())
+        Err(error) => {
+            return Ok((
+                Plan::without_placement(Status::Invalid, vec![error]),
+                Vec::new(),
+            ))
         }
-        Err(error) => Ok(Plan::without_placement(Status::Invalid, vec![error])),
+    };
+    let plan = if what_if.is_empty() {
+        vksplan::plan_bytes(&bytes, options).map_err(|error| error.to_string())?
+    } else {
+        match changes_of(what_if) {
+            Ok(changes) => vksplan::plan_what_if(&bytes, &changes, options)
+                .map_err(|error| error.to_string())?,
+            Err(error) => Plan::without_placement(Status::Invalid, vec![error]),
+        }
+    };
+    Ok((plan, bytes))
+}
+
+/// The validated platform a plan was made for: the document with its `--what-if` changes
+/// (`None` when it is invalid; the report then shows the diagnosis only).
+fn planned_inventory(bytes: &[u8], what_if: &[String]) -> Option<model::Inventory> {
+    let (inventory, value) = model::load_document(bytes).ok()?;
+    if what_if.is_empty() {
+        return Some(inventory);
     }
+    let changes = changes_of(what_if).ok()?;
+    let changed = model::what_if::apply(&value, &changes).ok()?;
+    model::load_value(&changed).ok()
 }
 
 fn plan(input: &str, format: Format, options: &Options, what_if: &[String]) -> i32 {
-    let plan = match plan_with_changes(input, options, what_if) {
-        Ok(plan) => plan,
+    let (plan, bytes) = match plan_with_changes(input, options, what_if) {
+        Ok(planned) => planned,
         Err(error) => {
             eprintln!("vksplan: {error}");
             return 3;
@@ -449,6 +486,51 @@ fn plan(input: &str, format: Format, options: &Options, what_if: &[String]) -> i
     let result = match format {
         Format::Json => print_json(&plan),
         Format::Text => write_stdout(&vksplan::solver::render_text(&plan)),
+        Format::Html => {
+            let inventory = planned_inventory(&bytes, what_if);
+            let value: serde_json::Value =
+                serde_json::from_str(&plan.to_json()).unwrap_or_default();
+            write_stdout(&report::render(inventory.as_ref(), &value))
+        }
     };
     written(result, vksplan::exit_code(&plan))
+}
+
+/// `vksplan report`: the HTML page of a plan document made earlier, for its topology.
+fn report_page(plan_path: &str, topology: &str) -> i32 {
+    let plan: serde_json::Value = match read_input(plan_path).and_then(|bytes| {
+        serde_json::from_slice(&bytes).map_err(|error| {
+            Diagnostic::input(
+                "$",
+                plan_path,
+                "bad_json",
+                format!("`{plan_path}` is not a plan document: {error}"),
+                "give the JSON that `vksplan plan` printed",
+            )
+        })
+    }) {
+        Ok(plan) => plan,
+        Err(error) => {
+            report(std::slice::from_ref(&error));
+            return 2;
+        }
+    };
+    if !plan.is_object() || plan.get("status").and_then(|s| s.as_str()).is_none() {
+        eprintln!("vksplan: `{plan_path}` is not a plan document (no `status`)");
+        return 2;
+    }
+    let inventory = match read_input(topology) {
+        Err(error) => {
+            report(std::slice::from_ref(&error));
+            return 2;
+        }
+        Ok(bytes) => match model::load_document(&bytes) {
+            Ok((inventory, _)) => inventory,
+            Err(invalid) => {
+                report(&invalid.errors);
+                return 2;
+            }
+        },
+    };
+    written(write_stdout(&report::render(Some(&inventory), &plan)), 0)
 }
