@@ -382,6 +382,7 @@ pub fn run(batch: Batch) -> i32 {
         .collect();
     let worst = Mutex::new(0);
     let out = &batch.out;
+    let bar = crate::progress::batch_bar(mine.len());
     pool.install(|| {
         mine.par_iter().for_each(|&(input, duplicate)| {
             let line = if cancelled.load(Ordering::SeqCst) {
@@ -423,6 +424,7 @@ pub fn run(batch: Batch) -> i32 {
             }
         });
     });
+    bar.finish_and_clear();
     let worst = worst.into_inner().unwrap_or(3);
     if cancelled.load(Ordering::SeqCst) {
         eprintln!("vksplan: interrupted: the plans in flight finished; the others are `cancelled`");

@@ -2,6 +2,7 @@
 //! stderr.
 
 mod batch;
+mod progress;
 mod report;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -475,13 +476,14 @@ fn planned_inventory(bytes: &[u8], what_if: &[String]) -> Option<model::Inventor
 }
 
 fn plan(input: &str, format: Format, options: &Options, what_if: &[String]) -> i32 {
-    let (plan, bytes) = match plan_with_changes(input, options, what_if) {
-        Ok(planned) => planned,
-        Err(error) => {
-            eprintln!("vksplan: {error}");
-            return 3;
-        }
-    };
+    let (plan, bytes) =
+        match progress::while_planning(|| plan_with_changes(input, options, what_if)) {
+            Ok(planned) => planned,
+            Err(error) => {
+                eprintln!("vksplan: {error}");
+                return 3;
+            }
+        };
     report(&plan.diagnosis);
     let result = match format {
         Format::Json => print_json(&plan),

@@ -339,6 +339,12 @@ fn a_two_second_limit_on_288_hosts_returns_a_verified_plan_within_ten_seconds() 
         "status {}",
         plan["status"]
     );
+    // The run took over 2 s, but stderr is a pipe here: no progress display on it.
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("placement: ") && !stderr.contains('\u{1b}'),
+        "progress was drawn on a pipe: {stderr}"
+    );
     let placement = plan["placement"].as_object().map_or(0, |p| p.len());
     assert!(placement > 9_000, "{placement} VMs placed");
     let checked = vksplan::solver::verify(

@@ -23,6 +23,7 @@ mod diagnosis;
 mod document;
 mod mip;
 mod placement;
+mod progress;
 mod upgrade;
 
 // The entry points.
@@ -30,6 +31,7 @@ pub use deadline::Deadline;
 pub use diagnosis::fix::{cheapest_fix, MAX_ADDED_HOSTS};
 pub use document::{plan_bytes, plan_what_if};
 pub use placement::place::plan;
+pub use progress::stage as current_stage;
 
 // The independent checks.
 pub use check::audit::{check as audit_sequence, Replay as AuditReplay};

@@ -55,6 +55,7 @@ pub fn cheapest_fix(
     deadline: Deadline,
     options: &crate::Options,
 ) -> Result<Vec<model::Diagnostic>, crate::SolverError> {
+    crate::progress::set("diagnosis: cheapest fix");
     let remaining = || deadline.remaining();
     let plan_with =
         |changes: &[Change]| -> Result<Option<(model::Inventory, Plan)>, crate::SolverError> {

@@ -167,6 +167,7 @@ pub fn place(inventory: &Inventory, options: &Options) -> Placed {
     let mut facts = greedy::Facts::new(inventory);
     facts.fix_admission(options.admission.clone());
     if options.disabled_families.is_empty() {
+        crate::progress::set("placement: greedy starts");
         for assignment in greedy::starts(inventory, &facts, levels.as_ref(), lower, deadline) {
             let (score, _) = Score::evaluate(inventory, &assignment);
             if incumbent
@@ -235,6 +236,7 @@ pub fn place(inventory: &Inventory, options: &Options) -> Placed {
         } else {
             remaining.mul_f64(weight(*step) / weights)
         };
+        crate::progress::set(step.stage(inventory.policy.objective));
         let result = if options.first_solution && solve.incumbent.is_some() {
             StepResult::unproven(&solve, *step)
         } else {

@@ -75,6 +75,7 @@ pub fn plan(inventory: &Inventory, options: &Options) -> Result<Plan, SolverErro
     // the limit, at most 1 s).
     let reserve = (time_limit * 0.02).clamp(0.0, 1.0);
     let deadline = started + std::time::Duration::from_secs_f64((time_limit - reserve).max(0.0));
+    crate::progress::set("upgrade: sequencing");
     let sequenced = crate::upgrade::sequence(inventory, upgrade, &start, deadline);
     // Every returned sequence is checked by the independent audit (docs/output-and-upgrades.md §11-§17 from the
     // plan's actions), which shares no code with the planner.
@@ -180,6 +181,7 @@ fn plan_placement(
                 .time_limit_s
                 .unwrap_or(inventory.policy.time_limit_s);
             let budget = (limit - placed.stats.solve_ms as f64 / 1000.0) / 2.0;
+            crate::progress::set("diagnosis: minimal conflict");
             crate::diagnosis::conflict::minimal_conflict(
                 inventory,
                 std::time::Duration::from_secs_f64(budget.clamp(0.0, 1e7)),
@@ -198,6 +200,7 @@ fn plan_placement(
         plan.stats = placed.stats;
         return Ok((plan, None));
     };
+    crate::progress::set("verifying");
     let report = verify(inventory, &assignment);
     if !report.violations.is_empty() {
         return Err(SolverError::Unverified(report.violations));

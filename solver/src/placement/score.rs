@@ -156,6 +156,21 @@ impl StepKind {
         StepKind::Spread,
     ];
 
+    /// The step as a progress display names it.
+    pub fn stage(self, objective: ObjectiveKind) -> &'static str {
+        match self {
+            StepKind::Priority => "placement: priority",
+            StepKind::Admitted => "placement: admission",
+            StepKind::SoftRules => "placement: soft rules",
+            StepKind::Migrations => "placement: migrations",
+            StepKind::Step4 => match objective {
+                ObjectiveKind::Balance => "placement: balance",
+                ObjectiveKind::Consolidate => "placement: consolidate",
+            },
+            StepKind::Spread => "placement: spread",
+        }
+    }
+
     /// The name `stats.steps` reports.
     pub fn name(self, objective: ObjectiveKind) -> &'static str {
         match self {
