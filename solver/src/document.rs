@@ -88,6 +88,7 @@ pub fn plan_what_if(
     changes: &[model::what_if::Change],
     options: &Options,
 ) -> Result<Plan, SolverError> {
+    let started = Instant::now();
     let (inventory, value) = match model::load_document(document) {
         Ok(loaded) => loaded,
         Err(invalid) => return Ok(Plan::invalid(invalid)),
@@ -96,7 +97,19 @@ pub fn plan_what_if(
         Ok(changed) => changed,
         Err(errors) => return Ok(Plan::without_placement(Status::Invalid, errors)),
     };
-    let before = crate::plan(&inventory, options)?;
+    // One deadline for the run: the plan as it is gets the first half of the limit, the plan
+    // with the changes (and its fix search) the rest.
+    let limit = options
+        .time_limit_s
+        .unwrap_or(inventory.policy.time_limit_s);
+    let halfway = Deadline::after(started, limit / 2.0);
+    let before = crate::plan(
+        &inventory,
+        &Options {
+            time_limit_s: Some(halfway.remaining_s().max(0.001)),
+            ..options.clone()
+        },
+    )?;
     let mut after = match model::load_value(&changed) {
         // The document was valid: what is wrong now comes from the changes.
         Err(mut invalid) => {
@@ -106,15 +119,11 @@ pub fn plan_what_if(
             }
             return Ok(Plan::invalid(invalid));
         }
-        Ok(inventory) => {
-            // The plan of the changed document gets the whole limit again (the run takes up to
-            // twice the limit; see docs/output-and-upgrades.md §9).
-            let limit = options
-                .time_limit_s
-                .unwrap_or(inventory.policy.time_limit_s);
-            let deadline = Deadline::in_seconds(limit);
-            plan_with_fix(&inventory, Some(&changed), options, deadline)?
-        }
+        // The run's deadline (a change of `policy.time_limit_s` sets it).
+        Ok(changed_inventory) => match deadline_of(&changed_inventory, options, started) {
+            Ok(deadline) => plan_with_fix(&changed_inventory, Some(&changed), options, deadline)?,
+            Err(plan) => return Ok(*plan),
+        },
     };
     after.what_if = Some(difference(&before, &after, changes));
     Ok(after)
