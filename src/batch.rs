@@ -5,7 +5,7 @@
 //! without `--force`; one JSON summary line per input is printed (and flushed) as soon as that
 //! input is done, so that a killed batch leaves a summary of everything it finished; SIGINT
 //! and SIGTERM let the plans in flight finish and mark the others `cancelled`; temporary files a
-//! killed batch left behind are removed by the next one. With `--shard I/N` (or the variables
+//! killed batch left behind are removed by the next one (see [`remove_stale_temporaries`]). With `--shard I/N` (or the variables
 //! `JOB_COMPLETION_INDEX` and `VKSPLAN_SHARDS` of a Kubernetes Indexed Job), a process plans only
 //! the inputs whose output name hashes to shard I, so N processes plan every input exactly once.
 
@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use vksplan::solver::Options;
 
@@ -75,17 +75,21 @@ impl Shard {
     }
 
     /// The shard of a Kubernetes Indexed Job: `JOB_COMPLETION_INDEX` of `VKSPLAN_SHARDS`
-    /// (`None` when `VKSPLAN_SHARDS` is unset).
+    /// (`None` when neither is set). One without the other is an error: an Indexed Job whose
+    /// pods each planned everything would plan every input N times.
     pub fn from_environment(
         index: Option<&str>,
         count: Option<&str>,
     ) -> Option<Result<Shard, String>> {
-        let count = count?;
-        Some(match index {
-            None => Err(format!(
+        Some(match (index, count) {
+            (None, None) => return None,
+            (Some(index), None) => Err(format!(
+                "JOB_COMPLETION_INDEX={index} is set but VKSPLAN_SHARDS is not: set it to the Job's completions, or pass --shard"
+            )),
+            (None, Some(count)) => Err(format!(
                 "VKSPLAN_SHARDS={count} needs JOB_COMPLETION_INDEX (the Indexed Job's index)"
             )),
-            Some(index) => Shard::parse(&format!("{index}/{count}")).map_err(|e| {
+            (Some(index), Some(count)) => Shard::parse(&format!("{index}/{count}")).map_err(|e| {
                 format!("JOB_COMPLETION_INDEX and VKSPLAN_SHARDS do not make a shard: {e}")
             }),
         })
@@ -123,20 +127,43 @@ pub struct Batch {
     pub shard: Shard,
 }
 
-/// Output names for input files: each path relative to the folder all inputs share, with the
-/// extension `.json`; the same file given twice keeps one name (the second is refused). A folder
-/// stands for every `.json` file below it, in path order.
-pub fn file_inputs(paths: &[PathBuf]) -> Vec<Input> {
+/// The inputs named on the command line, with their output names. A file's output name is its
+/// path relative to the folder all the file arguments share; a folder stands for every `.json`
+/// file below it (the output folder `out` excepted), each named by its path relative to that
+/// folder, so that a name does not depend on which other files exist. The same file given twice
+/// keeps one name (the second is refused). A folder with no `.json` file is an error.
+pub fn file_inputs(paths: &[PathBuf], out: &Path) -> Result<Vec<Input>, String> {
+    let skip = std::fs::canonicalize(out).ok();
+    let mut inputs = Vec::new();
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
-            json_files_below(path, &mut files);
+            let mut found = Vec::new();
+            json_files_below(path, skip.as_deref(), &mut found);
+            if found.is_empty() {
+                return Err(format!(
+                    "the folder `{}` holds no .json file",
+                    path.display()
+                ));
+            }
+            for file in found {
+                let relative: PathBuf = file
+                    .strip_prefix(path)
+                    .unwrap_or(&file)
+                    .components()
+                    .filter(|c| matches!(c, Component::Normal(_)))
+                    .collect();
+                inputs.push(Input {
+                    name: file.display().to_string(),
+                    output: relative.with_extension("json"),
+                    document: None,
+                });
+            }
         } else {
             files.push(path.clone());
         }
     }
-    let paths = &files;
-    let absolute: Vec<PathBuf> = paths
+    let absolute: Vec<PathBuf> = files
         .iter()
         .map(|p| {
             std::fs::canonicalize(p).unwrap_or_else(|_| {
@@ -147,46 +174,49 @@ pub fn file_inputs(paths: &[PathBuf]) -> Vec<Input> {
         })
         .collect();
     let root = common_folder(&absolute);
-    paths
-        .iter()
-        .zip(&absolute)
-        .map(|(path, full)| {
-            let relative = full.strip_prefix(&root).unwrap_or(full);
-            let relative: PathBuf = relative
-                .components()
-                .filter(|c| matches!(c, Component::Normal(_)))
-                .collect();
-            Input {
-                name: path.display().to_string(),
-                output: relative.with_extension("json"),
-                document: None,
-            }
-        })
-        .collect()
+    for (path, full) in files.iter().zip(&absolute) {
+        let relative = full.strip_prefix(&root).unwrap_or(full);
+        let relative: PathBuf = relative
+            .components()
+            .filter(|c| matches!(c, Component::Normal(_)))
+            .collect();
+        inputs.push(Input {
+            name: path.display().to_string(),
+            output: relative.with_extension("json"),
+            document: None,
+        });
+    }
+    Ok(inputs)
 }
 
-/// Every `.json` file below `folder` (hidden files and folders, such as a batch's temporary
-/// files, excepted), sorted.
-fn json_files_below(folder: &Path, files: &mut Vec<PathBuf>) {
+/// Every `.json` file below `folder` (any case of the extension; hidden files and folders,
+/// symbolic links to folders, and the output folder `skip` excepted), sorted.
+fn json_files_below(folder: &Path, skip: Option<&Path>, files: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(folder) else {
         // Unreadable: given as it is, so that its summary line says why.
         files.push(folder.to_path_buf());
         return;
     };
-    let mut paths: Vec<PathBuf> = entries
+    let mut found: Vec<(PathBuf, bool)> = entries
         .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| !n.starts_with('.'))
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .filter_map(|e| {
+            let kind = e.file_type().ok()?;
+            Some((e.path(), kind.is_dir()))
         })
         .collect();
-    paths.sort();
-    for path in paths {
-        if path.is_dir() {
-            json_files_below(&path, files);
-        } else if path.extension().is_some_and(|e| e == "json") {
+    found.sort();
+    for (path, is_dir) in found {
+        if is_dir {
+            let inside_output = skip
+                .is_some_and(|out| std::fs::canonicalize(&path).is_ok_and(|p| p.starts_with(out)));
+            if !inside_output {
+                json_files_below(&path, skip, files);
+            }
+        } else if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        {
             files.push(path);
         }
     }
@@ -258,28 +288,42 @@ fn host_name() -> String {
         .unwrap_or_else(|| "localhost".into())
 }
 
-/// The temporary file's name for `file_name`: ours, this machine's, this process's.
+/// The temporary file's name for `file_name`: ours (the prefix), this machine's and process's,
+/// and unique within the process. Every pod of a Kubernetes Job runs vksplan as process 1 and a
+/// retried pod keeps its name, so host and pid alone do not tell two writers apart: the file is
+/// also created exclusively, and the name carries the clock and a counter.
 fn temporary_name(file_name: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
     format!(
-        "{TEMPORARY_PREFIX}{file_name}.{}.{}.tmp",
+        "{TEMPORARY_PREFIX}{file_name}.{}.{}.{nanos:x}{:x}.tmp",
         host_name(),
-        std::process::id()
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
     )
 }
 
-/// Removes temporary files of our naming that a killed batch left, in `folder` and below
-/// (`out` is the output folder): on this machine, those of a process that is no longer running;
-/// when sharded, also those another machine (a killed pod) left for an output of this shard,
-/// since no other process writes this shard's outputs.
-fn remove_stale_temporaries(out: &Path, folder: &Path, shard: Shard) {
+/// How old a temporary file of any writer must be to count as left behind (a plan's time limit
+/// is at most a day).
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(2 * 86_400);
+
+/// Removes temporary files of our naming that a killed batch left, in `folder` and below: on
+/// this machine, those of a process that is no longer running; from any machine, those older
+/// than two days. Symbolic links are not followed.
+fn remove_stale_temporaries(folder: &Path) {
     let Ok(entries) = std::fs::read_dir(folder) else {
         return;
     };
     let here = host_name();
     for entry in entries.filter_map(Result::ok) {
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         let path = entry.path();
-        if path.is_dir() {
-            remove_stale_temporaries(out, &path, shard);
+        if kind.is_dir() {
+            remove_stale_temporaries(&path);
             continue;
         }
         let name = entry.file_name().to_string_lossy().to_string();
@@ -289,21 +333,22 @@ fn remove_stale_temporaries(out: &Path, folder: &Path, shard: Shard) {
         else {
             continue;
         };
-        let mut parts = rest.rsplitn(3, '.');
+        // FILE.HOST.PID.UNIQUE
+        let mut parts = rest.rsplitn(4, '.');
+        let _unique = parts.next();
         let pid = parts.next().and_then(|p| p.parse::<u32>().ok());
         let host = parts.next().unwrap_or_default();
-        let file_name = parts.next().unwrap_or_default();
-        let stale = if host == here {
-            !pid.is_some_and(|pid| {
-                pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists()
-            })
-        } else {
-            let output = folder.join(file_name);
-            shard.count > 1
-                && !file_name.is_empty()
-                && output.strip_prefix(out).is_ok_and(|o| shard.owns(o))
-        };
-        if stale {
+        let dead_here = host == here
+            && pid.is_some_and(|pid| {
+                pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists()
+            });
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_AFTER);
+        if dead_here || old {
             let _ = std::fs::remove_file(&path);
         }
     }
@@ -320,11 +365,15 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
         .and_then(|n| n.to_str())
         .unwrap_or("output");
     let temporary = path.with_file_name(temporary_name(file_name));
-    let result = std::fs::File::create(&temporary).and_then(|mut file| {
-        file.write_all(text.as_bytes())?;
-        file.write_all(b"\n")?;
-        file.sync_all()
-    });
+    let result = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temporary)
+        .and_then(|mut file| {
+            file.write_all(text.as_bytes())?;
+            file.write_all(b"\n")?;
+            file.sync_all()
+        });
     match result.and_then(|()| std::fs::rename(&temporary, path)) {
         Ok(()) => Ok(()),
         Err(error) => {
@@ -348,7 +397,7 @@ pub fn run(batch: Batch) -> i32 {
         eprintln!("vksplan: {error}");
         return 2;
     }
-    remove_stale_temporaries(&batch.out, &batch.out, batch.shard);
+    remove_stale_temporaries(&batch.out);
     let cancelled = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         let _ = signal_hook::flag::register(signal, Arc::clone(&cancelled));
@@ -413,6 +462,8 @@ pub fn run(batch: Batch) -> i32 {
             if let Ok(mut worst) = worst.lock() {
                 *worst = (*worst).max(code);
             }
+            bar.inc(1);
+            bar.set_message(input.name.clone());
             let mut stdout = std::io::stdout().lock();
             if writeln!(stdout, "{line}")
                 .and_then(|()| stdout.flush())

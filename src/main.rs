@@ -64,6 +64,11 @@ codes: 0 the document is complete and valid, 2 something is missing or an input 
     Import(ImportArgs),
     /// Write the HTML page of a plan document made earlier (`vksplan plan` JSON) for the
     /// topology it was made from; the same page as `plan --format html`.
+    #[command(
+        after_help = "Exit codes: 0 the page is written, 2 the plan or the topology is unusable, \
+or the plan places a VM or host the topology does not have, 3 internal error (e.g. a failed \
+write)."
+    )]
     Report {
         /// The plan document (JSON), or `-` for stdin.
         plan: String,
@@ -233,7 +238,13 @@ fn run(cli: Cli) -> i32 {
                 threads: 1,
                 ..Options::default()
             };
-            let mut all = batch::file_inputs(&inputs);
+            let mut all = match batch::file_inputs(&inputs, &out) {
+                Ok(all) => all,
+                Err(error) => {
+                    eprintln!("vksplan: {error}");
+                    return 2;
+                }
+            };
             if let Some(source) = ndjson {
                 match read_input(&source) {
                     Ok(text) => all.extend(batch::ndjson_inputs(&source, &text)),
@@ -498,8 +509,14 @@ fn plan(input: &str, format: Format, options: &Options, what_if: &[String]) -> i
     written(result, vksplan::exit_code(&plan))
 }
 
-/// `vksplan report`: the HTML page of a plan document made earlier, for its topology.
+/// `vksplan report`: the HTML page of a plan document made earlier, for its topology (the
+/// changed one, for a plan made with `--what-if`). Exit 0 once the page is written, 2 when an
+/// input is unusable or the plan does not belong to the topology.
 fn report_page(plan_path: &str, topology: &str) -> i32 {
+    if plan_path == "-" && topology == "-" {
+        eprintln!("vksplan: the plan and the topology cannot both come from stdin");
+        return 2;
+    }
     let plan: serde_json::Value = match read_input(plan_path).and_then(|bytes| {
         serde_json::from_slice(&bytes).map_err(|error| {
             Diagnostic::input(
@@ -529,10 +546,17 @@ fn report_page(plan_path: &str, topology: &str) -> i32 {
         Ok(bytes) => match model::load_document(&bytes) {
             Ok((inventory, _)) => inventory,
             Err(invalid) => {
+                eprintln!("vksplan: the topology `{topology}` is invalid:");
                 report(&invalid.errors);
                 return 2;
             }
         },
     };
+    if let Some(name) = report::foreign_name(&inventory, &plan) {
+        eprintln!(
+            "vksplan: the plan `{plan_path}` places {name}, which the topology `{topology}` does not have: give the topology the plan was made from (with its --what-if changes applied)"
+        );
+        return 2;
+    }
     written(write_stdout(&report::render(Some(&inventory), &plan)), 0)
 }

@@ -32,6 +32,13 @@ pub fn while_planning<T>(work: impl FnOnce() -> T) -> T {
         return work();
     }
     let done = AtomicBool::new(false);
+    /// Stops the spinner however `work` ends (a panic too, or the scope would wait forever).
+    struct Stop<'a>(&'a AtomicBool);
+    impl Drop for Stop<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
     std::thread::scope(|scope| {
         scope.spawn(|| {
             let started = Instant::now();
@@ -52,8 +59,7 @@ pub fn while_planning<T>(work: impl FnOnce() -> T) -> T {
             }
             spinner.finish_and_clear();
         });
-        let result = work();
-        done.store(true, Ordering::Relaxed);
-        result
+        let _stop = Stop(&done);
+        work()
     })
 }

@@ -86,6 +86,7 @@ pub fn render(inventory: Option<&Inventory>, plan: &Value) -> String {
         escape(status)
     );
     let _ = write!(html, "<h1>vksplan plan: {}</h1>", escape(status));
+    what_if(&mut html, plan);
     objective(&mut html, plan);
     if let Some(inventory) = inventory {
         hosts(&mut html, inventory, plan);
@@ -98,13 +99,73 @@ pub fn render(inventory: Option<&Inventory>, plan: &Value) -> String {
     html
 }
 
+/// With `--what-if`: the changes and what they changed (the page draws the changed platform).
+fn what_if(html: &mut String, plan: &Value) {
+    let Some(block) = plan["what_if"].as_object() else {
+        return;
+    };
+    let list = |value: &Value| -> String {
+        let items: Vec<String> = value
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|v| escape(v.as_str().unwrap_or(&v.to_string())))
+            .collect();
+        if items.is_empty() {
+            "none".into()
+        } else {
+            items.join(", ")
+        }
+    };
+    let difference = &block["difference"];
+    let moved = difference["vms_moved"].as_object().map_or(0, |m| m.len());
+    let _ = write!(
+        html,
+        "<h2>What if</h2><p>This page draws the plan with the changes: {}.</p><table>\
+         <tr><td>status</td><td>{} &rarr; {}</td></tr><tr><td>newly admitted</td><td>{}</td></tr>\
+         <tr><td>newly rejected</td><td>{}</td></tr><tr><td>VMs placed / removed / moved</td>\
+         <td>{} / {} / {moved}</td></tr></table>",
+        list(&block["changes"]),
+        escape(block["before"]["status"].as_str().unwrap_or("?")),
+        escape(block["after"]["status"].as_str().unwrap_or("?")),
+        list(&difference["admitted"]),
+        list(&difference["rejected"]),
+        difference["vms_placed"].as_array().map_or(0, Vec::len),
+        difference["vms_removed"].as_array().map_or(0, Vec::len),
+    );
+}
+
+/// Whether the plan names only VMs and hosts of `inventory` (a plan of another platform would
+/// draw nonsense); the first name it does not know.
+pub fn foreign_name(inventory: &Inventory, plan: &Value) -> Option<String> {
+    let vms: std::collections::BTreeSet<&str> =
+        inventory.vms.iter().map(|v| v.name.as_str()).collect();
+    let hosts: std::collections::BTreeSet<&str> =
+        inventory.hosts.iter().map(|h| h.name.as_str()).collect();
+    for (vm, host) in plan["placement"].as_object().into_iter().flatten() {
+        if !vms.contains(vm.as_str()) {
+            return Some(format!("VM `{vm}`"));
+        }
+        let host = host.as_str().unwrap_or("");
+        if !hosts.contains(host) {
+            return Some(format!("host `{host}`"));
+        }
+    }
+    None
+}
+
 fn objective(html: &mut String, plan: &Value) {
     html.push_str("<h2>Objective</h2>");
     match plan["objective"].as_object() {
         Some(objective) => {
             html.push_str("<table><tr><th>step</th><th>value</th></tr>");
             for (key, value) in objective {
-                let _ = write!(html, "<tr><td>{}</td><td>{}</td></tr>", escape(key), value);
+                let _ = write!(
+                    html,
+                    "<tr><td>{}</td><td>{}</td></tr>",
+                    escape(key),
+                    escape(&value.to_string())
+                );
             }
             html.push_str("</table>");
         }
@@ -118,8 +179,8 @@ fn objective(html: &mut String, plan: &Value) {
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.3}</td></tr>",
                 escape(step["step"].as_str().unwrap_or("")),
                 escape(step["status"].as_str().unwrap_or("")),
-                step["value"],
-                step["bound"],
+                escape(&step["value"].to_string()),
+                escape(&step["bound"].to_string()),
                 number(&step["seconds"])
             );
         }
@@ -182,13 +243,13 @@ fn hosts(html: &mut String, inventory: &Inventory, plan: &Value) {
                 y + 9.0,
                 if host.maintenance { " fill=\"#b45309\"" } else { "" },
                 escape(&label),
-                bar(170.0, y, 300.0, &[(reserved_vcpus, "#1d4ed8"), (vcpus - reserved_vcpus, "#93c5fd")], host.vcpu_limit as f64),
+                bar(170.0, y, 300.0, &[(reserved_vcpus, "#1d4ed8"), (vcpus - reserved_vcpus, "#93c5fd")], number(&used["vcpu_limit"])),
                 bar(500.0, y, 300.0, &[(reserved_memory, "#1d4ed8"), (memory - reserved_memory, "#93c5fd")], number(&used["memory_limit_mib"])),
                 y + 9.0,
                 escape(&devices.join(", ")),
                 escape(&host.name),
                 vcpus,
-                host.vcpu_limit,
+                number(&used["vcpu_limit"]),
                 reserved_vcpus,
                 memory,
                 number(&used["memory_limit_mib"]),
@@ -392,7 +453,12 @@ fn upgrade(html: &mut String, inventory: &Inventory, plan: &Value) {
         "<h2>Upgrade</h2><p>status {}, {} waves, lower bound {}</p>",
         escape(upgrade.get("status").and_then(Value::as_str).unwrap_or("?")),
         waves.len(),
-        upgrade.get("lower_bound_waves").unwrap_or(&Value::Null)
+        escape(
+            &upgrade
+                .get("lower_bound_waves")
+                .unwrap_or(&Value::Null)
+                .to_string()
+        )
     );
     if waves.is_empty() {
         return;
@@ -412,10 +478,20 @@ fn upgrade(html: &mut String, inventory: &Inventory, plan: &Value) {
         }
     }
     // Clusters: first and last wave with an action on one of their VMs.
+    let vm_index: BTreeMap<&str, usize> = inventory
+        .vms
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v.name.as_str(), i))
+        .collect();
     let cluster_of = |vm: &str| -> Option<String> {
-        let mut parts = vm.splitn(3, '/');
-        let (namespace, cluster) = (parts.next()?, parts.next()?);
-        (cluster != "vm" && namespace != "supervisor").then(|| format!("{namespace}/{cluster}"))
+        let group = &inventory.groups[inventory.vms[*vm_index.get(vm)?].group];
+        let cluster = group.cluster()?;
+        Some(format!(
+            "{}/{}",
+            inventory.namespaces[inventory.clusters[cluster].namespace].name,
+            inventory.clusters[cluster].name
+        ))
     };
     let mut rolls: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let cell = if waves.len() > 200 { 4.0 } else { 12.0 };

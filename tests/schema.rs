@@ -86,6 +86,12 @@ fn shape_errors_are_refused_by_the_schema_and_the_decoder_alike() {
         ("/policy/time_limit_s", Value::from(0)),
         ("/networks/0/kind", Value::from("storage")),
         ("/hosts", Value::Array(Vec::new())),
+        ("/supervisor/control_plane/replicas", Value::from(2)),
+        ("/supervisor/control_plane/size", Value::Null),
+        (
+            "/namespaces/0/clusters/0/control_plane/replicas",
+            Value::from(2),
+        ),
     ] {
         let mut document = base.clone();
         if let Some(slot) = document.pointer_mut(pointer) {
@@ -95,6 +101,12 @@ fn shape_errors_are_refused_by_the_schema_and_the_decoder_alike() {
         }
         broken.push((format!("`{pointer}` = {value}"), document));
     }
+    // A required field left out.
+    let mut document = base.clone();
+    if let Some(Value::Object(control_plane)) = document.pointer_mut("/supervisor/control_plane") {
+        control_plane.remove("size");
+    }
+    broken.push(("no supervisor.control_plane.size".into(), document));
     for (what, document) in broken {
         assert!(!validator.is_valid(&document), "the schema accepts {what}");
         assert!(

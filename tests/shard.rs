@@ -198,5 +198,77 @@ fn the_indexed_job_variables_pick_the_shard_and_bad_shards_are_refused() {
     let refused = run("bad", &[], &[("VKSPLAN_SHARDS", "3")]);
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("JOB_COMPLETION_INDEX"));
+    let refused = run("bad", &[], &[("JOB_COMPLETION_INDEX", "1")]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("VKSPLAN_SHARDS"));
+    let _ = std::fs::remove_dir_all(&scratch);
+}
+
+#[test]
+fn folder_inputs_are_named_under_their_folder_and_skip_links_and_the_output_folder() {
+    let scratch = scratch("folders");
+    let inputs = scratch.join("in");
+    std::fs::create_dir_all(inputs.join("team-a")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(
+        common::root().join("fixtures/lab-1-host.json"),
+        inputs.join("team-a/x.JSON"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    // A link back to the folder itself: followed, it would list the inputs forever.
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(".", inputs.join("loop")).unwrap_or_else(|e| panic!("{e}"));
+    let out = inputs.join("plans");
+    let args = |force: bool| {
+        let mut args = vec![
+            inputs.to_string_lossy().to_string(),
+            "--out".into(),
+            out.to_string_lossy().to_string(),
+        ];
+        if force {
+            args.push("--force".into());
+        }
+        args
+    };
+    for force in [false, true] {
+        let run = batch(&args(force), &[]);
+        let lines = lines(&run);
+        // Only the one input, named by its path under the folder, on both runs: the plans
+        // written inside the input folder are not inputs.
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert_eq!(lines[0]["status"], "optimal");
+        assert!(out.join("team-a/x.json").exists());
+    }
+    // A second team does not rename the first one's output.
+    std::fs::create_dir_all(inputs.join("team-b")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(
+        common::root().join("fixtures/lab-1-host.json"),
+        inputs.join("team-b/y.json"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let run = batch(&args(true), &[]);
+    let mut outputs: Vec<String> = lines(&run)
+        .iter()
+        .map(|l| l["output"].as_str().unwrap_or_default().to_string())
+        .collect();
+    outputs.sort();
+    assert_eq!(
+        outputs,
+        vec![
+            out.join("team-a/x.json").to_string_lossy().to_string(),
+            out.join("team-b/y.json").to_string_lossy().to_string()
+        ]
+    );
+    // A folder with nothing to plan is an error, not an empty success.
+    let empty = scratch.join("empty");
+    std::fs::create_dir_all(&empty).unwrap_or_else(|e| panic!("{e}"));
+    let run = batch(
+        &[
+            empty.to_string_lossy().to_string(),
+            "--out".into(),
+            scratch.join("o").to_string_lossy().to_string(),
+        ],
+        &[],
+    );
+    assert_eq!(run.status.code(), Some(2));
     let _ = std::fs::remove_dir_all(&scratch);
 }

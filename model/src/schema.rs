@@ -81,8 +81,25 @@ impl JsonSchema for KubernetesVersion {
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
             "type": "string",
-            "pattern": "^v?[0-9]{1,6}\\.[0-9]{1,6}\\.[0-9]{1,6}([-+].*)?$",
+            "pattern": "^v?[0-9]{1,6}\\.[0-9]{1,6}\\.[0-9]{1,6}([-+][\\s\\S]*)?$",
             "description": "A Kubernetes version such as `v1.31.4`."
+        })
+    }
+}
+
+/// A control plane's replicas: 1, or 3 for HA.
+struct OneOrThree;
+
+impl JsonSchema for OneOrThree {
+    fn schema_name() -> Cow<'static, str> {
+        "OneOrThree".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "integer",
+            "enum": [1, 3],
+            "description": "1, or 3 for a highly available control plane."
         })
     }
 }
@@ -272,10 +289,9 @@ struct SupervisorDocument {
 #[allow(dead_code)]
 struct SupervisorControlPlane {
     /// 1 or 3.
-    #[schemars(range(min = 1, max = 3))]
-    replicas: u32,
+    replicas: OneOrThree,
     /// Size of each control-plane VM.
-    size: Option<SupervisorSizeDocument>,
+    size: SupervisorSizeDocument,
 }
 
 /// `supervisor.control_plane.size`.
@@ -360,8 +376,7 @@ struct ClusterDocument {
 #[allow(dead_code)]
 struct ClusterControlPlane {
     /// 1 or 3.
-    #[schemars(range(min = 1, max = 3))]
-    replicas: u32,
+    replicas: OneOrThree,
     /// VM class of each control-plane VM.
     vm_class: Name,
 }
