@@ -439,31 +439,19 @@ fn networks(html: &mut String, inventory: &Inventory, plan: &Value) {
     html.push_str("</table>");
 }
 
-fn upgrade(html: &mut String, inventory: &Inventory, plan: &Value) {
-    let Some(upgrade) = plan["upgrade"].as_object() else {
-        return;
-    };
-    let waves = upgrade
-        .get("waves")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let _ = write!(
-        html,
-        "<h2>Upgrade</h2><p>status {}, {} waves, lower bound {}</p>",
-        escape(upgrade.get("status").and_then(Value::as_str).unwrap_or("?")),
-        waves.len(),
-        escape(
-            &upgrade
-                .get("lower_bound_waves")
-                .unwrap_or(&Value::Null)
-                .to_string()
-        )
-    );
-    if waves.is_empty() {
-        return;
-    }
-    html.push_str("<p class=\"legend\"><span><i class=\"swatch\" style=\"background:#9ca3af\"></i>maintenance</span><span><i class=\"swatch\" style=\"background:#16a34a\"></i>create</span><span><i class=\"swatch\" style=\"background:#2563eb\"></i>migrate (to)</span><span><i class=\"swatch\" style=\"background:#dc2626\"></i>delete</span><span><i class=\"swatch\" style=\"background:#f59e0b\"></i>cluster mid-roll</span></p>");
+/// What the upgrade timeline shows, wave by wave.
+struct Timeline {
+    /// Per wave: (host, colour) of each create, migration (at its destination) and delete (at
+    /// the old copy's host).
+    marks: Vec<Vec<(usize, &'static str)>>,
+    /// (host, from wave, to wave) of each stay in maintenance.
+    spans: Vec<(usize, usize, usize)>,
+    /// Per cluster (`NS/CLUSTER`): its first and last wave with a new or deleted copy.
+    rolls: BTreeMap<String, (usize, usize)>,
+}
+
+/// The timeline of `waves`, replaying where each VM's copies are from the plan's placement.
+fn timeline(inventory: &Inventory, plan: &Value, waves: &[Value]) -> Timeline {
     let host_row: BTreeMap<&str, usize> = inventory
         .hosts
         .iter()
@@ -494,18 +482,10 @@ fn upgrade(html: &mut String, inventory: &Inventory, plan: &Value) {
         ))
     };
     let mut rolls: BTreeMap<String, (usize, usize)> = BTreeMap::new();
-    let cell = if waves.len() > 200 { 4.0 } else { 12.0 };
-    let row = if inventory.hosts.len() > 100 {
-        6.0
-    } else {
-        12.0
-    };
-    let left = 150.0;
-    let mut marks = vec![String::new(); waves.len()];
+    let mut marks: Vec<Vec<(usize, &'static str)>> = vec![Vec::new(); waves.len()];
     let mut in_maintenance: Vec<Option<usize>> = vec![None; inventory.hosts.len()];
     let mut spans: Vec<(usize, usize, usize)> = Vec::new();
     for (w, wave) in waves.iter().enumerate() {
-        let x = left + cell * w as f64;
         for action in wave.as_array().into_iter().flatten() {
             let vm = action["vm"].as_str().unwrap_or("");
             // A cluster is mid-roll from its first new copy to its last deleted old one.
@@ -515,13 +495,9 @@ fn upgrade(html: &mut String, inventory: &Inventory, plan: &Value) {
                     span.1 = w;
                 }
             }
-            let mut mark = |host: &str, colour: &str| {
+            let mut mark = |host: &str, colour: &'static str| {
                 if let Some(&h) = host_row.get(host) {
-                    let _ = write!(
-                        marks[w],
-                        "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{cell:.1}\" height=\"{row:.1}\" fill=\"{colour}\"/>",
-                        20.0 + row * h as f64
-                    );
+                    marks[w].push((h, colour));
                 }
             };
             match action["op"].as_str().unwrap_or("") {
@@ -563,6 +539,50 @@ fn upgrade(html: &mut String, inventory: &Inventory, plan: &Value) {
             spans.push((h, *from, waves.len()));
         }
     }
+    Timeline {
+        marks,
+        spans,
+        rolls,
+    }
+}
+
+fn upgrade(html: &mut String, inventory: &Inventory, plan: &Value) {
+    let Some(upgrade) = plan["upgrade"].as_object() else {
+        return;
+    };
+    let waves = upgrade
+        .get("waves")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let _ = write!(
+        html,
+        "<h2>Upgrade</h2><p>status {}, {} waves, lower bound {}</p>",
+        escape(upgrade.get("status").and_then(Value::as_str).unwrap_or("?")),
+        waves.len(),
+        escape(
+            &upgrade
+                .get("lower_bound_waves")
+                .unwrap_or(&Value::Null)
+                .to_string()
+        )
+    );
+    if waves.is_empty() {
+        return;
+    }
+    html.push_str("<p class=\"legend\"><span><i class=\"swatch\" style=\"background:#9ca3af\"></i>maintenance</span><span><i class=\"swatch\" style=\"background:#16a34a\"></i>create</span><span><i class=\"swatch\" style=\"background:#2563eb\"></i>migrate (to)</span><span><i class=\"swatch\" style=\"background:#dc2626\"></i>delete</span><span><i class=\"swatch\" style=\"background:#f59e0b\"></i>cluster mid-roll</span></p>");
+    let Timeline {
+        marks,
+        spans,
+        rolls,
+    } = timeline(inventory, plan, &waves);
+    let cell = if waves.len() > 200 { 4.0 } else { 12.0 };
+    let row = if inventory.hosts.len() > 100 {
+        6.0
+    } else {
+        12.0
+    };
+    let left = 150.0;
     let width = left + cell * waves.len() as f64 + 10.0;
     let height = 20.0 + row * inventory.hosts.len() as f64 + 14.0 * rolls.len() as f64 + 10.0;
     let _ = write!(
@@ -588,7 +608,16 @@ fn upgrade(html: &mut String, inventory: &Inventory, plan: &Value) {
             cell * (to - from) as f64
         );
     }
-    for (w, mark) in marks.iter().enumerate() {
+    for (w, wave_marks) in marks.iter().enumerate() {
+        let x = left + cell * w as f64;
+        let mut mark = String::new();
+        for (h, colour) in wave_marks {
+            let _ = write!(
+                mark,
+                "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{cell:.1}\" height=\"{row:.1}\" fill=\"{colour}\"/>",
+                20.0 + row * *h as f64
+            );
+        }
         let _ = write!(
             html,
             "<g class=\"wave\" data-wave=\"{}\"><title>wave {}</title>{mark}</g>",

@@ -126,20 +126,10 @@ struct Solve<'a> {
     error: Option<String>,
 }
 
-/// Solves the placement MIP without verifying the final plan (see [`crate::plan`] for the
-/// checked path).
-pub fn place(inventory: &Inventory, options: &Options) -> Placed {
-    let start = Instant::now();
-    let time_limit = options
-        .time_limit_s
-        .unwrap_or(inventory.policy.time_limit_s)
-        .clamp(0.0, 1e7);
-    // What remains after the solve is for turning it into a verified plan (2% of the limit,
-    // at most 1 s).
-    let reserve = (time_limit * 0.02).clamp(0.0, 1.0);
-    let deadline = start + Duration::from_secs_f64(time_limit - reserve);
-    let blocks = blocks(inventory);
-    let mut compiler = Compiler::new(inventory, &blocks, &options.disabled_families);
+/// The MIP of `blocks`: every constraint family's rows (those `options` leaves on), with
+/// admission fixed when the options fix it.
+fn compile<'a>(inventory: &'a Inventory, blocks: &'a [Block], options: &Options) -> Compiler<'a> {
+    let mut compiler = Compiler::new(inventory, blocks, &options.disabled_families);
     if let Some(admission) = &options.admission {
         compiler.fix_admission(admission);
     }
@@ -156,6 +146,45 @@ pub fn place(inventory: &Inventory, options: &Options) -> Placed {
             }
         }
     }
+    compiler
+}
+
+/// The best of the greedy starts (a verified plan at once), by the lexicographic objective.
+fn best_start(
+    inventory: &Inventory,
+    facts: &greedy::Facts,
+    levels: Option<&Levels>,
+    lower: Option<Ratio>,
+    deadline: Instant,
+) -> Option<Incumbent> {
+    crate::progress::set("placement: greedy starts");
+    let mut incumbent: Option<Incumbent> = None;
+    for assignment in greedy::starts(inventory, facts, levels, lower, deadline) {
+        let (score, _) = Score::evaluate(inventory, &assignment);
+        if incumbent
+            .as_ref()
+            .is_none_or(|i| score.compare(&i.score).is_lt())
+        {
+            incumbent = Some(Incumbent { assignment, score });
+        }
+    }
+    incumbent
+}
+
+/// Solves the placement MIP without verifying the final plan (see [`crate::plan`] for the
+/// checked path).
+pub fn place(inventory: &Inventory, options: &Options) -> Placed {
+    let start = Instant::now();
+    let time_limit = options
+        .time_limit_s
+        .unwrap_or(inventory.policy.time_limit_s)
+        .clamp(0.0, 1e7);
+    // What remains after the solve is for turning it into a verified plan (2% of the limit,
+    // at most 1 s).
+    let reserve = (time_limit * 0.02).clamp(0.0, 1.0);
+    let deadline = start + Duration::from_secs_f64(time_limit - reserve);
+    let blocks = blocks(inventory);
+    let compiler = compile(inventory, &blocks, options);
     let balance = inventory.policy.objective == ObjectiveKind::Balance;
     let levels = balance.then(|| Levels::new(inventory, compiler.objectives.memory_granule));
     let lower = levels
@@ -163,21 +192,13 @@ pub fn place(inventory: &Inventory, options: &Options) -> Placed {
         .map(|levels| balance_lower_bound(inventory, levels));
     // Greedy starts (a verified plan at once); with a family switched off (tests), the MIP
     // alone decides.
-    let mut incumbent: Option<Incumbent> = None;
     let mut facts = greedy::Facts::new(inventory);
     facts.fix_admission(options.admission.clone());
-    if options.disabled_families.is_empty() {
-        crate::progress::set("placement: greedy starts");
-        for assignment in greedy::starts(inventory, &facts, levels.as_ref(), lower, deadline) {
-            let (score, _) = Score::evaluate(inventory, &assignment);
-            if incumbent
-                .as_ref()
-                .is_none_or(|i| score.compare(&i.score).is_lt())
-            {
-                incumbent = Some(Incumbent { assignment, score });
-            }
-        }
-    }
+    let incumbent = if options.disabled_families.is_empty() {
+        best_start(inventory, &facts, levels.as_ref(), lower, deadline)
+    } else {
+        None
+    };
     if tracing() {
         eprintln!(
             "vksplan: compiled, starts ready at {:.3}s: {:?}",
