@@ -115,12 +115,7 @@ impl Solve<'_> {
                 fill(&mut hood, &|h| allowed.contains(&h));
             }
             StepKind::SoftRules => {
-                let report = crate::check::verify::verify(inventory, &incumbent.assignment);
-                let broken: Vec<usize> = report
-                    .soft_rules_broken
-                    .iter()
-                    .filter_map(|name| inventory.rules.iter().position(|r| &r.name == name))
-                    .collect();
+                let broken = self.broken_soft_rules(incumbent);
                 if broken.is_empty() {
                     return None;
                 }
@@ -213,44 +208,58 @@ impl Solve<'_> {
                 }
             }
             StepKind::Spread => {
-                // The pool whose fullest host is most crowded, in turn.
-                let mut pools: Vec<(u32, usize)> = Vec::new();
-                let mut fullest: Vec<Vec<usize>> = Vec::new();
-                for (group_index, group) in inventory.groups.iter().enumerate() {
-                    if !matches!(group.kind, GroupKind::NodePool { .. }) {
-                        continue;
-                    }
-                    let mut counts = std::collections::BTreeMap::new();
-                    for vm in &group.vms {
-                        if let Some(host) = incumbent.assignment.host_of[*vm] {
-                            *counts.entry(host).or_insert(0u32) += 1;
-                        }
-                    }
-                    let most = counts.values().copied().max().unwrap_or(0);
-                    if most > 1 {
-                        pools.push((most, fullest.len()));
-                        fullest.push(
-                            counts
-                                .iter()
-                                .filter(|(_, n)| **n == most)
-                                .map(|(h, _)| *h)
-                                .collect(),
-                        );
-                    }
-                    let _ = group_index;
-                }
-                if pools.is_empty() {
-                    return None;
-                }
-                pools.sort_by(|a, b| b.cmp(a));
-                let (_, pool) = pools[round % pools.len()];
-                for host in fullest[pool].iter().take(size / 2) {
+                for host in self.crowded_pool(incumbent, round)?.iter().take(size / 2) {
                     hood.hosts.insert(*host);
                 }
                 fill(&mut hood, &|_| true);
             }
         }
         (!hood.hosts.is_empty()).then_some(hood)
+    }
+
+    /// The soft rules the incumbent breaks, as indices into the inventory's rules.
+    fn broken_soft_rules(&self, incumbent: &Incumbent) -> Vec<usize> {
+        let inventory = self.inventory;
+        crate::check::verify::verify(inventory, &incumbent.assignment)
+            .soft_rules_broken
+            .iter()
+            .filter_map(|name| inventory.rules.iter().position(|r| &r.name == name))
+            .collect()
+    }
+
+    /// The fullest hosts of a node pool with several VMs on one host: the pools in order of
+    /// their most crowded host, in turn by `round`; `None` when every pool is spread.
+    fn crowded_pool(&self, incumbent: &Incumbent, round: usize) -> Option<Vec<usize>> {
+        let mut pools: Vec<(u32, usize)> = Vec::new();
+        let mut fullest: Vec<Vec<usize>> = Vec::new();
+        for group in &self.inventory.groups {
+            if !matches!(group.kind, GroupKind::NodePool { .. }) {
+                continue;
+            }
+            let mut counts = std::collections::BTreeMap::new();
+            for vm in &group.vms {
+                if let Some(host) = incumbent.assignment.host_of[*vm] {
+                    *counts.entry(host).or_insert(0u32) += 1;
+                }
+            }
+            let most = counts.values().copied().max().unwrap_or(0);
+            if most > 1 {
+                pools.push((most, fullest.len()));
+                fullest.push(
+                    counts
+                        .iter()
+                        .filter(|(_, n)| **n == most)
+                        .map(|(h, _)| *h)
+                        .collect(),
+                );
+            }
+        }
+        if pools.is_empty() {
+            return None;
+        }
+        pools.sort_by(|a, b| b.cmp(a));
+        let (_, pool) = pools[round % pools.len()];
+        fullest.into_iter().nth(pool)
     }
 
     /// The model as a matrix (built at the first neighbourhood), with the rows and the level

@@ -179,21 +179,10 @@ fn within(inventory: &Inventory, assignment: &Assignment, level: Ratio) -> bool 
     })
 }
 
-fn greedy_with(
-    inventory: &Inventory,
-    facts: &Facts,
-    strategy: &Strategy,
-    deadline: std::time::Instant,
-) -> Option<Assignment> {
-    let mut state = State::new(inventory, facts);
-    let position: Vec<usize> = {
-        let mut position = vec![usize::MAX; inventory.hosts.len()];
-        for (i, host) in strategy.host_order.iter().enumerate() {
-            position[*host] = i;
-        }
-        position
-    };
-    let caps: Vec<(u64, u128)> = inventory
+/// Each host's (vCPU, memory) capacity under the strategy's utilisation level (its allowed
+/// limits without one).
+fn level_caps(inventory: &Inventory, strategy: &Strategy) -> Vec<(u64, u128)> {
+    inventory
         .hosts
         .iter()
         .map(|spec| match strategy.level {
@@ -203,10 +192,14 @@ fn greedy_with(
             ),
             None => (spec.vcpu_limit, u128::from(spec.memory_limit.0)),
         })
-        .collect();
-    // Batches: everything that must be admitted (Supervisor and units without priority), then
-    // each optional unit by priority.
-    // With admission fixed, the admitted units must run and the others stay out.
+        .collect()
+}
+
+/// The batches of admission units the greedy places, each with whether it must run:
+/// everything that must be admitted (Supervisor and units without priority) first, then each
+/// optional unit by priority. With admission fixed, the admitted units must run and the others
+/// stay out.
+fn batches(inventory: &Inventory, facts: &Facts) -> Vec<(Vec<usize>, bool)> {
     let fixed = |unit: usize| facts.admission.as_ref().and_then(|a| a.get(unit).copied());
     let mandatory: Vec<usize> = (0..inventory.admission_units.len())
         .filter(|u| fixed(*u).unwrap_or(inventory.admission_units[*u].priority.is_none()))
@@ -222,6 +215,25 @@ fn greedy_with(
     });
     let mut batches: Vec<(Vec<usize>, bool)> = vec![(mandatory, true)];
     batches.extend(optional.into_iter().map(|u| (vec![u], false)));
+    batches
+}
+
+fn greedy_with(
+    inventory: &Inventory,
+    facts: &Facts,
+    strategy: &Strategy,
+    deadline: std::time::Instant,
+) -> Option<Assignment> {
+    let mut state = State::new(inventory, facts);
+    let position: Vec<usize> = {
+        let mut position = vec![usize::MAX; inventory.hosts.len()];
+        for (i, host) in strategy.host_order.iter().enumerate() {
+            position[*host] = i;
+        }
+        position
+    };
+    let caps = level_caps(inventory, strategy);
+    let batches = batches(inventory, facts);
     // Sizes as shares of the total demand, to order VMs largest first.
     let size = |vm: usize| facts.group_size[inventory.vms[vm].group];
     let restricted = |vm: usize| facts.allowed[vm].iter().filter(|a| **a).count();
