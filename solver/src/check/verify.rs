@@ -245,16 +245,14 @@ fn shared_hosts(copies: &[Copy], key: impl Fn(usize) -> Option<usize>) -> bool {
     slots_on.values().any(|slots| slots.len() > 1)
 }
 
-/// Checks every rule of docs/accounting.md over what is alive. Returns the hard violations, the
-/// soft rules broken, and the sums.
-pub fn check_state(
+/// Host capacity, maintenance and devices.
+fn host_violations(
     inventory: &Inventory,
     alive: Alive,
-) -> (Vec<Diagnostic>, Vec<String>, Accounting) {
-    let accounting = account(inventory, alive);
-    let mut violations = Vec::new();
+    accounting: &Accounting,
+    violations: &mut Vec<Diagnostic>,
+) {
     let policy = &inventory.policy;
-
     // Host capacity, maintenance, devices.
     for (host_index, (host, load)) in inventory.hosts.iter().zip(&accounting.hosts).enumerate() {
         let name = &host.name;
@@ -334,6 +332,167 @@ pub fn check_state(
             }
         }
     }
+}
+
+/// Namespace limits (per zone too in a 3-zone Supervisor) and storage limits.
+fn namespace_violations(
+    inventory: &Inventory,
+    accounting: &Accounting,
+    violations: &mut Vec<Diagnostic>,
+) {
+    let policy = &inventory.policy;
+    // Namespace limits (and per zone in a 3-zone Supervisor), storage limits.
+    for (namespace, load) in inventory.namespaces.iter().zip(&accounting.namespaces) {
+        let name = &namespace.name;
+        let cpu_mhz = u128::from(load.vcpus) * u128::from(policy.vcpu_mhz);
+        let zones = inventory
+            .three_zone
+            .then_some(&load.zones)
+            .into_iter()
+            .flatten();
+        if let Some(limit) = namespace.cpu_mhz_limit {
+            if cpu_mhz > u128::from(limit) {
+                violations.push(
+                    violation(
+                        Layer::Namespace,
+                        name,
+                        "cpu_limit",
+                        format!(
+                        "namespace `{name}` would use {cpu_mhz} MHz; its CPU limit is {limit} MHz"
+                    ),
+                        "raise the limit or shrink the namespace",
+                    )
+                    .with_fix(format!("namespaces.{name}.limits.cpu_mhz={cpu_mhz}")),
+                );
+            }
+            for (zone, (vcpus, _)) in zones.clone() {
+                if 3 * u128::from(*vcpus) * u128::from(policy.vcpu_mhz) > u128::from(limit) {
+                    violations.push(violation(Layer::Namespace, name, "cpu_limit", format!("namespace `{name}` would use more than a third of its CPU limit in zone `{}`", inventory.zones[*zone]), "spread the namespace over the zones or raise the limit").with_fix(format!("namespaces.{name}.limits.cpu_mhz={}", 3 * u128::from(*vcpus) * u128::from(policy.vcpu_mhz))));
+                }
+            }
+        }
+        if let Some(limit) = namespace.memory_limit {
+            if load.memory > u128::from(limit.0) {
+                violations.push(
+                    violation(
+                        Layer::Namespace,
+                        name,
+                        "memory_limit",
+                        format!(
+                            "namespace `{name}` would use {} of memory; its limit is {limit}",
+                            Bytes(load.memory as u64)
+                        ),
+                        "raise the limit or shrink the namespace",
+                    )
+                    .with_fix(format!(
+                        "namespaces.{name}.limits.memory={}",
+                        load.memory.div_ceil(1 << 20)
+                    )),
+                );
+            }
+            for (zone, (_, memory)) in zones {
+                if 3 * memory > u128::from(limit.0) {
+                    violations.push(violation(Layer::Namespace, name, "memory_limit", format!("namespace `{name}` would use more than a third of its memory limit in zone `{}`", inventory.zones[*zone]), "spread the namespace over the zones or raise the limit").with_fix(format!("namespaces.{name}.limits.memory={}", (3 * memory).div_ceil(1 << 20))));
+                }
+            }
+        }
+        for (policy_index, used) in &load.storage {
+            if let Some(limit) = namespace.storage_limits[*policy_index] {
+                if *used > u128::from(limit.0) {
+                    violations.push(
+                        violation(
+                            Layer::Namespace,
+                            name,
+                            "storage_limit",
+                            format!(
+                                "namespace `{name}` would use {} of `{}`; its limit is {limit}",
+                                Bytes(*used as u64),
+                                inventory.storage_policies[*policy_index].name
+                            ),
+                            "raise the storage limit",
+                        )
+                        .with_fix(format!(
+                            "namespaces.{name}.limits.storage.{}={}",
+                            inventory.storage_policies[*policy_index].name,
+                            used.div_ceil(1 << 20)
+                        )),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Storage capacity and IP address pools.
+fn pool_violations(
+    inventory: &Inventory,
+    accounting: &Accounting,
+    violations: &mut Vec<Diagnostic>,
+) {
+    // Storage capacity.
+    for (policy_spec, used) in inventory.storage_policies.iter().zip(&accounting.storage) {
+        if let Some(capacity) = policy_spec.capacity {
+            if *used > u128::from(capacity.0) {
+                violations.push(
+                    violation(
+                        Layer::Infrastructure,
+                        &policy_spec.name,
+                        "storage_capacity",
+                        format!(
+                            "storage policy `{}` would hold {} of {capacity}",
+                            policy_spec.name,
+                            Bytes(*used as u64)
+                        ),
+                        "add capacity",
+                    )
+                    .with_fix(format!(
+                        "storage_policies.{}.capacity={}",
+                        policy_spec.name,
+                        used.div_ceil(1 << 20)
+                    )),
+                );
+            }
+        }
+    }
+
+    // IP addresses: the management network and the Supervisor's own workload addresses are the
+    // Supervisor's; namespace networks the namespaces'.
+    for (network_index, (network, used)) in inventory
+        .networks
+        .iter()
+        .zip(&accounting.network_ips)
+        .enumerate()
+    {
+        if *used > u64::from(network.ips) {
+            let layer = inventory.network_layer(network_index);
+            violations.push(
+                violation(
+                    layer,
+                    &network.name,
+                    "ip_addresses",
+                    format!(
+                        "network `{}` would need {used} addresses but has {}",
+                        network.name, network.ips
+                    ),
+                    "add addresses to the pool",
+                )
+                .with_fix(format!("networks.{}.ips={used}", network.name)),
+            );
+        }
+    }
+}
+
+/// Checks every rule of docs/accounting.md over what is alive. Returns the hard violations, the
+/// soft rules broken, and the sums.
+pub fn check_state(
+    inventory: &Inventory,
+    alive: Alive,
+) -> (Vec<Diagnostic>, Vec<String>, Accounting) {
+    let accounting = account(inventory, alive);
+    let mut violations = Vec::new();
+    let policy = &inventory.policy;
+
+    host_violations(inventory, alive, &accounting, &mut violations);
 
     // HA admission (percentage policy) over hosts not in maintenance.
     let k = u128::from(policy.host_failures_to_tolerate);
@@ -415,138 +574,9 @@ pub fn check_state(
         }
     }
 
-    // Namespace limits (and per zone in a 3-zone Supervisor), storage limits.
-    for (namespace, load) in inventory.namespaces.iter().zip(&accounting.namespaces) {
-        let name = &namespace.name;
-        let cpu_mhz = u128::from(load.vcpus) * u128::from(policy.vcpu_mhz);
-        let zones = inventory
-            .three_zone
-            .then_some(&load.zones)
-            .into_iter()
-            .flatten();
-        if let Some(limit) = namespace.cpu_mhz_limit {
-            if cpu_mhz > u128::from(limit) {
-                violations.push(
-                    violation(
-                        Layer::Namespace,
-                        name,
-                        "cpu_limit",
-                        format!(
-                        "namespace `{name}` would use {cpu_mhz} MHz; its CPU limit is {limit} MHz"
-                    ),
-                        "raise the limit or shrink the namespace",
-                    )
-                    .with_fix(format!("namespaces.{name}.limits.cpu_mhz={cpu_mhz}")),
-                );
-            }
-            for (zone, (vcpus, _)) in zones.clone() {
-                if 3 * u128::from(*vcpus) * u128::from(policy.vcpu_mhz) > u128::from(limit) {
-                    violations.push(violation(Layer::Namespace, name, "cpu_limit", format!("namespace `{name}` would use more than a third of its CPU limit in zone `{}`", inventory.zones[*zone]), "spread the namespace over the zones or raise the limit").with_fix(format!("namespaces.{name}.limits.cpu_mhz={}", 3 * u128::from(*vcpus) * u128::from(policy.vcpu_mhz))));
-                }
-            }
-        }
-        if let Some(limit) = namespace.memory_limit {
-            if load.memory > u128::from(limit.0) {
-                violations.push(
-                    violation(
-                        Layer::Namespace,
-                        name,
-                        "memory_limit",
-                        format!(
-                            "namespace `{name}` would use {} of memory; its limit is {limit}",
-                            Bytes(load.memory as u64)
-                        ),
-                        "raise the limit or shrink the namespace",
-                    )
-                    .with_fix(format!(
-                        "namespaces.{name}.limits.memory={}",
-                        load.memory.div_ceil(1 << 20)
-                    )),
-                );
-            }
-            for (zone, (_, memory)) in zones {
-                if 3 * memory > u128::from(limit.0) {
-                    violations.push(violation(Layer::Namespace, name, "memory_limit", format!("namespace `{name}` would use more than a third of its memory limit in zone `{}`", inventory.zones[*zone]), "spread the namespace over the zones or raise the limit").with_fix(format!("namespaces.{name}.limits.memory={}", (3 * memory).div_ceil(1 << 20))));
-                }
-            }
-        }
-        for (policy_index, used) in &load.storage {
-            if let Some(limit) = namespace.storage_limits[*policy_index] {
-                if *used > u128::from(limit.0) {
-                    violations.push(
-                        violation(
-                            Layer::Namespace,
-                            name,
-                            "storage_limit",
-                            format!(
-                                "namespace `{name}` would use {} of `{}`; its limit is {limit}",
-                                Bytes(*used as u64),
-                                inventory.storage_policies[*policy_index].name
-                            ),
-                            "raise the storage limit",
-                        )
-                        .with_fix(format!(
-                            "namespaces.{name}.limits.storage.{}={}",
-                            inventory.storage_policies[*policy_index].name,
-                            used.div_ceil(1 << 20)
-                        )),
-                    );
-                }
-            }
-        }
-    }
+    namespace_violations(inventory, &accounting, &mut violations);
 
-    // Storage capacity.
-    for (policy_spec, used) in inventory.storage_policies.iter().zip(&accounting.storage) {
-        if let Some(capacity) = policy_spec.capacity {
-            if *used > u128::from(capacity.0) {
-                violations.push(
-                    violation(
-                        Layer::Infrastructure,
-                        &policy_spec.name,
-                        "storage_capacity",
-                        format!(
-                            "storage policy `{}` would hold {} of {capacity}",
-                            policy_spec.name,
-                            Bytes(*used as u64)
-                        ),
-                        "add capacity",
-                    )
-                    .with_fix(format!(
-                        "storage_policies.{}.capacity={}",
-                        policy_spec.name,
-                        used.div_ceil(1 << 20)
-                    )),
-                );
-            }
-        }
-    }
-
-    // IP addresses: the management network and the Supervisor's own workload addresses are the
-    // Supervisor's; namespace networks the namespaces'.
-    for (network_index, (network, used)) in inventory
-        .networks
-        .iter()
-        .zip(&accounting.network_ips)
-        .enumerate()
-    {
-        if *used > u64::from(network.ips) {
-            let layer = inventory.network_layer(network_index);
-            violations.push(
-                violation(
-                    layer,
-                    &network.name,
-                    "ip_addresses",
-                    format!(
-                        "network `{}` would need {used} addresses but has {}",
-                        network.name, network.ips
-                    ),
-                    "add addresses to the pool",
-                )
-                .with_fix(format!("networks.{}.ips={used}", network.name)),
-            );
-        }
-    }
+    pool_violations(inventory, &accounting, &mut violations);
 
     // DRS rules.
     let mut soft_rules_broken = Vec::new();

@@ -88,18 +88,8 @@ fn network_users(inventory: &Inventory, network: usize) -> String {
     users.join(", ")
 }
 
-/// Necessary conditions that fail when the units `included` accepts (and the Supervisor) are
-/// all admitted. With `None`, the units that must be admitted (no priority).
-pub fn necessary_conditions(
-    inventory: &Inventory,
-    included: Option<&dyn Fn(usize) -> bool>,
-) -> Vec<Diagnostic> {
-    let mandatory = |unit: usize| inventory.admission_units[unit].priority.is_none();
-    let included: &dyn Fn(usize) -> bool = included.unwrap_or(&mandatory);
-    let d = demand(inventory, included);
-    let mut found = Vec::new();
-    let policy = &inventory.policy;
-
+/// The networks short of addresses: the Supervisor's, and each network's shared count.
+fn network_shortfalls(inventory: &Inventory, d: &Demand, found: &mut Vec<Diagnostic>) {
     // Supervisor networks.
     if let (Some([management, workload, _]), Some(supervisor)) = (
         inventory.supervisor_networks,
@@ -144,6 +134,11 @@ pub fn necessary_conditions(
             )),
         );
     }
+}
+
+/// The namespaces whose CPU, memory or storage limit is below their VMs' demand.
+fn namespace_limit_shortfalls(inventory: &Inventory, d: &Demand, found: &mut Vec<Diagnostic>) {
+    let policy = &inventory.policy;
     // Namespace limits.
     for (index, namespace) in inventory.namespaces.iter().enumerate() {
         let cpu_mhz = d.namespace_vcpus[index] * policy.vcpu_mhz;
@@ -187,10 +182,10 @@ pub fn necessary_conditions(
             }
         }
     }
-    // Per-zone thirds of namespace limits (3-zone Supervisor): what node pools pin to a zone.
-    if inventory.three_zone {
-        found.extend(pinned_zone_shortfalls(inventory, included));
-    }
+}
+
+/// The storage policies whose capacity is below the disks' demand.
+fn storage_shortfalls(inventory: &Inventory, d: &Demand, found: &mut Vec<Diagnostic>) {
     // Storage capacity.
     for (policy_spec, used) in inventory.storage_policies.iter().zip(&d.storage) {
         if let Some(capacity) = policy_spec
@@ -221,6 +216,27 @@ pub fn necessary_conditions(
             );
         }
     }
+}
+
+/// Necessary conditions that fail when the units `included` accepts (and the Supervisor) are
+/// all admitted. With `None`, the units that must be admitted (no priority).
+pub fn necessary_conditions(
+    inventory: &Inventory,
+    included: Option<&dyn Fn(usize) -> bool>,
+) -> Vec<Diagnostic> {
+    let mandatory = |unit: usize| inventory.admission_units[unit].priority.is_none();
+    let included: &dyn Fn(usize) -> bool = included.unwrap_or(&mandatory);
+    let d = demand(inventory, included);
+    let mut found = Vec::new();
+    let policy = &inventory.policy;
+
+    network_shortfalls(inventory, &d, &mut found);
+    namespace_limit_shortfalls(inventory, &d, &mut found);
+    // Per-zone thirds of namespace limits (3-zone Supervisor): what node pools pin to a zone.
+    if inventory.three_zone {
+        found.extend(pinned_zone_shortfalls(inventory, included));
+    }
+    storage_shortfalls(inventory, &d, &mut found);
     // Control-plane replicas against hosts and zones.
     let active: Vec<usize> = (0..inventory.hosts.len())
         .filter(|h| !inventory.hosts[*h].maintenance)
