@@ -71,7 +71,7 @@ pub struct Replay<'a> {
     tolerated: BTreeSet<(&'static str, String)>,
     waves: usize,
     /// VM and host indices by name (shared by the clones of a search).
-    names: std::sync::Arc<(HashMap<String, usize>, HashMap<String, usize>)>,
+    names: std::sync::Arc<Names>,
 }
 
 impl<'a> Replay<'a> {
@@ -204,8 +204,6 @@ impl<'a> Replay<'a> {
         let entered = &mut self.entered;
         let exited = &mut self.exited;
         let names = self.names.clone();
-        let vm_of = |name: &str| names.0.get(name).copied();
-        let host_of = |name: &str| names.1.get(name).copied();
         let mut findings = Vec::new();
         let mut note = |rule: &'static str, subject: &str, message: String| {
             findings.push(Finding {
@@ -215,50 +213,18 @@ impl<'a> Replay<'a> {
                 message,
             });
         };
-        // Actions are listed in phase order.
-        let phase = |action: &Action| match action {
-            Action::ExitMaintenance { .. } => 1,
-            Action::Create { .. } | Action::Migrate { .. } => 2,
-            Action::Delete { .. } => 3,
-            Action::EnterMaintenance { .. } => 4,
-        };
-        if wave.windows(2).any(|w| phase(&w[0]) > phase(&w[1])) {
-            note(
-                "phase_order",
-                "upgrade",
-                "actions are not in phase order".into(),
-            );
-        }
-        let mut exits = Vec::new();
-        let mut creates = Vec::new();
-        let mut migrations = Vec::new();
-        let mut deletes = Vec::new();
-        let mut enters = Vec::new();
-        for action in wave {
-            let vm = |name: &str| vm_of(name);
-            let host = |name: &str| host_of(name);
-            match action {
-                Action::ExitMaintenance { host: h } => match host(h) {
-                    Some(h) => exits.push(h),
-                    None => note("unknown", h, format!("no host `{h}`")),
-                },
-                Action::Create { vm: v, host: h } => match (vm(v), host(h)) {
-                    (Some(v), Some(h)) => creates.push((v, h)),
-                    _ => note("unknown", v, format!("no VM `{v}` or host `{h}`")),
-                },
-                Action::Migrate { vm: v, to } => match (vm(v), host(to)) {
-                    (Some(v), Some(h)) => migrations.push((v, h)),
-                    _ => note("unknown", v, format!("no VM `{v}` or host `{to}`")),
-                },
-                Action::Delete { vm: v } => match vm(v) {
-                    Some(v) => deletes.push(v),
-                    None => note("unknown", v, format!("no VM `{v}`")),
-                },
-                Action::EnterMaintenance { host: h } => match host(h) {
-                    Some(h) => enters.push(h),
-                    None => note("unknown", h, format!("no host `{h}`")),
-                },
-            }
+        let (
+            Phases {
+                exits,
+                creates,
+                migrations,
+                deletes,
+                enters,
+            },
+            problems,
+        ) = phases(wave, &names);
+        for (rule, subject, message) in problems {
+            note(rule, &subject, message);
         }
         // Phase 1.
         for host in exits {
@@ -546,4 +512,73 @@ fn copies_of(slots: &[Slot]) -> Vec<Copy> {
         }
     }
     copies
+}
+
+/// VM names and host names to their indices.
+type Names = (HashMap<String, usize>, HashMap<String, usize>);
+
+/// A wave's actions by phase, as indices.
+struct Phases {
+    exits: Vec<usize>,
+    creates: Vec<(usize, usize)>,
+    migrations: Vec<(usize, usize)>,
+    deletes: Vec<usize>,
+    enters: Vec<usize>,
+}
+
+/// Sorts a wave's actions into their phases by the names they give; (rule, subject, message)
+/// for actions out of phase order and for names that do not exist.
+fn phases(wave: &[Action], names: &Names) -> (Phases, Vec<(&'static str, String, String)>) {
+    let vm = |name: &str| names.0.get(name).copied();
+    let host = |name: &str| names.1.get(name).copied();
+    let mut problems = Vec::new();
+    let mut note = |rule: &'static str, subject: &str, message: String| {
+        problems.push((rule, subject.to_string(), message));
+    };
+    // Actions are listed in phase order.
+    let phase = |action: &Action| match action {
+        Action::ExitMaintenance { .. } => 1,
+        Action::Create { .. } | Action::Migrate { .. } => 2,
+        Action::Delete { .. } => 3,
+        Action::EnterMaintenance { .. } => 4,
+    };
+    if wave.windows(2).any(|w| phase(&w[0]) > phase(&w[1])) {
+        note(
+            "phase_order",
+            "upgrade",
+            "actions are not in phase order".into(),
+        );
+    }
+    let mut phases = Phases {
+        exits: Vec::new(),
+        creates: Vec::new(),
+        migrations: Vec::new(),
+        deletes: Vec::new(),
+        enters: Vec::new(),
+    };
+    for action in wave {
+        match action {
+            Action::ExitMaintenance { host: h } => match host(h) {
+                Some(h) => phases.exits.push(h),
+                None => note("unknown", h, format!("no host `{h}`")),
+            },
+            Action::Create { vm: v, host: h } => match (vm(v), host(h)) {
+                (Some(v), Some(h)) => phases.creates.push((v, h)),
+                _ => note("unknown", v, format!("no VM `{v}` or host `{h}`")),
+            },
+            Action::Migrate { vm: v, to } => match (vm(v), host(to)) {
+                (Some(v), Some(h)) => phases.migrations.push((v, h)),
+                _ => note("unknown", v, format!("no VM `{v}` or host `{to}`")),
+            },
+            Action::Delete { vm: v } => match vm(v) {
+                Some(v) => phases.deletes.push(v),
+                None => note("unknown", v, format!("no VM `{v}`")),
+            },
+            Action::EnterMaintenance { host: h } => match host(h) {
+                Some(h) => phases.enters.push(h),
+                None => note("unknown", h, format!("no host `{h}`")),
+            },
+        }
+    }
+    (phases, problems)
 }

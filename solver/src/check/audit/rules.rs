@@ -15,17 +15,15 @@ pub struct Copy {
     pub counted: bool,
 }
 
-/// (rule, subject, message) for every hard rule of section 3 the copies break.
-pub fn section3(
+/// Per host: maintenance, vCPUs, memory, reserved capacity, devices; then HA admission over the hosts in service.
+fn hosts_and_admission(
     inventory: &Inventory,
     copies: &[Copy],
     maintenance: &[bool],
-    admitted: &[bool],
-) -> Vec<(&'static str, String, String)> {
-    let mut broken = Vec::new();
+    broken: &mut Vec<(&'static str, String, String)>,
+) {
     let group = |vm: usize| &inventory.groups[inventory.vms[vm].group];
     let hosts = inventory.hosts.len();
-
     // Hosts: maintenance, vCPUs, memory, reserved, devices.
     let mut vcpus = vec![0u128; hosts];
     let mut memory = vec![0u128; hosts];
@@ -126,7 +124,14 @@ pub fn section3(
             ));
         }
     }
+}
 
+/// Control-plane anti-affinity (two copies of one slot may share a host) and node-pool zones.
+fn anti_affinity_and_zones(
+    inventory: &Inventory,
+    copies: &[Copy],
+    broken: &mut Vec<(&'static str, String, String)>,
+) {
     // Control-plane anti-affinity (two copies of one slot may share) and pool zones.
     let mut slots_on: BTreeMap<(usize, usize), BTreeSet<usize>> = BTreeMap::new();
     let mut slots_in_zone: BTreeMap<(usize, usize), BTreeSet<usize>> = BTreeMap::new();
@@ -170,7 +175,16 @@ pub fn section3(
             ));
         }
     }
+}
 
+/// Namespace limits (per zone thirds in a 3-zone Supervisor), storage and addresses, over the counted copies of admitted units.
+fn limits_and_pools(
+    inventory: &Inventory,
+    copies: &[Copy],
+    admitted: &[bool],
+    broken: &mut Vec<(&'static str, String, String)>,
+) {
+    let group = |vm: usize| &inventory.groups[inventory.vms[vm].group];
     // Namespace limits (per zone thirds in a 3-zone Supervisor), storage, addresses.
     let namespaces = inventory.namespaces.len();
     let mut ns_vcpus = vec![0u128; namespaces];
@@ -303,6 +317,22 @@ pub fn section3(
             ));
         }
     }
+}
+
+/// (rule, subject, message) for every hard rule of section 3 the copies break.
+pub fn section3(
+    inventory: &Inventory,
+    copies: &[Copy],
+    maintenance: &[bool],
+    admitted: &[bool],
+) -> Vec<(&'static str, String, String)> {
+    let mut broken = Vec::new();
+
+    hosts_and_admission(inventory, copies, maintenance, &mut broken);
+
+    anti_affinity_and_zones(inventory, copies, &mut broken);
+
+    limits_and_pools(inventory, copies, admitted, &mut broken);
 
     // Hard DRS rules; a VM's copies all count (a migrating VM is on both hosts).
     for rule in inventory.rules.iter().filter(|r| r.must) {
