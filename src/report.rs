@@ -76,6 +76,31 @@ fn bar(x: f64, y: f64, width: f64, parts: &[(f64, &str)], limit: f64) -> String 
     svg
 }
 
+/// Host and VM names to their indices, built once per page (a plan names them by name).
+struct Index<'a> {
+    hosts: BTreeMap<&'a str, usize>,
+    vms: BTreeMap<&'a str, usize>,
+}
+
+impl<'a> Index<'a> {
+    fn new(inventory: &'a Inventory) -> Index<'a> {
+        Index {
+            hosts: inventory
+                .hosts
+                .iter()
+                .enumerate()
+                .map(|(i, h)| (h.name.as_str(), i))
+                .collect(),
+            vms: inventory
+                .vms
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (v.name.as_str(), i))
+                .collect(),
+        }
+    }
+}
+
 /// The page.
 pub fn render(inventory: Option<&Inventory>, plan: &Value) -> String {
     let mut html = String::new();
@@ -90,9 +115,10 @@ pub fn render(inventory: Option<&Inventory>, plan: &Value) -> String {
     objective(&mut html, plan);
     if let Some(inventory) = inventory {
         hosts(&mut html, inventory, plan);
-        namespaces(&mut html, inventory, plan);
-        networks(&mut html, inventory, plan);
-        upgrade(&mut html, inventory, plan);
+        let index = Index::new(inventory);
+        namespaces(&mut html, inventory, &index, plan);
+        networks(&mut html, inventory, &index, plan);
+        upgrade(&mut html, inventory, &index, plan);
     }
     diagnosis(&mut html, plan);
     html.push_str("</body></html>\n");
@@ -138,16 +164,14 @@ fn what_if(html: &mut String, plan: &Value) {
 /// Whether the plan names only VMs and hosts of `inventory` (a plan of another platform would
 /// draw nonsense); the first name it does not know.
 pub fn foreign_name(inventory: &Inventory, plan: &Value) -> Option<String> {
-    let vms: std::collections::BTreeSet<&str> =
-        inventory.vms.iter().map(|v| v.name.as_str()).collect();
-    let hosts: std::collections::BTreeSet<&str> =
-        inventory.hosts.iter().map(|h| h.name.as_str()).collect();
+    let index = Index::new(inventory);
+    let (vms, hosts) = (&index.vms, &index.hosts);
     for (vm, host) in plan["placement"].as_object().into_iter().flatten() {
-        if !vms.contains(vm.as_str()) {
+        if !vms.contains_key(vm.as_str()) {
             return Some(format!("VM `{vm}`"));
         }
         let host = host.as_str().unwrap_or("");
-        if !hosts.contains(host) {
+        if !hosts.contains_key(host) {
             return Some(format!("host `{host}`"));
         }
     }
@@ -277,7 +301,7 @@ fn usage_row(html: &mut String, label: &str, used: f64, limit: Option<f64>, unit
     );
 }
 
-fn namespaces(html: &mut String, inventory: &Inventory, plan: &Value) {
+fn namespaces(html: &mut String, inventory: &Inventory, index: &Index, plan: &Value) {
     let usage = &plan["usage"]["namespaces"];
     if inventory.namespaces.is_empty() {
         return;
@@ -286,19 +310,13 @@ fn namespaces(html: &mut String, inventory: &Inventory, plan: &Value) {
     // Per zone, for the third of each limit a 3-zone Supervisor allows per zone.
     let mut per_zone: BTreeMap<(usize, usize), (f64, f64)> = BTreeMap::new();
     if inventory.three_zone {
-        let host_index: BTreeMap<&str, usize> = inventory
-            .hosts
-            .iter()
-            .enumerate()
-            .map(|(i, h)| (h.name.as_str(), i))
-            .collect();
         for vm in &inventory.vms {
             let group = &inventory.groups[vm.group];
             let (Some(namespace), Some(host)) = (
                 group.namespace,
                 plan["placement"][&vm.name]
                     .as_str()
-                    .and_then(|h| host_index.get(h)),
+                    .and_then(|h| index.hosts.get(h)),
             ) else {
                 continue;
             };
@@ -372,7 +390,7 @@ fn workload_network(inventory: &Inventory, vm: usize) -> Option<usize> {
     }
 }
 
-fn networks(html: &mut String, inventory: &Inventory, plan: &Value) {
+fn networks(html: &mut String, inventory: &Inventory, index: &Index, plan: &Value) {
     let usage = &plan["usage"]["networks"];
     if inventory.networks.is_empty() {
         return;
@@ -381,19 +399,13 @@ fn networks(html: &mut String, inventory: &Inventory, plan: &Value) {
     // the wave that deletes the old copy (a migration takes none).
     let mut peak: BTreeMap<usize, i64> = BTreeMap::new();
     if let Some(waves) = plan["upgrade"]["waves"].as_array() {
-        let vm_index: BTreeMap<&str, usize> = inventory
-            .vms
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (v.name.as_str(), i))
-            .collect();
         let mut outstanding: BTreeMap<usize, i64> = BTreeMap::new();
         for wave in waves {
             let actions = wave.as_array().cloned().unwrap_or_default();
             let network_of = |action: &Value| {
                 action["vm"]
                     .as_str()
-                    .and_then(|v| vm_index.get(v))
+                    .and_then(|v| index.vms.get(v))
                     .and_then(|vm| workload_network(inventory, *vm))
             };
             for action in &actions {
@@ -451,13 +463,8 @@ struct Timeline {
 }
 
 /// The timeline of `waves`, replaying where each VM's copies are from the plan's placement.
-fn timeline(inventory: &Inventory, plan: &Value, waves: &[Value]) -> Timeline {
-    let host_row: BTreeMap<&str, usize> = inventory
-        .hosts
-        .iter()
-        .enumerate()
-        .map(|(i, h)| (h.name.as_str(), i))
-        .collect();
+fn timeline(inventory: &Inventory, index: &Index, plan: &Value, waves: &[Value]) -> Timeline {
+    let host_row = &index.hosts;
     // Where each VM is, to place deletes (the old copy's host).
     let mut at: BTreeMap<String, Vec<String>> = BTreeMap::new();
     if let Some(placement) = plan["placement"].as_object() {
@@ -466,14 +473,8 @@ fn timeline(inventory: &Inventory, plan: &Value, waves: &[Value]) -> Timeline {
         }
     }
     // Clusters: first and last wave with an action on one of their VMs.
-    let vm_index: BTreeMap<&str, usize> = inventory
-        .vms
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (v.name.as_str(), i))
-        .collect();
     let cluster_of = |vm: &str| -> Option<String> {
-        let group = &inventory.groups[inventory.vms[*vm_index.get(vm)?].group];
+        let group = &inventory.groups[inventory.vms[*index.vms.get(vm)?].group];
         let cluster = group.cluster()?;
         Some(format!(
             "{}/{}",
@@ -546,7 +547,7 @@ fn timeline(inventory: &Inventory, plan: &Value, waves: &[Value]) -> Timeline {
     }
 }
 
-fn upgrade(html: &mut String, inventory: &Inventory, plan: &Value) {
+fn upgrade(html: &mut String, inventory: &Inventory, index: &Index, plan: &Value) {
     let Some(upgrade) = plan["upgrade"].as_object() else {
         return;
     };
@@ -575,7 +576,7 @@ fn upgrade(html: &mut String, inventory: &Inventory, plan: &Value) {
         marks,
         spans,
         rolls,
-    } = timeline(inventory, plan, &waves);
+    } = timeline(inventory, index, plan, &waves);
     let cell = if waves.len() > 200 { 4.0 } else { 12.0 };
     let row = if inventory.hosts.len() > 100 {
         6.0
