@@ -744,41 +744,21 @@ impl Solve<'_> {
             let options = self.options(until);
             self.session().solve(start.as_deref(), &options)
         };
-        // HiGHS (1.16) can map a MIP start into its presolved space wrongly and then report
-        // that start as optimal at an objective it does not have. Whenever the returned
-        // solution's own objective disagrees with what HiGHS claims, solve again cold.
-        if start.is_some() && solved.outcome == Outcome::Optimal && disagrees(&expression, &solved)
-        {
+        // HiGHS (1.16) can report an optimum at an objective its returned solution does not
+        // have: a MIP start mapped wrongly into the presolved space, or a wrong postsolve (seen
+        // cold too). Whenever the solution's own objective disagrees with what HiGHS claims,
+        // solve again cold and without presolve, where the solution returned is the one proven.
+        if solved.outcome == Outcome::Optimal && disagrees(&expression, &solved) {
             if tracing() {
                 eprintln!(
-                    "vksplan: HiGHS misreported its warm-started optimum; solving again cold"
+                    "vksplan: HiGHS misreported its optimum; solving again cold, without presolve"
                 );
             }
             solved = {
-                let options = self.options(until);
+                let mut options = self.options(until);
+                options.presolve = false;
                 self.session().solve(None, &options)
             };
-            // The same misreport happens cold, in its presolve's postsolve: without presolve,
-            // the solution HiGHS returns is the one it proves.
-            if solved.outcome == Outcome::Optimal && disagrees(&expression, &solved) {
-                if tracing() {
-                    eprintln!("vksplan: misreported again cold; solving without presolve");
-                }
-                solved = {
-                    let mut options = self.options(until);
-                    options.presolve = false;
-                    self.session().solve(None, &options)
-                };
-            }
-            if tracing() {
-                eprintln!(
-                    "vksplan: resolved: {:?} objective {} bound {} achieved {:?}",
-                    solved.outcome,
-                    solved.objective,
-                    solved.bound,
-                    solved.values.as_ref().map(|v| expression.eval_with(v))
-                );
-            }
         }
         if solved.outcome == Outcome::Infeasible && self.incumbent.is_none() {
             self.infeasible = true;
