@@ -5,11 +5,7 @@ mod common;
 use std::process::{Command, Output};
 
 fn vksplan(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vksplan"))
-        .args(args)
-        .current_dir(common::root())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run vksplan: {e}"))
+    common::run(args, None)
 }
 
 fn json(output: &Output) -> serde_json::Value {

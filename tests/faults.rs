@@ -7,34 +7,16 @@
 mod common;
 
 use serde_json::{json, Value};
-use std::io::Write;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 fn vksplan(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vksplan"))
-        .args(args)
-        .current_dir(common::root())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run vksplan: {e}"))
+    common::run(args, None)
 }
 
 /// Runs `vksplan ARGS -` with `document` on stdin.
 fn with_stdin(args: &[&str], document: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vksplan"))
-        .args(args)
-        .current_dir(common::root())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run vksplan: {e}"));
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(document);
-    }
-    child
-        .wait_with_output()
-        .unwrap_or_else(|e| panic!("vksplan did not finish: {e}"))
+    common::run(args, Some(document))
 }
 
 fn temporary(name: &str) -> std::path::PathBuf {

@@ -5,23 +5,10 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 fn vksplan(args: &[String], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vksplan"))
-        .args(args)
-        .current_dir(common::root())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run vksplan: {e}"));
-    if let (Some(bytes), Some(mut input)) = (stdin, child.stdin.take()) {
-        let _ = input.write_all(bytes);
-    }
-    drop(child.stdin.take());
-    child.wait_with_output().unwrap_or_else(|e| panic!("{e}"))
+    common::run(args, stdin)
 }
 
 /// `vksplan import fixtures/import/* --overlay fixtures/import/overlay.json EXTRA...`

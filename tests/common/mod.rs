@@ -84,3 +84,25 @@ pub fn fits_with(document: &serde_json::Value, fix: &[String]) -> bool {
         vksplan::model::Status::Optimal | vksplan::model::Status::Feasible
     )
 }
+
+/// Runs the `vksplan` binary from the repository root with `args`, `stdin` on its standard
+/// input (closed at once when `None`); its output.
+pub fn run<S: AsRef<std::ffi::OsStr>>(args: &[S], stdin: Option<&[u8]>) -> std::process::Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vksplan"))
+        .args(args)
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run vksplan: {e}"));
+    if let (Some(bytes), Some(mut input)) = (stdin, child.stdin.take()) {
+        let _ = input.write_all(bytes);
+    }
+    drop(child.stdin.take());
+    child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("vksplan did not finish: {e}"))
+}
