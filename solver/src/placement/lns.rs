@@ -3,8 +3,8 @@
 //! value ([`crate::mip::Matrix::solve_free`]), and keep what improves. Each step of the
 //! objective picks its own neighbourhoods: the hosts where a rejected unit could go (step 1),
 //! the hosts of a broken soft rule's VMs (step 2), where moved VMs are and were (step 3), the
-//! hottest and coolest hosts (balance), the least used hosts (consolidate), the hosts where a
-//! pool is most crowded (spread).
+//! hottest and coolest hosts (balance), the least used hosts or used hosts drawn at random
+//! (consolidate, in turn), the hosts where a pool is most crowded (spread).
 
 use super::{Incumbent, Score, Solve, Step4, StepKind};
 use crate::mip::{warm_start, Hint, Outcome};
@@ -178,14 +178,23 @@ impl Solve<'_> {
                     if used.is_empty() {
                         return None;
                     }
-                    let start = (round * 2) % used.len();
-                    for host in used
-                        .iter()
-                        .cycle()
-                        .skip(start)
-                        .take(used.len().min(size / 2))
-                    {
-                        hood.hosts.insert(*host);
+                    // Alternate rounds: a slice of the least used hosts, or hosts drawn at
+                    // random (a fixed sequence per round), so that hosts of every kind meet.
+                    if round % 2 == 0 {
+                        let start = round % used.len();
+                        for host in used
+                            .iter()
+                            .cycle()
+                            .skip(start)
+                            .take(used.len().min(size / 2))
+                        {
+                            hood.hosts.insert(*host);
+                        }
+                    } else {
+                        let mut draw = Draw::new(round as u64);
+                        while hood.hosts.len() < (size / 2).min(used.len()) {
+                            hood.hosts.insert(used[draw.below(used.len())]);
+                        }
                     }
                     let order =
                         crate::placement::greedy::cost_per_capacity_order(inventory, &self.facts);
@@ -388,6 +397,10 @@ impl Solve<'_> {
             if better {
                 improved = true;
                 idle = 0;
+                if step == StepKind::Step4 && self.levels.is_none() {
+                    // Consolidate: a neighbourhood's repacking often lets more hosts empty.
+                    self.improve(crate::placement::greedy::Goal::Cost, None, until);
+                }
             } else {
                 idle += 1;
             }
@@ -469,6 +482,23 @@ impl Solve<'_> {
             .iter()
             .filter(|u| **u >= peak.to_f64() - 1e-9)
             .count()
+    }
+}
+
+/// A small deterministic generator (xorshift64*): the same neighbourhoods on every run.
+struct Draw(u64);
+
+impl Draw {
+    fn new(seed: u64) -> Draw {
+        Draw(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    /// A number in `0..n` (`n` > 0).
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n
     }
 }
 

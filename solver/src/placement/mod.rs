@@ -543,6 +543,7 @@ impl Solve<'_> {
             StepKind::Step4 if self.levels.is_some() => {
                 self.improve(greedy::Goal::Peak, None, polish_until);
             }
+            StepKind::Step4 => self.improve(greedy::Goal::Cost, None, polish_until),
             StepKind::Spread => {
                 let caps = self.held_caps();
                 self.improve(greedy::Goal::Spread, Some(&caps), polish_until);

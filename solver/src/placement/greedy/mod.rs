@@ -350,9 +350,11 @@ fn greedy_with(
         host_of: state.host_of,
         admitted,
     };
-    if inventory.policy.objective == ObjectiveKind::Balance {
-        assignment = polish(inventory, facts, &assignment, Goal::Peak, None, deadline);
-    }
+    let goal = match inventory.policy.objective {
+        ObjectiveKind::Balance => Goal::Peak,
+        ObjectiveKind::Consolidate => Goal::Cost,
+    };
+    assignment = polish(inventory, facts, &assignment, goal, None, deadline);
     verify(inventory, &assignment)
         .violations
         .is_empty()

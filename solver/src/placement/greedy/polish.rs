@@ -2,7 +2,8 @@
 //! objective achieved: one VM moves at a time, only where every hard rule still holds, no more
 //! soft rules break, migrations stay within what the plan has, and (for spread) every host
 //! stays within the held level's capacities. It lowers the peak ([`Goal::Peak`]) or the
-//! pools' largest counts per host ([`Goal::Spread`]); the result is verified by the caller.
+//! pools' largest counts per host ([`Goal::Spread`]), or empties hosts to lower the cost of
+//! the hosts used ([`Goal::Cost`]); the result is verified by the caller.
 
 use super::state::{Facts, State};
 use crate::check::verify::Assignment;
@@ -17,6 +18,8 @@ pub enum Goal {
     Peak,
     /// The sum over node pools of the largest count of a pool's VMs on one host.
     Spread,
+    /// The cost of the hosts used (`consolidate`).
+    Cost,
 }
 
 /// The search's view of a plan.
@@ -107,6 +110,7 @@ pub fn polish(
     match goal {
         Goal::Peak => lower_peak(&mut search, deadline),
         Goal::Spread => lower_spread(&mut search, deadline),
+        Goal::Cost => lower_cost(&mut search, deadline),
     }
     Assignment {
         host_of: search.state.host_of,
@@ -233,5 +237,190 @@ fn lower_spread(search: &mut Search, deadline: Instant) {
         if !moved {
             return;
         }
+    }
+}
+
+/// While some used host can be emptied, its VMs moved into the room of the other used hosts
+/// or all onto one unused host that costs less, do it: each such change lowers the cost of
+/// the hosts used and nothing else. Hosts costly for what they hold go first.
+fn lower_cost(search: &mut Search, deadline: Instant) {
+    let inventory = search.state.inventory;
+    let hosts = inventory.hosts.len();
+    let mut on_host: Vec<Vec<usize>> = vec![Vec::new(); hosts];
+    for (vm, host) in search.state.host_of.iter().enumerate() {
+        if let Some(host) = host {
+            on_host[*host].push(vm);
+        }
+    }
+    loop {
+        let mut used: Vec<(f64, usize)> = (0..hosts)
+            .filter(|h| !on_host[*h].is_empty())
+            .map(|h| {
+                let held = search.state.share[h] / search.state.facts.host_capacity[h].max(1e-12);
+                (inventory.hosts[h].cost / held.max(1e-12), h)
+            })
+            .collect();
+        used.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut improved = false;
+        for (_, source) in used {
+            if Instant::now() >= deadline {
+                return;
+            }
+            if on_host[source].is_empty() {
+                continue;
+            }
+            let others: Vec<usize> = (0..hosts)
+                .filter(|h| *h != source && !on_host[*h].is_empty())
+                .collect();
+            let mut cheaper: Vec<usize> = (0..hosts)
+                .filter(|h| on_host[*h].is_empty() && !inventory.hosts[*h].maintenance)
+                .filter(|h| inventory.hosts[*h].cost < inventory.hosts[source].cost)
+                .collect();
+            cheaper.sort_by(|a, b| {
+                inventory.hosts[*a]
+                    .cost
+                    .total_cmp(&inventory.hosts[*b].cost)
+                    .then(a.cmp(b))
+            });
+            let emptied = relocate(search, &mut on_host, source, &others)
+                || cheaper
+                    .iter()
+                    .any(|target| relocate(search, &mut on_host, source, &[*target]));
+            improved |= emptied;
+        }
+        if !improved {
+            return;
+        }
+    }
+}
+
+/// Moves every VM of `source` onto `targets` (each to the target it fills best), or changes
+/// nothing and returns false when one of them fits nowhere.
+fn relocate(
+    search: &mut Search,
+    on_host: &mut [Vec<usize>],
+    source: usize,
+    targets: &[usize],
+) -> bool {
+    let inventory = search.state.inventory;
+    let mut vms = on_host[source].clone();
+    vms.sort_by(|a, b| {
+        let size = |vm: &usize| search.state.facts.group_size[inventory.vms[*vm].group];
+        size(b).total_cmp(&size(a)).then(a.cmp(b))
+    });
+    for vm in &vms {
+        search.lift(*vm, source);
+    }
+    let mut placed: Vec<(usize, usize)> = Vec::with_capacity(vms.len());
+    for vm in &vms {
+        let mut order: Vec<(f64, usize)> = targets
+            .iter()
+            .map(|h| (search.state.room_with(*vm, *h), *h))
+            .collect();
+        order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        match order
+            .into_iter()
+            .map(|(_, h)| h)
+            .find(|h| search.try_place(*vm, *h))
+        {
+            Some(target) => placed.push((*vm, target)),
+            None => {
+                for (vm, target) in placed {
+                    search.lift(vm, target);
+                }
+                for vm in &vms {
+                    search.put_back(*vm, source);
+                }
+                return false;
+            }
+        }
+    }
+    on_host[source].clear();
+    for (vm, target) in placed {
+        on_host[target].push(vm);
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::verify::verify;
+
+    /// Two VMs of one cluster on two hosts of cost 5, and an empty host of cost 1.
+    fn spread_out() -> Inventory {
+        let host = |name: &str, cost: f64| serde_json::json!({"name": name, "cpu_cores": 16, "cpu_core_mhz": 2000, "memory": "64Gi", "cost": cost});
+        let topology = serde_json::json!({
+            "version": 1,
+            "policy": {"objective": "consolidate"},
+            "hosts": [host("esx-a", 5.0), host("esx-b", 5.0), host("esx-c", 1.0)],
+            "storage_policies": [{"name": "vsan"}],
+            "networks": [
+                {"name": "net", "kind": "workload", "ips": 100},
+                {"name": "lb", "kind": "load_balancer", "ips": 20}
+            ],
+            "namespaces": [{
+                "name": "apps",
+                "vm_classes": ["best-effort-medium"],
+                "storage_policies": ["vsan"],
+                "workload_network": "net",
+                "load_balancer_network": "lb",
+                "clusters": [{
+                    "name": "web",
+                    "kubernetes_version": "v1.31.4",
+                    "control_plane": {"replicas": 1, "vm_class": "best-effort-medium"},
+                    "disk": "20Gi",
+                    "node_pools": [{"name": "workers", "replicas": 1, "vm_class": "best-effort-medium"}]
+                }]
+            }]
+        });
+        match vksplan_model::load_value(&topology) {
+            Ok(inventory) => inventory,
+            Err(invalid) => panic!("the test topology is invalid: {invalid:?}"),
+        }
+    }
+
+    #[test]
+    fn cost_search_empties_costly_hosts_onto_a_cheaper_one() {
+        let inventory = spread_out();
+        let facts = Facts::new(&inventory);
+        assert_eq!(inventory.vms.len(), 2);
+        let before = Assignment {
+            host_of: vec![Some(0), Some(1)],
+            admitted: vec![true; inventory.admission_units.len()],
+        };
+        assert_eq!(verify(&inventory, &before).cost, 10.0);
+        let deadline = Instant::now() + std::time::Duration::from_secs(5);
+        let after = polish(&inventory, &facts, &before, Goal::Cost, None, deadline);
+        let report = verify(&inventory, &after);
+        assert!(report.violations.is_empty(), "{:?}", report.violations);
+        assert_eq!(after.host_of, vec![Some(2), Some(2)]);
+        assert_eq!(report.cost, 1.0);
+    }
+
+    #[test]
+    fn cost_search_keeps_hard_rules() {
+        // The control plane and its worker may not share a host: nothing can empty.
+        let mut inventory = spread_out();
+        inventory.rules.push(vksplan_model::inventory::RuleSpec {
+            name: "apart".to_string(),
+            kind: vksplan_model::topology::RuleKind::Separate,
+            vms: vec![0, 1],
+            hosts: Vec::new(),
+            must: true,
+            run_on: false,
+        });
+        let facts = Facts::new(&inventory);
+        let before = Assignment {
+            host_of: vec![Some(0), Some(1)],
+            admitted: vec![true; inventory.admission_units.len()],
+        };
+        let deadline = Instant::now() + std::time::Duration::from_secs(5);
+        let after = polish(&inventory, &facts, &before, Goal::Cost, None, deadline);
+        let report = verify(&inventory, &after);
+        assert!(report.violations.is_empty(), "{:?}", report.violations);
+        // One VM may move to the cheap host; both may not.
+        assert_ne!(after.host_of[0], after.host_of[1]);
+        assert_eq!(report.cost, 6.0);
     }
 }
