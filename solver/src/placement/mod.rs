@@ -568,13 +568,6 @@ impl Solve<'_> {
         }
         let step_deadline = Instant::now() + budget;
         let floor = self.best_possible(step, lower);
-        if tracing() {
-            let hyp = bounds::Staying::new(self.inventory, self.all_admitted(), true);
-            eprintln!(
-                "vksplan: step {step:?} floor {floor:?} if soft held: {}",
-                hyp.migrations_floor()
-            );
-        }
         if self.whole_too_large {
             // Neighbourhoods only: the whole model is too large to solve within the limit.
             self.neighbourhoods(step, step_deadline);
