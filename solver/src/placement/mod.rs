@@ -590,17 +590,33 @@ impl Solve<'_> {
         if result.proven || self.testing || self.infeasible || Instant::now() >= step_deadline {
             return result;
         }
-        if self.neighbourhoods(step, step_deadline) {
-            let value = self.value(step);
-            let proven = floor.is_some_and(|f| (value - f).abs() <= 1e-9 * f.abs().max(1.0))
-                || (value - result.bound).abs() <= 1e-9 * value.abs().max(1.0);
-            return StepResult {
-                value,
-                bound: if proven { value } else { result.bound },
-                proven,
+        let improved = self.neighbourhoods(step, step_deadline);
+        let mut result = result;
+        // Neighbourhoods stop after a run of rounds without progress; what is left of the
+        // budget goes to the whole model again, from the improved incumbent (it may prove the
+        // step or raise the bound). Balance keeps its level search's bound.
+        let left = step_deadline.saturating_duration_since(Instant::now());
+        if !(step == StepKind::Step4 && self.levels.is_some()) && left > Duration::from_secs(1) {
+            let again = self.minimise(step, step_deadline);
+            if again.proven {
+                return again;
+            }
+            result.bound = if matches!(step, StepKind::Priority | StepKind::Admitted) {
+                result.bound.min(again.bound)
+            } else {
+                result.bound.max(again.bound)
             };
+        } else if !improved {
+            return result;
         }
-        result
+        let value = self.value(step);
+        let proven = floor.is_some_and(|f| (value - f).abs() <= 1e-9 * f.abs().max(1.0))
+            || (value - result.bound).abs() <= 1e-9 * value.abs().max(1.0);
+        StepResult {
+            value,
+            bound: if proven { value } else { result.bound },
+            proven,
+        }
     }
 
     /// A step's result after neighbourhoods alone: proven only where the incumbent reaches a
