@@ -993,13 +993,42 @@ pub fn sequence(
     deadline: std::time::Instant,
 ) -> Sequenced {
     let roll = Roll::new(inventory, upgrade, &start.admitted);
-    let mut state = State::start(inventory, start);
+    let state = State::start(inventory, start);
     let today = start_violations(inventory, &state);
     let tolerated = today
         .iter()
         .map(|d| (d.constraint.clone(), d.subject.clone()))
         .collect();
-    let mut diagnosis: Vec<Diagnostic> = today
+    let diagnosis = as_found_today(today);
+    let lower_bound_waves = start_lower_bound(inventory, &roll, upgrade, &state);
+    let planner = Planner {
+        inventory,
+        roll,
+        tolerated,
+        blocked: Vec::new(),
+        deadline,
+        admitted: start.admitted.clone(),
+        rules_of: hard_rules_of(inventory),
+        fast: true,
+        loads_cache: None,
+    };
+    let queues = Queues::new(inventory, &planner.roll, upgrade);
+    let mut sequencer = Sequencer {
+        planner,
+        state,
+        queues,
+        in_maintenance: Vec::new(),
+        waves: Vec::new(),
+        rooms: Vec::new(),
+    };
+    let end = sequencer.run();
+    sequencer.finish(end, diagnosis, lower_bound_waves)
+}
+
+/// The violations of the start state as diagnosis entries: said to be today's, which the
+/// upgrade leaves as they are.
+fn as_found_today(today: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    today
         .into_iter()
         .map(|mut d| {
             d.message = format!("today, before the upgrade: {}", d.message);
@@ -1009,7 +1038,17 @@ pub fn sequence(
             );
             d
         })
-        .collect();
+        .collect()
+}
+
+/// The [`lower_bound`] on the waves from `state`, the start (whose addresses in use per
+/// network it counts).
+fn start_lower_bound(
+    inventory: &Inventory,
+    roll: &Roll,
+    upgrade: &UpgradeSpec,
+    state: &State,
+) -> u32 {
     let start_copies = state.copies();
     let start_alive = crate::check::verify::Alive {
         copies: &start_copies,
@@ -1017,74 +1056,126 @@ pub fn sequence(
         admitted: &state.admitted,
     };
     let start_ips = crate::check::verify::account(inventory, start_alive).network_ips;
-    let lower_bound_waves = lower_bound(inventory, &roll, upgrade, &start_ips);
-    let mut planner = Planner {
-        inventory,
-        roll,
-        tolerated,
-        blocked: Vec::new(),
-        deadline,
-        admitted: start.admitted.clone(),
-        rules_of: {
-            let mut rules_of = vec![Vec::new(); inventory.vms.len()];
-            for (index, rule) in inventory.rules.iter().enumerate().filter(|(_, r)| r.must) {
-                for vm in &rule.vms {
-                    rules_of[*vm].push(index);
+    lower_bound(inventory, roll, upgrade, &start_ips)
+}
+
+/// Per VM: the hard rules that select it.
+fn hard_rules_of(inventory: &Inventory) -> Vec<Vec<usize>> {
+    let mut rules_of = vec![Vec::new(); inventory.vms.len()];
+    for (index, rule) in inventory.rules.iter().enumerate().filter(|(_, r)| r.must) {
+        for vm in &rule.vms {
+            rules_of[*vm].push(index);
+        }
+    }
+    rules_of
+}
+
+/// Whether `VKSPLAN_TRACE` asks for a trace of the sequencing on stderr.
+fn tracing() -> bool {
+    std::env::var_os("VKSPLAN_TRACE").is_some()
+}
+
+/// How the waves of [`sequence`] ended.
+enum End {
+    /// No work left (or no wave to try).
+    Done,
+    /// The deadline came first.
+    TimedOut,
+    /// No sequence reaches the state a blocked task needs: the proof.
+    Proven(Need, Box<room::StateModel>),
+    /// A blocked task whose state could be neither reached nor proven out of reach.
+    Unresolved(Need),
+    /// Far more waves than the tasks can need: the planner goes round in circles.
+    Stuck,
+}
+
+/// An upgrade sequence under construction, wave by wave.
+struct Sequencer<'a> {
+    /// The planner, which builds and checks waves.
+    planner: Planner<'a>,
+    /// The state after the waves so far.
+    state: State,
+    /// What is left to do.
+    queues: Queues,
+    /// The hosts the last wave put into maintenance: they exit in the next.
+    in_maintenance: Vec<usize>,
+    /// The waves so far.
+    waves: Vec<Vec<Op>>,
+    /// The tasks made room for (each at most twice).
+    rooms: Vec<Need>,
+}
+
+impl Sequencer<'_> {
+    /// Adds waves until no work is left or the sequencing ends otherwise; says how it ended.
+    fn run(&mut self) -> End {
+        let deadline = self.planner.deadline;
+        while self.queues.work_left() {
+            if std::time::Instant::now() >= deadline {
+                return End::TimedOut;
+            }
+            let index = self.waves.len();
+            // Hosts patched in the last wave come back now.
+            let exits: Vec<Op> = self.in_maintenance.drain(..).map(Op::Exit).collect();
+            let Some((ops, patched, next_queues, blocked)) = self.best_trial(&exits, index) else {
+                break;
+            };
+            if tracing() {
+                trace_wave(index, &ops, &patched, &blocked);
+            }
+            self.planner.blocked = blocked;
+            if std::time::Instant::now() >= deadline {
+                // A wave cut short by the deadline proves nothing: time out at the loop's top.
+                continue;
+            }
+            if ops.len() == exits.len() && exits.is_empty() {
+                // No progress: the blocked task needs a state. Prove that no sequence reaches
+                // it, or go there with migrations and carry on.
+                match self.make_room() {
+                    Some(end) => return end,
+                    None => continue,
                 }
             }
-            rules_of
-        },
-        fast: true,
-        loads_cache: None,
-    };
-
-    let mut queues = Queues::new(inventory, &planner.roll, upgrade);
-    let mut in_maintenance: Vec<usize> = Vec::new();
-    let mut waves: Vec<Vec<Op>> = Vec::new();
-    let mut stuck = false;
-    // Tasks made room for, the proof of a stuck task, a task neither placed nor proven.
-    let mut rooms: Vec<Need> = Vec::new();
-    let mut proof: Option<(Need, room::StateModel)> = None;
-    let mut unresolved: Option<Need> = None;
-    while queues.work_left() {
-        if std::time::Instant::now() >= deadline {
-            diagnosis.push(Diagnostic::input(
-                "policy.time_limit_s",
-                "policy",
-                "time_limit",
-                format!(
-                    "the upgrade sequencing hit the time limit after {} wave(s) (at least {lower_bound_waves} are needed); no sequence is returned",
-                    waves.len()
-                ),
-                "raise `policy.time_limit_s` or roll fewer clusters or hosts at once",
-            ));
-            return Sequenced {
-                plan: UpgradePlan {
-                    status: Status::Timeout,
-                    waves: Vec::new(),
-                    lower_bound_waves,
-                },
-                diagnosis,
-            };
+            if self.planner.fast && self.planner.valid(&self.state, &ops).is_err() {
+                // The quick acceptance let something through the wave's replay refuses: build
+                // this wave again the slow way.
+                if tracing() {
+                    eprintln!(
+                        "vksplan: wave {} rebuilt with every action replayed",
+                        index + 1
+                    );
+                }
+                self.planner.fast = false;
+                continue;
+            }
+            self.planner.fast = true;
+            self.queues = next_queues;
+            apply(&self.planner, &mut self.state, &ops);
+            self.in_maintenance = patched;
+            self.waves.push(ops);
+            let inventory = self.planner.inventory;
+            if self.waves.len() > 4 * (inventory.vms.len() + inventory.hosts.len()) + 16 {
+                return End::Stuck;
+            }
         }
-        let index = waves.len();
-        // Hosts patched in the last wave come back now.
-        let exits: Vec<Op> = in_maintenance.drain(..).map(Op::Exit).collect();
-        // Build the wave rolls first and, unless that patches every host it could, hosts first
-        // too, and keep the one that puts more hosts into maintenance (host patching is
-        // usually the bottleneck), then more actions.
+        End::Done
+    }
+
+    /// Builds wave `index` (after `exits`) rolls first and, unless that patches every host it
+    /// could, hosts first too, and keeps the one that puts more hosts into maintenance (host
+    /// patching is usually the bottleneck), then more actions.
+    fn best_trial(&mut self, exits: &[Op], index: usize) -> Option<Trial> {
         let mut best: Option<Trial> = None;
         // A third variant patches nothing, so that the rolls may use every host: when the
         // hosts next in line cannot be emptied yet, avoiding them can block the rolls that
         // would free them.
         for (hosts_first, patch) in [(false, true), (true, true), (false, false)] {
-            let mut trial_queues = queues.clone();
-            planner.blocked.clear();
+            let mut trial_queues = self.queues.clone();
+            self.planner.blocked.clear();
             let (ops, patched) = fill_wave(
-                &mut planner,
-                &state,
+                &mut self.planner,
+                &self.state,
                 &mut trial_queues,
-                &exits,
+                exits,
                 index,
                 (hosts_first, patch),
             );
@@ -1093,12 +1184,13 @@ pub fn sequence(
             });
             // Rolls first that patches every host it could leaves hosts first nothing to win.
             let all_patched = patched.len()
-                >= queues
+                >= self
+                    .queues
                     .hosts
                     .len()
-                    .min(planner.roll.max_in_maintenance as usize);
+                    .min(self.planner.roll.max_in_maintenance as usize);
             if better {
-                best = Some((ops, patched, trial_queues, planner.blocked.clone()));
+                best = Some((ops, patched, trial_queues, self.planner.blocked.clone()));
             }
             // Patching nothing is tried only when neither order patched anything.
             let patched_some = best.as_ref().is_some_and(|b| !b.1.is_empty());
@@ -1106,163 +1198,165 @@ pub fn sequence(
                 break;
             }
         }
-        let Some((ops, patched, next_queues, blocked)) = best else {
-            break;
-        };
-        if std::env::var_os("VKSPLAN_TRACE").is_some() {
-            let creates = ops.iter().filter(|op| matches!(op, Op::Create(..))).count();
-            let migrations = ops
-                .iter()
-                .filter(|op| matches!(op, Op::Migrate(..)))
-                .count();
-            eprintln!(
-                "vksplan: wave {}: {creates} new copies, {migrations} migrations, {} host(s) in; first blocked: {}",
-                index + 1,
-                patched.len(),
-                blocked
-                    .first()
-                    .and_then(|task| task.first())
-                    .map(|d| d.message)
-                    .unwrap_or_default()
-            );
-        }
-        planner.blocked = blocked;
-        if std::time::Instant::now() >= deadline {
-            // A wave cut short by the deadline proves nothing: time out at the loop's top.
-            continue;
-        }
-        if ops.len() == exits.len() && exits.is_empty() {
-            // No progress: the blocked task needs a state. Prove that no sequence reaches it,
-            // or go there with migrations and carry on.
-            let (need, resolution) = room::resolve(&planner, &state, deadline);
-            match resolution {
-                room::Resolution::Proven(model) => {
-                    proof = Some((need, *model));
-                    stuck = true;
-                    break;
-                }
-                room::Resolution::Room(target)
-                    if rooms.iter().filter(|n| **n == need).count() < 2 =>
-                {
-                    rooms.push(need);
-                    match room::make_room(&mut planner, &mut state, &target, need, deadline) {
-                        Some(extra) => {
-                            if std::env::var_os("VKSPLAN_TRACE").is_some() {
-                                eprintln!(
-                                    "vksplan: made room in {} wave(s) for {need:?}",
-                                    extra.len()
-                                );
-                            }
-                            waves.extend(extra);
-                            continue;
+        best
+    }
+
+    /// After a wave without progress: proves that the state the blocked task needs is out of
+    /// reach, or migrates there in extra waves (at most twice per task). `None` to carry on;
+    /// else how the sequencing ends.
+    fn make_room(&mut self) -> Option<End> {
+        let deadline = self.planner.deadline;
+        let (need, resolution) = room::resolve(&self.planner, &self.state, deadline);
+        match resolution {
+            room::Resolution::Proven(model) => Some(End::Proven(need, model)),
+            room::Resolution::Room(target)
+                if self.rooms.iter().filter(|n| **n == need).count() < 2 =>
+            {
+                self.rooms.push(need);
+                match room::make_room(&mut self.planner, &mut self.state, &target, need, deadline) {
+                    Some(extra) => {
+                        if tracing() {
+                            eprintln!("vksplan: made room in {} wave(s) for {need:?}", extra.len());
                         }
-                        None => {
-                            unresolved = Some(need);
-                            break;
-                        }
+                        self.waves.extend(extra);
+                        None
                     }
-                }
-                _ => {
-                    unresolved = Some(need);
-                    break;
+                    None => Some(End::Unresolved(need)),
                 }
             }
-        }
-        if planner.fast && planner.valid(&state, &ops).is_err() {
-            // The quick acceptance let something through the wave's replay refuses: build
-            // this wave again the slow way.
-            if std::env::var_os("VKSPLAN_TRACE").is_some() {
-                eprintln!(
-                    "vksplan: wave {} rebuilt with every action replayed",
-                    index + 1
-                );
-            }
-            planner.fast = false;
-            continue;
-        }
-        planner.fast = true;
-        queues = next_queues;
-        let broken = apply_wave(
-            inventory,
-            &planner.roll,
-            &mut state,
-            &ops,
-            &planner.tolerated,
-        );
-        debug_assert!(broken.is_empty(), "{broken:?}");
-        in_maintenance = patched;
-        waves.push(ops);
-        if waves.len() > 4 * (inventory.vms.len() + inventory.hosts.len()) + 16 {
-            stuck = true;
-            break;
+            _ => Some(End::Unresolved(need)),
         }
     }
-    let (supervisor, hosts_to_patch) = (queues.supervisor.clone(), queues.hosts.clone());
-    if !stuck && !in_maintenance.is_empty() {
-        let ops: Vec<Op> = in_maintenance.drain(..).map(Op::Exit).collect();
-        let _ = apply_wave(
-            inventory,
-            &planner.roll,
-            &mut state,
-            &ops,
-            &planner.tolerated,
-        );
-        waves.push(ops);
-    }
-    if let Some((need, model)) = proof {
-        // Proven: the weakest state the task needs has no placement.
-        diagnosis.extend(room::proof_entries(inventory, need, &model, deadline));
-        return Sequenced {
-            plan: UpgradePlan {
-                status: Status::Infeasible,
-                waves: Vec::new(),
-                lower_bound_waves,
-            },
-            diagnosis,
+
+    /// The upgrade block and diagnosis for how the sequencing ended (`diagnosis`: the entries
+    /// so far): the waves, when done; else no waves, with the time limit, the proof that the
+    /// upgrade is infeasible, or what blocks it.
+    fn finish(
+        mut self,
+        end: End,
+        mut diagnosis: Vec<Diagnostic>,
+        lower_bound_waves: u32,
+    ) -> Sequenced {
+        let inventory = self.planner.inventory;
+        let no_waves = |status| UpgradePlan {
+            status,
+            waves: Vec::new(),
+            lower_bound_waves,
         };
-    }
-    if stuck || unresolved.is_some() {
+        let unresolved = match end {
+            End::Done => {
+                self.exit_maintenance();
+                return self.sequenced(diagnosis, lower_bound_waves);
+            }
+            End::TimedOut => {
+                diagnosis.push(Diagnostic::input(
+                    "policy.time_limit_s",
+                    "policy",
+                    "time_limit",
+                    format!(
+                        "the upgrade sequencing hit the time limit after {} wave(s) (at least {lower_bound_waves} are needed); no sequence is returned",
+                        self.waves.len()
+                    ),
+                    "raise `policy.time_limit_s` or roll fewer clusters or hosts at once",
+                ));
+                return Sequenced {
+                    plan: no_waves(Status::Timeout),
+                    diagnosis,
+                };
+            }
+            End::Proven(need, model) => {
+                // Proven: the weakest state the task needs has no placement.
+                let deadline = self.planner.deadline;
+                diagnosis.extend(room::proof_entries(inventory, need, &model, deadline));
+                return Sequenced {
+                    plan: no_waves(Status::Infeasible),
+                    diagnosis,
+                };
+            }
+            End::Unresolved(need) => {
+                self.exit_maintenance();
+                Some(need)
+            }
+            End::Stuck => None,
+        };
         // Neither a way on nor a proof that there is none: not `infeasible`.
         diagnosis.push(room::unresolved_entry(
             inventory,
             unresolved,
-            waves.len() + 1,
+            self.waves.len() + 1,
         ));
         diagnosis.extend(explain(
             inventory,
-            &planner.blocked,
-            waves.len() + 1,
-            &supervisor,
-            &hosts_to_patch,
+            &self.planner.blocked,
+            self.waves.len() + 1,
+            &self.queues.supervisor,
+            &self.queues.hosts,
         ));
-        return Sequenced {
+        Sequenced {
+            plan: no_waves(Status::Timeout),
+            diagnosis,
+        }
+    }
+
+    /// Adds a last wave in which the hosts still in maintenance exit, if any.
+    fn exit_maintenance(&mut self) {
+        if self.in_maintenance.is_empty() {
+            return;
+        }
+        let ops: Vec<Op> = self.in_maintenance.drain(..).map(Op::Exit).collect();
+        let _ = apply_wave(
+            self.planner.inventory,
+            &self.planner.roll,
+            &mut self.state,
+            &ops,
+            &self.planner.tolerated,
+        );
+        self.waves.push(ops);
+    }
+
+    /// The finished sequence: its waves as actions, `optimal` when as few as the lower bound.
+    fn sequenced(self, diagnosis: Vec<Diagnostic>, lower_bound_waves: u32) -> Sequenced {
+        let inventory = self.planner.inventory;
+        let broken = final_check(inventory, &self.planner.roll, &self.state);
+        debug_assert!(broken.is_empty(), "{broken:?}");
+        let status = if self.waves.len() as u32 <= lower_bound_waves {
+            Status::Optimal
+        } else {
+            Status::Feasible
+        };
+        let waves = self
+            .waves
+            .into_iter()
+            .map(|wave| wave.into_iter().map(|op| op.action(inventory)).collect())
+            .collect();
+        Sequenced {
             plan: UpgradePlan {
-                status: Status::Timeout,
-                waves: Vec::new(),
+                status,
+                waves,
                 lower_bound_waves,
             },
             diagnosis,
-        };
+        }
     }
-    let broken = final_check(inventory, &planner.roll, &state);
-    debug_assert!(broken.is_empty(), "{broken:?}");
-    let status = if waves.len() as u32 <= lower_bound_waves {
-        Status::Optimal
-    } else {
-        Status::Feasible
-    };
-    let waves = waves
-        .into_iter()
-        .map(|wave| wave.into_iter().map(|op| op.action(inventory)).collect())
-        .collect();
-    Sequenced {
-        plan: UpgradePlan {
-            status,
-            waves,
-            lower_bound_waves,
-        },
-        diagnosis,
-    }
+}
+
+/// Traces a wave built: its new copies, migrations, hosts patched, and the first blocked task.
+fn trace_wave(index: usize, ops: &[Op], patched: &[usize], blocked: &[BlockedTask]) {
+    let creates = ops.iter().filter(|op| matches!(op, Op::Create(..))).count();
+    let migrations = ops
+        .iter()
+        .filter(|op| matches!(op, Op::Migrate(..)))
+        .count();
+    eprintln!(
+        "vksplan: wave {}: {creates} new copies, {migrations} migrations, {} host(s) in; first blocked: {}",
+        index + 1,
+        patched.len(),
+        blocked
+            .first()
+            .and_then(|task| task.first())
+            .map(|d| d.message)
+            .unwrap_or_default()
+    );
 }
 
 /// One cluster's roll in progress.
