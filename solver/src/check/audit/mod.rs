@@ -193,26 +193,11 @@ impl<'a> Replay<'a> {
     /// Applies one wave; returns what it breaks.
     pub fn wave(&mut self, wave: &[Action]) -> Vec<Finding> {
         self.waves += 1;
-        let number = self.waves;
-        let inventory = self.inventory;
-        let admitted = self.admitted.clone();
-        let rolled = &self.rolled;
-        let to_patch = &self.to_patch;
-        let tolerated = &self.tolerated;
-        let slots = &mut self.slots;
-        let maintenance = &mut self.maintenance;
-        let entered = &mut self.entered;
-        let exited = &mut self.exited;
-        let names = self.names.clone();
-        let mut findings = Vec::new();
-        let mut note = |rule: &'static str, subject: &str, message: String| {
-            findings.push(Finding {
-                wave: number,
-                rule,
-                subject: subject.to_string(),
-                message,
-            });
+        let mut notes = Notes {
+            wave: self.waves,
+            findings: Vec::new(),
         };
+        let names = self.names.clone();
         let (
             Phases {
                 exits,
@@ -224,48 +209,73 @@ impl<'a> Replay<'a> {
             problems,
         ) = phases(wave, &names);
         for (rule, subject, message) in problems {
-            note(rule, &subject, message);
+            notes.note(rule, &subject, message);
         }
-        // Phase 1.
-        for host in exits {
-            if entered[host].is_none() || exited[host].is_some() {
-                note(
+        self.exit(&exits, &mut notes);
+        self.create(&creates, &mut notes);
+        let moving = self.migrations(&migrations, &mut notes);
+        self.check_peak(&moving, &mut notes);
+        self.delete(&deletes, &moving, &mut notes);
+        self.enter(&enters, &mut notes);
+        self.check_end(&mut notes);
+        self.check_control_planes(&creates, &deletes, &mut notes);
+        notes.findings
+    }
+
+    /// Phase 1: hosts exit maintenance, which they must have entered (and not yet exited).
+    fn exit(&mut self, exits: &[usize], notes: &mut Notes) {
+        for &host in exits {
+            if self.entered[host].is_none() || self.exited[host].is_some() {
+                notes.note(
                     "maintenance",
-                    &inventory.hosts[host].name,
+                    &self.inventory.hosts[host].name,
                     "exits maintenance it did not enter".into(),
                 );
             }
-            maintenance[host] = false;
-            exited[host] = Some(number);
+            self.maintenance[host] = false;
+            self.exited[host] = Some(notes.wave);
         }
-        // Phase 2.
-        for (vm, host) in &creates {
-            let name = &inventory.vms[*vm].name;
-            if !rolled[*vm] {
-                note("roll", name, "created but not rolled".into());
+    }
+
+    /// Phase 2, new copies: of rolled slots, once each, on hosts in service.
+    fn create(&mut self, creates: &[(usize, usize)], notes: &mut Notes) {
+        for (vm, host) in creates {
+            let name = &self.inventory.vms[*vm].name;
+            if !self.rolled[*vm] {
+                notes.note("roll", name, "created but not rolled".into());
             }
-            if slots[*vm].created.is_some() {
-                note("roll", name, "created twice".into());
+            if self.slots[*vm].created.is_some() {
+                notes.note("roll", name, "created twice".into());
             }
-            if maintenance[*host] {
-                note(
+            if self.maintenance[*host] {
+                notes.note(
                     "maintenance",
                     name,
                     "created on a host in maintenance".into(),
                 );
             }
-            slots[*vm].new = Some(*host);
-            slots[*vm].created = Some(number);
+            self.slots[*vm].new = Some(*host);
+            self.slots[*vm].created = Some(notes.wave);
         }
+    }
+
+    /// Phase 2, migrations: of a VM with one live copy, once a wave, to another host in
+    /// service. Returns each migrating VM's (from, to) hosts.
+    fn migrations(
+        &self,
+        migrations: &[(usize, usize)],
+        notes: &mut Notes,
+    ) -> BTreeMap<usize, (usize, usize)> {
+        let slots = &self.slots;
         let mut moving: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
-        for (vm, to) in &migrations {
-            let name = &inventory.vms[*vm].name;
+        for (vm, to) in migrations {
+            let name = &self.inventory.vms[*vm].name;
             let live: Vec<usize> = [slots[*vm].old, slots[*vm].new]
                 .into_iter()
                 .flatten()
                 .collect();
             if live.len() != 1 {
-                note(
+                notes.note(
                     "migrate",
                     name,
                     format!("migrates with {} live copies", live.len()),
@@ -273,11 +283,11 @@ impl<'a> Replay<'a> {
                 continue;
             }
             if moving.contains_key(vm) {
-                note("migrate", name, "migrates twice in one wave".into());
+                notes.note("migrate", name, "migrates twice in one wave".into());
                 continue;
             }
-            if maintenance[*to] || live[0] == *to {
-                note(
+            if self.maintenance[*to] || live[0] == *to {
+                notes.note(
                     "migrate",
                     name,
                     "migrates to a host in maintenance or to its own host".into(),
@@ -285,9 +295,15 @@ impl<'a> Replay<'a> {
             }
             moving.insert(*vm, (live[0], *to));
         }
-        // The peak: every live copy, and each migrating VM on both hosts; it counts once for
-        // namespace limits, addresses, storage and HA admission, in its destination's zone.
-        let mut peak: Vec<Copy> = copies_of(slots)
+        moving
+    }
+
+    /// The peak of the wave, after phase 2: docs/accounting.md over every live copy and each
+    /// migrating VM on both hosts (counted once for namespace limits, addresses, storage and
+    /// HA admission, in its destination's zone), and each pool's surge.
+    fn check_peak(&self, moving: &BTreeMap<usize, (usize, usize)>, notes: &mut Notes) {
+        let inventory = self.inventory;
+        let mut peak: Vec<Copy> = copies_of(&self.slots)
             .into_iter()
             .map(|c| Copy {
                 counted: !moving.contains_key(&c.vm),
@@ -299,14 +315,16 @@ impl<'a> Replay<'a> {
             host: *to,
             counted: true,
         }));
-        for (rule, subject, message) in section3(inventory, &peak, maintenance, &admitted) {
-            if !tolerated.contains(&(rule, subject.clone())) {
-                note(rule, &subject, format!("at the peak: {message}"));
+        for (rule, subject, message) in
+            section3(inventory, &peak, &self.maintenance, &self.admitted)
+        {
+            if !self.tolerated.contains(&(rule, subject.clone())) {
+                notes.note(rule, &subject, format!("at the peak: {message}"));
             }
         }
         // Surge: slots of a pool with both copies alive at the peak.
         let mut surging: BTreeMap<usize, u32> = BTreeMap::new();
-        for (vm, slot) in slots.iter().enumerate() {
+        for (vm, slot) in self.slots.iter().enumerate() {
             if slot.old.is_some() && slot.new.is_some() {
                 *surging.entry(inventory.vms[vm].group).or_default() += 1;
             }
@@ -314,7 +332,7 @@ impl<'a> Replay<'a> {
         for (group, count) in &surging {
             if let GroupKind::NodePool { cluster, .. } = inventory.groups[*group].kind {
                 if *count > inventory.clusters[cluster].max_surge {
-                    note(
+                    notes.note(
                         "max_surge",
                         &inventory.groups[*group].name,
                         format!("{count} slots with two copies"),
@@ -322,11 +340,21 @@ impl<'a> Replay<'a> {
                 }
             }
         }
-        // Phase 3.
-        for vm in &deletes {
-            let name = &inventory.vms[*vm].name;
-            if !rolled[*vm] || slots[*vm].deleted.is_some() || slots[*vm].old.is_none() {
-                note(
+    }
+
+    /// Phase 3: old copies of rolled slots are deleted, once each and not while migrating;
+    /// then the migrating copies arrive.
+    fn delete(
+        &mut self,
+        deletes: &[usize],
+        moving: &BTreeMap<usize, (usize, usize)>,
+        notes: &mut Notes,
+    ) {
+        let slots = &mut self.slots;
+        for vm in deletes {
+            let name = &self.inventory.vms[*vm].name;
+            if !self.rolled[*vm] || slots[*vm].deleted.is_some() || slots[*vm].old.is_none() {
+                notes.note(
                     "roll",
                     name,
                     "deleted twice, without an old copy, or not rolled".into(),
@@ -334,59 +362,73 @@ impl<'a> Replay<'a> {
                 continue;
             }
             if moving.contains_key(vm) {
-                note("roll", name, "deleted while it migrates".into());
+                notes.note("roll", name, "deleted while it migrates".into());
                 continue;
             }
             slots[*vm].old = None;
-            slots[*vm].deleted = Some(number);
+            slots[*vm].deleted = Some(notes.wave);
         }
-        for (vm, (from, to)) in &moving {
+        for (vm, (from, to)) in moving {
             if slots[*vm].old == Some(*from) {
                 slots[*vm].old = Some(*to);
             } else if slots[*vm].new == Some(*from) {
                 slots[*vm].new = Some(*to);
             }
         }
-        // Phase 4.
-        for host in enters {
+    }
+
+    /// Phase 4: empty hosts to patch enter maintenance, once each, no more at once than the
+    /// maintenance concurrency.
+    fn enter(&mut self, enters: &[usize], notes: &mut Notes) {
+        let inventory = self.inventory;
+        for &host in enters {
             let name = &inventory.hosts[host].name;
-            if !to_patch.contains(&host) || entered[host].is_some() {
-                note(
+            if !self.to_patch.contains(&host) || self.entered[host].is_some() {
+                notes.note(
                     "maintenance",
                     name,
                     "enters maintenance twice or is not to be patched".into(),
                 );
             }
-            if slots
+            if self
+                .slots
                 .iter()
                 .any(|s| s.old == Some(host) || s.new == Some(host))
             {
-                note("maintenance", name, "enters maintenance holding VMs".into());
+                notes.note("maintenance", name, "enters maintenance holding VMs".into());
             }
-            maintenance[host] = true;
-            entered[host] = Some(number);
+            self.maintenance[host] = true;
+            self.entered[host] = Some(notes.wave);
         }
         let down = (0..inventory.hosts.len())
-            .filter(|h| entered[*h].is_some() && exited[*h].is_none())
+            .filter(|h| self.entered[*h].is_some() && self.exited[*h].is_none())
             .count();
         if down > self.max_in_maintenance {
-            note(
+            notes.note(
                 "maintenance",
                 "hosts",
                 format!("{down} hosts in maintenance at once"),
             );
         }
-        // The end.
-        for (rule, subject, message) in
-            section3(inventory, &copies_of(slots), maintenance, &admitted)
-        {
-            if !tolerated.contains(&(rule, subject.clone())) {
-                note(rule, &subject, format!("at the end: {message}"));
+    }
+
+    /// The end of the wave: docs/accounting.md over the copies left, and the rolled slots
+    /// without a copy (at most `max_unavailable` per pool, none of a control plane).
+    fn check_end(&self, notes: &mut Notes) {
+        let inventory = self.inventory;
+        for (rule, subject, message) in section3(
+            inventory,
+            &copies_of(&self.slots),
+            &self.maintenance,
+            &self.admitted,
+        ) {
+            if !self.tolerated.contains(&(rule, subject.clone())) {
+                notes.note(rule, &subject, format!("at the end: {message}"));
             }
         }
         let mut missing: BTreeMap<usize, u32> = BTreeMap::new();
-        for (vm, slot) in slots.iter().enumerate() {
-            if rolled[vm] && slot.old.is_none() && slot.new.is_none() {
+        for (vm, slot) in self.slots.iter().enumerate() {
+            if self.rolled[vm] && slot.old.is_none() && slot.new.is_none() {
                 *missing.entry(inventory.vms[vm].group).or_default() += 1;
             }
         }
@@ -394,21 +436,31 @@ impl<'a> Replay<'a> {
             match inventory.groups[*group].kind {
                 GroupKind::NodePool { cluster, .. } => {
                     if *count > inventory.clusters[cluster].max_unavailable {
-                        note(
+                        notes.note(
                             "max_unavailable",
                             &inventory.groups[*group].name,
                             format!("{count} slots unavailable"),
                         );
                     }
                 }
-                _ => note(
+                _ => notes.note(
                     "control_plane_roll",
                     &inventory.groups[*group].name,
                     "a control-plane slot is unavailable".into(),
                 ),
             }
         }
-        // Control planes: one slot per wave, created and deleted together; pools after it.
+    }
+
+    /// Control planes: one slot per wave, created and deleted together; pools after it.
+    fn check_control_planes(
+        &self,
+        creates: &[(usize, usize)],
+        deletes: &[usize],
+        notes: &mut Notes,
+    ) {
+        let inventory = self.inventory;
+        let (slots, number) = (&self.slots, notes.wave);
         let mut control_plane_slots: BTreeMap<usize, u32> = BTreeMap::new();
         let touched: BTreeSet<usize> = creates
             .iter()
@@ -422,7 +474,7 @@ impl<'a> Replay<'a> {
                     let created_now = slots[vm].created == Some(number);
                     let deleted_now = slots[vm].deleted == Some(number);
                     if created_now != deleted_now {
-                        note(
+                        notes.note(
                             "control_plane_roll",
                             &inventory.vms[vm].name,
                             "not created and deleted in one wave".into(),
@@ -439,10 +491,10 @@ impl<'a> Replay<'a> {
                         .iter()
                         .filter(|g| g.kind == GroupKind::ControlPlane { cluster })
                         .flat_map(|g| &g.vms)
-                        .filter(|v| rolled[**v])
+                        .filter(|v| self.rolled[**v])
                         .all(|v| before(slots[*v].created) && before(slots[*v].deleted));
                     if !control_plane_done {
-                        note(
+                        notes.note(
                             "control_plane_first",
                             &inventory.clusters[cluster].name,
                             "a pool rolls before the control plane is done".into(),
@@ -454,14 +506,13 @@ impl<'a> Replay<'a> {
         }
         for (group, count) in control_plane_slots {
             if count > 1 {
-                note(
+                notes.note(
                     "control_plane_roll",
                     &inventory.groups[group].name,
                     format!("{count} control-plane slots in one wave"),
                 );
             }
         }
-        findings
     }
 
     /// After the last wave: every rolled slot created and deleted, every host to patch in and
@@ -497,6 +548,26 @@ impl<'a> Replay<'a> {
             }
         }
         findings
+    }
+}
+
+/// The findings of one wave, in the order noted.
+struct Notes {
+    /// The wave, 1-based.
+    wave: usize,
+    /// What it breaks so far.
+    findings: Vec<Finding>,
+}
+
+impl Notes {
+    /// Notes that the wave breaks `rule` for `subject`.
+    fn note(&mut self, rule: &'static str, subject: &str, message: String) {
+        self.findings.push(Finding {
+            wave: self.wave,
+            rule,
+            subject: subject.to_string(),
+            message,
+        });
     }
 }
 
