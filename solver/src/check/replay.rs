@@ -209,192 +209,289 @@ pub fn apply_wave(
 ) -> Vec<Diagnostic> {
     let index = state.waves;
     state.waves += 1;
-    let mut broken = Vec::new();
-    let vm_name = |vm: usize| inventory.vms[vm].name.as_str();
-    let host_name = |host: usize| inventory.hosts[host].name.as_str();
-    if wave
-        .windows(2)
-        .any(|pair| pair[0].phase() > pair[1].phase())
-    {
-        broken.push(roll_violation(
-            Layer::Infrastructure,
-            "upgrade",
-            "phase_order",
-            format!("wave {} lists its actions out of phase order", index + 1),
-        ));
-    }
+    let mut replay = WaveReplay {
+        inventory,
+        roll,
+        state,
+        tolerated,
+        index,
+        broken: Vec::new(),
+    };
+    replay.check_phase_order(wave);
     let mut ops: Vec<Op> = wave.to_vec();
     ops.sort_by_key(|op| op.phase());
-    let mut migrating: Vec<(usize, usize, usize)> = Vec::new(); // (vm, from, to)
-    let mut created = Vec::new();
-    let mut deleted = Vec::new();
-    for op in &ops {
-        match *op {
-            Op::Exit(host) => {
-                if state.entered_in[host].is_none() || state.exited_in[host].is_some() {
-                    broken.push(roll_violation(
-                        Layer::Infrastructure,
-                        host_name(host),
-                        "maintenance",
-                        format!(
-                            "host `{}` exits maintenance it was not put in",
-                            host_name(host)
-                        ),
-                    ));
-                } else {
-                    state.maintenance[host] = false;
-                    state.exited_in[host] = Some(index);
-                }
-            }
-            Op::Create(vm, host) => {
-                if !roll.slots[vm] || state.created_in[vm].is_some() {
-                    broken.push(roll_violation(
-                        Layer::Cluster,
-                        vm_name(vm),
-                        "roll",
-                        format!(
-                            "`{}` is created {}",
-                            vm_name(vm),
-                            if roll.slots[vm] {
-                                "twice"
-                            } else {
-                                "but is not rolled"
-                            }
-                        ),
-                    ));
-                } else if state.maintenance[host] {
-                    broken.push(roll_violation(
-                        Layer::Infrastructure,
-                        host_name(host),
-                        "maintenance",
-                        format!(
-                            "`{}` is created on `{}`, which is in maintenance",
-                            vm_name(vm),
-                            host_name(host)
-                        ),
-                    ));
-                } else {
-                    state.new[vm] = Some(host);
-                    state.created_in[vm] = Some(index);
-                    created.push(vm);
-                }
-            }
-            Op::Migrate(vm, host) => {
-                let copies: Vec<usize> = [state.old[vm], state.new[vm]]
-                    .into_iter()
-                    .flatten()
-                    .collect();
-                if copies.len() != 1 || migrating.iter().any(|(v, _, _)| *v == vm) {
-                    broken.push(roll_violation(
-                        Layer::Infrastructure,
-                        vm_name(vm),
-                        "migrate",
-                        format!(
-                            "`{}` migrates with {} live copies; only a slot with one may",
-                            vm_name(vm),
-                            copies.len()
-                        ),
-                    ));
-                } else if state.maintenance[host] || copies[0] == host {
-                    broken.push(roll_violation(
-                        Layer::Infrastructure,
-                        host_name(host),
-                        "migrate",
-                        format!(
-                            "`{}` migrates to `{}`, which is in maintenance or its own host",
-                            vm_name(vm),
-                            host_name(host)
-                        ),
-                    ));
-                } else {
-                    migrating.push((vm, copies[0], host));
-                }
-            }
-            Op::Delete(_) | Op::Enter(_) => {}
+    let (created, migrating) = replay.exits_and_new_copies(&ops);
+    replay.check_peak(&migrating);
+    let deleted = replay.deletes(&ops, &migrating);
+    replay.arrive(&migrating);
+    replay.enters(&ops);
+    replay.check_end(&created, &deleted);
+    replay.broken
+}
+
+/// A VM migrating in a wave: (VM, from host, to host).
+type Migration = (usize, usize, usize);
+
+/// One wave being applied to a state: what it breaks, in the order found.
+struct WaveReplay<'a> {
+    inventory: &'a Inventory,
+    roll: &'a Roll,
+    state: &'a mut State,
+    /// What the waves are not held to (the start state breaks it already).
+    tolerated: &'a BTreeSet<(String, String)>,
+    /// The wave, 0-based.
+    index: usize,
+    /// What the wave breaks so far.
+    broken: Vec<Diagnostic>,
+}
+
+impl WaveReplay<'_> {
+    /// Checks that the wave lists its actions in phase order.
+    fn check_phase_order(&mut self, wave: &[Op]) {
+        if wave
+            .windows(2)
+            .any(|pair| pair[0].phase() > pair[1].phase())
+        {
+            self.broken.push(roll_violation(
+                Layer::Infrastructure,
+                "upgrade",
+                "phase_order",
+                format!(
+                    "wave {} lists its actions out of phase order",
+                    self.index + 1
+                ),
+            ));
         }
     }
 
-    // The peak: everything alive, migrating VMs on both hosts, counted once, in their
-    // destination's zone (docs/output-and-upgrades.md §11-§17).
-    let mut copies: Vec<Copy> = state
-        .copies()
-        .into_iter()
-        .map(|copy| Copy {
-            counted: !migrating.iter().any(|(v, _, _)| *v == copy.vm),
-            ..copy
-        })
-        .collect();
-    copies.extend(migrating.iter().map(|(vm, _, to)| Copy {
-        vm: *vm,
-        host: *to,
-        counted: true,
-    }));
-    let peak = Alive {
-        copies: &copies,
-        maintenance: &state.maintenance,
-        admitted: &state.admitted,
-    };
-    let keep = |d: &Diagnostic| !tolerated.contains(&(d.constraint.clone(), d.subject.clone()));
-    broken.extend(
-        check_state(inventory, peak)
-            .0
+    /// Phases 1 and 2 of `ops` (sorted by phase): hosts exit maintenance, new copies are
+    /// created and VMs start migrating, each if allowed. Returns the slots created and the
+    /// migrations.
+    fn exits_and_new_copies(&mut self, ops: &[Op]) -> (Vec<usize>, Vec<Migration>) {
+        let mut migrating: Vec<Migration> = Vec::new();
+        let mut created = Vec::new();
+        for op in ops {
+            match *op {
+                Op::Exit(host) => self.exit(host),
+                Op::Create(vm, host) => {
+                    if self.create(vm, host) {
+                        created.push(vm);
+                    }
+                }
+                Op::Migrate(vm, host) => {
+                    if let Some(migration) = self.migration(vm, host, &migrating) {
+                        migrating.push(migration);
+                    }
+                }
+                Op::Delete(_) | Op::Enter(_) => {}
+            }
+        }
+        (created, migrating)
+    }
+
+    /// Phase 1: `host` exits maintenance, if the plan put it in and it has not exited yet.
+    fn exit(&mut self, host: usize) {
+        let state = &mut *self.state;
+        if state.entered_in[host].is_none() || state.exited_in[host].is_some() {
+            let host_name = self.inventory.hosts[host].name.as_str();
+            self.broken.push(roll_violation(
+                Layer::Infrastructure,
+                host_name,
+                "maintenance",
+                format!("host `{host_name}` exits maintenance it was not put in"),
+            ));
+        } else {
+            state.maintenance[host] = false;
+            state.exited_in[host] = Some(self.index);
+        }
+    }
+
+    /// Phase 2: the new copy of slot `vm` on `host`, if the slot is rolled, not yet created
+    /// and the host in service. Whether it was created.
+    fn create(&mut self, vm: usize, host: usize) -> bool {
+        let (inventory, roll, state) = (self.inventory, self.roll, &mut *self.state);
+        let vm_name = inventory.vms[vm].name.as_str();
+        let host_name = inventory.hosts[host].name.as_str();
+        if !roll.slots[vm] || state.created_in[vm].is_some() {
+            self.broken.push(roll_violation(
+                Layer::Cluster,
+                vm_name,
+                "roll",
+                format!(
+                    "`{vm_name}` is created {}",
+                    if roll.slots[vm] {
+                        "twice"
+                    } else {
+                        "but is not rolled"
+                    }
+                ),
+            ));
+            false
+        } else if state.maintenance[host] {
+            self.broken.push(roll_violation(
+                Layer::Infrastructure,
+                host_name,
+                "maintenance",
+                format!("`{vm_name}` is created on `{host_name}`, which is in maintenance"),
+            ));
+            false
+        } else {
+            state.new[vm] = Some(host);
+            state.created_in[vm] = Some(self.index);
+            true
+        }
+    }
+
+    /// Phase 2: `vm` starts migrating to `host`, if it has one live copy, is not migrating
+    /// yet, and the host is another one in service. The migration, if allowed.
+    fn migration(&mut self, vm: usize, host: usize, migrating: &[Migration]) -> Option<Migration> {
+        let state = &*self.state;
+        let vm_name = self.inventory.vms[vm].name.as_str();
+        let host_name = self.inventory.hosts[host].name.as_str();
+        let copies: Vec<usize> = [state.old[vm], state.new[vm]]
             .into_iter()
-            .filter(keep)
-            .map(|mut d| {
-                d.message = format!("at the peak of wave {}: {}", index + 1, d.message);
-                d
-            }),
-    );
-    broken.extend(surge_and_unavailability(
-        inventory, roll, state, index, true,
-    ));
+            .flatten()
+            .collect();
+        if copies.len() != 1 || migrating.iter().any(|(v, _, _)| *v == vm) {
+            self.broken.push(roll_violation(
+                Layer::Infrastructure,
+                vm_name,
+                "migrate",
+                format!(
+                    "`{vm_name}` migrates with {} live copies; only a slot with one may",
+                    copies.len()
+                ),
+            ));
+            None
+        } else if state.maintenance[host] || copies[0] == host {
+            self.broken.push(roll_violation(
+                Layer::Infrastructure,
+                host_name,
+                "migrate",
+                format!(
+                    "`{vm_name}` migrates to `{host_name}`, which is in maintenance or its own host"
+                ),
+            ));
+            None
+        } else {
+            Some((vm, copies[0], host))
+        }
+    }
 
-    for op in &ops {
-        match *op {
-            Op::Delete(vm) => {
-                if !roll.slots[vm] || state.deleted_in[vm].is_some() || state.old[vm].is_none() {
-                    broken.push(roll_violation(
-                        Layer::Cluster,
-                        vm_name(vm),
-                        "roll",
-                        format!(
-                            "`{}` is deleted twice, without a live old copy, or is not rolled",
-                            vm_name(vm)
-                        ),
-                    ));
-                } else if migrating.iter().any(|(v, _, _)| *v == vm) {
-                    broken.push(roll_violation(
-                        Layer::Cluster,
-                        vm_name(vm),
-                        "roll",
-                        format!("`{}` is deleted while it migrates", vm_name(vm)),
-                    ));
-                } else {
-                    state.old[vm] = None;
-                    state.deleted_in[vm] = Some(index);
-                    deleted.push(vm);
-                }
+    /// The peak: everything alive, migrating VMs on both hosts, counted once, in their
+    /// destination's zone (docs/output-and-upgrades.md §11-§17); and the pools' surge.
+    fn check_peak(&mut self, migrating: &[Migration]) {
+        let mut copies: Vec<Copy> = self
+            .state
+            .copies()
+            .into_iter()
+            .map(|copy| Copy {
+                counted: !migrating.iter().any(|(v, _, _)| *v == copy.vm),
+                ..copy
+            })
+            .collect();
+        copies.extend(migrating.iter().map(|(vm, _, to)| Copy {
+            vm: *vm,
+            host: *to,
+            counted: true,
+        }));
+        self.check_accounting(&copies, "at the peak");
+        self.broken.extend(surge_and_unavailability(
+            self.inventory,
+            self.roll,
+            self.state,
+            self.index,
+            true,
+        ));
+    }
+
+    /// docs/accounting.md over `copies` in the state's maintenance and admission: what it
+    /// breaks and is not tolerated, said to be `when` ("at the peak", "at the end") of the
+    /// wave.
+    fn check_accounting(&mut self, copies: &[Copy], when: &str) {
+        let alive = Alive {
+            copies,
+            maintenance: &self.state.maintenance,
+            admitted: &self.state.admitted,
+        };
+        let tolerated = self.tolerated;
+        let keep = |d: &Diagnostic| !tolerated.contains(&(d.constraint.clone(), d.subject.clone()));
+        let index = self.index;
+        self.broken.extend(
+            check_state(self.inventory, alive)
+                .0
+                .into_iter()
+                .filter(keep)
+                .map(|mut d| {
+                    d.message = format!("{when} of wave {}: {}", index + 1, d.message);
+                    d
+                }),
+        );
+    }
+
+    /// Phase 3: old copies of rolled slots are deleted, once each, not while migrating.
+    /// Returns the slots deleted.
+    fn deletes(&mut self, ops: &[Op], migrating: &[Migration]) -> Vec<usize> {
+        let (inventory, roll, state) = (self.inventory, self.roll, &mut *self.state);
+        let mut deleted = Vec::new();
+        for op in ops {
+            let Op::Delete(vm) = *op else {
+                continue;
+            };
+            let vm_name = inventory.vms[vm].name.as_str();
+            if !roll.slots[vm] || state.deleted_in[vm].is_some() || state.old[vm].is_none() {
+                self.broken.push(roll_violation(
+                    Layer::Cluster,
+                    vm_name,
+                    "roll",
+                    format!(
+                        "`{vm_name}` is deleted twice, without a live old copy, or is not rolled"
+                    ),
+                ));
+            } else if migrating.iter().any(|(v, _, _)| *v == vm) {
+                self.broken.push(roll_violation(
+                    Layer::Cluster,
+                    vm_name,
+                    "roll",
+                    format!("`{vm_name}` is deleted while it migrates"),
+                ));
+            } else {
+                state.old[vm] = None;
+                state.deleted_in[vm] = Some(self.index);
+                deleted.push(vm);
             }
-            Op::Exit(_) | Op::Create(..) | Op::Migrate(..) | Op::Enter(_) => {}
+        }
+        deleted
+    }
+
+    /// The migrating copies arrive on their destinations.
+    fn arrive(&mut self, migrating: &[Migration]) {
+        let state = &mut *self.state;
+        for (vm, from, to) in migrating {
+            if state.old[*vm] == Some(*from) {
+                state.old[*vm] = Some(*to);
+            } else if state.new[*vm] == Some(*from) {
+                state.new[*vm] = Some(*to);
+            }
         }
     }
-    for (vm, from, to) in &migrating {
-        if state.old[*vm] == Some(*from) {
-            state.old[*vm] = Some(*to);
-        } else if state.new[*vm] == Some(*from) {
-            state.new[*vm] = Some(*to);
-        }
-    }
-    for op in &ops {
-        if let Op::Enter(host) = *op {
+
+    /// Phase 4: hosts to patch enter maintenance, once each and empty; then no more may be in
+    /// maintenance than the concurrency allows.
+    fn enters(&mut self, ops: &[Op]) {
+        let (inventory, roll, state) = (self.inventory, self.roll, &mut *self.state);
+        for op in ops {
+            let Op::Enter(host) = *op else {
+                continue;
+            };
+            let host_name = inventory.hosts[host].name.as_str();
             if !roll.hosts[host] || state.entered_in[host].is_some() {
-                broken.push(roll_violation(
+                self.broken.push(roll_violation(
                     Layer::Infrastructure,
-                    host_name(host),
+                    host_name,
                     "maintenance",
                     format!(
-                        "host `{}` enters maintenance {}",
-                        host_name(host),
+                        "host `{host_name}` enters maintenance {}",
                         if roll.hosts[host] {
                             "twice"
                         } else {
@@ -403,62 +500,50 @@ pub fn apply_wave(
                     ),
                 ));
             } else if !state.on_host(host).is_empty() {
-                broken.push(roll_violation(
+                self.broken.push(roll_violation(
                     Layer::Infrastructure,
-                    host_name(host),
+                    host_name,
                     "maintenance",
                     format!(
-                        "host `{}` enters maintenance holding {} VM(s)",
-                        host_name(host),
+                        "host `{host_name}` enters maintenance holding {} VM(s)",
                         state.on_host(host).len()
                     ),
                 ));
             } else {
                 state.maintenance[host] = true;
-                state.entered_in[host] = Some(index);
+                state.entered_in[host] = Some(self.index);
             }
         }
-    }
-    let in_maintenance = (0..inventory.hosts.len())
-        .filter(|h| state.entered_in[*h].is_some() && state.exited_in[*h].is_none())
-        .count();
-    if in_maintenance > roll.max_in_maintenance as usize {
-        broken.push(roll_violation(
-            Layer::Infrastructure,
-            "hosts",
-            "maintenance",
-            format!(
-                "{in_maintenance} hosts are in maintenance after wave {}; at most {} may be",
-                index + 1,
-                roll.max_in_maintenance
-            ),
-        ));
+        let in_maintenance = (0..inventory.hosts.len())
+            .filter(|h| state.entered_in[*h].is_some() && state.exited_in[*h].is_none())
+            .count();
+        if in_maintenance > roll.max_in_maintenance as usize {
+            self.broken.push(roll_violation(
+                Layer::Infrastructure,
+                "hosts",
+                "maintenance",
+                format!(
+                    "{in_maintenance} hosts are in maintenance after wave {}; at most {} may be",
+                    self.index + 1,
+                    roll.max_in_maintenance
+                ),
+            ));
+        }
     }
 
-    // The end.
-    let copies = state.copies();
-    let end = Alive {
-        copies: &copies,
-        maintenance: &state.maintenance,
-        admitted: &state.admitted,
-    };
-    broken.extend(
-        check_state(inventory, end)
-            .0
-            .into_iter()
-            .filter(keep)
-            .map(|mut d| {
-                d.message = format!("at the end of wave {}: {}", index + 1, d.message);
-                d
-            }),
-    );
-    broken.extend(surge_and_unavailability(
-        inventory, roll, state, index, false,
-    ));
-    broken.extend(order_of_the_roll(
-        inventory, roll, state, index, &created, &deleted,
-    ));
-    broken
+    /// The end of the wave: docs/accounting.md over the copies left, the pools'
+    /// unavailability, and the order of the roll (`created`, `deleted`: this wave's slots).
+    fn check_end(&mut self, created: &[usize], deleted: &[usize]) {
+        let copies = self.state.copies();
+        self.check_accounting(&copies, "at the end");
+        let (inventory, roll, state, index) = (self.inventory, self.roll, &*self.state, self.index);
+        self.broken.extend(surge_and_unavailability(
+            inventory, roll, state, index, false,
+        ));
+        self.broken.extend(order_of_the_roll(
+            inventory, roll, state, index, created, deleted,
+        ));
+    }
 }
 
 /// At a peak: slots of a pool with both copies alive within `max_surge`; at an end: slots with
