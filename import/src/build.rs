@@ -154,16 +154,75 @@ type NodeVm = (String, Option<String>, u128);
 /// The topology document of `sources`, and what was left out.
 pub fn build(sources: &[Source]) -> (Value, Vec<Report>) {
     let mut reports = Vec::new();
-    let mut hosts: Vec<Value> = Vec::new();
-    let mut policy_names: BTreeMap<String, String> = BTreeMap::new();
-    let mut vcenter: Vec<(String, Value, String)> = Vec::new();
-    let mut objects: Vec<(String, Value)> = Vec::new();
+    let Gathered {
+        mut hosts,
+        policy_names,
+        vcenter,
+        objects,
+    } = gather(sources, &mut reports);
+    let known_hosts: Vec<String> = hosts
+        .iter()
+        .filter_map(|h| h["name"].as_str().map(str::to_string))
+        .collect();
+    let (claims, machines) = claims_and_machines(&objects);
+    let classes = classes(&objects, &mut reports);
+    let clusters = clusters(&objects, &mut reports);
+    let VirtualMachines {
+        mut placement,
+        service_vms,
+        node_vms,
+    } = virtual_machines(&objects, &known_hosts, &claims, &machines, &mut reports);
+    let disks = node_slots(node_vms, &clusters, &mut placement, &mut reports);
+    let mut namespaces = vcenter_namespaces(&vcenter, &policy_names, &mut reports);
+    add_clusters(&mut namespaces, &clusters, &disks, &mut reports);
+    for (namespace, vms) in service_vms {
+        let entry = namespaces.entry(name_of(&namespace)).or_insert_with(
+            || json!({ "name": name_of(&namespace), "storage_policies": [], "vm_classes": [] }),
+        );
+        entry["vms"] = json!(vms);
+    }
+    let all_policies = storage_policies(&mut namespaces, &policy_names);
+    report_unused(&objects, &mut reports);
+    hosts.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    let mut document = json!({
+        "version": 1,
+        "hosts": hosts,
+        "vm_classes": classes.into_values().collect::<Vec<_>>(),
+        "storage_policies": all_policies.iter().map(|p| json!({ "name": p })).collect::<Vec<_>>(),
+        "namespaces": namespaces.into_values().collect::<Vec<_>>(),
+    });
+    if !placement.is_empty() {
+        document["placement"] = Value::Object(placement);
+    }
+    (document, reports)
+}
+
+/// The sources sorted by what they hold.
+struct Gathered {
+    /// The host documents (hosts that cannot be read are reported).
+    hosts: Vec<Value>,
+    /// Storage policy id -> topology name.
+    policy_names: BTreeMap<String, String>,
+    /// vCenter namespaces: (name, instance info, file).
+    vcenter: Vec<(String, Value, String)>,
+    /// Kubernetes objects: (file, object).
+    objects: Vec<(String, Value)>,
+}
+
+/// Sorts the sources by what they hold; reports the hosts that cannot be read.
+fn gather(sources: &[Source], reports: &mut Vec<Report>) -> Gathered {
+    let mut gathered = Gathered {
+        hosts: Vec::new(),
+        policy_names: BTreeMap::new(),
+        vcenter: Vec::new(),
+        objects: Vec::new(),
+    };
     for source in sources {
         match source {
             Source::Hosts { file, hosts: found } => {
                 for host in found {
                     match host_of(host) {
-                        Ok(document) => hosts.push(document),
+                        Ok(document) => gathered.hosts.push(document),
                         Err(reason) => reports.push(Report {
                             file: file.clone(),
                             object: format!("host {}", text(host, &["name"]).unwrap_or("?")),
@@ -175,35 +234,47 @@ pub fn build(sources: &[Source]) -> (Value, Vec<Report>) {
             }
             Source::Policies { policies, .. } => {
                 for (id, name) in policies {
-                    policy_names.insert(id.clone(), name_of(name));
+                    gathered.policy_names.insert(id.clone(), name_of(name));
                 }
             }
             Source::Namespaces { file, namespaces } => {
                 for (name, info) in namespaces {
-                    vcenter.push((name.clone(), info.clone(), file.clone()));
+                    gathered
+                        .vcenter
+                        .push((name.clone(), info.clone(), file.clone()));
                 }
             }
-            Source::Object { file, object } => objects.push((file.clone(), object.clone())),
+            Source::Object { file, object } => {
+                gathered.objects.push((file.clone(), object.clone()))
+            }
         }
     }
-    let known_hosts: Vec<String> = hosts
-        .iter()
-        .filter_map(|h| h["name"].as_str().map(str::to_string))
-        .collect();
-    let id = |object: &Value| {
-        format!(
-            "{} {}/{}",
-            text(object, &["kind"]).unwrap_or("?"),
-            text(object, &["metadata", "namespace"]).unwrap_or("-"),
-            text(object, &["metadata", "name"]).unwrap_or("?")
-        )
-    };
-    let kind_of = |object: &Value| text(object, &["kind"]).unwrap_or("").to_string();
+    gathered
+}
 
-    // Persistent volume claims and Machines: looked up by (namespace, name).
-    let mut claims: BTreeMap<(String, String), u128> = BTreeMap::new();
-    let mut machines: BTreeMap<(String, String), Value> = BTreeMap::new();
-    for (_, object) in &objects {
+/// How an object is named in reports: `Kind namespace/name`.
+fn object_id(object: &Value) -> String {
+    format!(
+        "{} {}/{}",
+        text(object, &["kind"]).unwrap_or("?"),
+        text(object, &["metadata", "namespace"]).unwrap_or("-"),
+        text(object, &["metadata", "name"]).unwrap_or("?")
+    )
+}
+
+/// An object's `kind` (empty when it has none).
+fn kind_of(object: &Value) -> String {
+    text(object, &["kind"]).unwrap_or("").to_string()
+}
+
+/// Something about objects, by their (namespace, name).
+type ByName<T> = BTreeMap<(String, String), T>;
+
+/// The sizes of the persistent volume claims and the Machines, by (namespace, name).
+fn claims_and_machines(objects: &[(String, Value)]) -> (ByName<u128>, ByName<Value>) {
+    let mut claims: ByName<u128> = BTreeMap::new();
+    let mut machines: ByName<Value> = BTreeMap::new();
+    for (_, object) in objects {
         let key = (
             text(object, &["metadata", "namespace"])
                 .unwrap_or("")
@@ -226,8 +297,12 @@ pub fn build(sources: &[Source]) -> (Value, Vec<Report>) {
             _ => {}
         }
     }
+    (claims, machines)
+}
 
-    // VM classes.
+/// The VM classes of the `VirtualMachineClass` objects, by name; reports those that cannot
+/// be read.
+fn classes(objects: &[(String, Value)], reports: &mut Vec<Report>) -> BTreeMap<String, Value> {
     let mut classes: BTreeMap<String, Value> = BTreeMap::new();
     for (file, object) in objects
         .iter()
@@ -239,18 +314,22 @@ pub fn build(sources: &[Source]) -> (Value, Vec<Report>) {
             }
             Err(reason) => reports.push(Report {
                 file: file.clone(),
-                object: id(object),
+                object: object_id(object),
                 reason,
                 error: false,
             }),
         }
     }
+    classes
+}
 
-    // Clusters.
+/// The clusters of the `Cluster` and `TanzuKubernetesCluster` objects; reports those without
+/// a topology.
+fn clusters(objects: &[(String, Value)], reports: &mut Vec<Report>) -> Vec<Cluster> {
     let mut clusters: Vec<Cluster> = Vec::new();
-    for (file, object) in &objects {
+    for (file, object) in objects {
         let cluster = match kind_of(object).as_str() {
-            "Cluster" => capi_cluster(file, object, &mut reports),
+            "Cluster" => capi_cluster(file, object, reports),
             "TanzuKubernetesCluster" => tkc_cluster(file, object),
             _ => continue,
         };
@@ -258,18 +337,41 @@ pub fn build(sources: &[Source]) -> (Value, Vec<Report>) {
             Some(cluster) => clusters.push(cluster),
             None => reports.push(Report {
                 file: file.clone(),
-                object: id(object),
+                object: object_id(object),
                 reason: "no topology (spec.topology) to read a control plane and node pools from"
                     .into(),
                 error: false,
             }),
         }
     }
+    clusters
+}
 
-    // Virtual machines: node VMs to their cluster's slots, the others as VM Service VMs.
-    let mut placement = Map::new();
-    let mut service_vms: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-    let mut node_vms: BTreeMap<PoolKey, Vec<NodeVm>> = BTreeMap::new();
+/// The `VirtualMachine` objects, sorted.
+struct VirtualMachines {
+    /// Derived VM name -> host, for the VM Service VMs so far.
+    placement: Map<String, Value>,
+    /// Per namespace, its VM Service VM documents.
+    service_vms: BTreeMap<String, Vec<Value>>,
+    /// Per node pool, its node VMs.
+    node_vms: BTreeMap<PoolKey, Vec<NodeVm>>,
+}
+
+/// Sorts the `VirtualMachine` objects into node VMs (by cluster and pool) and VM Service VMs
+/// (as documents, with their placement); reports VMs without a known host and workers
+/// without a pool.
+fn virtual_machines(
+    objects: &[(String, Value)],
+    known_hosts: &[String],
+    claims: &ByName<u128>,
+    machines: &ByName<Value>,
+    reports: &mut Vec<Report>,
+) -> VirtualMachines {
+    let mut found = VirtualMachines {
+        placement: Map::new(),
+        service_vms: BTreeMap::new(),
+        node_vms: BTreeMap::new(),
+    };
     for (file, object) in objects
         .iter()
         .filter(|(_, o)| kind_of(o) == "VirtualMachine")
@@ -280,41 +382,8 @@ pub fn build(sources: &[Source]) -> (Value, Vec<Report>) {
         let name = text(object, &["metadata", "name"])
             .unwrap_or("")
             .to_string();
-        let host = text(object, &["status", "nodeName"])
-            .or_else(|| text(object, &["status", "host"]))
-            .map(str::to_string);
-        let host = match host {
-            Some(h) if known_hosts.contains(&h) => Some(h),
-            Some(h) => {
-                reports.push(Report {
-                    file: file.clone(),
-                    object: id(object),
-                    reason: format!("runs on `{h}`, which no host dump lists: no placement"),
-                    error: false,
-                });
-                None
-            }
-            None => {
-                reports.push(Report {
-                    file: file.clone(),
-                    object: id(object),
-                    reason: "has no host (status.nodeName or status.host): no placement".into(),
-                    error: false,
-                });
-                None
-            }
-        };
-        let boot: u128 = at(object, &["status", "volumes"])
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter(|v| text(v, &["type"]).is_none_or(|t| t == "Classic"))
-            .filter_map(|v| {
-                text(v, &["limit"])
-                    .or_else(|| text(v, &["requested"]))
-                    .and_then(bytes_of)
-            })
-            .sum();
+        let host = vm_host(file, object, known_hosts, reports);
+        let boot = boot_disk(object);
         let label = |key: &str| text(object, &["metadata", "labels", key]).map(str::to_string);
         match (
             label("capv.vmware.com/cluster.name"),
@@ -322,64 +391,143 @@ pub fn build(sources: &[Source]) -> (Value, Vec<Report>) {
         ) {
             (Some(cluster), Some(role)) => {
                 let machine = machines.get(&(namespace.clone(), name.clone()));
-                let pool = if role == "controlplane" {
-                    Some("cp".to_string())
-                } else {
-                    label("topology.cluster.x-k8s.io/deployment-name").or_else(|| {
-                        machine
-                            .and_then(|m| {
-                                text(
-                                    m,
-                                    &[
-                                        "metadata",
-                                        "labels",
-                                        "topology.cluster.x-k8s.io/deployment-name",
-                                    ],
-                                )
-                            })
-                            .map(str::to_string)
-                    })
-                };
-                match pool {
-                    Some(pool) => node_vms
+                match node_pool(object, &role, machine) {
+                    Some(pool) => found
+                        .node_vms
                         .entry((namespace, cluster, pool))
                         .or_default()
                         .push((name, host, boot)),
-                    None => reports.push(Report { file: file.clone(), object: id(object), reason: "a worker VM whose node pool no label names (topology.cluster.x-k8s.io/deployment-name on the VM or its Machine)".into(), error: false }),
+                    None => reports.push(Report { file: file.clone(), object: object_id(object), reason: "a worker VM whose node pool no label names (topology.cluster.x-k8s.io/deployment-name on the VM or its Machine)".into(), error: false }),
                 }
             }
             _ => {
-                let mut vm = json!({ "name": name_of(&name) });
-                if let Some(class) = text(object, &["spec", "className"]) {
-                    vm["vm_class"] = json!(class);
-                }
-                if let Some(storage) = text(object, &["spec", "storageClass"]) {
-                    vm["storage_policy"] = json!(name_of(storage));
-                }
-                let volumes: u128 = at(object, &["spec", "volumes"])
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|v| text(v, &["persistentVolumeClaim", "claimName"]))
-                    .filter_map(|claim| {
-                        claims.get(&(namespace.clone(), claim.to_string())).copied()
-                    })
-                    .sum();
-                if boot + volumes > 0 {
-                    vm["disk"] = size_of(boot + volumes);
-                }
+                let vm = service_vm(object, &namespace, &name, boot, claims);
                 if let Some(host) = host {
-                    placement.insert(
+                    found.placement.insert(
                         format!("{}/vm/{}", name_of(&namespace), name_of(&name)),
                         json!(host),
                     );
                 }
-                service_vms.entry(namespace).or_default().push(vm);
+                found.service_vms.entry(namespace).or_default().push(vm);
             }
         }
     }
+    found
+}
 
-    // Node VMs to slots, in VM-name order; disks from their volumes.
+/// The host a VM runs on, if a host dump lists it; reported otherwise (no placement then).
+fn vm_host(
+    file: &str,
+    object: &Value,
+    known_hosts: &[String],
+    reports: &mut Vec<Report>,
+) -> Option<String> {
+    let host = text(object, &["status", "nodeName"])
+        .or_else(|| text(object, &["status", "host"]))
+        .map(str::to_string);
+    match host {
+        Some(h) if known_hosts.contains(&h) => Some(h),
+        Some(h) => {
+            reports.push(Report {
+                file: file.to_string(),
+                object: object_id(object),
+                reason: format!("runs on `{h}`, which no host dump lists: no placement"),
+                error: false,
+            });
+            None
+        }
+        None => {
+            reports.push(Report {
+                file: file.to_string(),
+                object: object_id(object),
+                reason: "has no host (status.nodeName or status.host): no placement".into(),
+                error: false,
+            });
+            None
+        }
+    }
+}
+
+/// A VM's boot disk: the sum of its classic volumes' limits (else requests), in bytes.
+fn boot_disk(object: &Value) -> u128 {
+    at(object, &["status", "volumes"])
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|v| text(v, &["type"]).is_none_or(|t| t == "Classic"))
+        .filter_map(|v| {
+            text(v, &["limit"])
+                .or_else(|| text(v, &["requested"]))
+                .and_then(bytes_of)
+        })
+        .sum()
+}
+
+/// The pool of a node VM of `role`: `cp` for the control plane, else the deployment its
+/// labels (or its Machine's) name.
+fn node_pool(object: &Value, role: &str, machine: Option<&Value>) -> Option<String> {
+    let label = |key: &str| text(object, &["metadata", "labels", key]).map(str::to_string);
+    if role == "controlplane" {
+        Some("cp".to_string())
+    } else {
+        label("topology.cluster.x-k8s.io/deployment-name").or_else(|| {
+            machine
+                .and_then(|m| {
+                    text(
+                        m,
+                        &[
+                            "metadata",
+                            "labels",
+                            "topology.cluster.x-k8s.io/deployment-name",
+                        ],
+                    )
+                })
+                .map(str::to_string)
+        })
+    }
+}
+
+/// The document of a VM Service VM: its class, storage policy, and disk (boot disk and
+/// claimed volumes).
+fn service_vm(
+    object: &Value,
+    namespace: &str,
+    name: &str,
+    boot: u128,
+    claims: &ByName<u128>,
+) -> Value {
+    let mut vm = json!({ "name": name_of(name) });
+    if let Some(class) = text(object, &["spec", "className"]) {
+        vm["vm_class"] = json!(class);
+    }
+    if let Some(storage) = text(object, &["spec", "storageClass"]) {
+        vm["storage_policy"] = json!(name_of(storage));
+    }
+    let volumes: u128 = at(object, &["spec", "volumes"])
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| text(v, &["persistentVolumeClaim", "claimName"]))
+        .filter_map(|claim| {
+            claims
+                .get(&(namespace.to_string(), claim.to_string()))
+                .copied()
+        })
+        .sum();
+    if boot + volumes > 0 {
+        vm["disk"] = size_of(boot + volumes);
+    }
+    vm
+}
+
+/// Node VMs to their cluster's slots, in VM-name order, with their placement; reports VMs
+/// beyond the replicas or of an unknown cluster. Returns each cluster's largest boot disk.
+fn node_slots(
+    node_vms: BTreeMap<PoolKey, Vec<NodeVm>>,
+    clusters: &[Cluster],
+    placement: &mut Map<String, Value>,
+    reports: &mut Vec<Report>,
+) -> BTreeMap<(String, String), u128> {
     let mut disks: BTreeMap<(String, String), u128> = BTreeMap::new();
     for ((namespace, cluster, pool), mut vms) in node_vms {
         vms.sort();
@@ -431,10 +579,18 @@ pub fn build(sources: &[Source]) -> (Value, Vec<Report>) {
             }
         }
     }
+    disks
+}
 
-    // Namespaces: vCenter's view, then any namespace the objects use.
+/// The namespace documents of vCenter's view, by name: limits, storage policies (by name;
+/// an id no dump names is reported and used as the name) and VM classes.
+fn vcenter_namespaces(
+    vcenter: &[(String, Value, String)],
+    policy_names: &BTreeMap<String, String>,
+    reports: &mut Vec<Report>,
+) -> BTreeMap<String, Value> {
     let mut namespaces: BTreeMap<String, Value> = BTreeMap::new();
-    for (name, info, file) in &vcenter {
+    for (name, info, file) in vcenter {
         let mut namespace = json!({ "name": name_of(name) });
         let mut limits = Map::new();
         if let Some(cpu) = number(info, &["resource_spec", "cpu_limit"]) {
@@ -477,7 +633,19 @@ pub fn build(sources: &[Source]) -> (Value, Vec<Report>) {
             .unwrap_or(json!([]));
         namespaces.insert(name_of(name), namespace);
     }
-    for cluster in &clusters {
+    namespaces
+}
+
+/// Adds each cluster's document to its namespace (one is made, and reported, for a namespace
+/// vCenter did not list); a cluster's disk is its largest boot disk plus its largest extra
+/// volumes.
+fn add_clusters(
+    namespaces: &mut BTreeMap<String, Value>,
+    clusters: &[Cluster],
+    disks: &BTreeMap<(String, String), u128>,
+    reports: &mut Vec<Report>,
+) {
+    for cluster in clusters {
         let namespace = namespaces.entry(name_of(&cluster.namespace)).or_insert_with(|| {
             reports.push(Report { file: cluster.file.clone(), object: format!("namespace {}", cluster.namespace), reason: "in no vCenter namespaces dump: no limits, classes and policies from what its objects use".into(), error: false });
             json!({ "name": name_of(&cluster.namespace), "storage_policies": [], "vm_classes": [] })
@@ -494,41 +662,48 @@ pub fn build(sources: &[Source]) -> (Value, Vec<Report>) {
                     .max()
                     .unwrap_or(0),
             );
-        let mut document = json!({
-            "name": name_of(&cluster.name),
-            "control_plane": { "replicas": cluster.control_plane.replicas.unwrap_or(1) },
-            "node_pools": cluster.pools.iter().map(|pool| {
-                let mut p = json!({ "name": pool.name, "replicas": pool.replicas.unwrap_or(0) });
-                if let Some(class) = &pool.vm_class { p["vm_class"] = json!(class); }
-                if let Some(zone) = &pool.zone { p["zone"] = json!(zone); }
-                p
-            }).collect::<Vec<_>>(),
-        });
-        if let Some(version) = &cluster.version {
-            document["kubernetes_version"] = json!(version);
-        }
-        if let Some(class) = &cluster.control_plane.vm_class {
-            document["control_plane"]["vm_class"] = json!(class);
-        }
-        if let Some(storage) = &cluster.storage_class {
-            document["storage_policy"] = json!(name_of(storage));
-        }
-        if disk > 0 {
-            document["disk"] = size_of(disk);
-        }
+        let document = cluster_document(cluster, disk);
         if let Some(list) = namespace["clusters"].as_array_mut() {
             list.push(document);
         } else {
             namespace["clusters"] = json!([document]);
         }
     }
-    for (namespace, vms) in service_vms {
-        let entry = namespaces.entry(name_of(&namespace)).or_insert_with(
-            || json!({ "name": name_of(&namespace), "storage_policies": [], "vm_classes": [] }),
-        );
-        entry["vms"] = json!(vms);
+}
+
+/// The document of a cluster, with `disk` bytes per node.
+fn cluster_document(cluster: &Cluster, disk: u128) -> Value {
+    let mut document = json!({
+        "name": name_of(&cluster.name),
+        "control_plane": { "replicas": cluster.control_plane.replicas.unwrap_or(1) },
+        "node_pools": cluster.pools.iter().map(|pool| {
+            let mut p = json!({ "name": pool.name, "replicas": pool.replicas.unwrap_or(0) });
+            if let Some(class) = &pool.vm_class { p["vm_class"] = json!(class); }
+            if let Some(zone) = &pool.zone { p["zone"] = json!(zone); }
+            p
+        }).collect::<Vec<_>>(),
+    });
+    if let Some(version) = &cluster.version {
+        document["kubernetes_version"] = json!(version);
     }
-    // A namespace lists the storage policies its objects use after the ones vCenter gave.
+    if let Some(class) = &cluster.control_plane.vm_class {
+        document["control_plane"]["vm_class"] = json!(class);
+    }
+    if let Some(storage) = &cluster.storage_class {
+        document["storage_policy"] = json!(name_of(storage));
+    }
+    if disk > 0 {
+        document["disk"] = size_of(disk);
+    }
+    document
+}
+
+/// Makes each namespace list the storage policies its clusters and VMs use, after the ones
+/// vCenter gave; returns every storage policy (those of the dump and those listed), sorted.
+fn storage_policies(
+    namespaces: &mut BTreeMap<String, Value>,
+    policy_names: &BTreeMap<String, String>,
+) -> Vec<String> {
     let mut all_policies: Vec<String> = policy_names.values().cloned().collect();
     for namespace in namespaces.values_mut() {
         let mut used: Vec<String> = Vec::new();
@@ -556,9 +731,12 @@ pub fn build(sources: &[Source]) -> (Value, Vec<Report>) {
     }
     all_policies.sort();
     all_policies.dedup();
+    all_policies
+}
 
-    // What no conversion used.
-    for (file, object) in &objects {
+/// Reports the objects of a kind no conversion uses.
+fn report_unused(objects: &[(String, Value)], reports: &mut Vec<Report>) {
+    for (file, object) in objects {
         let kind = kind_of(object);
         if !matches!(
             kind.as_str(),
@@ -571,24 +749,12 @@ pub fn build(sources: &[Source]) -> (Value, Vec<Report>) {
         ) {
             reports.push(Report {
                 file: file.clone(),
-                object: id(object),
+                object: object_id(object),
                 reason: format!("kind `{kind}` is not one vksplan imports"),
                 error: false,
             });
         }
     }
-    hosts.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
-    let mut document = json!({
-        "version": 1,
-        "hosts": hosts,
-        "vm_classes": classes.into_values().collect::<Vec<_>>(),
-        "storage_policies": all_policies.iter().map(|p| json!({ "name": p })).collect::<Vec<_>>(),
-        "namespaces": namespaces.into_values().collect::<Vec<_>>(),
-    });
-    if !placement.is_empty() {
-        document["placement"] = Value::Object(placement);
-    }
-    (document, reports)
 }
 
 /// A host of `govc host.info -json`.
