@@ -263,10 +263,81 @@ struct Slot {
 /// Generates one hard platform.
 pub fn generate(params: &Hard) -> Value {
     let mut random = Random(params.seed ^ 0x5E_ED_0F_4A_4D);
-    let zones = ["zone-a", "zone-b", "zone-c"];
-    let cpu_overcommit = params.cpu_overcommit;
-    // Host types: one in eight a GPU host (at least 2 on 8+ hosts), the rest drawn in runs so
-    // that hosts of one type are interchangeable.
+    let types = host_types(params, &mut random);
+    let evacuated = evacuated(params, &types, &mut random);
+    let capacity = Capacity::of(params, &types, &evacuated);
+    let mut workloads = Workloads::new(params, capacity.gpus);
+    workloads.fill(&mut random, &capacity);
+    let namespaces = namespaces(params, &workloads.drafts, &mut random);
+    let hosts = host_documents(params, &types, &evacuated);
+    let gpu_host_names: Vec<String> = (0..params.hosts)
+        .filter(|h| types[*h] == GPU_TYPE)
+        .map(host_name)
+        .collect();
+    let rules = rules(
+        params,
+        &mut random,
+        &workloads.slots,
+        &namespaces,
+        &gpu_host_names,
+    );
+    let placement = Simulation::new(params, &types, workloads.anti_groups).placement(
+        &mut random,
+        &evacuated,
+        &workloads.slots,
+    );
+
+    let vm_count = workloads.slots.len() as u64;
+    let mut supervisor = json!({ "control_plane": { "replicas": 3, "size": "small" }, "management_network": "mgmt",
+        "workload_network": "workload", "load_balancer_network": "vips" });
+    if params.three_zones {
+        supervisor["zones"] = json!(ZONES);
+    }
+    let mut document = json!({
+        "version": 1,
+        "policy": { "cpu_overcommit": params.cpu_overcommit, "memory_overcommit": 1.0, "objective": params.objective,
+                    "time_limit_s": params.time_limit_s },
+        "hosts": hosts,
+        "vm_classes": custom_classes(),
+        "storage_policies": [ { "name": "vsan" }, { "name": "vsan-fast" } ],
+        "networks": [
+            { "name": "mgmt", "kind": "management", "ips": 5 },
+            { "name": "workload", "kind": "workload", "ips": vm_count + 64 },
+            { "name": "vips", "kind": "load_balancer", "ips": 2 * workloads.unit_count as u64 + 16 }
+        ],
+        "supervisor": supervisor,
+        "namespaces": namespaces.documents,
+        "rules": rules,
+    });
+    if !placement.is_empty() {
+        document["placement"] = Value::Object(placement);
+    }
+    if let Some(concurrency) = params.upgrade {
+        document["upgrade"] = upgrade(params, &workloads.drafts, &evacuated, concurrency);
+    }
+    document
+}
+
+/// The zones of a 3-zone platform.
+const ZONES: [&str; 3] = ["zone-a", "zone-b", "zone-c"];
+
+/// The name of host `h` (0-based).
+fn host_name(h: usize) -> String {
+    format!("esx-{:03}", h + 1)
+}
+
+/// The zone of host `h`, on a 3-zone platform.
+fn zone_of(params: &Hard, h: usize) -> Option<usize> {
+    if params.three_zones {
+        Some(h % 3)
+    } else {
+        None
+    }
+}
+
+/// Each host's type: one in eight a GPU host (at least 2 on 8+ hosts), the rest drawn in runs
+/// so that hosts of one type are interchangeable.
+fn host_types(params: &Hard, random: &mut Random) -> Vec<usize> {
     let gpu_hosts = if params.hosts >= 8 {
         (params.hosts / 8).max(2)
     } else {
@@ -285,154 +356,270 @@ pub fn generate(params: &Hard) -> Value {
         let j = random.below(i as u64 + 1) as usize;
         types.swap(i, j);
     }
-    let evacuated: Vec<usize> = {
-        let mut candidates: Vec<usize> = (0..params.hosts)
-            .filter(|h| types[*h] != GPU_TYPE)
-            .collect();
-        let mut chosen = Vec::new();
-        while chosen.len() < params.evacuate && !candidates.is_empty() {
-            let pick = random.below(candidates.len() as u64) as usize;
-            chosen.push(candidates.swap_remove(pick));
-        }
-        chosen.sort_unstable();
-        chosen
-    };
-    let zone_of = |h: usize| {
-        if params.three_zones {
-            Some(h % 3)
-        } else {
-            None
-        }
-    };
-    let host_name = |h: usize| format!("esx-{:03}", h + 1);
-    let in_service: Vec<usize> = (0..params.hosts)
-        .filter(|h| !evacuated.contains(h))
-        .collect();
-    let capacity_vcpus: f64 = in_service
-        .iter()
-        .map(|h| HOST_TYPES[types[*h]].cores as f64 * cpu_overcommit)
-        .sum();
-    let capacity_gib: f64 = in_service
-        .iter()
-        .map(|h| HOST_TYPES[types[*h]].gib as f64)
-        .sum();
-    let ha_share = if in_service.len() >= 3 {
-        1.0 - 1.0 / in_service.len() as f64
-    } else {
-        1.0
-    };
-    let physical_cores: f64 = in_service
-        .iter()
-        .map(|h| HOST_TYPES[types[*h]].cores as f64)
-        .sum();
-    let gpus: u64 = in_service.iter().map(|h| HOST_TYPES[types[*h]].gpus).sum();
-    let fraction = |demand: &Demand| -> f64 {
-        match params.binding {
-            Binding::Vcpu => demand.vcpus as f64 / capacity_vcpus,
-            Binding::Memory => demand.gib as f64 / capacity_gib,
-            Binding::HaAdmission => (demand.reserved_vcpus as f64 / (ha_share * physical_cores))
-                .max(demand.reserved_gib as f64 / (ha_share * capacity_gib)),
-        }
-        .max(demand.vcpus as f64 / capacity_vcpus)
-        .max(demand.gib as f64 / capacity_gib)
-    };
-    let workers: &[Class] = match params.binding {
-        Binding::Vcpu => &VCPU_WORKERS,
-        Binding::Memory => &MEMORY_WORKERS,
-        Binding::HaAdmission => &RESERVED_WORKERS,
-    };
-    let workers = &workers[..params.worker_classes.clamp(1, workers.len())];
-    // Small classes more often than large ones.
-    let draw = |random: &mut Random| -> Class {
-        workers[((random.unit().powf(1.5)) * workers.len() as f64) as usize % workers.len()]
-    };
+    types
+}
 
-    // The Supervisor.
-    let mut demand = Demand::default();
-    let supervisor_class = class("supervisor-small", 4, 16, true);
-    demand.add(&supervisor_class, 3);
-    let mut slots: Vec<Slot> = (1..=3)
-        .map(|r| Slot {
-            name: format!("supervisor/cp-{r}"),
-            class: supervisor_class,
-            zone: None,
-            anti: Some(0),
-        })
+/// The hosts (not GPU hosts) that go into maintenance, sorted.
+fn evacuated(params: &Hard, types: &[usize], random: &mut Random) -> Vec<usize> {
+    let mut candidates: Vec<usize> = (0..params.hosts)
+        .filter(|h| types[*h] != GPU_TYPE)
         .collect();
-    let mut anti_groups = 1;
-
-    // Clusters dealt to namespaces in turn until the binding resource reaches the tightness.
-    struct NamespaceDraft {
-        clusters: Vec<Value>,
-        vms: Vec<Value>,
-        demand: Demand,
-        pinned: [Demand; 3],
-        gpu_pools: Vec<String>,
-        service_vms: Vec<String>,
+    let mut chosen = Vec::new();
+    while chosen.len() < params.evacuate && !candidates.is_empty() {
+        let pick = random.below(candidates.len() as u64) as usize;
+        chosen.push(candidates.swap_remove(pick));
     }
-    let mut drafts: Vec<NamespaceDraft> = (0..params.namespaces.max(1))
-        .map(|_| NamespaceDraft {
-            clusters: Vec::new(),
-            vms: Vec::new(),
-            demand: Demand::default(),
-            pinned: [Demand::default(); 3],
-            gpu_pools: Vec::new(),
-            service_vms: Vec::new(),
-        })
-        .collect();
-    let mut gpus_used = 0u64;
-    let mut turn = 0usize;
-    let mut unit_count = 0usize;
-    while fraction(&demand) < params.tightness {
-        let index = turn % drafts.len();
-        turn += 1;
-        let namespace = format!("ns-{:02}", index + 1);
-        let draft = &mut drafts[index];
-        // One in four turns adds VM Service VMs instead of a cluster.
-        if random.chance(0.25) {
-            let count = random.between(1, 3);
-            for _ in 0..count {
-                let number = draft.vms.len() + 1;
-                let use_gpu = gpus_used < gpus / 2 && random.chance(0.15);
-                let class = if use_gpu {
-                    GPU_SMALL
-                } else {
-                    draw(&mut random)
-                };
-                let prefix = if random.chance(0.4) { "db" } else { "app" };
-                let name = format!("{prefix}-{number}");
-                let mut vm = json!({ "name": name, "vm_class": class.name, "disk": format!("{}Gi", 20 * random.between(1, 10)) });
-                if random.chance(params.priority_fraction) {
-                    vm["priority"] = json!(random.between(1, 100));
-                }
-                gpus_used += class.gpus;
-                demand.add(&class, 1);
-                draft.demand.add(&class, 1);
-                slots.push(Slot {
-                    name: format!("{namespace}/vm/{name}"),
-                    class,
-                    zone: None,
-                    anti: None,
-                });
-                if class.gpus == 0 {
-                    draft.service_vms.push(format!("{namespace}/vm/{name}"));
-                }
-                draft.vms.push(vm);
-                unit_count += 1;
-            }
-            continue;
+    chosen.sort_unstable();
+    chosen
+}
+
+/// What the hosts in service hold.
+struct Capacity {
+    /// Overcommitted vCPUs.
+    vcpus: f64,
+    /// Memory (GiB).
+    gib: f64,
+    /// The share of the capacity HA admission leaves usable.
+    ha_share: f64,
+    /// Cores.
+    physical_cores: f64,
+    /// GPUs.
+    gpus: u64,
+}
+
+impl Capacity {
+    /// The capacity of the hosts not evacuated.
+    fn of(params: &Hard, types: &[usize], evacuated: &[usize]) -> Capacity {
+        let in_service: Vec<usize> = (0..params.hosts)
+            .filter(|h| !evacuated.contains(h))
+            .collect();
+        let vcpus: f64 = in_service
+            .iter()
+            .map(|h| HOST_TYPES[types[*h]].cores as f64 * params.cpu_overcommit)
+            .sum();
+        let gib: f64 = in_service
+            .iter()
+            .map(|h| HOST_TYPES[types[*h]].gib as f64)
+            .sum();
+        let ha_share = if in_service.len() >= 3 {
+            1.0 - 1.0 / in_service.len() as f64
+        } else {
+            1.0
+        };
+        let physical_cores: f64 = in_service
+            .iter()
+            .map(|h| HOST_TYPES[types[*h]].cores as f64)
+            .sum();
+        let gpus: u64 = in_service.iter().map(|h| HOST_TYPES[types[*h]].gpus).sum();
+        Capacity {
+            vcpus,
+            gib,
+            ha_share,
+            physical_cores,
+            gpus,
         }
-        let cluster = format!("c{}", draft.clusters.len() + 1);
+    }
+
+    /// How much of the `binding` resource `demand` takes (never less than its share of the
+    /// vCPUs or the memory).
+    fn fraction(&self, binding: Binding, demand: &Demand) -> f64 {
+        match binding {
+            Binding::Vcpu => demand.vcpus as f64 / self.vcpus,
+            Binding::Memory => demand.gib as f64 / self.gib,
+            Binding::HaAdmission => (demand.reserved_vcpus as f64
+                / (self.ha_share * self.physical_cores))
+                .max(demand.reserved_gib as f64 / (self.ha_share * self.gib)),
+        }
+        .max(demand.vcpus as f64 / self.vcpus)
+        .max(demand.gib as f64 / self.gib)
+    }
+}
+
+/// A worker class, small classes more often than large ones.
+fn draw(random: &mut Random, workers: &[Class]) -> Class {
+    workers[((random.unit().powf(1.5)) * workers.len() as f64) as usize % workers.len()]
+}
+
+/// One namespace as its workloads are dealt to it.
+struct NamespaceDraft {
+    /// Cluster documents.
+    clusters: Vec<Value>,
+    /// VM Service VM documents.
+    vms: Vec<Value>,
+    /// What its VMs take.
+    demand: Demand,
+    /// What its pools pinned to each zone take.
+    pinned: [Demand; 3],
+    /// A glob per GPU pool.
+    gpu_pools: Vec<String>,
+    /// Its VM Service VMs without a GPU.
+    service_vms: Vec<String>,
+}
+
+impl NamespaceDraft {
+    /// Limits of `slack` times the demand; in 3 zones each zone's third covers the pools
+    /// pinned there plus a third of the rest.
+    fn limits(&self, slack: f64) -> Value {
+        let pinned_vcpus: u64 = self.pinned.iter().map(|p| p.vcpus).sum();
+        let pinned_gib: u64 = self.pinned.iter().map(|p| p.gib).sum();
+        let need_vcpus = self
+            .pinned
+            .iter()
+            .map(|p| 3 * p.vcpus + (self.demand.vcpus - pinned_vcpus))
+            .max()
+            .unwrap_or(0)
+            .max(self.demand.vcpus);
+        let need_gib = self
+            .pinned
+            .iter()
+            .map(|p| 3 * p.gib + (self.demand.gib - pinned_gib))
+            .max()
+            .unwrap_or(0)
+            .max(self.demand.gib);
+        // vcpu_mhz defaults to the fastest host's clock: 2800 when a 64-core type is
+        // present, which is almost always; 2800 keeps the limits valid either way.
+        json!({
+            "cpu_mhz": ((need_vcpus * 2800) as f64 * slack).ceil() as u64,
+            "memory": format!("{}Gi", (need_gib as f64 * slack).ceil() as u64),
+        })
+    }
+}
+
+/// The workloads drawn so far: the Supervisor, then clusters and VM Service VMs dealt to the
+/// namespaces in turn.
+struct Workloads<'p> {
+    params: &'p Hard,
+    /// The worker classes pools and VMs draw from.
+    workers: &'p [Class],
+    /// The GPUs of the hosts in service: GPU pools and VMs take at most half.
+    gpus: u64,
+    /// What all VMs take.
+    demand: Demand,
+    /// Every VM.
+    slots: Vec<Slot>,
+    /// Anti-affinity groups so far (the Supervisor's is 0).
+    anti_groups: usize,
+    /// The namespaces.
+    drafts: Vec<NamespaceDraft>,
+    /// GPUs taken so far.
+    gpus_used: u64,
+    /// Clusters and VM Service VMs so far.
+    unit_count: usize,
+}
+
+impl<'p> Workloads<'p> {
+    /// The Supervisor's three control-plane VMs and empty namespaces.
+    fn new(params: &'p Hard, gpus: u64) -> Workloads<'p> {
+        let workers: &[Class] = match params.binding {
+            Binding::Vcpu => &VCPU_WORKERS,
+            Binding::Memory => &MEMORY_WORKERS,
+            Binding::HaAdmission => &RESERVED_WORKERS,
+        };
+        let workers = &workers[..params.worker_classes.clamp(1, workers.len())];
+        let mut demand = Demand::default();
+        let supervisor_class = class("supervisor-small", 4, 16, true);
+        demand.add(&supervisor_class, 3);
+        let slots: Vec<Slot> = (1..=3)
+            .map(|r| Slot {
+                name: format!("supervisor/cp-{r}"),
+                class: supervisor_class,
+                zone: None,
+                anti: Some(0),
+            })
+            .collect();
+        let drafts: Vec<NamespaceDraft> = (0..params.namespaces.max(1))
+            .map(|_| NamespaceDraft {
+                clusters: Vec::new(),
+                vms: Vec::new(),
+                demand: Demand::default(),
+                pinned: [Demand::default(); 3],
+                gpu_pools: Vec::new(),
+                service_vms: Vec::new(),
+            })
+            .collect();
+        Workloads {
+            params,
+            workers,
+            gpus,
+            demand,
+            slots,
+            anti_groups: 1,
+            drafts,
+            gpus_used: 0,
+            unit_count: 0,
+        }
+    }
+
+    /// Deals clusters (three in four turns) or VM Service VMs to the namespaces in turn until
+    /// the binding resource reaches the tightness.
+    fn fill(&mut self, random: &mut Random, capacity: &Capacity) {
+        let mut turn = 0usize;
+        while capacity.fraction(self.params.binding, &self.demand) < self.params.tightness {
+            let index = turn % self.drafts.len();
+            turn += 1;
+            // One in four turns adds VM Service VMs instead of a cluster.
+            if random.chance(0.25) {
+                self.add_service_vms(random, index);
+            } else {
+                self.add_cluster(random, index);
+            }
+        }
+    }
+
+    /// Adds 1 to 3 VM Service VMs to namespace `index`: some with a GPU while half the GPUs
+    /// are free, the others of a worker class; some with a priority.
+    fn add_service_vms(&mut self, random: &mut Random, index: usize) {
+        let params = self.params;
+        let namespace = format!("ns-{:02}", index + 1);
+        let draft = &mut self.drafts[index];
+        let count = random.between(1, 3);
+        for _ in 0..count {
+            let number = draft.vms.len() + 1;
+            let use_gpu = self.gpus_used < self.gpus / 2 && random.chance(0.15);
+            let class = if use_gpu {
+                GPU_SMALL
+            } else {
+                draw(random, self.workers)
+            };
+            let prefix = if random.chance(0.4) { "db" } else { "app" };
+            let name = format!("{prefix}-{number}");
+            let mut vm = json!({ "name": name, "vm_class": class.name, "disk": format!("{}Gi", 20 * random.between(1, 10)) });
+            if random.chance(params.priority_fraction) {
+                vm["priority"] = json!(random.between(1, 100));
+            }
+            self.gpus_used += class.gpus;
+            self.demand.add(&class, 1);
+            draft.demand.add(&class, 1);
+            self.slots.push(Slot {
+                name: format!("{namespace}/vm/{name}"),
+                class,
+                zone: None,
+                anti: None,
+            });
+            if class.gpus == 0 {
+                draft.service_vms.push(format!("{namespace}/vm/{name}"));
+            }
+            draft.vms.push(vm);
+            self.unit_count += 1;
+        }
+    }
+
+    /// Adds a cluster to namespace `index`: 1 or 3 control-plane VMs (3 are an anti-affinity
+    /// group), 1 to 3 pools, maybe a priority.
+    fn add_cluster(&mut self, random: &mut Random, index: usize) {
+        let params = self.params;
+        let namespace = format!("ns-{:02}", index + 1);
+        let cluster = format!("c{}", self.drafts[index].clusters.len() + 1);
         let cp_replicas = if random.chance(0.6) { 3 } else { 1 };
         let cp_class = CONTROL_PLANES[random.below(2) as usize];
-        demand.add(&cp_class, cp_replicas);
-        draft.demand.add(&cp_class, cp_replicas);
+        self.demand.add(&cp_class, cp_replicas);
+        self.drafts[index].demand.add(&cp_class, cp_replicas);
         let anti = (cp_replicas == 3).then(|| {
-            anti_groups += 1;
-            anti_groups - 1
+            self.anti_groups += 1;
+            self.anti_groups - 1
         });
         for r in 1..=cp_replicas {
-            slots.push(Slot {
+            self.slots.push(Slot {
                 name: format!("{namespace}/{cluster}/cp-{r}"),
                 class: cp_class,
                 zone: None,
@@ -441,44 +628,7 @@ pub fn generate(params: &Hard) -> Value {
         }
         let mut pools = Vec::new();
         for p in 0..random.between(1, 3) {
-            let gpu_pool = p == 0 && gpus_used + 2 <= gpus / 2 && random.chance(0.2);
-            let (class, replicas) = if gpu_pool {
-                let class = if random.chance(0.3) {
-                    GPU_LARGE
-                } else {
-                    GPU_SMALL
-                };
-                let most = ((gpus / 2 - gpus_used) / class.gpus).clamp(1, 4);
-                (class, random.between(1, most))
-            } else {
-                (draw(&mut random), random.between(2, 20))
-            };
-            let pool = format!("pool-{}", p + 1);
-            let mut pool_document =
-                json!({ "name": pool, "replicas": replicas, "vm_class": class.name });
-            let zone = (params.three_zones && !gpu_pool && random.chance(0.33))
-                .then(|| random.below(3) as usize);
-            if let Some(zone) = zone {
-                pool_document["zone"] = json!(zones[zone]);
-                draft.pinned[zone].add(&class, replicas);
-            }
-            gpus_used += class.gpus * replicas;
-            demand.add(&class, replicas);
-            draft.demand.add(&class, replicas);
-            for r in 1..=replicas {
-                slots.push(Slot {
-                    name: format!("{namespace}/{cluster}/{pool}-{r}"),
-                    class,
-                    zone,
-                    anti: None,
-                });
-            }
-            if gpu_pool {
-                draft
-                    .gpu_pools
-                    .push(format!("{namespace}/{cluster}/{pool}-*"));
-            }
-            pools.push(pool_document);
+            pools.push(self.add_pool(random, index, &format!("{namespace}/{cluster}"), p));
         }
         let mut cluster_document = json!({
             "name": cluster, "kubernetes_version": "v1.31.4",
@@ -488,12 +638,67 @@ pub fn generate(params: &Hard) -> Value {
         if random.chance(params.priority_fraction) {
             cluster_document["priority"] = json!(random.between(1, 100));
         }
-        draft.clusters.push(cluster_document);
-        unit_count += 1;
+        self.drafts[index].clusters.push(cluster_document);
+        self.unit_count += 1;
     }
 
-    // Namespaces with limits over their demand (a few unlimited); in 3 zones each zone's third
-    // covers the pools pinned there plus a third of the rest.
+    /// Adds pool `p` (0-based) of cluster `qualified` (`NS/CLUSTER`) of namespace `index`: the
+    /// first pool maybe of GPU VMs while half the GPUs are free, the others of a worker class;
+    /// on 3 zones, a third pinned to one. Returns the pool's document.
+    fn add_pool(&mut self, random: &mut Random, index: usize, qualified: &str, p: u64) -> Value {
+        let draft = &mut self.drafts[index];
+        let gpus = self.gpus;
+        let gpu_pool = p == 0 && self.gpus_used + 2 <= gpus / 2 && random.chance(0.2);
+        let (class, replicas) = if gpu_pool {
+            let class = if random.chance(0.3) {
+                GPU_LARGE
+            } else {
+                GPU_SMALL
+            };
+            let most = ((gpus / 2 - self.gpus_used) / class.gpus).clamp(1, 4);
+            (class, random.between(1, most))
+        } else {
+            (draw(random, self.workers), random.between(2, 20))
+        };
+        let pool = format!("pool-{}", p + 1);
+        let mut pool_document =
+            json!({ "name": pool, "replicas": replicas, "vm_class": class.name });
+        let zone = (self.params.three_zones && !gpu_pool && random.chance(0.33))
+            .then(|| random.below(3) as usize);
+        if let Some(zone) = zone {
+            pool_document["zone"] = json!(ZONES[zone]);
+            draft.pinned[zone].add(&class, replicas);
+        }
+        self.gpus_used += class.gpus * replicas;
+        self.demand.add(&class, replicas);
+        draft.demand.add(&class, replicas);
+        for r in 1..=replicas {
+            self.slots.push(Slot {
+                name: format!("{qualified}/{pool}-{r}"),
+                class,
+                zone,
+                anti: None,
+            });
+        }
+        if gpu_pool {
+            draft.gpu_pools.push(format!("{qualified}/{pool}-*"));
+        }
+        pool_document
+    }
+}
+
+/// The namespaces with something in them, and what the rules draw from.
+struct Namespaces {
+    /// Their documents.
+    documents: Vec<Value>,
+    /// A glob per GPU pool.
+    gpu_globs: Vec<String>,
+    /// The VM Service VMs without a GPU.
+    service_vm_names: Vec<String>,
+}
+
+/// The namespaces with limits over their demand (a few unlimited), empty ones left out.
+fn namespaces(params: &Hard, drafts: &[NamespaceDraft], random: &mut Random) -> Namespaces {
     let all_classes: Vec<&str> = {
         let mut names: Vec<&str> = MEMORY_WORKERS
             .iter()
@@ -507,9 +712,11 @@ pub fn generate(params: &Hard) -> Value {
         names.dedup();
         names
     };
-    let mut namespaces = Vec::new();
-    let mut gpu_globs = Vec::new();
-    let mut service_vm_names = Vec::new();
+    let mut namespaces = Namespaces {
+        documents: Vec::new(),
+        gpu_globs: Vec::new(),
+        service_vm_names: Vec::new(),
+    };
     for (index, draft) in drafts.iter().enumerate() {
         if draft.clusters.is_empty() && draft.vms.is_empty() {
             continue;
@@ -522,36 +729,20 @@ pub fn generate(params: &Hard) -> Value {
         if random.chance(0.85) {
             // An upgrade needs room for surge copies under the limits too.
             let slack = if params.upgrade.is_some() { 1.2 } else { 1.05 } + 0.25 * random.unit();
-            let pinned_vcpus: u64 = draft.pinned.iter().map(|p| p.vcpus).sum();
-            let pinned_gib: u64 = draft.pinned.iter().map(|p| p.gib).sum();
-            let need_vcpus = draft
-                .pinned
-                .iter()
-                .map(|p| 3 * p.vcpus + (draft.demand.vcpus - pinned_vcpus))
-                .max()
-                .unwrap_or(0)
-                .max(draft.demand.vcpus);
-            let need_gib = draft
-                .pinned
-                .iter()
-                .map(|p| 3 * p.gib + (draft.demand.gib - pinned_gib))
-                .max()
-                .unwrap_or(0)
-                .max(draft.demand.gib);
-            // vcpu_mhz defaults to the fastest host's clock: 2800 when a 64-core type is
-            // present, which is almost always; 2800 keeps the limits valid either way.
-            namespace["limits"] = json!({
-                "cpu_mhz": ((need_vcpus * 2800) as f64 * slack).ceil() as u64,
-                "memory": format!("{}Gi", (need_gib as f64 * slack).ceil() as u64),
-            });
+            namespace["limits"] = draft.limits(slack);
         }
-        gpu_globs.extend(draft.gpu_pools.iter().cloned());
-        service_vm_names.extend(draft.service_vms.iter().cloned());
-        namespaces.push(namespace);
+        namespaces.gpu_globs.extend(draft.gpu_pools.iter().cloned());
+        namespaces
+            .service_vm_names
+            .extend(draft.service_vms.iter().cloned());
+        namespaces.documents.push(namespace);
     }
+    namespaces
+}
 
-    // Hosts.
-    let hosts: Vec<Value> = (0..params.hosts)
+/// The host documents: type, zone, cost when consolidating, maintenance when evacuated.
+fn host_documents(params: &Hard, types: &[usize], evacuated: &[usize]) -> Vec<Value> {
+    (0..params.hosts)
         .map(|h| {
             let host_type = &HOST_TYPES[types[h]];
             let mut host = json!({ "name": host_name(h), "cpu_cores": host_type.cores,
@@ -559,8 +750,8 @@ pub fn generate(params: &Hard) -> Value {
             if host_type.gpus > 0 {
                 host["devices"] = json!({ GPU: host_type.gpus });
             }
-            if let Some(zone) = zone_of(h) {
-                host["zone"] = json!(zones[zone]);
+            if let Some(zone) = zone_of(params, h) {
+                host["zone"] = json!(ZONES[zone]);
             }
             if params.objective == "consolidate" {
                 host["cost"] = json!(host_type.cost);
@@ -570,15 +761,19 @@ pub fn generate(params: &Hard) -> Value {
             }
             host
         })
-        .collect();
-    let gpu_host_names: Vec<String> = (0..params.hosts)
-        .filter(|h| types[*h] == GPU_TYPE)
-        .map(host_name)
-        .collect();
+        .collect()
+}
 
-    // Rules: GPU pools on GPU hosts (must), then every kind in turn.
+/// The rules: GPU pools on GPU hosts (must), then every kind in turn.
+fn rules(
+    params: &Hard,
+    random: &mut Random,
+    slots: &[Slot],
+    namespaces: &Namespaces,
+    gpu_host_names: &[String],
+) -> Vec<Value> {
     let mut rules = Vec::new();
-    for (i, glob) in gpu_globs.iter().enumerate() {
+    for (i, glob) in namespaces.gpu_globs.iter().enumerate() {
         rules.push(
             json!({ "name": format!("gpu-only-{}", i + 1), "kind": "vm_host", "vms": [glob],
                            "hosts": gpu_host_names, "must": true, "run_on": true }),
@@ -594,146 +789,250 @@ pub fn generate(params: &Hard) -> Value {
                 && s.class.gpus == 0
         })
         .collect();
+    let mut drafter = RuleDrafter {
+        params,
+        slots,
+        pools,
+        service_vm_names: &namespaces.service_vm_names,
+        namespaces: namespaces.documents.len(),
+        pinned: Vec::new(),
+    };
     let mut kind = 0;
     let mut attempts = 0;
-    let mut pinned: Vec<String> = Vec::new();
-    while rules.len() < params.rules + gpu_globs.len() && attempts < 20 * params.rules + 20 {
+    let wanted = params.rules + namespaces.gpu_globs.len();
+    while rules.len() < wanted && attempts < 20 * params.rules + 20 {
         attempts += 1;
         let number = rules.len() + 1;
         let must = random.chance(0.5);
-        let rule = match kind % 6 {
-            // Spread a pool's workers over distinct hosts (a pool of at most 8).
-            0 if !pools.is_empty() => {
-                let slot = pools[random.below(pools.len() as u64) as usize];
-                let prefix = slot.name.trim_end_matches("-1");
-                let replicas = slots
-                    .iter()
-                    .filter(|s| {
-                        s.name.starts_with(prefix) && s.name[prefix.len()..].starts_with('-')
-                    })
-                    .count();
-                if !(2..=8).contains(&replicas) {
-                    kind += 1;
-                    continue;
-                }
-                json!({ "name": format!("spread-{number}"), "kind": "separate", "vms": [format!("{prefix}-*")], "must": must })
-            }
-            // Two VM Service VMs apart.
-            1 if service_vm_names.len() >= 2 => {
-                let a = &service_vm_names[random.below(service_vm_names.len() as u64) as usize];
-                let b = &service_vm_names[random.below(service_vm_names.len() as u64) as usize];
-                if a == b {
-                    continue;
-                }
-                json!({ "name": format!("apart-{number}"), "kind": "separate", "vms": [a, b], "must": must })
-            }
-            // Two small VMs together (soft; hard when both are small).
-            2 if service_vm_names.len() >= 2 => {
-                let a = &service_vm_names[random.below(service_vm_names.len() as u64) as usize];
-                let b = &service_vm_names[random.below(service_vm_names.len() as u64) as usize];
-                if a == b {
-                    continue;
-                }
-                json!({ "name": format!("together-{number}"), "kind": "together", "vms": [a, b], "must": false })
-            }
-            // A namespace kept off a few hosts (licensing), hard or soft.
-            3 => {
-                let namespace = 1 + random.below(namespaces.len().max(1) as u64);
-                let first = random.below(params.hosts as u64) as usize;
-                let hosts: Vec<String> = (0..(params.hosts / 8).max(1))
-                    .map(|k| host_name((first + k) % params.hosts))
-                    .collect();
-                // Hard only where enough hosts are left for 3-replica control planes.
-                json!({ "name": format!("keep-off-{number}"), "kind": "vm_host", "vms": [format!("ns-{namespace:02}/*")],
-                        "hosts": hosts, "must": must && params.hosts >= 16, "run_on": false })
-            }
-            // A pool preferring a half of the hosts (soft).
-            4 if !pools.is_empty() => {
-                let slot = pools[random.below(pools.len() as u64) as usize];
-                let prefix = slot.name.trim_end_matches("-1");
-                let start = random.below(2) as usize;
-                let hosts: Vec<String> = (start..params.hosts).step_by(2).map(host_name).collect();
-                json!({ "name": format!("prefer-{number}"), "kind": "vm_host", "vms": [format!("{prefix}-*")],
-                        "hosts": hosts, "must": false, "run_on": true })
-            }
-            // A VM Service VM kept on a few hosts (hard).
-            5 if !service_vm_names.is_empty() => {
-                let vm = &service_vm_names[random.below(service_vm_names.len() as u64) as usize];
-                // One pin per VM (two pins to disjoint hosts would leave it nowhere).
-                if pinned.contains(vm) {
-                    kind += 1;
-                    continue;
-                }
-                pinned.push(vm.clone());
-                let first = random.below(params.hosts as u64) as usize;
-                let hosts: Vec<String> = (0..(params.hosts / 4).max(2))
-                    .map(|k| host_name((first + k) % params.hosts))
-                    .collect();
-                json!({ "name": format!("pin-{number}"), "kind": "vm_host", "vms": [vm],
-                        "hosts": hosts, "must": true, "run_on": true })
-            }
-            _ => {
+        match drafter.rule(random, kind % 6, number, must) {
+            Drawn::Rule(rule) => {
                 kind += 1;
+                rules.push(rule);
+            }
+            Drawn::NextKind => kind += 1,
+            Drawn::Again => {}
+        }
+    }
+    rules
+}
+
+/// What drawing a rule of one kind gave.
+enum Drawn {
+    /// The rule.
+    Rule(Value),
+    /// None of this kind: try the next kind.
+    NextKind,
+    /// None this time (two draws of one VM): try this kind again.
+    Again,
+}
+
+/// What rules are drawn over.
+struct RuleDrafter<'a> {
+    params: &'a Hard,
+    /// Every VM.
+    slots: &'a [Slot],
+    /// The first VM of each pool a rule may name (no control plane, no GPU).
+    pools: Vec<&'a Slot>,
+    /// The VM Service VMs without a GPU.
+    service_vm_names: &'a [String],
+    /// How many namespaces there are.
+    namespaces: usize,
+    /// The VM Service VMs pinned so far.
+    pinned: Vec<String>,
+}
+
+impl RuleDrafter<'_> {
+    /// Draws rule `number` of kind `kind` (0 to 5), hard or soft as `must` says where the kind
+    /// allows.
+    fn rule(&mut self, random: &mut Random, kind: usize, number: usize, must: bool) -> Drawn {
+        let service_vms = self.service_vm_names.len();
+        match kind {
+            0 if !self.pools.is_empty() => self.spread(random, number, must),
+            // Two VM Service VMs apart.
+            1 if service_vms >= 2 => self.pair(random, "apart", "separate", number, must),
+            // Two small VMs together (soft; hard when both are small).
+            2 if service_vms >= 2 => self.pair(random, "together", "together", number, false),
+            3 => Drawn::Rule(self.keep_off(random, number, must)),
+            4 if !self.pools.is_empty() => Drawn::Rule(self.prefer(random, number)),
+            5 if service_vms > 0 => self.pin(random, number),
+            _ => Drawn::NextKind,
+        }
+    }
+
+    /// Spread a pool's workers over distinct hosts (a pool of at most 8).
+    fn spread(&self, random: &mut Random, number: usize, must: bool) -> Drawn {
+        let slot = self.pools[random.below(self.pools.len() as u64) as usize];
+        let prefix = slot.name.trim_end_matches("-1");
+        let replicas = self
+            .slots
+            .iter()
+            .filter(|s| s.name.starts_with(prefix) && s.name[prefix.len()..].starts_with('-'))
+            .count();
+        if !(2..=8).contains(&replicas) {
+            return Drawn::NextKind;
+        }
+        Drawn::Rule(
+            json!({ "name": format!("spread-{number}"), "kind": "separate", "vms": [format!("{prefix}-*")], "must": must }),
+        )
+    }
+
+    /// Two VM Service VMs, `NAME-NUMBER`, of rule `kind`.
+    fn pair(
+        &self,
+        random: &mut Random,
+        name: &str,
+        kind: &str,
+        number: usize,
+        must: bool,
+    ) -> Drawn {
+        let names = self.service_vm_names;
+        let a = &names[random.below(names.len() as u64) as usize];
+        let b = &names[random.below(names.len() as u64) as usize];
+        if a == b {
+            return Drawn::Again;
+        }
+        Drawn::Rule(
+            json!({ "name": format!("{name}-{number}"), "kind": kind, "vms": [a, b], "must": must }),
+        )
+    }
+
+    /// A namespace kept off a few hosts (licensing), hard or soft.
+    fn keep_off(&self, random: &mut Random, number: usize, must: bool) -> Value {
+        let params = self.params;
+        let namespace = 1 + random.below(self.namespaces.max(1) as u64);
+        let first = random.below(params.hosts as u64) as usize;
+        let hosts: Vec<String> = (0..(params.hosts / 8).max(1))
+            .map(|k| host_name((first + k) % params.hosts))
+            .collect();
+        // Hard only where enough hosts are left for 3-replica control planes.
+        json!({ "name": format!("keep-off-{number}"), "kind": "vm_host", "vms": [format!("ns-{namespace:02}/*")],
+                "hosts": hosts, "must": must && params.hosts >= 16, "run_on": false })
+    }
+
+    /// A pool preferring a half of the hosts (soft).
+    fn prefer(&self, random: &mut Random, number: usize) -> Value {
+        let slot = self.pools[random.below(self.pools.len() as u64) as usize];
+        let prefix = slot.name.trim_end_matches("-1");
+        let start = random.below(2) as usize;
+        let hosts: Vec<String> = (start..self.params.hosts)
+            .step_by(2)
+            .map(host_name)
+            .collect();
+        json!({ "name": format!("prefer-{number}"), "kind": "vm_host", "vms": [format!("{prefix}-*")],
+                "hosts": hosts, "must": false, "run_on": true })
+    }
+
+    /// A VM Service VM kept on a few hosts (hard).
+    fn pin(&mut self, random: &mut Random, number: usize) -> Drawn {
+        let params = self.params;
+        let names = self.service_vm_names;
+        let vm = &names[random.below(names.len() as u64) as usize];
+        // One pin per VM (two pins to disjoint hosts would leave it nowhere).
+        if self.pinned.contains(vm) {
+            return Drawn::NextKind;
+        }
+        self.pinned.push(vm.clone());
+        let first = random.below(params.hosts as u64) as usize;
+        let hosts: Vec<String> = (0..(params.hosts / 4).max(2))
+            .map(|k| host_name((first + k) % params.hosts))
+            .collect();
+        Drawn::Rule(
+            json!({ "name": format!("pin-{number}"), "kind": "vm_host", "vms": [vm],
+                "hosts": hosts, "must": true, "run_on": true }),
+        )
+    }
+}
+
+/// A third of the GPU hosts run ordinary VMs today too.
+fn takes_general_vms(h: usize) -> bool {
+    h % 3 == 0
+}
+
+/// Today's placement as it is simulated: what each host runs, where each anti-affinity group
+/// is.
+struct Simulation<'a> {
+    params: &'a Hard,
+    types: &'a [usize],
+    /// Per host: vCPUs, GiB and GPUs placed.
+    load: Vec<(u64, u64, u64)>,
+    /// Per anti-affinity group: the hosts its VMs are on.
+    anti_hosts: Vec<Vec<usize>>,
+}
+
+impl<'a> Simulation<'a> {
+    /// Nothing placed yet.
+    fn new(params: &'a Hard, types: &'a [usize], anti_groups: usize) -> Simulation<'a> {
+        Simulation {
+            params,
+            types,
+            load: vec![(0u64, 0u64, 0u64); params.hosts],
+            anti_hosts: vec![Vec::new(); anti_groups],
+        }
+    }
+
+    /// Today's placement: evacuated hosts are filled first, then random hosts with room (80%
+    /// of the limits), keeping control planes apart, pins and GPUs.
+    fn placement(
+        mut self,
+        random: &mut Random,
+        evacuated: &[usize],
+        slots: &[Slot],
+    ) -> Map<String, Value> {
+        let params = self.params;
+        let mut placement = Map::new();
+        for slot in slots {
+            if !random.chance(params.placed_fraction) {
                 continue;
             }
-        };
-        kind += 1;
-        rules.push(rule);
-    }
-
-    // Today's placement: evacuated hosts are filled first, then random hosts with room (80% of
-    // the limits), keeping control planes apart, pins and GPUs.
-    let mut placement = Map::new();
-    let mut load = vec![(0u64, 0u64, 0u64); params.hosts];
-    let mut anti_hosts: Vec<Vec<usize>> = vec![Vec::new(); anti_groups];
-    for slot in &slots {
-        if !random.chance(params.placed_fraction) {
-            continue;
-        }
-        let fits = |h: usize, load: &[(u64, u64, u64)]| {
-            let host_type = &HOST_TYPES[types[h]];
-            let (vcpus, gib, gpus) = load[h];
-            (vcpus + slot.class.cpus) as f64 <= 0.8 * host_type.cores as f64 * cpu_overcommit
-                && (gib + slot.class.gib) as f64 <= 0.8 * host_type.gib as f64
-                && gpus + slot.class.gpus <= host_type.gpus
-                && slot.zone.is_none_or(|z| zone_of(h) == Some(z))
-                && (slot.class.gpus > 0 || host_type.gpus == 0 || takes_general_vms(h))
-                && slot.anti.is_none_or(|a| !anti_hosts[a].contains(&h))
-        };
-        // A third of the GPU hosts run ordinary VMs today too.
-        fn takes_general_vms(h: usize) -> bool {
-            h % 3 == 0
-        }
-        let candidates: Vec<usize> = evacuated
-            .iter()
-            .copied()
-            .filter(|h| fits(*h, &load))
-            .collect();
-        let host = if !candidates.is_empty() && random.chance(0.7) {
-            Some(candidates[random.below(candidates.len() as u64) as usize])
-        } else {
-            let mut chosen = None;
-            for _ in 0..8 {
-                let h = random.below(params.hosts as u64) as usize;
-                if fits(h, &load) {
-                    chosen = Some(h);
-                    break;
+            let candidates: Vec<usize> = evacuated
+                .iter()
+                .copied()
+                .filter(|h| self.fits(slot, *h))
+                .collect();
+            let host = if !candidates.is_empty() && random.chance(0.7) {
+                Some(candidates[random.below(candidates.len() as u64) as usize])
+            } else {
+                let mut chosen = None;
+                for _ in 0..8 {
+                    let h = random.below(params.hosts as u64) as usize;
+                    if self.fits(slot, h) {
+                        chosen = Some(h);
+                        break;
+                    }
                 }
+                chosen
+            };
+            if let Some(h) = host {
+                self.load[h].0 += slot.class.cpus;
+                self.load[h].1 += slot.class.gib;
+                self.load[h].2 += slot.class.gpus;
+                if let Some(a) = slot.anti {
+                    self.anti_hosts[a].push(h);
+                }
+                placement.insert(slot.name.clone(), json!(host_name(h)));
             }
-            chosen
-        };
-        if let Some(h) = host {
-            load[h].0 += slot.class.cpus;
-            load[h].1 += slot.class.gib;
-            load[h].2 += slot.class.gpus;
-            if let Some(a) = slot.anti {
-                anti_hosts[a].push(h);
-            }
-            placement.insert(slot.name.clone(), json!(host_name(h)));
         }
+        placement
     }
 
-    let custom: Vec<Value> = CUSTOM
+    /// Whether `slot` fits on host `h`: within 80% of its limits, its zone, GPU hosts for
+    /// GPU VMs (and a third of them for others), apart from its anti-affinity peers.
+    fn fits(&self, slot: &Slot, h: usize) -> bool {
+        let host_type = &HOST_TYPES[self.types[h]];
+        let (vcpus, gib, gpus) = self.load[h];
+        (vcpus + slot.class.cpus) as f64
+            <= 0.8 * host_type.cores as f64 * self.params.cpu_overcommit
+            && (gib + slot.class.gib) as f64 <= 0.8 * host_type.gib as f64
+            && gpus + slot.class.gpus <= host_type.gpus
+            && slot.zone.is_none_or(|z| zone_of(self.params, h) == Some(z))
+            && (slot.class.gpus > 0 || host_type.gpus == 0 || takes_general_vms(h))
+            && slot.anti.is_none_or(|a| !self.anti_hosts[a].contains(&h))
+    }
+}
+
+/// The custom VM classes the document defines.
+fn custom_classes() -> Vec<Value> {
+    CUSTOM
         .iter()
         .map(|c| {
             let mut class = json!({ "name": c.name, "cpus": c.cpus, "memory": format!("{}Gi", c.gib), "reserved": c.reserved });
@@ -742,49 +1041,31 @@ pub fn generate(params: &Hard) -> Value {
             }
             class
         })
-        .collect();
-    let vm_count = slots.len() as u64;
-    let mut supervisor = json!({ "control_plane": { "replicas": 3, "size": "small" }, "management_network": "mgmt",
-        "workload_network": "workload", "load_balancer_network": "vips" });
-    if params.three_zones {
-        supervisor["zones"] = json!(zones);
-    }
-    let mut document = json!({
-        "version": 1,
-        "policy": { "cpu_overcommit": cpu_overcommit, "memory_overcommit": 1.0, "objective": params.objective,
-                    "time_limit_s": params.time_limit_s },
-        "hosts": hosts,
-        "vm_classes": custom,
-        "storage_policies": [ { "name": "vsan" }, { "name": "vsan-fast" } ],
-        "networks": [
-            { "name": "mgmt", "kind": "management", "ips": 5 },
-            { "name": "workload", "kind": "workload", "ips": vm_count + 64 },
-            { "name": "vips", "kind": "load_balancer", "ips": 2 * unit_count as u64 + 16 }
-        ],
-        "supervisor": supervisor,
-        "namespaces": namespaces,
-        "rules": rules,
-    });
-    if !placement.is_empty() {
-        document["placement"] = Value::Object(placement);
-    }
-    if let Some(concurrency) = params.upgrade {
-        let mut clusters = Map::new();
-        for (index, draft) in drafts.iter().enumerate() {
-            for cluster in &draft.clusters {
-                if let Some(name) = cluster["name"].as_str() {
-                    clusters.insert(format!("ns-{:02}/{name}", index + 1), json!("v1.32.0"));
-                }
+        .collect()
+}
+
+/// A full upgrade: every cluster to v1.32.0, every host in service patched, the Supervisor
+/// rolled, `concurrency` hosts in maintenance at once.
+fn upgrade(
+    params: &Hard,
+    drafts: &[NamespaceDraft],
+    evacuated: &[usize],
+    concurrency: u32,
+) -> Value {
+    let mut clusters = Map::new();
+    for (index, draft) in drafts.iter().enumerate() {
+        for cluster in &draft.clusters {
+            if let Some(name) = cluster["name"].as_str() {
+                clusters.insert(format!("ns-{:02}/{name}", index + 1), json!("v1.32.0"));
             }
         }
-        let hosts: Vec<String> = (0..params.hosts)
-            .filter(|h| !evacuated.contains(h))
-            .map(host_name)
-            .collect();
-        document["upgrade"] = json!({ "clusters": clusters, "hosts": hosts, "supervisor": true,
-                                      "max_hosts_in_maintenance": concurrency });
     }
-    document
+    let hosts: Vec<String> = (0..params.hosts)
+        .filter(|h| !evacuated.contains(h))
+        .map(host_name)
+        .collect();
+    json!({ "clusters": clusters, "hosts": hosts, "supervisor": true,
+            "max_hosts_in_maintenance": concurrency })
 }
 
 /// A cloud-balancing-like platform, after OptaPlanner's public example: `computers` hosts whose
