@@ -118,115 +118,16 @@ const CLASSES: [(&str, u64, u64); 6] = [
 
 /// Generates one topology document.
 pub fn generate(params: &Params) -> Value {
-    let mut random = Random(params.seed);
-    let zones = ["zone-a", "zone-b", "zone-c"];
-    let host_shapes: [(u64, u64); 3] = [(48, 512), (64, 768), (96, 1024)];
-    let hosts: Vec<Value> = (0..params.hosts)
-        .map(|i| {
-            let (cores, gib) = *random.pick(&host_shapes);
-            let mut host = json!({ "name": format!("esx-{:03}", i + 1), "cpu_cores": cores, "cpu_core_mhz": 2600,
-                                   "memory": format!("{gib}Gi") });
-            if params.three_zones {
-                host["zone"] = json!(zones[i % 3]);
-            }
-            if random.chance(0.3) {
-                host["cost"] = json!(1 + random.below(3));
-            }
-            host
-        })
+    let mut generator = Generator {
+        params,
+        random: Random(params.seed),
+        vm_names: Vec::new(),
+        total_vms: 0,
+    };
+    let hosts = generator.hosts();
+    let namespaces: Vec<Value> = (0..params.namespaces)
+        .map(|n| generator.namespace(n))
         .collect();
-    let mut vm_names = Vec::new();
-    let mut namespaces = Vec::new();
-    let mut total_vms = 0u64;
-    for n in 0..params.namespaces {
-        let name = format!("ns-{:02}", n + 1);
-        let classes: Vec<&str> = CLASSES.iter().map(|c| c.0).collect();
-        let (mut vcpus, mut gib) = (0u64, 0u64);
-        // What pools pin to each zone: a zone gets a third of the namespace limits.
-        let mut pinned = [(0u64, 0u64); 3];
-        let mut clusters = Vec::new();
-        for c in 0..params.clusters_per_namespace {
-            let cluster = format!("c{}", c + 1);
-            let cp = if random.chance(0.5) { 3 } else { 1 };
-            let (_, cp_cpus, cp_gib) = CLASSES[3 + random.below(3) as usize];
-            vcpus += cp * cp_cpus;
-            gib += cp * cp_gib;
-            for r in 1..=cp {
-                vm_names.push(format!("{name}/{cluster}/cp-{r}"));
-            }
-            let mut pools = Vec::new();
-            for p in 0..params.pools_per_cluster {
-                let replicas = 1 + random.below(u64::from(params.max_pool_replicas));
-                let (class, cpus, class_gib) = CLASSES[random.below(CLASSES.len() as u64) as usize];
-                vcpus += replicas * cpus;
-                gib += replicas * class_gib;
-                let pool = format!("pool-{}", p + 1);
-                for r in 1..=replicas {
-                    vm_names.push(format!("{name}/{cluster}/{pool}-{r}"));
-                }
-                let mut pool_doc = json!({ "name": pool, "replicas": replicas, "vm_class": class });
-                if params.three_zones && random.chance(0.2) {
-                    let zone = random.below(3) as usize;
-                    pool_doc["zone"] = json!(zones[zone]);
-                    pinned[zone].0 += replicas * cpus;
-                    pinned[zone].1 += replicas * class_gib;
-                }
-                pools.push(pool_doc);
-                total_vms += replicas;
-            }
-            total_vms += cp;
-            let mut cluster_doc = json!({ "name": cluster, "kubernetes_version": "v1.31.4",
-                "control_plane": { "replicas": cp, "vm_class": CLASSES[3].0 }, "node_pools": pools, "disk": "20Gi" });
-            cluster_doc["control_plane"]["vm_class"] = json!(CLASSES
-                .iter()
-                .find(|x| x.1 == cp_cpus && x.2 == cp_gib && x.0.starts_with("guaranteed"))
-                .map_or(CLASSES[3].0, |x| x.0));
-            if random.chance(params.priority_fraction) {
-                cluster_doc["priority"] = json!(1 + random.below(100));
-            }
-            clusters.push(cluster_doc);
-        }
-        let mut vms = Vec::new();
-        for v in 0..params.vms_per_namespace {
-            let (class, cpus, class_gib) = CLASSES[random.below(CLASSES.len() as u64) as usize];
-            vcpus += cpus;
-            gib += class_gib;
-            let vm = format!("vm-{}", v + 1);
-            vm_names.push(format!("{name}/vm/{vm}"));
-            let mut vm_doc = json!({ "name": vm, "vm_class": class, "disk": "40Gi" });
-            if random.chance(params.priority_fraction) {
-                vm_doc["priority"] = json!(1 + random.below(100));
-            }
-            vms.push(vm_doc);
-            total_vms += 1;
-        }
-        let mut namespace = json!({ "name": name, "vm_classes": classes, "storage_policies": ["vsan"],
-            "clusters": clusters, "vms": vms });
-        if let Some(slack) = params.limit_slack {
-            // Zone z holds its pinned pools plus a third of the rest: 3 * pinned + unpinned.
-            let pinned_vcpus: u64 = pinned.iter().map(|p| p.0).sum();
-            let pinned_gib: u64 = pinned.iter().map(|p| p.1).sum();
-            let need_vcpus = pinned
-                .iter()
-                .map(|p| 3 * p.0 + vcpus - pinned_vcpus)
-                .max()
-                .unwrap_or(0)
-                .max(vcpus);
-            let need_gib = pinned
-                .iter()
-                .map(|p| 3 * p.1 + gib - pinned_gib)
-                .max()
-                .unwrap_or(0)
-                .max(gib);
-            namespace["limits"] = json!({ "cpu_mhz": ((need_vcpus * 2600) as f64 * slack).ceil() as u64,
-                                          "memory": format!("{}Gi", (need_gib as f64 * slack).ceil() as u64) });
-        }
-        if !params.supervisor {
-            namespace["workload_network"] = json!("workload");
-            namespace["load_balancer_network"] = json!("vips");
-        }
-        namespaces.push(namespace);
-    }
     let mut document = json!({
         "version": 1,
         "policy": { "objective": params.objective, "time_limit_s": params.time_limit_s },
@@ -234,7 +135,7 @@ pub fn generate(params: &Params) -> Value {
         "storage_policies": [ { "name": "vsan" } ],
         "networks": [
             { "name": "mgmt", "kind": "management", "ips": 5 },
-            { "name": "workload", "kind": "workload", "ips": total_vms + 3 + 16 },
+            { "name": "workload", "kind": "workload", "ips": generator.total_vms + 3 + 16 },
             { "name": "vips", "kind": "load_balancer", "ips": 1 + (params.namespaces * params.clusters_per_namespace * 2) as u64 }
         ],
         "namespaces": namespaces,
@@ -243,20 +144,194 @@ pub fn generate(params: &Params) -> Value {
         let mut supervisor = json!({ "control_plane": { "replicas": 3, "size": "small" }, "management_network": "mgmt",
             "workload_network": "workload", "load_balancer_network": "vips" });
         if params.three_zones {
-            supervisor["zones"] = json!(zones);
+            supervisor["zones"] = json!(ZONES);
         }
         document["supervisor"] = supervisor;
         for r in 1..=3 {
-            vm_names.push(format!("supervisor/cp-{r}"));
+            generator.vm_names.push(format!("supervisor/cp-{r}"));
         }
     }
-    if params.rules > 0 && !vm_names.is_empty() {
+    if params.rules > 0 && !generator.vm_names.is_empty() {
+        document["rules"] = json!(generator.rules());
+    }
+    if let Some((patch_every, concurrency)) = params.upgrade {
+        document["upgrade"] = upgrade(params, patch_every, concurrency);
+    }
+    if params.placed_fraction > 0.0 {
+        document["placement"] = Value::Object(generator.placement());
+    }
+    document
+}
+
+/// The zones of a 3-zone platform.
+const ZONES: [&str; 3] = ["zone-a", "zone-b", "zone-c"];
+
+/// One generation: the random draws, in a fixed order, and what later parts of the document
+/// need from earlier ones.
+struct Generator<'p> {
+    params: &'p Params,
+    random: Random,
+    /// The derived name of every VM so far (rules and the placement pick from them).
+    vm_names: Vec<String>,
+    /// The namespaces' VMs so far (the workload network has an address for each).
+    total_vms: u64,
+}
+
+/// What a namespace's VMs take: vCPUs and GiB, in all and pinned to each zone.
+#[derive(Default)]
+struct Demand {
+    vcpus: u64,
+    gib: u64,
+    /// Per zone, (vCPUs, GiB) of the pools pinned to it.
+    pinned: [(u64, u64); 3],
+}
+
+impl Demand {
+    /// Namespace limits of `slack` times the demand, enough for every zone to hold its pinned
+    /// pools plus a third of the rest.
+    fn limits(&self, slack: f64) -> Value {
+        let (vcpus, gib, pinned) = (self.vcpus, self.gib, &self.pinned);
+        // Zone z holds its pinned pools plus a third of the rest: 3 * pinned + unpinned.
+        let pinned_vcpus: u64 = pinned.iter().map(|p| p.0).sum();
+        let pinned_gib: u64 = pinned.iter().map(|p| p.1).sum();
+        let need_vcpus = pinned
+            .iter()
+            .map(|p| 3 * p.0 + vcpus - pinned_vcpus)
+            .max()
+            .unwrap_or(0)
+            .max(vcpus);
+        let need_gib = pinned
+            .iter()
+            .map(|p| 3 * p.1 + gib - pinned_gib)
+            .max()
+            .unwrap_or(0)
+            .max(gib);
+        json!({ "cpu_mhz": ((need_vcpus * 2600) as f64 * slack).ceil() as u64,
+                "memory": format!("{}Gi", (need_gib as f64 * slack).ceil() as u64) })
+    }
+}
+
+impl Generator<'_> {
+    /// The hosts: a random shape each, in zones round-robin, some with a cost.
+    fn hosts(&mut self) -> Vec<Value> {
+        let (params, random) = (self.params, &mut self.random);
+        let host_shapes: [(u64, u64); 3] = [(48, 512), (64, 768), (96, 1024)];
+        (0..params.hosts)
+            .map(|i| {
+                let (cores, gib) = *random.pick(&host_shapes);
+                let mut host = json!({ "name": format!("esx-{:03}", i + 1), "cpu_cores": cores, "cpu_core_mhz": 2600,
+                                       "memory": format!("{gib}Gi") });
+                if params.three_zones {
+                    host["zone"] = json!(ZONES[i % 3]);
+                }
+                if random.chance(0.3) {
+                    host["cost"] = json!(1 + random.below(3));
+                }
+                host
+            })
+            .collect()
+    }
+
+    /// Namespace `n` (0-based): its clusters, its VM Service VMs, and limits over their demand.
+    fn namespace(&mut self, n: usize) -> Value {
+        let params = self.params;
+        let name = format!("ns-{:02}", n + 1);
+        let classes: Vec<&str> = CLASSES.iter().map(|c| c.0).collect();
+        let mut demand = Demand::default();
+        let clusters: Vec<Value> = (0..params.clusters_per_namespace)
+            .map(|c| self.cluster(&name, c, &mut demand))
+            .collect();
+        let vms: Vec<Value> = (0..params.vms_per_namespace)
+            .map(|v| self.service_vm(&name, v, &mut demand))
+            .collect();
+        let mut namespace = json!({ "name": name, "vm_classes": classes, "storage_policies": ["vsan"],
+            "clusters": clusters, "vms": vms });
+        if let Some(slack) = params.limit_slack {
+            namespace["limits"] = demand.limits(slack);
+        }
+        if !params.supervisor {
+            namespace["workload_network"] = json!("workload");
+            namespace["load_balancer_network"] = json!("vips");
+        }
+        namespace
+    }
+
+    /// Cluster `c` (0-based) of namespace `name`: 1 or 3 control-plane VMs of a guaranteed
+    /// class, its pools, maybe a priority.
+    fn cluster(&mut self, name: &str, c: usize, demand: &mut Demand) -> Value {
+        let params = self.params;
+        let cluster = format!("c{}", c + 1);
+        let cp = if self.random.chance(0.5) { 3 } else { 1 };
+        let (_, cp_cpus, cp_gib) = CLASSES[3 + self.random.below(3) as usize];
+        demand.vcpus += cp * cp_cpus;
+        demand.gib += cp * cp_gib;
+        for r in 1..=cp {
+            self.vm_names.push(format!("{name}/{cluster}/cp-{r}"));
+        }
+        let pools: Vec<Value> = (0..params.pools_per_cluster)
+            .map(|p| self.pool(name, &cluster, p, demand))
+            .collect();
+        self.total_vms += cp;
+        let mut cluster_doc = json!({ "name": cluster, "kubernetes_version": "v1.31.4",
+            "control_plane": { "replicas": cp, "vm_class": CLASSES[3].0 }, "node_pools": pools, "disk": "20Gi" });
+        cluster_doc["control_plane"]["vm_class"] = json!(CLASSES
+            .iter()
+            .find(|x| x.1 == cp_cpus && x.2 == cp_gib && x.0.starts_with("guaranteed"))
+            .map_or(CLASSES[3].0, |x| x.0));
+        if self.random.chance(params.priority_fraction) {
+            cluster_doc["priority"] = json!(1 + self.random.below(100));
+        }
+        cluster_doc
+    }
+
+    /// Pool `p` (0-based) of a cluster: a random size and class; on a 3-zone platform, some
+    /// pinned to a random zone.
+    fn pool(&mut self, name: &str, cluster: &str, p: usize, demand: &mut Demand) -> Value {
+        let (params, random) = (self.params, &mut self.random);
+        let replicas = 1 + random.below(u64::from(params.max_pool_replicas));
+        let (class, cpus, class_gib) = CLASSES[random.below(CLASSES.len() as u64) as usize];
+        demand.vcpus += replicas * cpus;
+        demand.gib += replicas * class_gib;
+        let pool = format!("pool-{}", p + 1);
+        for r in 1..=replicas {
+            self.vm_names.push(format!("{name}/{cluster}/{pool}-{r}"));
+        }
+        let mut pool_doc = json!({ "name": pool, "replicas": replicas, "vm_class": class });
+        if params.three_zones && random.chance(0.2) {
+            let zone = random.below(3) as usize;
+            pool_doc["zone"] = json!(ZONES[zone]);
+            demand.pinned[zone].0 += replicas * cpus;
+            demand.pinned[zone].1 += replicas * class_gib;
+        }
+        self.total_vms += replicas;
+        pool_doc
+    }
+
+    /// VM Service VM `v` (0-based) of namespace `name`: a random class, maybe a priority.
+    fn service_vm(&mut self, name: &str, v: usize, demand: &mut Demand) -> Value {
+        let random = &mut self.random;
+        let (class, cpus, class_gib) = CLASSES[random.below(CLASSES.len() as u64) as usize];
+        demand.vcpus += cpus;
+        demand.gib += class_gib;
+        let vm = format!("vm-{}", v + 1);
+        self.vm_names.push(format!("{name}/vm/{vm}"));
+        let mut vm_doc = json!({ "name": vm, "vm_class": class, "disk": "40Gi" });
+        if random.chance(self.params.priority_fraction) {
+            vm_doc["priority"] = json!(1 + random.below(100));
+        }
+        self.total_vms += 1;
+        vm_doc
+    }
+
+    /// The DRS rules: each of a random kind over two random VMs.
+    fn rules(&mut self) -> Vec<Value> {
+        let (params, random, vm_names) = (self.params, &mut self.random, &self.vm_names);
         let kinds = ["separate", "together", "vm_host"];
-        let rules: Vec<Value> = (0..params.rules)
+        (0..params.rules)
             .map(|r| {
                 let kind = *random.pick(&kinds);
-                let first = random.pick(&vm_names).clone();
-                let second = random.pick(&vm_names).clone();
+                let first = random.pick(vm_names).clone();
+                let second = random.pick(vm_names).clone();
                 // `together` rules are soft: two random VMs may be control-plane peers, which
                 // anti-affinity keeps apart. `vm_host` rules name a quarter of the hosts.
                 let must = kind != "together" && random.chance(0.5);
@@ -273,30 +348,14 @@ pub fn generate(params: &Params) -> Value {
                 }
                 rule
             })
-            .collect();
-        document["rules"] = json!(rules);
+            .collect()
     }
-    if let Some((patch_every, concurrency)) = params.upgrade {
-        let mut clusters = serde_json::Map::new();
-        for n in 0..params.namespaces {
-            for c in 0..params.clusters_per_namespace {
-                clusters.insert(format!("ns-{:02}/c{}", n + 1, c + 1), json!("v1.32.0"));
-            }
-        }
-        let hosts: Vec<String> = if patch_every == 0 {
-            Vec::new()
-        } else {
-            (0..params.hosts)
-                .step_by(patch_every)
-                .map(|i| format!("esx-{:03}", i + 1))
-                .collect()
-        };
-        document["upgrade"] = json!({ "clusters": clusters, "hosts": hosts, "supervisor": params.supervisor,
-                                      "max_hosts_in_maintenance": concurrency });
-    }
-    if params.placed_fraction > 0.0 {
+
+    /// Today's placement: each VM, by chance, on a random host.
+    fn placement(&mut self) -> serde_json::Map<String, Value> {
+        let (params, random) = (self.params, &mut self.random);
         let mut placement = serde_json::Map::new();
-        for vm in &vm_names {
+        for vm in &self.vm_names {
             if random.chance(params.placed_fraction) {
                 placement.insert(
                     vm.clone(),
@@ -304,9 +363,29 @@ pub fn generate(params: &Params) -> Value {
                 );
             }
         }
-        document["placement"] = Value::Object(placement);
+        placement
     }
-    document
+}
+
+/// The upgrade: every cluster to v1.32.0, every `patch_every`-th host patched (none for 0),
+/// the Supervisor rolled if there is one, `concurrency` hosts in maintenance at once.
+fn upgrade(params: &Params, patch_every: usize, concurrency: u32) -> Value {
+    let mut clusters = serde_json::Map::new();
+    for n in 0..params.namespaces {
+        for c in 0..params.clusters_per_namespace {
+            clusters.insert(format!("ns-{:02}/c{}", n + 1, c + 1), json!("v1.32.0"));
+        }
+    }
+    let hosts: Vec<String> = if patch_every == 0 {
+        Vec::new()
+    } else {
+        (0..params.hosts)
+            .step_by(patch_every)
+            .map(|i| format!("esx-{:03}", i + 1))
+            .collect()
+    };
+    json!({ "clusters": clusters, "hosts": hosts, "supervisor": params.supervisor,
+            "max_hosts_in_maintenance": concurrency })
 }
 
 /// What [`short_of`] takes away so that no placement exists.
