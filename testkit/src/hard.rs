@@ -45,7 +45,8 @@ pub struct Hard {
     pub rules: usize,
     /// Fraction of the VMs that run somewhere today (`placement`).
     pub placed_fraction: f64,
-    /// Hosts, loaded today, that go into maintenance (their VMs must move).
+    /// Hosts, loaded today, that go into maintenance (their VMs must move); at most every
+    /// host but one (with no host in service there is no capacity to scale demand by).
     pub evacuate: usize,
     /// Fraction of clusters and VM Service VMs with a priority (they may be rejected).
     pub priority_fraction: f64,
@@ -365,7 +366,8 @@ fn evacuated(params: &Hard, types: &[usize], random: &mut Random) -> Vec<usize> 
         .filter(|h| types[*h] != GPU_TYPE)
         .collect();
     let mut chosen = Vec::new();
-    while chosen.len() < params.evacuate && !candidates.is_empty() {
+    let most = params.evacuate.min(params.hosts.saturating_sub(1));
+    while chosen.len() < most && !candidates.is_empty() {
         let pick = random.below(candidates.len() as u64) as usize;
         chosen.push(candidates.swap_remove(pick));
     }
@@ -1289,5 +1291,18 @@ mod tests {
                 panic!("{name} is invalid: {invalid}");
             }
         }
+    }
+
+    #[test]
+    fn evacuating_every_host_keeps_one_in_service() {
+        // Before the cap, this never returned: no capacity left to scale the demand by.
+        let document = generate(&Hard {
+            evacuate: 3,
+            ..Hard::new(7, 1)
+        });
+        let in_maintenance = document["hosts"].as_array().map_or(0, |hosts| {
+            hosts.iter().filter(|h| h["maintenance"] == true).count()
+        });
+        assert_eq!(in_maintenance, 0);
     }
 }

@@ -170,49 +170,7 @@ impl Solve<'_> {
                 } else {
                     // Consolidate: the least used hosts that hold something, used hosts with
                     // room to take their VMs, and unused hosts cheap for their capacity.
-                    let used: Vec<usize> = coolest
-                        .iter()
-                        .copied()
-                        .filter(|h| utilisation[*h] > 0.0)
-                        .collect();
-                    if used.is_empty() {
-                        return None;
-                    }
-                    // Alternate rounds: a slice of the least used hosts, or hosts drawn at
-                    // random (a fixed sequence per round), so that hosts of every kind meet.
-                    if round % 2 == 0 {
-                        let start = round % used.len();
-                        for host in used
-                            .iter()
-                            .cycle()
-                            .skip(start)
-                            .take(used.len().min(size / 2))
-                        {
-                            hood.hosts.insert(*host);
-                        }
-                    } else {
-                        let mut draw = Draw::new(round as u64);
-                        while hood.hosts.len() < (size / 2).min(used.len()) {
-                            hood.hosts.insert(used[draw.below(used.len())]);
-                        }
-                    }
-                    let order =
-                        crate::placement::greedy::cost_per_capacity_order(inventory, &self.facts);
-                    let unused: Vec<usize> = order
-                        .into_iter()
-                        .filter(|h| utilisation[*h] == 0.0 && !inventory.hosts[*h].maintenance)
-                        .collect();
-                    if !unused.is_empty() {
-                        let start = round % unused.len();
-                        for host in unused
-                            .iter()
-                            .cycle()
-                            .skip(start)
-                            .take(unused.len().min(size / 4))
-                        {
-                            hood.hosts.insert(*host);
-                        }
-                    }
+                    self.consolidate_hood(&mut hood, &coolest, &utilisation, round)?;
                     fill(&mut hood, &|h| utilisation[h] > 0.0);
                 }
             }
@@ -224,6 +182,62 @@ impl Solve<'_> {
             }
         }
         (!hood.hosts.is_empty()).then_some(hood)
+    }
+
+    /// The hosts of a consolidate neighbourhood before it is filled up: on alternate rounds a
+    /// slice of the least used hosts or used hosts drawn at random (a fixed sequence per round,
+    /// so that hosts of every kind meet), then unused hosts cheap for their capacity. `None`
+    /// when no host is used.
+    fn consolidate_hood(
+        &self,
+        hood: &mut Hood,
+        coolest: &[usize],
+        utilisation: &[f64],
+        round: usize,
+    ) -> Option<()> {
+        let inventory = self.inventory;
+        let size = self.hood_size();
+        let used: Vec<usize> = coolest
+            .iter()
+            .copied()
+            .filter(|h| utilisation[*h] > 0.0)
+            .collect();
+        if used.is_empty() {
+            return None;
+        }
+        if round % 2 == 0 {
+            let start = round % used.len();
+            for host in used
+                .iter()
+                .cycle()
+                .skip(start)
+                .take(used.len().min(size / 2))
+            {
+                hood.hosts.insert(*host);
+            }
+        } else {
+            let mut draw = Draw::new(round as u64);
+            while hood.hosts.len() < (size / 2).min(used.len()) {
+                hood.hosts.insert(used[draw.below(used.len())]);
+            }
+        }
+        let order = crate::placement::greedy::cost_per_capacity_order(inventory, &self.facts);
+        let unused: Vec<usize> = order
+            .into_iter()
+            .filter(|h| utilisation[*h] == 0.0 && !inventory.hosts[*h].maintenance)
+            .collect();
+        if !unused.is_empty() {
+            let start = round % unused.len();
+            for host in unused
+                .iter()
+                .cycle()
+                .skip(start)
+                .take(unused.len().min(size / 4))
+            {
+                hood.hosts.insert(*host);
+            }
+        }
+        Some(())
     }
 
     /// The soft rules the incumbent breaks, as indices into the inventory's rules.
