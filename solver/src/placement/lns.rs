@@ -206,15 +206,7 @@ impl Solve<'_> {
             return None;
         }
         if round % 2 == 0 {
-            let start = round % used.len();
-            for host in used
-                .iter()
-                .cycle()
-                .skip(start)
-                .take(used.len().min(size / 2))
-            {
-                hood.hosts.insert(*host);
-            }
+            hood.hosts.extend(rotated(&used, round, size / 2));
         } else {
             let mut draw = Draw::new(round as u64);
             while hood.hosts.len() < (size / 2).min(used.len()) {
@@ -226,17 +218,7 @@ impl Solve<'_> {
             .into_iter()
             .filter(|h| utilisation[*h] == 0.0 && !inventory.hosts[*h].maintenance)
             .collect();
-        if !unused.is_empty() {
-            let start = round % unused.len();
-            for host in unused
-                .iter()
-                .cycle()
-                .skip(start)
-                .take(unused.len().min(size / 4))
-            {
-                hood.hosts.insert(*host);
-            }
-        }
+        hood.hosts.extend(rotated(&unused, round, size / 4));
         Some(())
     }
 
@@ -497,6 +479,21 @@ impl Solve<'_> {
             .filter(|u| **u >= peak.to_f64() - 1e-9)
             .count()
     }
+}
+
+/// At most `count` of `hosts`, starting at the `round`-th and wrapping around.
+fn rotated(hosts: &[usize], round: usize, count: usize) -> impl Iterator<Item = usize> + '_ {
+    let start = if hosts.is_empty() {
+        0
+    } else {
+        round % hosts.len()
+    };
+    hosts
+        .iter()
+        .copied()
+        .cycle()
+        .skip(start)
+        .take(hosts.len().min(count))
 }
 
 /// A small deterministic generator (xorshift64*): the same neighbourhoods on every run.

@@ -57,6 +57,17 @@ impl Search<'_> {
         true
     }
 
+    /// Per host, the VMs on it.
+    fn vms_by_host(&self) -> Vec<Vec<usize>> {
+        let mut on_host: Vec<Vec<usize>> = vec![Vec::new(); self.state.inventory.hosts.len()];
+        for (vm, host) in self.state.host_of.iter().enumerate() {
+            if let Some(host) = host {
+                on_host[*host].push(vm);
+            }
+        }
+        on_host
+    }
+
     fn lift(&mut self, vm: usize, host: usize) {
         self.migrations -= self.migrated(vm, Some(host));
         self.state.apply(vm, host, false);
@@ -122,12 +133,7 @@ pub fn polish(
 fn lower_peak(search: &mut Search, deadline: Instant) {
     let inventory = search.state.inventory;
     let hosts = inventory.hosts.len();
-    let mut on_host: Vec<Vec<usize>> = vec![Vec::new(); hosts];
-    for (vm, host) in search.state.host_of.iter().enumerate() {
-        if let Some(host) = host {
-            on_host[*host].push(vm);
-        }
-    }
+    let mut on_host = search.vms_by_host();
     loop {
         if Instant::now() >= deadline {
             return;
@@ -246,12 +252,7 @@ fn lower_spread(search: &mut Search, deadline: Instant) {
 fn lower_cost(search: &mut Search, deadline: Instant) {
     let inventory = search.state.inventory;
     let hosts = inventory.hosts.len();
-    let mut on_host: Vec<Vec<usize>> = vec![Vec::new(); hosts];
-    for (vm, host) in search.state.host_of.iter().enumerate() {
-        if let Some(host) = host {
-            on_host[*host].push(vm);
-        }
-    }
+    let mut on_host = search.vms_by_host();
     loop {
         let mut used: Vec<(f64, usize)> = (0..hosts)
             .filter(|h| !on_host[*h].is_empty())
