@@ -372,3 +372,34 @@ fn a_two_second_limit_on_288_hosts_returns_a_verified_plan_within_ten_seconds() 
         checked.violations.first()
     );
 }
+
+/// A plan that stops within the allowed `policy.mip_gap` says so (a `mip_gap` entry), not that
+/// it hit its time limit.
+#[test]
+fn a_plan_stopped_within_the_allowed_gap_says_so() {
+    let (_, mut document) = vksplan_testkit::hard::suite()
+        .into_iter()
+        .find(|(name, _)| *name == "h4-tight")
+        .unwrap_or_else(|| panic!("the hard suite has h4-tight"));
+    document["policy"]["mip_gap"] = serde_json::json!(0.5);
+    let path = std::env::temp_dir().join(format!("vksplan-gap-{}.json", std::process::id()));
+    std::fs::write(&path, document.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let output = vksplan(&["plan", &path.to_string_lossy()]);
+    let _ = std::fs::remove_file(&path);
+    let plan = json(&output);
+    assert_eq!(plan["status"], "feasible", "{plan}");
+    let entries: Vec<&serde_json::Value> = plan["diagnosis"]
+        .as_array()
+        .map(|d| d.iter().collect())
+        .unwrap_or_default();
+    assert!(
+        entries
+            .iter()
+            .any(|d| d["constraint"] == "mip_gap" && d["path"] == "policy.mip_gap"),
+        "{plan}"
+    );
+    assert!(
+        !entries.iter().any(|d| d["constraint"] == "time_limit"),
+        "{plan}"
+    );
+}

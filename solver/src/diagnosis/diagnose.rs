@@ -438,6 +438,22 @@ pub fn time_limit(gap: f64) -> Diagnostic {
     Diagnostic::input("policy.time_limit_s", "policy", "time_limit", format!("the solver hit its time limit before proving optimality; the plan is valid, {:.2}% from the best bound", gap * 100.0), "raise `policy.time_limit_s` or `policy.mip_gap`")
 }
 
+/// The entry of a plan whose solve stopped within the gap the policy allows (`policy.mip_gap`
+/// above 0): not proven, but not stopped by the clock either.
+pub fn within_gap(gap: f64, allowed: f64) -> Diagnostic {
+    Diagnostic::input(
+        "policy.mip_gap",
+        "policy",
+        "mip_gap",
+        format!(
+            "the solver stopped within the allowed gap ({:.2}%) before proving optimality; the plan is valid, {:.2}% from the best bound",
+            allowed * 100.0,
+            gap * 100.0
+        ),
+        "set `policy.mip_gap` to 0 to have the optimum proven",
+    )
+}
+
 /// The entry when no necessary condition explains an infeasible (or timed-out) model.
 pub fn no_single_shortage(status: Status) -> Diagnostic {
     match status {

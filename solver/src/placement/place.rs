@@ -279,7 +279,12 @@ fn build_plan(
     let mut diagnosis = diagnose::rejections(inventory, assignment);
     diagnosis.extend(diagnose::soft_rules(&report.soft_rules_broken));
     if status == Status::Feasible {
-        diagnosis.push(diagnose::time_limit(gap));
+        let allowed = inventory.policy.mip_gap;
+        diagnosis.push(if allowed > 0.0 && gap <= allowed + 1e-9 {
+            diagnose::within_gap(gap, allowed)
+        } else {
+            diagnose::time_limit(gap)
+        });
     }
     Plan {
         status,
