@@ -23,7 +23,7 @@ fn violations_without(case: &str, family: &str) -> Vec<String> {
     verify(&inventory, &assignment)
         .violations
         .into_iter()
-        .map(|v| v.constraint)
+        .map(|v| v.constraint.to_string())
         .collect()
 }
 

@@ -7,7 +7,7 @@
 mod common;
 
 use vksplan::model::what_if::Change;
-use vksplan::model::Status;
+use vksplan::model::{Constraint, Status};
 use vksplan::solver::Options;
 
 #[test]
@@ -32,7 +32,7 @@ fn applying_each_suggested_fix_resolves_its_entry() {
                 before
                     .diagnosis
                     .iter()
-                    .any(|d| d.constraint == "cheapest_fix"),
+                    .any(|d| d.constraint == Constraint::CheapestFix),
                 "{}: stuck without a cheapest fix: {:?}",
                 path.display(),
                 before.diagnosis
@@ -41,7 +41,7 @@ fn applying_each_suggested_fix_resolves_its_entry() {
                 before
                     .diagnosis
                     .iter()
-                    .all(|d| d.fix.is_empty() || d.constraint == "cheapest_fix"),
+                    .all(|d| d.fix.is_empty() || d.constraint == Constraint::CheapestFix),
                 "{}: an unchecked fix: {:?}",
                 path.display(),
                 before.diagnosis

@@ -3,7 +3,7 @@
 
 mod common;
 
-use vksplan::model::{Layer, Status};
+use vksplan::model::{Constraint, Layer, Status};
 
 /// One snapshot per fixture (`insta::glob!` runs them all and reports every one that fails).
 #[test]
@@ -119,7 +119,7 @@ fn four_management_addresses_are_a_supervisor_problem() {
         "{:?}",
         plan.diagnosis
     );
-    assert_eq!(plan.diagnosis[0].constraint, "management_ips");
+    assert_eq!(plan.diagnosis[0].constraint, Constraint::ManagementIps);
     assert!(
         plan.diagnosis[0].hint.contains("add 1 address"),
         "{}",

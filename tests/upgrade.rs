@@ -6,7 +6,7 @@
 mod common;
 
 use vksplan::model::plan::Action;
-use vksplan::model::{Inventory, Layer, Plan, Status};
+use vksplan::model::{Constraint, Inventory, Layer, Plan, Status};
 use vksplan::solver::Assignment;
 
 fn case(name: &str) -> (Inventory, Plan) {
@@ -138,7 +138,7 @@ fn every_stuck_case_names_exactly_its_conflict() {
         let mut named: Vec<(Layer, &str, &str)> = plan
             .diagnosis
             .iter()
-            .filter(|d| d.constraint != "cheapest_fix")
+            .filter(|d| d.constraint != Constraint::CheapestFix)
             .map(|d| (d.layer, d.constraint.as_str(), d.subject.as_str()))
             .collect();
         named.sort();
@@ -495,7 +495,7 @@ fn sequencing_stops_at_its_time_limit() {
     assert!(
         plan.diagnosis
             .iter()
-            .any(|d| d.constraint == "time_limit"
+            .any(|d| d.constraint == Constraint::TimeLimit
                 && d.path.as_deref() == Some("policy.time_limit_s")),
         "{:?}",
         plan.diagnosis

@@ -45,7 +45,7 @@ pub mod topology;
 pub mod version;
 pub mod what_if;
 
-pub use diagnostic::{Diagnostic, Invalid, Layer};
+pub use diagnostic::{Constraint, Diagnostic, Invalid, Layer};
 pub use inventory::{Group, GroupKind, Inventory};
 pub use plan::{Plan, Status};
 pub use quantity::Bytes;

@@ -42,7 +42,7 @@ fn deadline_of(
             vec![model::Diagnostic::input(
                 "policy.time_limit_s",
                 "policy",
-                "time_limit",
+                model::Constraint::TimeLimit,
                 format!(
                     "the time limit ({limit} s) ran out while the document was read and validated ({spent:.3} s); nothing was planned"
                 ),

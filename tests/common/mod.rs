@@ -62,7 +62,7 @@ pub fn assert_verified(inventory: &vksplan::model::Inventory, plan: &vksplan::mo
 pub fn cheapest_fix(plan: &vksplan::model::Plan) -> Vec<String> {
     plan.diagnosis
         .iter()
-        .find(|d| d.constraint == "cheapest_fix")
+        .find(|d| d.constraint == vksplan::model::Constraint::CheapestFix)
         .map(|d| d.fix.clone())
         .unwrap_or_default()
 }

@@ -9,7 +9,7 @@ use crate::check::verify::{check_state, Alive, Assignment, Copy};
 use std::collections::{BTreeMap, BTreeSet};
 use vksplan_model::inventory::{GroupKind, UpgradeSpec};
 use vksplan_model::plan::Action;
-use vksplan_model::{Diagnostic, Inventory, Layer};
+use vksplan_model::{Constraint, Diagnostic, Inventory, Layer};
 
 /// An action with indices instead of names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -188,7 +188,12 @@ pub fn start_violations(inventory: &Inventory, state: &State) -> Vec<Diagnostic>
     check_state(inventory, alive).0
 }
 
-fn roll_violation(layer: Layer, subject: &str, constraint: &str, message: String) -> Diagnostic {
+fn roll_violation(
+    layer: Layer,
+    subject: &str,
+    constraint: Constraint,
+    message: String,
+) -> Diagnostic {
     Diagnostic::new(
         layer,
         subject,
@@ -205,7 +210,7 @@ pub fn apply_wave(
     roll: &Roll,
     state: &mut State,
     wave: &[Op],
-    tolerated: &BTreeSet<(String, String)>,
+    tolerated: &BTreeSet<(Constraint, String)>,
 ) -> Vec<Diagnostic> {
     let index = state.waves;
     state.waves += 1;
@@ -238,7 +243,7 @@ struct WaveReplay<'a> {
     roll: &'a Roll,
     state: &'a mut State,
     /// What the waves are not held to (the start state breaks it already).
-    tolerated: &'a BTreeSet<(String, String)>,
+    tolerated: &'a BTreeSet<(Constraint, String)>,
     /// The wave, 0-based.
     index: usize,
     /// What the wave breaks so far.
@@ -255,7 +260,7 @@ impl WaveReplay<'_> {
             self.broken.push(roll_violation(
                 Layer::Infrastructure,
                 "upgrade",
-                "phase_order",
+                Constraint::PhaseOrder,
                 format!(
                     "wave {} lists its actions out of phase order",
                     self.index + 1
@@ -297,7 +302,7 @@ impl WaveReplay<'_> {
             self.broken.push(roll_violation(
                 Layer::Infrastructure,
                 host_name,
-                "maintenance",
+                Constraint::Maintenance,
                 format!("host `{host_name}` exits maintenance it was not put in"),
             ));
         } else {
@@ -316,7 +321,7 @@ impl WaveReplay<'_> {
             self.broken.push(roll_violation(
                 Layer::Cluster,
                 vm_name,
-                "roll",
+                Constraint::Roll,
                 format!(
                     "`{vm_name}` is created {}",
                     if roll.slots[vm] {
@@ -331,7 +336,7 @@ impl WaveReplay<'_> {
             self.broken.push(roll_violation(
                 Layer::Infrastructure,
                 host_name,
-                "maintenance",
+                Constraint::Maintenance,
                 format!("`{vm_name}` is created on `{host_name}`, which is in maintenance"),
             ));
             false
@@ -356,7 +361,7 @@ impl WaveReplay<'_> {
             self.broken.push(roll_violation(
                 Layer::Infrastructure,
                 vm_name,
-                "migrate",
+                Constraint::Migrate,
                 format!(
                     "`{vm_name}` migrates with {} live copies; only a slot with one may",
                     copies.len()
@@ -367,7 +372,7 @@ impl WaveReplay<'_> {
             self.broken.push(roll_violation(
                 Layer::Infrastructure,
                 host_name,
-                "migrate",
+                Constraint::Migrate,
                 format!(
                     "`{vm_name}` migrates to `{host_name}`, which is in maintenance or its own host"
                 ),
@@ -443,7 +448,7 @@ impl WaveReplay<'_> {
                 self.broken.push(roll_violation(
                     Layer::Cluster,
                     vm_name,
-                    "roll",
+                    Constraint::Roll,
                     format!(
                         "`{vm_name}` is deleted twice, without a live old copy, or is not rolled"
                     ),
@@ -452,7 +457,7 @@ impl WaveReplay<'_> {
                 self.broken.push(roll_violation(
                     Layer::Cluster,
                     vm_name,
-                    "roll",
+                    Constraint::Roll,
                     format!("`{vm_name}` is deleted while it migrates"),
                 ));
             } else {
@@ -489,7 +494,7 @@ impl WaveReplay<'_> {
                 self.broken.push(roll_violation(
                     Layer::Infrastructure,
                     host_name,
-                    "maintenance",
+                    Constraint::Maintenance,
                     format!(
                         "host `{host_name}` enters maintenance {}",
                         if roll.hosts[host] {
@@ -503,7 +508,7 @@ impl WaveReplay<'_> {
                 self.broken.push(roll_violation(
                     Layer::Infrastructure,
                     host_name,
-                    "maintenance",
+                    Constraint::Maintenance,
                     format!(
                         "host `{host_name}` enters maintenance holding {} VM(s)",
                         state.on_host(host).len()
@@ -521,7 +526,7 @@ impl WaveReplay<'_> {
             self.broken.push(roll_violation(
                 Layer::Infrastructure,
                 "hosts",
-                "maintenance",
+                Constraint::Maintenance,
                 format!(
                     "{in_maintenance} hosts are in maintenance after wave {}; at most {} may be",
                     self.index + 1,
@@ -567,14 +572,14 @@ fn surge_and_unavailability(
                 .filter(|vm| state.old[**vm].is_some() && state.new[**vm].is_some())
                 .count();
             if surging > spec.max_surge as usize {
-                broken.push(roll_violation(Layer::Cluster, &group.name, "max_surge", format!("{surging} slots of `{}` have two copies at the peak of wave {}; max_surge is {}", group.name, index + 1, spec.max_surge)));
+                broken.push(roll_violation(Layer::Cluster, &group.name, Constraint::MaxSurge, format!("{surging} slots of `{}` have two copies at the peak of wave {}; max_surge is {}", group.name, index + 1, spec.max_surge)));
             }
         } else {
             let missing = rolled
                 .filter(|vm| state.old[**vm].is_none() && state.new[**vm].is_none())
                 .count();
             if missing > spec.max_unavailable as usize {
-                broken.push(roll_violation(Layer::Cluster, &group.name, "max_unavailable", format!("{missing} slots of `{}` are unavailable at the end of wave {}; max_unavailable is {}", group.name, index + 1, spec.max_unavailable)));
+                broken.push(roll_violation(Layer::Cluster, &group.name, Constraint::MaxUnavailable, format!("{missing} slots of `{}` are unavailable at the end of wave {}; max_unavailable is {}", group.name, index + 1, spec.max_unavailable)));
             }
         }
     }
@@ -606,7 +611,7 @@ fn order_of_the_roll(
                 broken.push(roll_violation(
                     Layer::Cluster,
                     &inventory.vms[*vm].name,
-                    "control_plane_roll",
+                    Constraint::ControlPlaneRoll,
                     format!(
                         "control-plane slot `{}` is not created and deleted in the same wave",
                         inventory.vms[*vm].name
@@ -626,7 +631,7 @@ fn order_of_the_roll(
                 broken.push(roll_violation(
                     Layer::Cluster,
                     &inventory.clusters[cluster].name,
-                    "control_plane_first",
+                    Constraint::ControlPlaneFirst,
                     format!(
                         "a node pool of `{}` rolls in wave {} before its control plane is done",
                         inventory.clusters[cluster].name,
@@ -646,7 +651,7 @@ fn order_of_the_roll(
             broken.push(roll_violation(
                 layer,
                 &inventory.groups[group].name,
-                "control_plane_roll",
+                Constraint::ControlPlaneRoll,
                 format!(
                     "{slots} control-plane slots of `{}` roll in wave {}; one at a time",
                     inventory.groups[group].name,
@@ -669,7 +674,7 @@ pub fn final_check(inventory: &Inventory, roll: &Roll, state: &State) -> Vec<Dia
             broken.push(roll_violation(
                 Layer::Cluster,
                 &inventory.vms[vm].name,
-                "roll",
+                Constraint::Roll,
                 format!(
                     "slot `{}` is never {}",
                     inventory.vms[vm].name,
@@ -687,7 +692,7 @@ pub fn final_check(inventory: &Inventory, roll: &Roll, state: &State) -> Vec<Dia
             broken.push(roll_violation(
                 Layer::Infrastructure,
                 &inventory.hosts[host].name,
-                "maintenance",
+                Constraint::Maintenance,
                 format!(
                     "host `{}` is never {} maintenance",
                     inventory.hosts[host].name,

@@ -10,7 +10,7 @@ use vksplan_model::inventory::GroupKind;
 use vksplan_model::plan::{HostUsage, NamespaceUsage, NetworkUsage, StorageUsage, Usage};
 use vksplan_model::quantity::mib_value;
 use vksplan_model::topology::RuleKind;
-use vksplan_model::{Bytes, Diagnostic, Inventory, Layer};
+use vksplan_model::{Bytes, Constraint, Diagnostic, Inventory, Layer};
 
 /// A placement to check: per VM its host (`None` = not placed), per admission unit whether
 /// it is admitted.
@@ -152,7 +152,7 @@ pub struct Report {
 fn violation(
     layer: Layer,
     subject: &str,
-    constraint: &str,
+    constraint: Constraint,
     message: String,
     hint: &str,
 ) -> Diagnostic {
@@ -260,7 +260,7 @@ fn host_violations(
             violations.push(violation(
                 Layer::Infrastructure,
                 name,
-                "maintenance",
+                Constraint::Maintenance,
                 format!(
                     "host `{name}` is in maintenance but holds {} VM(s)",
                     load.vms
@@ -272,7 +272,7 @@ fn host_violations(
             violations.push(violation(
                 Layer::Infrastructure,
                 name,
-                "host_vcpus",
+                Constraint::HostVcpus,
                 format!(
                     "host `{name}` would run {} vCPUs; {} cores x {} overcommit allow {}",
                     load.vcpus, host.cpu_cores, policy.cpu_overcommit, host.vcpu_limit
@@ -284,7 +284,7 @@ fn host_violations(
             violations.push(violation(
                 Layer::Infrastructure,
                 name,
-                "host_memory",
+                Constraint::HostMemory,
                 format!(
                     "host `{name}` would run {} of memory; it has {} x {} overcommit",
                     Bytes(load.memory as u64),
@@ -298,7 +298,7 @@ fn host_violations(
             violations.push(violation(
                 Layer::Infrastructure,
                 name,
-                "host_reserved_vcpus",
+                Constraint::HostReservedVcpus,
                 format!(
                     "host `{name}` would reserve {} vCPUs on {} cores",
                     load.reserved_vcpus, host.cpu_cores
@@ -310,7 +310,7 @@ fn host_violations(
             violations.push(violation(
                 Layer::Infrastructure,
                 name,
-                "host_reserved_memory",
+                Constraint::HostReservedMemory,
                 format!(
                     "host `{name}` would reserve {} of {} memory",
                     Bytes(load.reserved_memory as u64),
@@ -325,7 +325,7 @@ fn host_violations(
                 violations.push(violation(
                     Layer::Infrastructure,
                     name,
-                    "devices",
+                    Constraint::Devices,
                     format!("host `{name}` would give out {used} `{device}` but has {has}"),
                     "place device VMs on hosts with free devices",
                 ));
@@ -356,7 +356,7 @@ fn namespace_violations(
                     violation(
                         Layer::Namespace,
                         name,
-                        "cpu_limit",
+                        Constraint::CpuLimit,
                         format!(
                         "namespace `{name}` would use {cpu_mhz} MHz; its CPU limit is {limit} MHz"
                     ),
@@ -367,7 +367,7 @@ fn namespace_violations(
             }
             for (zone, (vcpus, _)) in zones.clone() {
                 if 3 * u128::from(*vcpus) * u128::from(policy.vcpu_mhz) > u128::from(limit) {
-                    violations.push(violation(Layer::Namespace, name, "cpu_limit", format!("namespace `{name}` would use more than a third of its CPU limit in zone `{}`", inventory.zones[*zone]), "spread the namespace over the zones or raise the limit").with_fix(format!("namespaces.{name}.limits.cpu_mhz={}", 3 * u128::from(*vcpus) * u128::from(policy.vcpu_mhz))));
+                    violations.push(violation(Layer::Namespace, name, Constraint::CpuLimit, format!("namespace `{name}` would use more than a third of its CPU limit in zone `{}`", inventory.zones[*zone]), "spread the namespace over the zones or raise the limit").with_fix(format!("namespaces.{name}.limits.cpu_mhz={}", 3 * u128::from(*vcpus) * u128::from(policy.vcpu_mhz))));
                 }
             }
         }
@@ -377,7 +377,7 @@ fn namespace_violations(
                     violation(
                         Layer::Namespace,
                         name,
-                        "memory_limit",
+                        Constraint::MemoryLimit,
                         format!(
                             "namespace `{name}` would use {} of memory; its limit is {limit}",
                             Bytes(load.memory as u64)
@@ -392,7 +392,7 @@ fn namespace_violations(
             }
             for (zone, (_, memory)) in zones {
                 if 3 * memory > u128::from(limit.0) {
-                    violations.push(violation(Layer::Namespace, name, "memory_limit", format!("namespace `{name}` would use more than a third of its memory limit in zone `{}`", inventory.zones[*zone]), "spread the namespace over the zones or raise the limit").with_fix(format!("namespaces.{name}.limits.memory={}", (3 * memory).div_ceil(1 << 20))));
+                    violations.push(violation(Layer::Namespace, name, Constraint::MemoryLimit, format!("namespace `{name}` would use more than a third of its memory limit in zone `{}`", inventory.zones[*zone]), "spread the namespace over the zones or raise the limit").with_fix(format!("namespaces.{name}.limits.memory={}", (3 * memory).div_ceil(1 << 20))));
                 }
             }
         }
@@ -403,7 +403,7 @@ fn namespace_violations(
                         violation(
                             Layer::Namespace,
                             name,
-                            "storage_limit",
+                            Constraint::StorageLimit,
                             format!(
                                 "namespace `{name}` would use {} of `{}`; its limit is {limit}",
                                 Bytes(*used as u64),
@@ -437,7 +437,7 @@ fn pool_violations(
                     violation(
                         Layer::Infrastructure,
                         &policy_spec.name,
-                        "storage_capacity",
+                        Constraint::StorageCapacity,
                         format!(
                             "storage policy `{}` would hold {} of {capacity}",
                             policy_spec.name,
@@ -469,7 +469,7 @@ fn pool_violations(
                 violation(
                     layer,
                     &network.name,
-                    "ip_addresses",
+                    Constraint::IpAddresses,
                     format!(
                         "network `{}` would need {used} addresses but has {}",
                         network.name, network.ips
@@ -503,10 +503,10 @@ pub fn check_state(
             reserved > 0 && (h <= k || reserved * h > (h - k) * total)
         };
         if over(reserved_vcpus, cores) {
-            violations.push(violation(Layer::Infrastructure, "hosts", "ha_admission", format!("reserved vCPUs ({reserved_vcpus}) would exceed the (1 - {k}/{h}) of the {cores} cores of the {h} host(s) in service that HA admission allows"), "add hosts or reserve less"));
+            violations.push(violation(Layer::Infrastructure, "hosts", Constraint::HaAdmission, format!("reserved vCPUs ({reserved_vcpus}) would exceed the (1 - {k}/{h}) of the {cores} cores of the {h} host(s) in service that HA admission allows"), "add hosts or reserve less"));
         }
         if over(reserved_memory, memory) {
-            violations.push(violation(Layer::Infrastructure, "hosts", "ha_admission", format!("reserved memory ({}) would exceed the (1 - {k}/{h}) of {} that HA admission allows", Bytes(reserved_memory as u64), Bytes(memory as u64)), "add hosts or reserve less"));
+            violations.push(violation(Layer::Infrastructure, "hosts", Constraint::HaAdmission, format!("reserved memory ({}) would exceed the (1 - {k}/{h}) of {} that HA admission allows", Bytes(reserved_memory as u64), Bytes(memory as u64)), "add hosts or reserve less"));
         }
     }
 
@@ -540,13 +540,13 @@ pub fn check_state(
                 .filter(|h| !alive.maintenance[*h])
                 .count();
             if shared_hosts(copies, Some) {
-                violations.push(violation(layer, &group.name, "anti_affinity", format!("control-plane VMs of `{}` ({what}) would share a host ({} replicas, {in_service} host(s) in service)", group.name, group.vms.len()), "each control-plane VM needs its own host: add a host or patch fewer hosts at once"));
+                violations.push(violation(layer, &group.name, Constraint::AntiAffinity, format!("control-plane VMs of `{}` ({what}) would share a host ({} replicas, {in_service} host(s) in service)", group.name, group.vms.len()), "each control-plane VM needs its own host: add a host or patch fewer hosts at once"));
             }
             if inventory.three_zone && shared_hosts(copies, |h| inventory.hosts[h].zone) {
                 violations.push(violation(
                     layer,
                     &group.name,
-                    "anti_affinity",
+                    Constraint::AntiAffinity,
                     format!("control-plane VMs of `{}` would share a zone", group.name),
                     "each control-plane VM needs its own zone",
                 ));
@@ -563,7 +563,7 @@ pub fn check_state(
                 violations.push(violation(
                     Layer::Cluster,
                     &group.name,
-                    "zone_pinning",
+                    Constraint::ZonePinning,
                     format!(
                         "node pool `{}` is pinned to zone `{}` but runs outside it",
                         group.name, inventory.zones[zone]
@@ -602,7 +602,7 @@ pub fn check_state(
             violations.push(violation(
                 Layer::Rule,
                 &rule.name,
-                "rules",
+                Constraint::Rules,
                 format!(
                     "rule `{}` ({}) would be broken",
                     rule.name,
@@ -636,7 +636,7 @@ pub fn verify(inventory: &Inventory, assignment: &Assignment) -> Report {
             violations.push(violation(
                 Layer::Cluster,
                 &unit.name,
-                "admission",
+                Constraint::Admission,
                 format!(
                     "`{}` has no priority and must be admitted, but was rejected",
                     unit.name
@@ -655,7 +655,7 @@ pub fn verify(inventory: &Inventory, assignment: &Assignment) -> Report {
                     violations.push(violation(
                         Layer::Cluster,
                         &inventory.vms[*vm].name,
-                        "admission",
+                        Constraint::Admission,
                         format!(
                             "VM `{}` is {} although `{}` is {}",
                             inventory.vms[*vm].name, state.0, unit.name, state.1
@@ -676,7 +676,7 @@ pub fn verify(inventory: &Inventory, assignment: &Assignment) -> Report {
                 violations.push(violation(
                     Layer::Supervisor,
                     &inventory.vms[*vm].name,
-                    "admission",
+                    Constraint::Admission,
                     format!("Supervisor VM `{}` is not placed", inventory.vms[*vm].name),
                     "the Supervisor is always admitted",
                 ));

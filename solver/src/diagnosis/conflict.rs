@@ -10,7 +10,7 @@ use crate::mip::{families, feasible, Compiler, Owner};
 use crate::placement::blocks::blocks;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
-use vksplan_model::{Diagnostic, Inventory, Layer};
+use vksplan_model::{Constraint, Diagnostic, Inventory, Layer};
 
 /// The result of a search for a minimal conflict.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,7 +108,7 @@ fn aggregate_conflict(inventory: &Inventory) -> Option<Conflict> {
     let mut rows: Vec<(Owner, u128, Read)> = Vec::new();
     for (index, network) in inventory.networks.iter().enumerate() {
         let layer = inventory.network_layer(index);
-        if let Some(owner) = Owner::new(layer, &network.name, "ip_addresses") {
+        if let Some(owner) = Owner::new(layer, &network.name, Constraint::IpAddresses) {
             rows.push((
                 owner,
                 u128::from(network.ips),
@@ -123,22 +123,26 @@ fn aggregate_conflict(inventory: &Inventory) -> Option<Conflict> {
         // must be split three ways: not a matter of totals alone.
         let totals_only = !inventory.three_zone;
         if let Some(limit) = namespace.cpu_mhz_limit.filter(|_| totals_only) {
-            rows.extend(Owner::new(Layer::Namespace, name, "cpu_limit").map(|o| {
-                let read: Read =
-                    Box::new(move |t: &Accounting| u128::from(t.namespaces[index].vcpus));
-                (o, u128::from(limit) / mhz, read)
-            }));
+            rows.extend(
+                Owner::new(Layer::Namespace, name, Constraint::CpuLimit).map(|o| {
+                    let read: Read =
+                        Box::new(move |t: &Accounting| u128::from(t.namespaces[index].vcpus));
+                    (o, u128::from(limit) / mhz, read)
+                }),
+            );
         }
         if let Some(limit) = namespace.memory_limit.filter(|_| totals_only) {
-            rows.extend(Owner::new(Layer::Namespace, name, "memory_limit").map(|o| {
-                let read: Read = Box::new(move |t: &Accounting| t.namespaces[index].memory);
-                (o, u128::from(limit.0), read)
-            }));
+            rows.extend(
+                Owner::new(Layer::Namespace, name, Constraint::MemoryLimit).map(|o| {
+                    let read: Read = Box::new(move |t: &Accounting| t.namespaces[index].memory);
+                    (o, u128::from(limit.0), read)
+                }),
+            );
         }
         for (policy, limit) in namespace.storage_limits.iter().enumerate() {
             if let Some(limit) = limit {
                 rows.extend(
-                    Owner::new(Layer::Namespace, name, "storage_limit").map(|o| {
+                    Owner::new(Layer::Namespace, name, Constraint::StorageLimit).map(|o| {
                         let read: Read = Box::new(move |t: &Accounting| {
                             t.namespaces[index]
                                 .storage
@@ -155,7 +159,12 @@ fn aggregate_conflict(inventory: &Inventory) -> Option<Conflict> {
     for (policy, spec) in inventory.storage_policies.iter().enumerate() {
         if let Some(capacity) = spec.capacity {
             rows.extend(
-                Owner::new(Layer::Infrastructure, &spec.name, "storage_capacity").map(|o| {
+                Owner::new(
+                    Layer::Infrastructure,
+                    &spec.name,
+                    Constraint::StorageCapacity,
+                )
+                .map(|o| {
                     let read: Read = Box::new(move |t: &Accounting| t.storage[policy]);
                     (o, u128::from(capacity.0), read)
                 }),
@@ -165,7 +174,7 @@ fn aggregate_conflict(inventory: &Inventory) -> Option<Conflict> {
     let k = u128::from(inventory.policy.host_failures_to_tolerate);
     if k > 0 {
         let (usable_cores, usable_memory) = inventory.ha_usable(&inventory.maintenance());
-        let owner = Owner::new(Layer::Infrastructure, "hosts", "ha_admission");
+        let owner = Owner::new(Layer::Infrastructure, "hosts", Constraint::HaAdmission);
         rows.extend(owner.clone().map(|o| {
             let read: Read = Box::new(|t: &Accounting| t.reserved.0);
             (o, usable_cores, read)
@@ -213,7 +222,7 @@ fn aggregate_conflict(inventory: &Inventory) -> Option<Conflict> {
         }
     }
     let mut owners = best?;
-    owners.sort_by_key(|o| (specificity(o.layer), o.subject.clone(), o.constraint));
+    sort_owners(&mut owners);
     Some(Conflict {
         owners,
         irreducible: true,
@@ -385,7 +394,7 @@ fn capacity_conflict(
                 Owner::new(
                     Layer::Infrastructure,
                     &inventory.hosts[*h].name,
-                    "host_capacity",
+                    Constraint::HostCapacity,
                 )
             })
             .chain(
@@ -393,7 +402,9 @@ fn capacity_conflict(
                     .hosts
                     .iter()
                     .filter(|h| h.maintenance)
-                    .filter_map(|h| Owner::new(Layer::Infrastructure, &h.name, "maintenance")),
+                    .filter_map(|h| {
+                        Owner::new(Layer::Infrastructure, &h.name, Constraint::Maintenance)
+                    }),
             )
             .collect();
         let mut irreducible = true;
@@ -426,7 +437,7 @@ fn capacity_conflict(
         }
         let mut owners: Vec<Owner> = chosen.iter().map(|u| u.owner.clone()).collect();
         owners.extend(fixed);
-        owners.sort_by_key(|o| (specificity(o.layer), o.subject.clone(), o.constraint));
+        sort_owners(&mut owners);
         return Some(Conflict {
             owners,
             irreducible,
@@ -539,7 +550,7 @@ pub fn minimal_conflict(inventory: &Inventory, budget: Duration) -> Option<Confl
         chunk = chunk.div_ceil(2);
     }
     let mut owners: Vec<Owner> = owners.into_iter().cloned().collect();
-    owners.sort_by_key(|o| (specificity(o.layer), o.subject.clone(), o.constraint));
+    sort_owners(&mut owners);
     let conflict = Conflict {
         owners,
         irreducible,
@@ -548,33 +559,45 @@ pub fn minimal_conflict(inventory: &Inventory, budget: Duration) -> Option<Confl
     Some(conflict)
 }
 
+/// Sorts groups most specific layer first, then by subject and constraint code.
+fn sort_owners(owners: &mut [Owner]) {
+    let key = |o: &Owner| {
+        (
+            specificity(o.layer),
+            o.subject.clone(),
+            o.constraint.clone(),
+        )
+    };
+    owners.sort_by_key(key);
+}
+
 /// How a group reads in a sentence.
 pub fn describe(owner: &Owner) -> String {
-    describe_group(owner.constraint, &owner.subject)
+    describe_group(&owner.constraint, &owner.subject)
 }
 
 /// How a group (a constraint and its subject, as in a diagnosis entry) reads in a sentence.
-pub fn describe_group(constraint: &str, subject: &str) -> String {
+pub fn describe_group(constraint: &Constraint, subject: &str) -> String {
     match constraint {
-        "admission" if subject == "supervisor" => "the Supervisor must run".to_string(),
-        "admission" => format!("`{subject}` must run (it has no priority)"),
-        "host_capacity" => format!("the capacity of host `{subject}`"),
-        "host_vcpus" => format!("the vCPU capacity of host `{subject}`"),
-        "host_memory" => format!("the memory of host `{subject}`"),
-        "host_reserved_vcpus" | "host_reserved_memory" => {
+        Constraint::Admission if subject == "supervisor" => "the Supervisor must run".to_string(),
+        Constraint::Admission => format!("`{subject}` must run (it has no priority)"),
+        Constraint::HostCapacity => format!("the capacity of host `{subject}`"),
+        Constraint::HostVcpus => format!("the vCPU capacity of host `{subject}`"),
+        Constraint::HostMemory => format!("the memory of host `{subject}`"),
+        Constraint::HostReservedVcpus | Constraint::HostReservedMemory => {
             format!("the reservable capacity of host `{subject}`")
         }
-        "devices" => format!("the devices of host `{subject}`"),
-        "maintenance" => format!("host `{subject}` is in maintenance"),
-        "ha_admission" => "HA admission control".to_string(),
-        "anti_affinity" => format!("the control-plane anti-affinity of `{subject}`"),
-        "zone_pinning" => format!("the zone pin of node pool `{subject}`"),
-        "cpu_limit" => format!("the CPU limit of namespace `{subject}`"),
-        "memory_limit" => format!("the memory limit of namespace `{subject}`"),
-        "storage_limit" => format!("the storage limit of namespace `{subject}`"),
-        "storage_capacity" => format!("the capacity of storage policy `{subject}`"),
-        "ip_addresses" => format!("the addresses of network `{subject}`"),
-        "rules" => format!("rule `{subject}`"),
+        Constraint::Devices => format!("the devices of host `{subject}`"),
+        Constraint::Maintenance => format!("host `{subject}` is in maintenance"),
+        Constraint::HaAdmission => "HA admission control".to_string(),
+        Constraint::AntiAffinity => format!("the control-plane anti-affinity of `{subject}`"),
+        Constraint::ZonePinning => format!("the zone pin of node pool `{subject}`"),
+        Constraint::CpuLimit => format!("the CPU limit of namespace `{subject}`"),
+        Constraint::MemoryLimit => format!("the memory limit of namespace `{subject}`"),
+        Constraint::StorageLimit => format!("the storage limit of namespace `{subject}`"),
+        Constraint::StorageCapacity => format!("the capacity of storage policy `{subject}`"),
+        Constraint::IpAddresses => format!("the addresses of network `{subject}`"),
+        Constraint::Rules => format!("rule `{subject}`"),
         other => format!("{other} of `{subject}`"),
     }
 }
@@ -630,7 +653,13 @@ pub fn entries(conflict: &Conflict) -> Vec<Diagnostic> {
                     "relax any one of these and the rest can hold",
                 )
             };
-            Diagnostic::new(owner.layer, &owner.subject, owner.constraint, message, hint)
+            Diagnostic::new(
+                owner.layer,
+                &owner.subject,
+                owner.constraint.clone(),
+                message,
+                hint,
+            )
         })
         .collect()
 }

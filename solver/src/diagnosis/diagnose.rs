@@ -5,7 +5,7 @@
 use crate::check::verify::{account, Alive, Assignment, Copy};
 use std::collections::BTreeSet;
 use vksplan_model::inventory::GroupKind;
-use vksplan_model::{Bytes, Diagnostic, Inventory, Layer, Status};
+use vksplan_model::{Bytes, Constraint, Diagnostic, Inventory, Layer, Status};
 
 /// Demand of the admitted units (plus the Supervisor), summed per resource.
 struct Demand {
@@ -97,11 +97,11 @@ fn network_shortfalls(inventory: &Inventory, d: &Demand, found: &mut Vec<Diagnos
     ) {
         let network = &inventory.networks[management];
         if network.ips < supervisor.replicas + 2 {
-            found.push(Diagnostic::new(Layer::Supervisor, &network.name, "management_ips", format!("the management network `{}` has {} addresses; a Supervisor of {} control-plane VMs needs {} (one per VM, the floating IP and one reserved for upgrades)", network.name, network.ips, supervisor.replicas, supervisor.replicas + 2), format!("add {} address(es) to `{}`", supervisor.replicas + 2 - network.ips, network.name)).with_fix(format!("networks.{}.ips={}", network.name, supervisor.replicas + 2)));
+            found.push(Diagnostic::new(Layer::Supervisor, &network.name, Constraint::ManagementIps, format!("the management network `{}` has {} addresses; a Supervisor of {} control-plane VMs needs {} (one per VM, the floating IP and one reserved for upgrades)", network.name, network.ips, supervisor.replicas, supervisor.replicas + 2), format!("add {} address(es) to `{}`", supervisor.replicas + 2 - network.ips, network.name)).with_fix(format!("networks.{}.ips={}", network.name, supervisor.replicas + 2)));
         }
         let network = &inventory.networks[workload];
         if network.ips < supervisor.replicas {
-            found.push(Diagnostic::new(Layer::Supervisor, &network.name, "workload_ips", format!("the Supervisor's workload network `{}` has {} addresses for {} control-plane VMs", network.name, network.ips, supervisor.replicas), format!("add {} address(es) to `{}`", supervisor.replicas - network.ips, network.name)).with_fix(format!("networks.{}.ips={}", network.name, supervisor.replicas)));
+            found.push(Diagnostic::new(Layer::Supervisor, &network.name, Constraint::WorkloadIps, format!("the Supervisor's workload network `{}` has {} addresses for {} control-plane VMs", network.name, network.ips, supervisor.replicas), format!("add {} address(es) to `{}`", supervisor.replicas - network.ips, network.name)).with_fix(format!("networks.{}.ips={}", network.name, supervisor.replicas)));
         }
     }
     // Namespace networks (workload and load balancer), shared counts.
@@ -114,7 +114,7 @@ fn network_shortfalls(inventory: &Inventory, d: &Demand, found: &mut Vec<Diagnos
             Diagnostic::new(
                 inventory.network_layer(index),
                 &network.name,
-                "ip_addresses",
+                Constraint::IpAddresses,
                 format!(
                     "network `{}` needs {} addresses for {}, but has {}",
                     network.name,
@@ -143,7 +143,7 @@ fn namespace_limit_shortfalls(inventory: &Inventory, d: &Demand, found: &mut Vec
     for (index, namespace) in inventory.namespaces.iter().enumerate() {
         let cpu_mhz = d.namespace_vcpus[index] * policy.vcpu_mhz;
         if let Some(limit) = namespace.cpu_mhz_limit.filter(|limit| cpu_mhz > *limit) {
-            found.push(Diagnostic::new(Layer::Namespace, &namespace.name, "cpu_limit", format!("the VMs of `{}` need {cpu_mhz} MHz ({} vCPUs x {} MHz); the namespace CPU limit is {limit} MHz", namespace.name, d.namespace_vcpus[index], policy.vcpu_mhz), format!("raise the CPU limit of `{}` by {} MHz or shrink a node pool", namespace.name, cpu_mhz - limit)).with_fix(format!("namespaces.{}.limits.cpu_mhz={cpu_mhz}", namespace.name)));
+            found.push(Diagnostic::new(Layer::Namespace, &namespace.name, Constraint::CpuLimit, format!("the VMs of `{}` need {cpu_mhz} MHz ({} vCPUs x {} MHz); the namespace CPU limit is {limit} MHz", namespace.name, d.namespace_vcpus[index], policy.vcpu_mhz), format!("raise the CPU limit of `{}` by {} MHz or shrink a node pool", namespace.name, cpu_mhz - limit)).with_fix(format!("namespaces.{}.limits.cpu_mhz={cpu_mhz}", namespace.name)));
         }
         let memory = d.namespace_memory[index];
         if let Some(limit) = namespace
@@ -154,7 +154,7 @@ fn namespace_limit_shortfalls(inventory: &Inventory, d: &Demand, found: &mut Vec
                 Diagnostic::new(
                     Layer::Namespace,
                     &namespace.name,
-                    "memory_limit",
+                    Constraint::MemoryLimit,
                     format!(
                         "the VMs of `{}` need {} of memory; the namespace limit is {limit}",
                         namespace.name,
@@ -178,7 +178,7 @@ fn namespace_limit_shortfalls(inventory: &Inventory, d: &Demand, found: &mut Vec
                 namespace.storage_limits[policy_index].filter(|limit| *used > u128::from(limit.0))
             {
                 let policy_name = &inventory.storage_policies[policy_index].name;
-                found.push(Diagnostic::new(Layer::Namespace, &namespace.name, "storage_limit", format!("the disks of `{}` need {} of `{policy_name}`; the namespace limit is {limit}", namespace.name, Bytes(*used as u64)), format!("raise the `{policy_name}` limit of `{}` by {}", namespace.name, Bytes((*used - u128::from(limit.0)) as u64))).with_fix(format!("namespaces.{}.limits.storage.{policy_name}={}", namespace.name, used.div_ceil(1 << 20))));
+                found.push(Diagnostic::new(Layer::Namespace, &namespace.name, Constraint::StorageLimit, format!("the disks of `{}` need {} of `{policy_name}`; the namespace limit is {limit}", namespace.name, Bytes(*used as u64)), format!("raise the `{policy_name}` limit of `{}` by {}", namespace.name, Bytes((*used - u128::from(limit.0)) as u64))).with_fix(format!("namespaces.{}.limits.storage.{policy_name}={}", namespace.name, used.div_ceil(1 << 20))));
             }
         }
     }
@@ -196,7 +196,7 @@ fn storage_shortfalls(inventory: &Inventory, d: &Demand, found: &mut Vec<Diagnos
                 Diagnostic::new(
                     Layer::Infrastructure,
                     &policy_spec.name,
-                    "storage_capacity",
+                    Constraint::StorageCapacity,
                     format!(
                         "disks need {} of storage policy `{}`, which holds {capacity}",
                         Bytes(*used as u64),
@@ -256,9 +256,9 @@ pub fn necessary_conditions(
         };
         let replicas = group.vms.len();
         if replicas > active.len() {
-            found.push(Diagnostic::new(layer, &group.name, "anti_affinity", format!("the {replicas} control-plane VMs of `{}` need {replicas} distinct hosts but {} are available (not in maintenance)", group.name, active.len()), format!("add {} host(s) or bring hosts out of maintenance", replicas - active.len())));
+            found.push(Diagnostic::new(layer, &group.name, Constraint::AntiAffinity, format!("the {replicas} control-plane VMs of `{}` need {replicas} distinct hosts but {} are available (not in maintenance)", group.name, active.len()), format!("add {} host(s) or bring hosts out of maintenance", replicas - active.len())));
         } else if inventory.three_zone && replicas > active_zones.len() {
-            found.push(Diagnostic::new(layer, &group.name, "anti_affinity", format!("the {replicas} control-plane VMs of `{}` need {replicas} zones but only {} zone(s) have hosts available", group.name, active_zones.len()), "bring a host of every zone out of maintenance".to_string()));
+            found.push(Diagnostic::new(layer, &group.name, Constraint::AntiAffinity, format!("the {replicas} control-plane VMs of `{}` need {replicas} zones but only {} zone(s) have hosts available", group.name, active_zones.len()), "bring a host of every zone out of maintenance".to_string()));
         }
     }
     // Host totals: reserved within HA admission, all within the overcommitted limits, devices.
@@ -273,7 +273,7 @@ pub fn necessary_conditions(
         found.push(Diagnostic::new(
             Layer::Infrastructure,
             "hosts",
-            "ha_admission",
+            Constraint::HaAdmission,
             format!(
                 "reserved VMs need {} vCPUs; the {} host(s) offer {} cores{ha_note}",
                 d.reserved_vcpus,
@@ -287,7 +287,7 @@ pub fn necessary_conditions(
         found.push(Diagnostic::new(
             Layer::Infrastructure,
             "hosts",
-            "ha_admission",
+            Constraint::HaAdmission,
             format!(
                 "reserved VMs need {} of memory; the {} host(s) offer {}{ha_note}",
                 Bytes(d.reserved_memory as u64),
@@ -302,7 +302,7 @@ pub fn necessary_conditions(
         found.push(Diagnostic::new(
             Layer::Infrastructure,
             "hosts",
-            "host_vcpus",
+            Constraint::HostVcpus,
             format!(
                 "VMs need {} vCPUs; the hosts allow {vcpu_limit} at a {}:1 overcommit",
                 d.vcpus, policy.cpu_overcommit
@@ -318,7 +318,7 @@ pub fn necessary_conditions(
         found.push(Diagnostic::new(
             Layer::Infrastructure,
             "hosts",
-            "host_memory",
+            Constraint::HostMemory,
             format!(
                 "VMs need {} of memory; the hosts allow {}",
                 Bytes(d.memory as u64),
@@ -336,7 +336,7 @@ pub fn necessary_conditions(
             found.push(Diagnostic::new(
                 Layer::Infrastructure,
                 device,
-                "devices",
+                Constraint::Devices,
                 format!("VMs need {needed} `{device}` device(s); the hosts have {supply}"),
                 format!("add hosts with `{device}` or shrink the pools that use it"),
             ));
@@ -375,13 +375,13 @@ fn pinned_zone_shortfalls(
         let zone = &inventory.zones[zone];
         let cpu_mhz = vcpus * inventory.policy.vcpu_mhz;
         if let Some(limit) = namespace.cpu_mhz_limit.filter(|limit| 3 * cpu_mhz > *limit) {
-            found.push(Diagnostic::new(Layer::Namespace, &namespace.name, "cpu_limit", format!("node pools of `{}` pinned to `{zone}` need {cpu_mhz} MHz there; a zone gets a third of the namespace CPU limit, {} MHz", namespace.name, limit / 3), format!("raise the CPU limit of `{}` to {} MHz or unpin a pool", namespace.name, 3 * cpu_mhz)).with_fix(format!("namespaces.{}.limits.cpu_mhz={}", namespace.name, 3 * cpu_mhz)));
+            found.push(Diagnostic::new(Layer::Namespace, &namespace.name, Constraint::CpuLimit, format!("node pools of `{}` pinned to `{zone}` need {cpu_mhz} MHz there; a zone gets a third of the namespace CPU limit, {} MHz", namespace.name, limit / 3), format!("raise the CPU limit of `{}` to {} MHz or unpin a pool", namespace.name, 3 * cpu_mhz)).with_fix(format!("namespaces.{}.limits.cpu_mhz={}", namespace.name, 3 * cpu_mhz)));
         }
         if let Some(limit) = namespace
             .memory_limit
             .filter(|limit| 3 * memory > u128::from(limit.0))
         {
-            found.push(Diagnostic::new(Layer::Namespace, &namespace.name, "memory_limit", format!("node pools of `{}` pinned to `{zone}` need {} there; a zone gets a third of the namespace memory limit, {}", namespace.name, Bytes(memory as u64), Bytes(limit.0 / 3)), format!("raise the memory limit of `{}` to {} or unpin a pool", namespace.name, Bytes((3 * memory) as u64))).with_fix(format!("namespaces.{}.limits.memory={}", namespace.name, (3 * memory).div_ceil(1 << 20))));
+            found.push(Diagnostic::new(Layer::Namespace, &namespace.name, Constraint::MemoryLimit, format!("node pools of `{}` pinned to `{zone}` need {} there; a zone gets a third of the namespace memory limit, {}", namespace.name, Bytes(memory as u64), Bytes(limit.0 / 3)), format!("raise the memory limit of `{}` to {} or unpin a pool", namespace.name, Bytes((3 * memory) as u64))).with_fix(format!("namespaces.{}.limits.memory={}", namespace.name, (3 * memory).div_ceil(1 << 20))));
         }
     }
     found
@@ -391,7 +391,7 @@ fn pinned_zone_shortfalls(
 /// admitted ones, or a packing note when no single resource is short.
 pub fn rejections(inventory: &Inventory, assignment: &Assignment) -> Vec<Diagnostic> {
     let admitted = |unit: usize| assignment.admitted[unit];
-    let before: BTreeSet<(String, String)> = necessary_conditions(inventory, Some(&admitted))
+    let before: BTreeSet<(Constraint, String)> = necessary_conditions(inventory, Some(&admitted))
         .into_iter()
         .map(|d| (d.constraint, d.subject))
         .collect();
@@ -409,9 +409,9 @@ pub fn rejections(inventory: &Inventory, assignment: &Assignment) -> Vec<Diagnos
         match blocking.first() {
             Some(first) => found.push(Diagnostic {
                 fix: first.fix.clone(),
-                ..Diagnostic::new(first.layer, &unit.name, &first.constraint, format!("`{}` (priority {priority}) was not admitted: {}", unit.name, first.message), first.hint.clone())
+                ..Diagnostic::new(first.layer, &unit.name, first.constraint.clone(), format!("`{}` (priority {priority}) was not admitted: {}", unit.name, first.message), first.hint.clone())
             }),
-            None => found.push(Diagnostic::new(Layer::Infrastructure, &unit.name, "packing", format!("`{}` (priority {priority}) was not admitted: no single limit is short, but it does not fit on the hosts alongside what has higher priority", unit.name), "add host capacity or raise its priority")),
+            None => found.push(Diagnostic::new(Layer::Infrastructure, &unit.name, Constraint::Packing, format!("`{}` (priority {priority}) was not admitted: no single limit is short, but it does not fit on the hosts alongside what has higher priority", unit.name), "add host capacity or raise its priority")),
         }
     }
     found
@@ -425,7 +425,7 @@ pub fn soft_rules(broken: &[String]) -> Vec<Diagnostic> {
             Diagnostic::new(
                 Layer::Rule,
                 rule,
-                "soft_rule",
+                Constraint::SoftRule,
                 format!("soft rule `{rule}` is broken in the best placement"),
                 "add hosts or capacity where the rule wants the VMs, or make other rules soft",
             )
@@ -435,7 +435,7 @@ pub fn soft_rules(broken: &[String]) -> Vec<Diagnostic> {
 
 /// The entry of a plan whose solve hit the time limit.
 pub fn time_limit(gap: f64) -> Diagnostic {
-    Diagnostic::input("policy.time_limit_s", "policy", "time_limit", format!("the solver hit its time limit before proving optimality; the plan is valid, {:.2}% from the best bound", gap * 100.0), "raise `policy.time_limit_s` or `policy.mip_gap`")
+    Diagnostic::input("policy.time_limit_s", "policy", Constraint::TimeLimit, format!("the solver hit its time limit before proving optimality; the plan is valid, {:.2}% from the best bound", gap * 100.0), "raise `policy.time_limit_s` or `policy.mip_gap`")
 }
 
 /// The entry of a plan whose solve stopped within the gap the policy allows (`policy.mip_gap`
@@ -457,7 +457,7 @@ pub fn within_gap(gap: f64, allowed: f64) -> Diagnostic {
 /// The entry when no necessary condition explains an infeasible (or timed-out) model.
 pub fn no_single_shortage(status: Status) -> Diagnostic {
     match status {
-        Status::Timeout => Diagnostic::input("policy.time_limit_s", "policy", "time_limit", "the solver found no plan within its time limit", "raise `policy.time_limit_s`"),
-        _ => Diagnostic::new(Layer::Infrastructure, "hosts", "packing", "no placement satisfies every rule at once, though no single total is short: the VMs do not pack onto the hosts under the anti-affinity, rules and per-host limits", "add a host, loosen a must rule, or give optional clusters a priority"),
+        Status::Timeout => Diagnostic::input("policy.time_limit_s", "policy", Constraint::TimeLimit, "the solver found no plan within its time limit", "raise `policy.time_limit_s`"),
+        _ => Diagnostic::new(Layer::Infrastructure, "hosts", Constraint::Packing, "no placement satisfies every rule at once, though no single total is short: the VMs do not pack onto the hosts under the anti-affinity, rules and per-host limits", "add a host, loosen a must rule, or give optional clusters a priority"),
     }
 }

@@ -16,7 +16,7 @@ use crate::mip::{families, gib, minimise, Compiler, Minimum, Relaxable};
 use crate::placement::blocks::blocks;
 use good_lp::{constraint, variable, Expression};
 use std::time::Duration;
-use vksplan_model::{Bytes, Inventory, Layer};
+use vksplan_model::{Bytes, Constraint, Inventory, Layer};
 
 /// What one changed quantity costs in the objective, against a raise's relative size: a raise
 /// by up to this many times today's value is cheaper than changing one more quantity.
@@ -30,7 +30,7 @@ pub struct Raise {
     /// The namespace, storage policy or network.
     pub subject: String,
     /// The constraint group it relaxes (`memory_limit`, `ip_addresses`...).
-    pub constraint: &'static str,
+    pub constraint: Constraint,
     /// The `--what-if` path of the quantity.
     pub path: String,
     /// Today's value and the value needed, in `unit`.
@@ -81,7 +81,7 @@ impl Raise {
             ["namespaces", ns, "limits", "cpu_mhz"] => Some(raise(
                 Layer::Namespace,
                 ns,
-                "cpu_limit",
+                Constraint::CpuLimit,
                 u128::from(namespace(ns)?.cpu_mhz_limit?),
                 value,
                 Unit::Mhz,
@@ -89,7 +89,7 @@ impl Raise {
             ["namespaces", ns, "limits", "memory"] => Some(raise(
                 Layer::Namespace,
                 ns,
-                "memory_limit",
+                Constraint::MemoryLimit,
                 u128::from(namespace(ns)?.memory_limit?.0),
                 value << 20,
                 Unit::Bytes,
@@ -103,7 +103,7 @@ impl Raise {
                 Some(raise(
                     Layer::Namespace,
                     ns,
-                    "storage_limit",
+                    Constraint::StorageLimit,
                     u128::from(limit.0),
                     value << 20,
                     Unit::Bytes,
@@ -117,7 +117,7 @@ impl Raise {
                 Some(raise(
                     Layer::Infrastructure,
                     policy,
-                    "storage_capacity",
+                    Constraint::StorageCapacity,
                     u128::from(spec.capacity?.0),
                     value << 20,
                     Unit::Bytes,
@@ -128,7 +128,7 @@ impl Raise {
                 Some(raise(
                     inventory.network_layer(index),
                     network,
-                    "ip_addresses",
+                    Constraint::IpAddresses,
                     u128::from(inventory.networks[index].ips),
                     value,
                     Unit::Addresses,
@@ -147,16 +147,18 @@ impl Raise {
             Unit::Addresses => format!("{value}"),
         };
         let what = match self.constraint {
-            "cpu_limit" => format!("the CPU limit of namespace `{}`", self.subject),
-            "memory_limit" => format!("the memory limit of namespace `{}`", self.subject),
-            "storage_limit" => {
+            Constraint::CpuLimit => format!("the CPU limit of namespace `{}`", self.subject),
+            Constraint::MemoryLimit => format!("the memory limit of namespace `{}`", self.subject),
+            Constraint::StorageLimit => {
                 let policy = self.path.rsplit('.').next().unwrap_or_default();
                 format!(
                     "the `{policy}` storage limit of namespace `{}`",
                     self.subject
                 )
             }
-            "storage_capacity" => format!("the capacity of storage policy `{}`", self.subject),
+            Constraint::StorageCapacity => {
+                format!("the capacity of storage policy `{}`", self.subject)
+            }
             _ => format!("the addresses of network `{}`", self.subject),
         };
         if self.unit == Unit::Addresses {
@@ -278,7 +280,7 @@ fn raises(inventory: &Inventory, totals: &crate::check::verify::Accounting) -> V
                 found.push(Raise {
                     layer: Layer::Namespace,
                     subject: name.clone(),
-                    constraint: "cpu_limit",
+                    constraint: Constraint::CpuLimit,
                     path: format!("namespaces.{name}.limits.cpu_mhz"),
                     from: u128::from(limit),
                     to: needed,
@@ -293,7 +295,7 @@ fn raises(inventory: &Inventory, totals: &crate::check::verify::Accounting) -> V
                 found.push(bytes(
                     Layer::Namespace,
                     name,
-                    "memory_limit",
+                    Constraint::MemoryLimit,
                     path,
                     limit.0,
                     needed,
@@ -308,7 +310,7 @@ fn raises(inventory: &Inventory, totals: &crate::check::verify::Accounting) -> V
                 found.push(bytes(
                     Layer::Namespace,
                     name,
-                    "storage_limit",
+                    Constraint::StorageLimit,
                     path,
                     limit.0,
                     needed,
@@ -324,7 +326,7 @@ fn raises(inventory: &Inventory, totals: &crate::check::verify::Accounting) -> V
             found.push(bytes(
                 layer,
                 name,
-                "storage_capacity",
+                Constraint::StorageCapacity,
                 path,
                 capacity.0,
                 needed,
@@ -337,7 +339,7 @@ fn raises(inventory: &Inventory, totals: &crate::check::verify::Accounting) -> V
             found.push(Raise {
                 layer: inventory.network_layer(index),
                 subject: network.name.clone(),
-                constraint: "ip_addresses",
+                constraint: Constraint::IpAddresses,
                 path: format!("networks.{}.ips", network.name),
                 from: u128::from(network.ips),
                 to: u128::from(needed),

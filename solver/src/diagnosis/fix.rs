@@ -2,7 +2,7 @@
 //! raises of limits and counts, each candidate checked by planning the changed document again.
 
 use crate::Deadline;
-use vksplan_model::{self as model, Plan, Status};
+use vksplan_model::{self as model, Constraint, Plan, Status};
 
 /// How many hosts beyond the fewest the totals allow [`cheapest_fix`] tries (packing,
 /// anti-affinity and rules can need more than the totals).
@@ -187,8 +187,12 @@ fn hosts_short(inventory: &model::Inventory) -> bool {
         .iter()
         .any(|d| {
             matches!(
-                d.constraint.as_str(),
-                "host_vcpus" | "host_memory" | "ha_admission" | "devices" | "anti_affinity"
+                d.constraint,
+                Constraint::HostVcpus
+                    | Constraint::HostMemory
+                    | Constraint::HaAdmission
+                    | Constraint::Devices
+                    | Constraint::AntiAffinity
             )
         })
 }
@@ -285,7 +289,7 @@ fn fix_entries(changes: &[Change]) -> Vec<model::Diagnostic> {
             let mut entry = model::Diagnostic::new(
                 change.layer,
                 &change.subject,
-                "cheapest_fix",
+                Constraint::CheapestFix,
                 format!(
                     "the cheapest fix (checked by planning again with it applied): {}{with}",
                     change.text

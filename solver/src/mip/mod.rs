@@ -88,7 +88,7 @@ pub struct Owner {
     /// The entity (`esx-03`, `team-a`, `team-a/prod/cp`...).
     pub subject: String,
     /// What the rows encode (`host_capacity`, `memory_limit`...).
-    pub constraint: &'static str,
+    pub constraint: vksplan_model::Constraint,
 }
 
 impl Owner {
@@ -96,11 +96,15 @@ impl Owner {
     /// for a unit with a priority, which may be rejected.
     pub fn must_run(inventory: &Inventory, unit: Option<usize>) -> Option<Owner> {
         match unit {
-            None => Owner::new(vksplan_model::Layer::Supervisor, "supervisor", "admission"),
+            None => Owner::new(
+                vksplan_model::Layer::Supervisor,
+                "supervisor",
+                vksplan_model::Constraint::Admission,
+            ),
             Some(unit) if inventory.admission_units[unit].priority.is_none() => Owner::new(
                 vksplan_model::Layer::Cluster,
                 &inventory.admission_units[unit].name,
-                "admission",
+                vksplan_model::Constraint::Admission,
             ),
             Some(_) => None,
         }
@@ -110,7 +114,7 @@ impl Owner {
     pub fn new(
         layer: vksplan_model::Layer,
         subject: impl Into<String>,
-        constraint: &'static str,
+        constraint: vksplan_model::Constraint,
     ) -> Option<Owner> {
         Some(Owner {
             layer,
@@ -245,13 +249,19 @@ pub struct Bests {
 }
 
 impl<'a> Compiler<'a> {
-    /// Whether block `block` may use host `host`, given the enabled domain families.
-    fn allowed(inventory: &Inventory, block: &Block, host: usize, disabled: &[String]) -> bool {
+    /// Whether block `block` may use host `host`, given the families switched off (`disabled`,
+    /// their names read as constraint codes).
+    fn allowed(
+        inventory: &Inventory,
+        block: &Block,
+        host: usize,
+        disabled: &[vksplan_model::Constraint],
+    ) -> bool {
         // A restriction's owner is named like the family that imposes it (`maintenance`,
         // `zone_pinning`, `rules`): allowed when every restriction's family is switched off.
         Self::restrictions(inventory, block, host)
             .iter()
-            .all(|owner| disabled.iter().any(|family| family == owner.constraint))
+            .all(|owner| disabled.contains(&owner.constraint))
     }
 
     /// Creates the count and admission columns and the admission rows (every block of an
@@ -313,7 +323,7 @@ impl<'a> Compiler<'a> {
             owners.extend(Owner::new(
                 vksplan_model::Layer::Infrastructure,
                 &host_spec.name,
-                "maintenance",
+                vksplan_model::Constraint::Maintenance,
             ));
         }
         if let vksplan_model::GroupKind::NodePool {
@@ -324,7 +334,7 @@ impl<'a> Compiler<'a> {
                 owners.extend(Owner::new(
                     vksplan_model::Layer::Cluster,
                     &group.name,
-                    "zone_pinning",
+                    vksplan_model::Constraint::ZonePinning,
                 ));
             }
         }
@@ -333,7 +343,11 @@ impl<'a> Compiler<'a> {
                 && rule.kind == vksplan_model::topology::RuleKind::VmHost
                 && rule.hosts.contains(&host) != rule.run_on
             {
-                owners.extend(Owner::new(vksplan_model::Layer::Rule, &rule.name, "rules"));
+                owners.extend(Owner::new(
+                    vksplan_model::Layer::Rule,
+                    &rule.name,
+                    vksplan_model::Constraint::Rules,
+                ));
             }
         }
         owners
@@ -363,6 +377,12 @@ impl<'a> Compiler<'a> {
                 })
             })
             .collect();
+        // The families switched off, read once as constraint codes: anti-affinity and the
+        // domain restrictions are named like the family that imposes them.
+        let disabled_codes: Vec<vksplan_model::Constraint> = disabled
+            .iter()
+            .map(|family| vksplan_model::Constraint::parse(family))
+            .collect();
         let mut counts = Vec::with_capacity(blocks.len());
         let mut by_host = vec![Vec::new(); inventory.hosts.len()];
         for (block_index, block) in blocks.iter().enumerate() {
@@ -370,12 +390,12 @@ impl<'a> Compiler<'a> {
             // Anti-affinity starts here: a control-plane block holds at most 1 VM per host.
             // (In diagnosis the bound is left to the anti-affinity rows, which conflicts can name.)
             let anti_affine = group.anti_affine()
-                && !disabled.iter().any(|d| d == "anti_affinity")
+                && !disabled_codes.contains(&vksplan_model::Constraint::AntiAffinity)
                 && !domain_as_rows;
             let upper = if anti_affine { 1 } else { block.size() };
             let mut block_counts = Vec::new();
             for host in 0..inventory.hosts.len() {
-                if !domain_as_rows && !Self::allowed(inventory, block, host, disabled) {
+                if !domain_as_rows && !Self::allowed(inventory, block, host, &disabled_codes) {
                     continue;
                 }
                 let name = format!(

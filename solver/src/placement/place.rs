@@ -96,7 +96,7 @@ pub fn plan(inventory: &Inventory, options: &Options) -> Result<Plan, SolverErro
                     vksplan_model::Diagnostic::new(
                         vksplan_model::Layer::Infrastructure,
                         &finding.subject,
-                        finding.rule,
+                        vksplan_model::Constraint::parse(finding.rule),
                         format!("wave {}: {}", finding.wave, finding.message),
                         "a bug in the upgrade planner: report it",
                     )

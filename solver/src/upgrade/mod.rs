@@ -21,7 +21,7 @@ use crate::upgrade::stuck::{BlockedTask, Need};
 use std::collections::BTreeSet;
 use vksplan_model::inventory::{GroupKind, UpgradeSpec};
 use vksplan_model::plan::{Status, UpgradePlan};
-use vksplan_model::{Diagnostic, Inventory, Layer};
+use vksplan_model::{Constraint, Diagnostic, Inventory, Layer};
 
 /// The upgrade block of a plan and the diagnosis entries that go with it.
 #[derive(Debug, Clone)]
@@ -118,7 +118,7 @@ pub fn lower_bound(
 type Trial = (Vec<Op>, Vec<usize>, Queues, Vec<BlockedTask>);
 
 /// Who needs a task done: (layer, subject, constraint) of the roll or the patch.
-type TaskOwner = (Layer, String, &'static str);
+type TaskOwner = (Layer, String, Constraint);
 
 /// The roll a slot belongs to: its cluster's, or the Supervisor's.
 fn roll_owner(inventory: &Inventory, vm: usize) -> TaskOwner {
@@ -126,9 +126,13 @@ fn roll_owner(inventory: &Inventory, vm: usize) -> TaskOwner {
         Some(unit) => (
             Layer::Cluster,
             inventory.admission_units[unit].name.clone(),
-            "roll",
+            Constraint::Roll,
         ),
-        None => (Layer::Supervisor, "supervisor".to_string(), "roll"),
+        None => (
+            Layer::Supervisor,
+            "supervisor".to_string(),
+            Constraint::Roll,
+        ),
     }
 }
 
@@ -137,14 +141,14 @@ fn patch_owner(inventory: &Inventory, host: usize) -> TaskOwner {
     (
         Layer::Infrastructure,
         inventory.hosts[host].name.clone(),
-        "patch",
+        Constraint::Patch,
     )
 }
 
 struct Planner<'a> {
     inventory: &'a Inventory,
     roll: Roll,
-    tolerated: BTreeSet<(String, String)>,
+    tolerated: BTreeSet<(Constraint, String)>,
     /// The tasks of the wave being built that found no way in, and what blocked them.
     blocked: Vec<BlockedTask>,
     /// When sequencing must stop (a wave under way is given up).
@@ -279,10 +283,14 @@ impl<'a> Planner<'a> {
     /// capacity, devices, maintenance, anti-affinity, rules, zones; namespace limits in a
     /// 3-zone Supervisor, which hold per zone), rather than on the totals alone.
     fn host_dependent(&self, broken: &Diagnostic) -> bool {
-        match broken.constraint.as_str() {
-            "cpu_limit" | "memory_limit" => self.inventory.three_zone,
-            "ip_addresses" | "storage_limit" | "storage_capacity" | "ha_admission"
-            | "max_surge" | "max_unavailable" => false,
+        match broken.constraint {
+            Constraint::CpuLimit | Constraint::MemoryLimit => self.inventory.three_zone,
+            Constraint::IpAddresses
+            | Constraint::StorageLimit
+            | Constraint::StorageCapacity
+            | Constraint::HaAdmission
+            | Constraint::MaxSurge
+            | Constraint::MaxUnavailable => false,
             _ => true,
         }
     }
@@ -619,7 +627,7 @@ impl Loads {
                 vksplan_model::topology::RuleKind::VmHost => false,
             };
             if breaks {
-                if let Some(d) = over(planner, Layer::Rule, &rule.name, "rules") {
+                if let Some(d) = over(planner, Layer::Rule, &rule.name, Constraint::Rules) {
                     return Some(d);
                 }
             }
@@ -642,7 +650,7 @@ impl Loads {
             .cpu_mhz_limit
             .is_some_and(|l| (ns_vcpus + add * vcpus) * mhz > u128::from(l))
         {
-            if let Some(d) = over(planner, Layer::Namespace, &spec.name, "cpu_limit") {
+            if let Some(d) = over(planner, Layer::Namespace, &spec.name, Constraint::CpuLimit) {
                 return Some(d);
             }
         }
@@ -650,7 +658,12 @@ impl Loads {
             .memory_limit
             .is_some_and(|l| ns_memory + add * memory > u128::from(l.0))
         {
-            if let Some(d) = over(planner, Layer::Namespace, &spec.name, "memory_limit") {
+            if let Some(d) = over(
+                planner,
+                Layer::Namespace,
+                &spec.name,
+                Constraint::MemoryLimit,
+            ) {
                 return Some(d);
             }
         }
@@ -690,7 +703,11 @@ impl Loads {
             .memory_limit
             .is_some_and(|l| 3 * (zone_memory + memory) > u128::from(l.0));
         if cpu || memory {
-            let constraint = if cpu { "cpu_limit" } else { "memory_limit" };
+            let constraint = if cpu {
+                Constraint::CpuLimit
+            } else {
+                Constraint::MemoryLimit
+            };
             return over(planner, Layer::Namespace, &spec.name, constraint);
         }
         None
@@ -712,7 +729,12 @@ impl Loads {
             if spec.storage_limits[policy]
                 .is_some_and(|l| used + u128::from(group.disk.0) > u128::from(l.0))
             {
-                if let Some(d) = over(planner, Layer::Namespace, &spec.name, "storage_limit") {
+                if let Some(d) = over(
+                    planner,
+                    Layer::Namespace,
+                    &spec.name,
+                    Constraint::StorageLimit,
+                ) {
                     return Some(d);
                 }
             }
@@ -727,7 +749,7 @@ impl Loads {
                     planner,
                     Layer::Infrastructure,
                     &spec.name,
-                    "storage_capacity",
+                    Constraint::StorageCapacity,
                 ) {
                     return Some(d);
                 }
@@ -765,7 +787,7 @@ impl Loads {
                     planner,
                     layer,
                     &inventory.networks[network].name,
-                    "ip_addresses",
+                    Constraint::IpAddresses,
                 ) {
                     return Some(d);
                 }
@@ -790,7 +812,12 @@ impl Loads {
             if over_share(self.reserved.0 + vcpus, cores)
                 || over_share(self.reserved.1 + memory, total)
             {
-                if let Some(d) = over(planner, Layer::Infrastructure, "hosts", "ha_admission") {
+                if let Some(d) = over(
+                    planner,
+                    Layer::Infrastructure,
+                    "hosts",
+                    Constraint::HaAdmission,
+                ) {
                     return Some(d);
                 }
             }
@@ -805,13 +832,13 @@ impl Loads {
         let spec = &inventory.hosts[host];
         let group_index = inventory.vms[vm].group;
         let group = &inventory.groups[group_index];
-        let tolerated = |constraint: &str, subject: &str| {
+        let tolerated = |constraint: &Constraint, subject: &str| {
             planner
                 .tolerated
-                .contains(&(constraint.to_string(), subject.to_string()))
+                .contains(&(constraint.clone(), subject.to_string()))
         };
-        let refuse = |layer, subject: &str, constraint: &str, message: String| {
-            (!tolerated(constraint, subject)).then(|| {
+        let refuse = |layer, subject: &str, constraint: Constraint, message: String| {
+            (!tolerated(&constraint, subject)).then(|| {
                 Diagnostic::new(
                     layer,
                     subject,
@@ -826,7 +853,7 @@ impl Loads {
             if let Some(d) = refuse(
                 Layer::Infrastructure,
                 name,
-                "host_vcpus",
+                Constraint::HostVcpus,
                 format!(
                     "host `{name}` would run {} vCPUs; it allows {}",
                     self.vcpus[host] + u64::from(group.vcpus),
@@ -840,7 +867,7 @@ impl Loads {
             if let Some(d) = refuse(
                 Layer::Infrastructure,
                 name,
-                "host_memory",
+                Constraint::HostMemory,
                 format!("host `{name}` would run more memory than it allows"),
             ) {
                 return Some(d);
@@ -851,7 +878,7 @@ impl Loads {
                 if let Some(d) = refuse(
                     Layer::Infrastructure,
                     name,
-                    "host_reserved_vcpus",
+                    Constraint::HostReservedVcpus,
                     format!("host `{name}` would reserve more vCPUs than it has cores"),
                 ) {
                     return Some(d);
@@ -861,7 +888,7 @@ impl Loads {
                 if let Some(d) = refuse(
                     Layer::Infrastructure,
                     name,
-                    "host_reserved_memory",
+                    Constraint::HostReservedMemory,
                     format!("host `{name}` would reserve more memory than it has"),
                 ) {
                     return Some(d);
@@ -874,7 +901,7 @@ impl Loads {
                 if let Some(d) = refuse(
                     Layer::Infrastructure,
                     name,
-                    "devices",
+                    Constraint::Devices,
                     format!("host `{name}` would give out {used} `{device}`"),
                 ) {
                     return Some(d);
@@ -889,7 +916,7 @@ impl Loads {
                 if let Some(d) = refuse(
                     Layer::Cluster,
                     &group.name,
-                    "zone_pinning",
+                    Constraint::ZonePinning,
                     format!("node pool `{}` is pinned to another zone", group.name),
                 ) {
                     return Some(d);
@@ -915,7 +942,7 @@ impl Loads {
                 if let Some(d) = refuse(
                     layer,
                     &group.name,
-                    "anti_affinity",
+                    Constraint::AntiAffinity,
                     format!(
                         "control-plane VMs of `{}` would share a host or zone",
                         group.name
@@ -932,7 +959,7 @@ impl Loads {
                 if let Some(d) = refuse(
                     Layer::Rule,
                     &rule.name,
-                    "rules",
+                    Constraint::Rules,
                     format!("rule `{}` would be broken", rule.name),
                 ) {
                     return Some(d);
@@ -952,18 +979,18 @@ struct Totals {
 }
 
 /// A total going over `constraint` of `subject`, unless the start already broke it.
-fn over(planner: &Planner, layer: Layer, subject: &str, constraint: &str) -> Option<Diagnostic> {
+fn over(
+    planner: &Planner,
+    layer: Layer,
+    subject: &str,
+    constraint: Constraint,
+) -> Option<Diagnostic> {
     let tolerated = planner
         .tolerated
-        .contains(&(constraint.to_string(), subject.to_string()));
+        .contains(&(constraint.clone(), subject.to_string()));
     (!tolerated).then(|| {
-        Diagnostic::new(
-            layer,
-            subject,
-            constraint,
-            format!("`{subject}` would go over its {constraint}"),
-            "not within the totals",
-        )
+        let message = format!("`{subject}` would go over its {constraint}");
+        Diagnostic::new(layer, subject, constraint, message, "not within the totals")
     })
 }
 
@@ -1252,7 +1279,7 @@ impl Sequencer<'_> {
                 diagnosis.push(Diagnostic::input(
                     "policy.time_limit_s",
                     "policy",
-                    "time_limit",
+                    Constraint::TimeLimit,
                     format!(
                         "the upgrade sequencing hit the time limit after {} wave(s) (at least {lower_bound_waves} are needed); no sequence is returned",
                         self.waves.len()
@@ -1700,7 +1727,7 @@ fn explain(
         found.push(Diagnostic::new(
             Layer::Infrastructure,
             "upgrade",
-            "no_progress",
+            Constraint::NoProgress,
             format!("the upgrade cannot go on: {what} finds no valid next step"),
             "add capacity or relax the rollout settings",
         ));

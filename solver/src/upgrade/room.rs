@@ -25,7 +25,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 use vksplan_model::inventory::{GroupKind, RuleSpec, VmSlot};
 use vksplan_model::topology::RuleKind;
-use vksplan_model::{Diagnostic, Inventory, Layer};
+use vksplan_model::{Constraint, Diagnostic, Inventory, Layer};
 
 /// Where the new copy goes in a model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +63,7 @@ pub(super) fn models(
     state: &State,
     need: Need,
     weakest: bool,
-    tolerated: &BTreeSet<(String, String)>,
+    tolerated: &BTreeSet<(Constraint, String)>,
 ) -> Vec<StateModel> {
     let copies: &[Copy] = match need {
         Need::NewCopy { vm, beside: true } if inventory.group_of(vm).anti_affine() => {
@@ -84,32 +84,32 @@ pub(super) fn models(
 
 /// Relaxes in a state model what the start already broke (the sequence is not held to it):
 /// `false` when something cannot be relaxed in a model, which then proves nothing.
-fn tolerate(model: &mut Inventory, tolerated: &BTreeSet<(String, String)>) -> bool {
+fn tolerate(model: &mut Inventory, tolerated: &BTreeSet<(Constraint, String)>) -> bool {
     for (constraint, subject) in tolerated {
         let host = model.hosts.iter().position(|h| &h.name == subject);
         let namespace = model.namespaces.iter().position(|n| &n.name == subject);
-        match constraint.as_str() {
-            "host_vcpus" | "host_memory" => {
+        match constraint {
+            Constraint::HostVcpus | Constraint::HostMemory => {
                 let Some(host) = host else { return false };
                 let spec = &mut model.hosts[host];
-                if constraint == "host_vcpus" {
+                if matches!(constraint, Constraint::HostVcpus) {
                     spec.vcpu_limit = u64::from(u32::MAX);
                 } else {
                     spec.memory_limit = vksplan_model::Bytes(u64::MAX >> 4);
                 }
             }
-            "cpu_limit" | "memory_limit" | "storage_limit" => {
+            Constraint::CpuLimit | Constraint::MemoryLimit | Constraint::StorageLimit => {
                 let Some(namespace) = namespace else {
                     return false;
                 };
                 let spec = &mut model.namespaces[namespace];
-                match constraint.as_str() {
-                    "cpu_limit" => spec.cpu_mhz_limit = None,
-                    "memory_limit" => spec.memory_limit = None,
+                match constraint {
+                    Constraint::CpuLimit => spec.cpu_mhz_limit = None,
+                    Constraint::MemoryLimit => spec.memory_limit = None,
                     _ => spec.storage_limits.iter_mut().for_each(|l| *l = None),
                 }
             }
-            "storage_capacity" => {
+            Constraint::StorageCapacity => {
                 match model
                     .storage_policies
                     .iter_mut()
@@ -119,13 +119,14 @@ fn tolerate(model: &mut Inventory, tolerated: &BTreeSet<(String, String)>) -> bo
                     None => return false,
                 }
             }
-            "ip_addresses" => match model.networks.iter_mut().find(|n| &n.name == subject) {
+            Constraint::IpAddresses => match model.networks.iter_mut().find(|n| &n.name == subject)
+            {
                 Some(network) => network.ips = u32::MAX,
                 None => return false,
             },
-            "ha_admission" => model.policy.host_failures_to_tolerate = 0,
-            "rules" => model.rules.retain(|rule| &rule.name != subject),
-            "anti_affinity" | "zone_pinning" => {
+            Constraint::HaAdmission => model.policy.host_failures_to_tolerate = 0,
+            Constraint::Rules => model.rules.retain(|rule| &rule.name != subject),
+            Constraint::AntiAffinity | Constraint::ZonePinning => {
                 // A cluster's control plane kept apart, or a pool kept in its zone: the group
                 // becomes an ordinary pool of the cluster in the model.
                 let Some(group) = model.groups.iter_mut().find(|g| &g.name == subject) else {
@@ -478,7 +479,7 @@ pub(super) fn proof_entries(
     let mut headline = Diagnostic::new(
         layer,
         &subject,
-        "upgrade_infeasible",
+        Constraint::UpgradeInfeasible,
         format!(
             "{task} is impossible: no placement holds {state} (every other host in service, every rolled pool short of the slots it may have unavailable), so no sequence of waves can do it"
         ),
@@ -513,7 +514,7 @@ pub(super) fn unresolved_entry(
     Diagnostic::new(
         layer,
         &subject,
-        "no_sequence_found",
+        Constraint::NoSequenceFound,
         format!(
             "the planner stopped at wave {wave} on {task}: it found no way on and could not prove that there is none"
         ),

@@ -9,7 +9,7 @@
 
 use crate::diagnosis::conflict::{describe_group, specificity};
 use std::collections::{BTreeMap, BTreeSet};
-use vksplan_model::{Diagnostic, Inventory, Layer};
+use vksplan_model::{Constraint, Diagnostic, Inventory, Layer};
 
 /// What a blocked task needs of the state it waits in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +39,7 @@ pub struct BlockedTask {
     /// What it needs of the state.
     pub need: Need,
     /// Who needs it done: (layer, subject, constraint) of the roll or the patch.
-    pub owner: (Layer, String, &'static str),
+    pub owner: (Layer, String, Constraint),
     /// What each try broke: per host tried (`None`: a check tied to no destination, or a try
     /// whose every broken group holds wherever the copy goes), every group broken.
     pub tried: Vec<(Option<usize>, Vec<Diagnostic>)>,
@@ -56,7 +56,7 @@ impl BlockedTask {
     }
 }
 
-type Key = (u8, String, String);
+type Key = (u8, Constraint, String);
 
 fn key(d: &Diagnostic) -> Key {
     (
@@ -138,9 +138,9 @@ fn hosts_named(inventory: &Inventory, hosts: &[Option<usize>]) -> String {
 }
 
 /// How the owner of a task reads.
-fn describe_owner(owner: &(Layer, String, &'static str)) -> String {
+fn describe_owner(owner: &(Layer, String, Constraint)) -> String {
     match owner.2 {
-        "patch" => format!("patching host `{}`", owner.1),
+        Constraint::Patch => format!("patching host `{}`", owner.1),
         _ if owner.0 == Layer::Supervisor => "the Supervisor roll".to_string(),
         _ => format!("the roll of `{}`", owner.1),
     }
@@ -154,7 +154,7 @@ pub fn entries(inventory: &Inventory, blocked: &[BlockedTask], wave: usize) -> V
     for task in blocked {
         let groups = cover(&task.tried);
         let mut signature: Vec<Key> = groups.iter().map(|(d, _)| key(d)).collect();
-        signature.push((0, task.owner.2.to_string(), task.owner.1.clone()));
+        signature.push((0, task.owner.2.clone(), task.owner.1.clone()));
         if !seen.insert(signature) || seen.len() > 3 {
             continue;
         }
@@ -177,7 +177,7 @@ pub fn entries(inventory: &Inventory, blocked: &[BlockedTask], wave: usize) -> V
         found.push(Diagnostic::new(
             task.owner.0,
             &task.owner.1,
-            task.owner.2,
+            task.owner.2.clone(),
             format!(
                 "the upgrade is stuck at wave {wave}: {owner} needs {}, and {}; a minimal conflict: {}",
                 task.task,
@@ -220,7 +220,13 @@ mod tests {
 
     fn group(n: u8) -> Diagnostic {
         let layer = [Layer::Cluster, Layer::Namespace, Layer::Infrastructure][usize::from(n % 3)];
-        Diagnostic::new(layer, format!("g{n}"), "host_vcpus", "broken", "relax it")
+        Diagnostic::new(
+            layer,
+            format!("g{n}"),
+            Constraint::HostVcpus,
+            "broken",
+            "relax it",
+        )
     }
 
     proptest! {

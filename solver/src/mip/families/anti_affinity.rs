@@ -5,7 +5,7 @@
 use crate::mip::{Compiler, Family, FamilyStats, Owner};
 use good_lp::Expression;
 use std::collections::BTreeMap;
-use vksplan_model::Layer;
+use vksplan_model::{Constraint, Layer};
 
 /// Control-plane anti-affinity over hosts and zones.
 pub struct AntiAffinity;
@@ -41,7 +41,7 @@ impl Family for AntiAffinity {
             } else {
                 Layer::Cluster
             };
-            let owner = Owner::new(layer, &group.name, "anti_affinity");
+            let owner = Owner::new(layer, &group.name, Constraint::AntiAffinity);
             rows.extend(
                 per_host
                     .into_values()

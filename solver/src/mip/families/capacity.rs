@@ -3,7 +3,7 @@
 
 use crate::mip::{gib, Compiler, Family, FamilyStats, Owner};
 use good_lp::Expression;
-use vksplan_model::Layer;
+use vksplan_model::{Constraint, Layer};
 
 /// Host capacity, reserved and overcommitted.
 pub struct HostCapacity;
@@ -46,7 +46,7 @@ impl Family for HostCapacity {
             let owner = Owner::new(
                 Layer::Infrastructure,
                 &compiler.inventory.hosts[host_index].name,
-                "host_capacity",
+                Constraint::HostCapacity,
             );
             for row in rows {
                 compiler.row(owner.clone(), row);

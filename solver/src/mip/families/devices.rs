@@ -3,7 +3,7 @@
 use crate::mip::{Compiler, Family, FamilyStats, Owner};
 use good_lp::Expression;
 use std::collections::BTreeMap;
-use vksplan_model::Layer;
+use vksplan_model::{Constraint, Layer};
 
 /// Device counts per host.
 pub struct Devices;
@@ -29,7 +29,7 @@ impl Family for Devices {
                 .map(|(device, used)| used.leq(f64::from(host.device_count(device))))
                 .collect();
             stats.rows += rows.len();
-            let owner = Owner::new(Layer::Infrastructure, &host.name, "devices");
+            let owner = Owner::new(Layer::Infrastructure, &host.name, Constraint::Devices);
             for row in rows {
                 compiler.row(owner.clone(), row);
             }

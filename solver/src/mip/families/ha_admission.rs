@@ -5,7 +5,7 @@
 
 use crate::mip::{gib, Compiler, Family, FamilyStats, Owner};
 use good_lp::Expression;
-use vksplan_model::Layer;
+use vksplan_model::{Constraint, Layer};
 
 /// HA admission control.
 pub struct HaAdmission;
@@ -34,7 +34,7 @@ impl Family for HaAdmission {
                 reserved_memory += admitted * gib(group.memory);
             }
         }
-        let owner = Owner::new(Layer::Infrastructure, "hosts", "ha_admission");
+        let owner = Owner::new(Layer::Infrastructure, "hosts", Constraint::HaAdmission);
         compiler.row(owner.clone(), reserved_vcpus.leq(usable_cores as f64));
         compiler.row(owner, reserved_memory.leq(gib(usable_memory)));
         FamilyStats {

@@ -6,7 +6,7 @@
 
 use crate::mip::{gib, Compiler, Family, FamilyStats, Owner, Relaxable};
 use good_lp::Expression;
-use vksplan_model::Layer;
+use vksplan_model::{Constraint, Layer};
 
 /// Namespace CPU, memory and storage limits.
 pub struct NamespaceLimits;
@@ -64,7 +64,7 @@ impl Family for NamespaceLimits {
                 // 3 * zone sum * mhz <= limit  <=>  zone sum <= floor(limit / (3 * mhz)).
                 // With slack (elastic model, in vCPUs): sum <= limit / mhz + slack and
                 // 3 * zone sum <= limit / mhz + slack, the same for whole sums.
-                let owner = Owner::new(Layer::Namespace, &namespace.name, "cpu_limit");
+                let owner = Owner::new(Layer::Namespace, &namespace.name, Constraint::CpuLimit);
                 let slack = compiler.slack(Relaxable::CpuLimit(namespace_index), 3.0 * all_vcpus);
                 if compiler.is_elastic() {
                     let limit = limit as f64 / mhz as f64;
@@ -84,7 +84,7 @@ impl Family for NamespaceLimits {
                 }
             }
             if let Some(limit) = namespace.memory_limit {
-                let owner = Owner::new(Layer::Namespace, &namespace.name, "memory_limit");
+                let owner = Owner::new(Layer::Namespace, &namespace.name, Constraint::MemoryLimit);
                 let slack =
                     compiler.slack(Relaxable::MemoryLimit(namespace_index), 3.0 * all_memory);
                 rows.push((owner.clone(), memory.leq(slack.clone() + gib(limit))));
@@ -102,7 +102,7 @@ impl Family for NamespaceLimits {
                             all_storage[policy],
                         );
                         rows.push((
-                            Owner::new(Layer::Namespace, &namespace.name, "storage_limit"),
+                            Owner::new(Layer::Namespace, &namespace.name, Constraint::StorageLimit),
                             used.leq(slack + gib(limit)),
                         ));
                     }

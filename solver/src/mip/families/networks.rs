@@ -5,7 +5,7 @@
 
 use crate::mip::{Compiler, Family, FamilyStats, Owner, Relaxable};
 use good_lp::{Expression, IntoAffineExpression};
-use vksplan_model::Inventory;
+use vksplan_model::{Constraint, Inventory};
 
 /// IP address pools.
 pub struct IpAddresses;
@@ -62,7 +62,7 @@ impl Family for IpAddresses {
                 (&used).linear_coefficients().map(|(_, c)| c).sum::<f64>() + used.constant();
             let slack = compiler.slack(Relaxable::Addresses(index), all.ceil());
             rows.push((
-                Owner::new(layer, &network.name, "ip_addresses"),
+                Owner::new(layer, &network.name, Constraint::IpAddresses),
                 used.leq(slack + f64::from(network.ips)),
             ));
         }

@@ -7,7 +7,7 @@ use crate::mip::{Compiler, Family, FamilyStats, Hint, Owner};
 use good_lp::{variable, Expression};
 use std::collections::BTreeMap;
 use vksplan_model::topology::RuleKind;
-use vksplan_model::Layer;
+use vksplan_model::{Constraint, Layer};
 
 /// DRS-style rules, hard and soft.
 pub struct DrsRules;
@@ -109,7 +109,7 @@ impl Family for DrsRules {
                 }
             }
             stats.rows += rows.len();
-            let owner = Owner::new(Layer::Rule, &rule.name, "rules");
+            let owner = Owner::new(Layer::Rule, &rule.name, Constraint::Rules);
             for row in rows {
                 compiler.row(owner.clone(), row);
             }

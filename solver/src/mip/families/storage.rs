@@ -2,7 +2,7 @@
 
 use crate::mip::{gib, Compiler, Family, FamilyStats, Owner, Relaxable};
 use good_lp::Expression;
-use vksplan_model::Layer;
+use vksplan_model::{Constraint, Layer};
 
 /// Storage policy capacity.
 pub struct StorageCapacity;
@@ -30,7 +30,7 @@ impl Family for StorageCapacity {
                 let owner = Owner::new(
                     Layer::Infrastructure,
                     &inventory.storage_policies[policy].name,
-                    "storage_capacity",
+                    Constraint::StorageCapacity,
                 );
                 let slack = compiler.slack(Relaxable::StorageCapacity(policy), all[policy]);
                 compiler.row(owner, used.leq(slack + gib(capacity)));

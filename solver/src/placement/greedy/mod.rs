@@ -18,7 +18,7 @@ use crate::placement::{Levels, Ratio};
 use state::State;
 use vksplan_model::inventory::GroupKind;
 use vksplan_model::topology::ObjectiveKind;
-use vksplan_model::Inventory;
+use vksplan_model::{Constraint, Inventory};
 
 /// Which allowed host a VM goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -330,8 +330,11 @@ fn greedy_with(
         };
         verify(inventory, &candidate).violations.iter().any(|v| {
             matches!(
-                v.constraint.as_str(),
-                "storage_capacity" | "storage_limit" | "ip_addresses" | "ha_admission"
+                v.constraint,
+                Constraint::StorageCapacity
+                    | Constraint::StorageLimit
+                    | Constraint::IpAddresses
+                    | Constraint::HaAdmission
             )
         })
     };
