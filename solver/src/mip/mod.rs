@@ -235,6 +235,9 @@ pub struct Level {
     pub vcpus: Variable,
     /// Memory on the host, in [`Objectives::memory_granule`]s.
     pub memory: Variable,
+    /// At most the migrations away from the host (when VMs run there today): its lower bound
+    /// is the fewest of today's VMs the host must shed to keep within a level's capacities.
+    pub shed: Option<Variable>,
 }
 
 /// Best possible values of the objective steps (see [`Objectives::best`]).

@@ -34,6 +34,11 @@ pub enum Hint {
         /// Memory (else vCPUs).
         memory: bool,
     },
+    /// At most the VMs that left a host (balance).
+    Shed {
+        /// Host.
+        host: usize,
+    },
     /// Host holds a VM.
     Used {
         /// Host.
@@ -131,20 +136,24 @@ pub fn warm_start(compiler: &Compiler, assignment: &Assignment) -> Option<Vec<f6
             .filter_map(|vm| assignment.host_of[*vm])
             .collect()
     };
+    let moved = |block: usize, host: usize| -> u32 {
+        let today = compiler.blocks[block]
+            .current
+            .get(&host)
+            .copied()
+            .unwrap_or(0);
+        let today = if admitted(block) { today } else { 0 };
+        today.saturating_sub(count[block][host])
+    };
     let mut values = Vec::with_capacity(compiler.variables.len());
     for (variable, _) in compiler.variables.iter_variables_with_def() {
         let value = match compiler.hints.get(&variable)? {
             Hint::Count { block, host } => f64::from(count[*block][*host]),
             Hint::Admit { unit } => f64::from(u8::from(assignment.admitted[*unit])),
-            Hint::Moved { block, host } => {
-                let today = compiler.blocks[*block]
-                    .current
-                    .get(host)
-                    .copied()
-                    .unwrap_or(0);
-                let today = if admitted(*block) { today } else { 0 };
-                f64::from(today.saturating_sub(count[*block][*host]))
-            }
+            Hint::Moved { block, host } => f64::from(moved(*block, *host)),
+            Hint::Shed { host } => (0..compiler.blocks.len())
+                .map(|block| f64::from(moved(block, *host)))
+                .sum(),
             Hint::Load { host, memory } => {
                 if *memory {
                     (memory_bytes[*host] / compiler.objectives.memory_granule.max(1)) as f64

@@ -124,12 +124,18 @@ impl Staying {
         fewest(&mut cpu, vcpus).max(fewest(&mut mem, memory))
     }
 
+    /// The fewest of today's VMs `host` must shed, to keep within `vcpus` and `memory` and to
+    /// break no rule its staying VMs would break together.
+    pub fn must_shed(&self, host: usize, vcpus: u128, memory: u128) -> u32 {
+        self.shed(host, vcpus, memory).max(self.crowded[host])
+    }
+
     /// Whether a plan with at most `migrations` migrations can have its peak at `level`.
     fn level_possible(&self, levels: &Levels, level: Ratio, migrations: u32) -> bool {
         let mut needed = u64::from(self.forced);
         for caps in levels.caps(level) {
-            let shed = self.shed(caps.host, caps.vcpus, caps.granules * levels.granule());
-            needed += u64::from(shed.max(self.crowded[caps.host]));
+            needed +=
+                u64::from(self.must_shed(caps.host, caps.vcpus, caps.granules * levels.granule()));
             if needed > u64::from(migrations) {
                 return false;
             }
@@ -355,5 +361,109 @@ pub fn spread_floor(
             .spread_bound(inventory, &floors, migrations)
             .max(plain),
         None => plain,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::verify::Assignment;
+    use crate::placement::score::{Score, Step4};
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    /// Three hosts and five VMs running on them today; VMs 0 and 1 kept apart when `separate`.
+    fn platform(
+        cores: &[u32],
+        memory_gib: &[u32],
+        classes: &[usize],
+        today: &[usize],
+        separate: bool,
+    ) -> Inventory {
+        let names = [
+            "best-effort-small",
+            "best-effort-medium",
+            "best-effort-large",
+        ];
+        let hosts: Vec<_> = (0..3)
+            .map(|h| {
+                json!({"name": format!("h{h}"), "cpu_cores": cores[h], "cpu_core_mhz": 2000,
+                            "memory": format!("{}Gi", memory_gib[h])})
+            })
+            .collect();
+        let vms: Vec<_> = classes
+            .iter()
+            .enumerate()
+            .map(|(i, class)| json!({"name": format!("v{i}"), "vm_class": names[*class], "disk": "10Gi"}))
+            .collect();
+        let placement: serde_json::Map<String, serde_json::Value> = today
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (format!("ns/vm/v{i}"), json!(format!("h{h}"))))
+            .collect();
+        let mut document = json!({
+            "version": 1,
+            "policy": {"cpu_overcommit": 4.0},
+            "hosts": hosts,
+            "storage_policies": [{"name": "s"}],
+            "networks": [{"name": "w", "kind": "workload", "ips": 20},
+                         {"name": "lb", "kind": "load_balancer", "ips": 4}],
+            "namespaces": [{"name": "ns", "vm_classes": names, "storage_policies": ["s"],
+                            "workload_network": "w", "load_balancer_network": "lb", "vms": vms}],
+            "placement": placement,
+        });
+        if separate {
+            document["rules"] = json!([{"name": "apart", "kind": "separate", "must": true,
+                                        "vms": ["ns/vm/v0", "ns/vm/v1"]}]);
+        }
+        match vksplan_model::load_value(&document) {
+            Ok(inventory) => inventory,
+            Err(invalid) => panic!("the test platform is invalid: {invalid:?}"),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// The shed cut of the level search is valid: every valid plan, at its own peak's
+        /// capacities, moves away from each host at least the VMs `must_shed` asks of it.
+        #[test]
+        fn no_valid_plan_sheds_fewer_than_the_cut_asks(
+            cores in prop::collection::vec(4u32..=16, 3),
+            memory_gib in prop::collection::vec(8u32..=48, 3),
+            classes in prop::collection::vec(0usize..3, 5),
+            today in prop::collection::vec(0usize..3, 5),
+            separate in any::<bool>(),
+        ) {
+            let inventory = platform(&cores, &memory_gib, &classes, &today, separate);
+            let staying = Staying::new(&inventory, true, false);
+            let levels = Levels::new(&inventory, 1);
+            let vms = inventory.vms.len();
+            let mut valid = 0;
+            for code in 0..3usize.pow(vms as u32) {
+                let host_of: Vec<Option<usize>> =
+                    (0..vms).map(|vm| Some(code / 3usize.pow(vm as u32) % 3)).collect();
+                let assignment = Assignment {
+                    host_of: host_of.clone(),
+                    admitted: vec![true; inventory.admission_units.len()],
+                };
+                let (score, report) = Score::evaluate(&inventory, &assignment);
+                let Step4::Peak(peak) = score.step4 else { panic!("balance scores a peak") };
+                if !report.violations.is_empty() {
+                    continue;
+                }
+                valid += 1;
+                for cap in levels.caps(peak) {
+                    let moved = inventory
+                        .placement
+                        .iter()
+                        .filter(|(vm, host)| *host == cap.host && host_of[*vm] != Some(*host))
+                        .count() as u32;
+                    let least = staying.must_shed(cap.host, cap.vcpus, cap.granules * levels.granule());
+                    prop_assert!(moved >= least, "host {} sheds {moved} < {least} at {:?}", cap.host, peak);
+                }
+            }
+            prop_assume!(valid > 0);
+        }
     }
 }

@@ -335,6 +335,7 @@ impl Solve<'_> {
                 Hint::Count { block, host } => hood.hosts.contains(host) && present.contains(block),
                 Hint::Moved { host, .. }
                 | Hint::Load { host, .. }
+                | Hint::Shed { host }
                 | Hint::Used { host }
                 | Hint::Together { host, .. } => hood.hosts.contains(host),
                 Hint::Admit { unit } => hood.units.contains(unit),

@@ -643,6 +643,7 @@ impl Solve<'_> {
         let holds = &self.holds;
         let caps = self.held_level;
         let levels = self.levels.clone();
+        let staying = caps.map(|_| self.staying());
         self.session.get_or_insert_with(|| {
             let mut session = Session::new(
                 compiler,
@@ -655,8 +656,8 @@ impl Solve<'_> {
                     .map(|(_, row)| row)
                     .chain(holds),
             );
-            if let (Some(level), Some(levels)) = (caps, levels) {
-                set_caps(&mut session, compiler, &levels, level);
+            if let (Some(level), Some(levels), Some(staying)) = (caps, levels, staying) {
+                set_caps(&mut session, compiler, &levels, level, &staying);
             }
             session
         })
@@ -925,7 +926,13 @@ impl Solve<'_> {
     /// Bounds every host's load columns by the capacities of `level`.
     fn set_caps(&mut self, levels: &Levels, level: Ratio) {
         let compiler = self.compiler;
-        set_caps(self.session(), compiler, levels, level);
+        let staying = self.staying();
+        set_caps(self.session(), compiler, levels, level, &staying);
+    }
+
+    /// Today's VMs that may stay, as the steps held so far allow.
+    fn staying(&self) -> bounds::Staying {
+        bounds::Staying::new(self.inventory, self.all_admitted(), self.soft_hold())
     }
 
     /// The smallest level whose LP relaxation is feasible, from `low` (every level below it
@@ -944,13 +951,14 @@ impl Solve<'_> {
                 .chain(&self.holds),
         );
         relaxed.minimise(&Expression::from(0.0));
+        let staying = self.staying();
         let (mut low, mut high) = (low, high);
         while low < high && Instant::now() < until {
             let mut probe = levels.at_most((low.to_f64() + high.to_f64()) / 2.0);
             if probe < low {
                 probe = low;
             }
-            set_caps(&mut relaxed, self.compiler, levels, probe);
+            set_caps(&mut relaxed, self.compiler, levels, probe, &staying);
             let solved = relaxed.solve(None, &self.options(until));
             if tracing() {
                 eprintln!(
@@ -1017,8 +1025,16 @@ impl Solve<'_> {
     }
 }
 
-/// Bounds every host's load columns in `session` by the capacities of `level`.
-fn set_caps(session: &mut Session, compiler: &Compiler, levels: &Levels, level: Ratio) {
+/// Bounds every host's load columns in `session` by the capacities of `level`, and its shed
+/// column from below by the fewest of today's VMs it must shed to keep within them (a cut:
+/// the LP alone lets a host shed a fraction of a large VM).
+fn set_caps(
+    session: &mut Session,
+    compiler: &Compiler,
+    levels: &Levels,
+    level: Ratio,
+    staying: &bounds::Staying,
+) {
     let caps = levels.caps(level);
     for load in &compiler.objectives.levels {
         let Some(cap) = caps.iter().find(|c| c.host == load.host) else {
@@ -1026,6 +1042,10 @@ fn set_caps(session: &mut Session, compiler: &Compiler, levels: &Levels, level: 
         };
         session.set_bounds(load.vcpus, 0.0, cap.vcpus as f64);
         session.set_bounds(load.memory, 0.0, cap.granules as f64);
+        if let Some(shed) = load.shed {
+            let least = staying.must_shed(cap.host, cap.vcpus, cap.granules * levels.granule());
+            session.set_bounds(shed, f64::from(least), f64::INFINITY);
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! The objective expressions of docs/accounting.md §12 and the columns they need: admission (priority
 //! sum, then count), migrations against `placement` (on the counts: `m >= current * admitted -
 //! count`), balance (per host, its vCPU and memory load as integer level columns whose bounds
-//! the level search sets), consolidate (`used[host]` binaries on the capacity rows) and spread
+//! the level search sets, and, where VMs run today, a `shed` column at most the migrations away
+//! from it, whose lower bound the level search sets to what the level makes the host shed), consolidate (`used[host]` binaries on the capacity rows) and spread
 //! (`s[pool] >= count on each host`). The rows over these columns are kept apart (see
 //! `Objectives::step_rows`): they bind nothing before their step, as its columns are free. Soft
 //! rules are [`super::rules`]'s.
@@ -59,6 +60,7 @@ impl Family for Objective {
         // Step 3: migrations.
         let mut migrations = Expression::from(0.0);
         let mut any_current = false;
+        let mut moved_from: BTreeMap<usize, Expression> = BTreeMap::new();
         for block_index in 0..compiler.blocks.len() {
             let current = compiler.blocks[block_index].current.clone();
             for (host, today) in current {
@@ -84,6 +86,7 @@ impl Family for Objective {
                 compiler.row(None, Expression::from(moved).geq(kept_away));
                 stats.rows += 1;
                 migrations += moved;
+                *moved_from.entry(host).or_default() += moved;
             }
         }
         if any_current {
@@ -92,7 +95,7 @@ impl Family for Objective {
 
         // Step 4.
         match inventory.policy.objective {
-            ObjectiveKind::Balance => stats += level_columns(compiler),
+            ObjectiveKind::Balance => stats += level_columns(compiler, moved_from),
             ObjectiveKind::Consolidate => stats += used_columns(compiler),
         }
 
@@ -159,7 +162,10 @@ impl Family for Objective {
 /// gcd of every VM's memory, so that the load is a whole number), tied to the counts by rows
 /// that the balance step adds. The level search bounds these columns by the capacities of a
 /// candidate peak.
-fn level_columns(compiler: &mut Compiler) -> FamilyStats {
+fn level_columns(
+    compiler: &mut Compiler,
+    mut moved_from: BTreeMap<usize, Expression>,
+) -> FamilyStats {
     let inventory = compiler.inventory;
     let mut stats = FamilyStats::default();
     let granule = memory_granule(compiler);
@@ -203,10 +209,24 @@ fn level_columns(compiler: &mut Compiler) -> FamilyStats {
         step_rows.push((StepKind::Step4, vcpu_sum.leq(vcpus)));
         step_rows.push((StepKind::Step4, memory_sum.leq(memory)));
         stats.rows += 2;
+        let shed = moved_from.remove(&host_index).map(|moved| {
+            let shed = compiler.column(
+                variable().min(0).name(format!("shed[host={name}]")),
+                Hint::Shed { host: host_index },
+            );
+            stats.columns += 1;
+            stats.rows += 1;
+            compiler
+                .objectives
+                .step_rows
+                .push((StepKind::Step4, moved.geq(shed)));
+            shed
+        });
         compiler.objectives.levels.push(Level {
             host: host_index,
             vcpus,
             memory,
+            shed,
         });
     }
     stats
