@@ -49,6 +49,9 @@ pub struct SolveOptions {
     pub first_solution: bool,
     /// Run HiGHS's presolve.
     pub presolve: bool,
+    /// Solve the root LP by interior point (HiGHS's IPX) when there is no basis, in place of
+    /// the dual simplex.
+    pub ipm_root: bool,
 }
 
 /// A HiGHS model built from a compiler, changed in place between solves.
@@ -239,6 +242,11 @@ impl Session {
             .and_then(|e| e.parse::<f64>().ok())
         {
             let _ = model.try_set_option("mip_heuristic_effort", effort);
+        }
+        let root = if options.ipm_root { "ipm" } else { "simplex" };
+        if model.try_set_option("mip_lp_solver", root).is_err() {
+            self.model = Some(model);
+            return unknown;
         }
         if let Some(start) = start {
             // A start is a hint: HiGHS checks it and ignores an unusable one.

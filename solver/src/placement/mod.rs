@@ -60,6 +60,12 @@ pub struct Placed {
 /// take the whole limit before any incumbent (measured on the 288-host platforms).
 pub const PRESOLVE_COLUMN_LIMIT: usize = 500_000;
 
+/// Whole models with at least this many columns solve their root LPs by interior point: the
+/// dual simplex took more than 20 s on h96-memory's spread step (53k columns; its root LP
+/// never finished in two attempts, where interior point proves the step in 16 s), while
+/// interior point was slower on the 32-48-host platforms (h30-zones' spread 1.0 s -> 3.6 s).
+pub const IPM_ROOT_COLUMN_LIMIT: usize = 20_000;
+
 /// Models with more columns than this (and a greedy start) are improved a few hosts at a time
 /// (`lns`) instead of solved whole: on the 288-host hard platform (700k columns) a whole
 /// solve of any step took its budget without improving on the start.
@@ -84,6 +90,14 @@ fn lns_column_limit() -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(LNS_COLUMN_LIMIT)
+}
+
+/// [`IPM_ROOT_COLUMN_LIMIT`], or `VKSPLAN_IPM_ROOT_COLUMNS` (experiments).
+fn ipm_root_column_limit() -> usize {
+    std::env::var("VKSPLAN_IPM_ROOT_COLUMNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(IPM_ROOT_COLUMN_LIMIT)
 }
 
 fn tracing() -> bool {
@@ -112,6 +126,8 @@ struct Solve<'a> {
     threads: u32,
     mip_gap: f64,
     presolve: bool,
+    /// Root LPs by interior point (see [`IPM_ROOT_COLUMN_LIMIT`]).
+    ipm_root: bool,
     incumbent: Option<Incumbent>,
     levels: Option<Levels>,
     facts: greedy::Facts,
@@ -223,6 +239,7 @@ pub fn place(inventory: &Inventory, options: &Options) -> Placed {
         threads: options.threads,
         mip_gap: inventory.policy.mip_gap,
         presolve: columns <= PRESOLVE_COLUMN_LIMIT,
+        ipm_root: columns >= ipm_root_column_limit(),
         incumbent,
         levels,
         facts,
@@ -740,6 +757,7 @@ impl Solve<'_> {
             mip_gap: self.mip_gap,
             first_solution: false,
             presolve: self.presolve,
+            ipm_root: self.ipm_root,
         }
     }
 
@@ -844,11 +862,6 @@ impl Solve<'_> {
                 }
             }
         }
-        if let Some(Step4::Peak(high)) = self.incumbent.as_ref().map(|i| i.score.step4) {
-            if low < high {
-                low = self.lp_floor(&levels, low, high, until);
-            }
-        }
         let mut proven = false;
         let mut probes = 0;
         while let Some(Step4::Peak(high)) = self.incumbent.as_ref().map(|i| i.score.step4) {
@@ -860,12 +873,22 @@ impl Solve<'_> {
             if remaining < Duration::from_millis(5) {
                 break;
             }
-            // The first probe is the bound itself (often the optimum, and when it is not, the
-            // proof is often the LP's). Then the level just below the peak: proofs that a level
+            // The first probe is the bound itself (often the optimum, and when it is not, HiGHS
+            // often refutes it at the root). Then the level just below the peak: proofs that a level
             // is impossible are the expensive probes near the optimum, and a plan found there is
             // polished well below it, so descending proves a good start optimal in one probe
             // (h30-zones: 2 probes in place of 4). After a few descents, halfway (by value)
             // between the bound and the peak, so that a poor start cannot cost a probe a level.
+            // Before the halving, the LP relaxation's bisection raises the bound where it can
+            // (not first: on h96-memory its first solve alone took 6 s and raised nothing,
+            // and no hard-suite platform reached the halving).
+            if probes == DESCENTS + 1 {
+                low = self.lp_floor(&levels, low, high, until);
+                if high <= low {
+                    proven = true;
+                    break;
+                }
+            }
             let probe_at = match probes {
                 0 => low,
                 1..=DESCENTS => levels.below(high),
