@@ -585,6 +585,12 @@ impl Solve<'_> {
         }
         let step_deadline = Instant::now() + budget;
         let floor = self.best_possible(step, lower);
+        if tracing() {
+            eprintln!(
+                "vksplan: step {} floor {floor:?}",
+                step.name(self.inventory.policy.objective)
+            );
+        }
         if self.whole_too_large {
             // Neighbourhoods only: the whole model is too large to solve within the limit.
             self.neighbourhoods(step, step_deadline);
