@@ -2,7 +2,7 @@
 //! index, the 16 default VM classes merged in, defaults applied, and every VM slot named.
 
 use crate::quantity::Bytes;
-use crate::topology::{ObjectiveKind, RuleKind, StoragePolicy, Topology};
+use crate::topology::{ObjectiveKind, RuleKind, StoragePolicy};
 use crate::version::Version;
 use serde::Serialize;
 
@@ -76,6 +76,15 @@ pub struct ClassSpec {
     pub reserved: bool,
     /// Devices (sorted by name).
     pub devices: Vec<(String, u32)>,
+}
+
+/// The Supervisor, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupervisorSpec {
+    /// Control-plane VMs: 1, or 3 (the only counts a valid document has).
+    pub replicas: u32,
+    /// Index into [`Inventory::groups`] of the group of its control-plane VMs.
+    pub group: usize,
 }
 
 /// A namespace with resolved references.
@@ -240,8 +249,6 @@ pub struct AdmissionUnit {
 /// The validated, expanded topology.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Inventory {
-    /// The document as decoded.
-    pub topology: Topology,
     /// Policy with defaults.
     pub policy: EffectivePolicy,
     /// Zones: the Supervisor's in its order, then other host zones in order of appearance.
@@ -256,6 +263,8 @@ pub struct Inventory {
     pub storage_policies: Vec<StoragePolicy>,
     /// Networks.
     pub networks: Vec<crate::topology::Network>,
+    /// The Supervisor, if the platform has one.
+    pub supervisor: Option<SupervisorSpec>,
     /// The Supervisor's management, workload and load-balancer network indices.
     pub supervisor_networks: Option<[usize; 3]>,
     /// Namespaces.
@@ -387,8 +396,7 @@ impl Inventory {
 
     /// Management-network addresses the Supervisor needs: replicas + 2.
     pub fn management_ips_needed(&self) -> u32 {
-        self.topology
-            .supervisor
+        self.supervisor
             .as_ref()
             .map_or(0, |supervisor| supervisor.replicas + 2)
     }

@@ -180,7 +180,7 @@ pub(crate) fn resolve(
     let hosts = r.host_specs(&zones, &policy);
     let catalog = r.catalog();
     let mut workloads = Workloads::default();
-    let supervisor_networks = r.supervisor(&zones, &catalog, &mut workloads);
+    let (supervisor, supervisor_networks) = r.supervisor(&zones, &catalog, &mut workloads);
     if r.too_many_vms() {
         return Err(r.errors.0);
     }
@@ -210,7 +210,6 @@ pub(crate) fn resolve(
         })
         .collect();
     Ok(Inventory {
-        topology: topology.clone(),
         policy,
         zones: zones.all,
         three_zone: zones.three_zone,
@@ -218,6 +217,7 @@ pub(crate) fn resolve(
         classes: catalog.classes,
         storage_policies: topology.storage_policies.clone(),
         networks: topology.networks.clone(),
+        supervisor,
         supervisor_networks,
         namespaces: workloads.namespaces,
         clusters: workloads.clusters,

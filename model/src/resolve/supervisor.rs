@@ -5,27 +5,30 @@ use super::classes::Catalog;
 use super::hosts::Zones;
 use super::{numbered, Resolver, Workloads};
 use crate::decode::Path;
-use crate::inventory::{Group, GroupKind};
+use crate::inventory::{Group, GroupKind, SupervisorSpec};
 use crate::quantity::Bytes;
 use crate::topology::{NetworkKind, Supervisor};
 use std::collections::HashSet;
 
 impl Resolver<'_> {
     /// Checks the Supervisor, if any, and adds the group of its control-plane VMs; returns
-    /// its networks (management, workload, load balancer) when all three resolve.
+    /// it resolved, and its networks (management, workload, load balancer) when all three
+    /// resolve.
     pub(super) fn supervisor(
         &mut self,
         zones: &Zones,
         catalog: &Catalog,
         workloads: &mut Workloads,
-    ) -> Option<[usize; 3]> {
-        let supervisor = self.t.supervisor.as_ref()?;
+    ) -> (Option<SupervisorSpec>, Option<[usize; 3]>) {
+        let Some(supervisor) = self.t.supervisor.as_ref() else {
+            return (None, None);
+        };
         let path = self.root.key("supervisor");
         self.supervisor_replicas_and_zones(supervisor, &path, zones);
         let networks = self.supervisor_networks(supervisor, &path, catalog);
         let (vcpus, memory) = supervisor.size.resources();
         let replicas = supervisor.replicas.min(3) as usize;
-        workloads.add_group(
+        let group = workloads.add_group(
             Group {
                 name: "supervisor/cp".into(),
                 kind: GroupKind::SupervisorControlPlane,
@@ -41,7 +44,11 @@ impl Resolver<'_> {
             },
             numbered("supervisor/cp", replicas),
         );
-        networks
+        let spec = SupervisorSpec {
+            replicas: supervisor.replicas,
+            group,
+        };
+        (Some(spec), networks)
     }
 
     /// Checks the control-plane replicas (1 or 3) and, for a Supervisor that spans zones,

@@ -210,10 +210,9 @@ pub fn account(inventory: &Inventory, alive: Alive) -> Accounting {
             accounting.network_ips[inventory.namespaces[namespace_index].workload_network] += 1;
         }
     }
-    if let (Some([management, workload, load_balancer]), Some(supervisor)) = (
-        inventory.supervisor_networks,
-        inventory.topology.supervisor.as_ref(),
-    ) {
+    if let (Some([management, workload, load_balancer]), Some(supervisor)) =
+        (inventory.supervisor_networks, inventory.supervisor.as_ref())
+    {
         // Replicas + the floating IP + the address reserved for upgrades; during a Supervisor
         // roll the new copy takes that reserve: alive copies + 1.
         accounting.network_ips[management] +=

@@ -91,10 +91,9 @@ fn network_users(inventory: &Inventory, network: usize) -> String {
 /// The networks short of addresses: the Supervisor's, and each network's shared count.
 fn network_shortfalls(inventory: &Inventory, d: &Demand, found: &mut Vec<Diagnostic>) {
     // Supervisor networks.
-    if let (Some([management, workload, _]), Some(supervisor)) = (
-        inventory.supervisor_networks,
-        inventory.topology.supervisor.as_ref(),
-    ) {
+    if let (Some([management, workload, _]), Some(supervisor)) =
+        (inventory.supervisor_networks, inventory.supervisor.as_ref())
+    {
         let network = &inventory.networks[management];
         if network.ips < supervisor.replicas + 2 {
             found.push(Diagnostic::new(Layer::Supervisor, &network.name, Constraint::ManagementIps, format!("the management network `{}` has {} addresses; a Supervisor of {} control-plane VMs needs {} (one per VM, the floating IP and one reserved for upgrades)", network.name, network.ips, supervisor.replicas, supervisor.replicas + 2), format!("add {} address(es) to `{}`", supervisor.replicas + 2 - network.ips, network.name)).with_fix(format!("networks.{}.ips={}", network.name, supervisor.replicas + 2)));

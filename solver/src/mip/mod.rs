@@ -433,7 +433,7 @@ impl<'a> Compiler<'a> {
             slacks: None,
             supervisor_admit: None,
         };
-        if domain_as_rows && inventory.topology.supervisor.is_some() {
+        if domain_as_rows && inventory.supervisor.is_some() {
             let admit = compiler
                 .variables
                 .add(variable().binary().name("admit[supervisor]"));

@@ -762,10 +762,9 @@ impl Loads {
         }
         let supervisor_copies = self.supervisor_copies
             + u128::from(group.kind == vksplan_model::GroupKind::SupervisorControlPlane);
-        if let (Some([management, workload, load_balancer]), Some(supervisor)) = (
-            inventory.supervisor_networks,
-            inventory.topology.supervisor.as_ref(),
-        ) {
+        if let (Some([management, workload, load_balancer]), Some(supervisor)) =
+            (inventory.supervisor_networks, inventory.supervisor.as_ref())
+        {
             addresses[management] +=
                 (u128::from(supervisor.replicas) + 2).max(supervisor_copies + 1);
             addresses[workload] += supervisor_copies;

@@ -289,10 +289,9 @@ fn limits_and_pools(
             ));
         }
     }
-    if let (Some([management, workload, load_balancer]), Some(supervisor)) = (
-        inventory.supervisor_networks,
-        inventory.topology.supervisor.as_ref(),
-    ) {
+    if let (Some([management, workload, load_balancer]), Some(supervisor)) =
+        (inventory.supervisor_networks, inventory.supervisor.as_ref())
+    {
         // Replicas, the floating address and the one kept for upgrades; during a roll the new
         // copy takes the kept one: at least live copies + 1.
         addresses[management] += (u128::from(supervisor.replicas) + 2).max(supervisor_copies + 1);

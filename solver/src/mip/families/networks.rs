@@ -14,10 +14,9 @@ pub struct IpAddresses;
 pub fn network_use(compiler: &Compiler) -> Vec<Expression> {
     let inventory: &Inventory = compiler.inventory;
     let mut used = vec![Expression::from(0.0); inventory.networks.len()];
-    if let (Some([management, workload, load_balancer]), Some(supervisor)) = (
-        inventory.supervisor_networks,
-        inventory.topology.supervisor.as_ref(),
-    ) {
+    if let (Some([management, workload, load_balancer]), Some(supervisor)) =
+        (inventory.supervisor_networks, inventory.supervisor.as_ref())
+    {
         let runs = compiler.supervisor();
         used[management] += runs.clone() * f64::from(supervisor.replicas + 2);
         used[workload] += runs.clone() * f64::from(supervisor.replicas);
