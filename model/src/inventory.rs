@@ -1,9 +1,9 @@
 //! The validated, expanded topology the solver works on: every reference resolved to an
 //! index, the 16 default VM classes merged in, defaults applied, and every VM slot named.
 
-use crate::quantity::Bytes;
-use crate::topology::{ObjectiveKind, RuleKind, StoragePolicy};
-use crate::version::Version;
+use crate::document::Bytes;
+use crate::document::{Network, ObjectiveKind, RuleKind, StoragePolicy};
+use crate::document::Version;
 use serde::Serialize;
 
 /// The largest number of VMs a topology may expand to; beyond it the input is refused.
@@ -262,7 +262,7 @@ pub struct Inventory {
     /// Storage policies.
     pub storage_policies: Vec<StoragePolicy>,
     /// Networks.
-    pub networks: Vec<crate::topology::Network>,
+    pub networks: Vec<Network>,
     /// The Supervisor, if the platform has one.
     pub supervisor: Option<SupervisorSpec>,
     /// The Supervisor's management, workload and load-balancer network indices.
@@ -538,17 +538,17 @@ pub struct Demand {
     /// Memory.
     #[serde(
         rename = "memory_mib",
-        serialize_with = "crate::quantity::serialize_mib"
+        serialize_with = "crate::document::serialize_mib"
     )]
     pub memory: Bytes,
     /// Reserved memory.
     #[serde(
         rename = "reserved_memory_mib",
-        serialize_with = "crate::quantity::serialize_mib"
+        serialize_with = "crate::document::serialize_mib"
     )]
     pub reserved_memory: Bytes,
     /// Disk.
-    #[serde(rename = "disk_mib", serialize_with = "crate::quantity::serialize_mib")]
+    #[serde(rename = "disk_mib", serialize_with = "crate::document::serialize_mib")]
     pub disk: Bytes,
 }
 
@@ -562,13 +562,13 @@ pub struct Capacity {
     /// Physical memory.
     #[serde(
         rename = "memory_mib",
-        serialize_with = "crate::quantity::serialize_mib"
+        serialize_with = "crate::document::serialize_mib"
     )]
     pub memory: Bytes,
     /// Memory allowed with overcommit.
     #[serde(
         rename = "memory_limit_mib",
-        serialize_with = "crate::quantity::serialize_mib"
+        serialize_with = "crate::document::serialize_mib"
     )]
     pub memory_limit: Bytes,
 }
@@ -600,12 +600,12 @@ pub struct GroupSummary {
     /// Memory per VM.
     #[serde(
         rename = "memory_mib",
-        serialize_with = "crate::quantity::serialize_mib"
+        serialize_with = "crate::document::serialize_mib"
     )]
     pub memory: Bytes,
     /// Reserved.
     pub reserved: bool,
     /// Disk per VM.
-    #[serde(rename = "disk_mib", serialize_with = "crate::quantity::serialize_mib")]
+    #[serde(rename = "disk_mib", serialize_with = "crate::document::serialize_mib")]
     pub disk: Bytes,
 }

@@ -5,6 +5,13 @@
 //! quantities and derived VM names, and a validation that collects every error with its JSON
 //! path. It has no solver dependency.
 //!
+//! Its folders follow a document's way in: [`document`] is the input as written (strict JSON
+//! reading, the field-by-field decoder, the types, quantities, versions, rule globs and what-if
+//! changes); a private resolver checks it and expands it into an [`Inventory`]
+//! ([`inventory`]: the resolved platform the solver works on). [`plan`] is the output
+//! document, [`diagnostic`] the findings both sides report, and [`schema`] the JSON Schemas
+//! of the two documents.
+//!
 //! ```
 //! use vksplan_model::load;
 //!
@@ -32,25 +39,42 @@
 //! ```
 #![deny(missing_docs)]
 
-pub mod decode;
 pub mod diagnostic;
-pub mod glob;
+pub mod document;
 pub mod inventory;
-pub mod json;
 pub mod plan;
-pub mod quantity;
 mod resolve;
 pub mod schema;
-pub mod topology;
-pub mod version;
-pub mod what_if;
 
 pub use diagnostic::{Constraint, Diagnostic, Invalid, Layer};
+pub use document::{Bytes, Topology};
 pub use inventory::{Group, GroupKind, Inventory};
 pub use plan::{Plan, Status};
-pub use quantity::Bytes;
 pub use resolve::is_valid_name;
-pub use topology::Topology;
+
+/// The input document's types, at their path of the flat layout (other crates use
+/// `topology::RuleKind` and `topology::ObjectiveKind`); they live in [`document`].
+pub mod topology {
+    pub use crate::document::{
+        Cluster, Host, Namespace, Network, NetworkKind, NodePool, ObjectiveKind, Policy, Rule,
+        RuleKind, ServiceVm, StoragePolicy, Supervisor, SupervisorSize, Topology, Upgrade, VmClass,
+    };
+}
+
+/// Quantities, at their path of the flat layout; they live in [`document`].
+pub mod quantity {
+    pub use crate::document::{mib_value, serialize_mib, serialize_opt_mib, Bytes, MAX_BYTES, MIB};
+}
+
+/// The size cap on a document, at its path of the flat layout; it lives in [`document`].
+pub mod json {
+    pub use crate::document::MAX_DOCUMENT_BYTES;
+}
+
+/// What-if changes, at their path of the flat layout; they live in [`document`].
+pub mod what_if {
+    pub use crate::document::{apply, merge_patch, Change};
+}
 
 /// The most errors one validation reports: the first ones, then one entry that counts the
 /// rest (a document of 500,000 mistakes would otherwise print more than it holds).
@@ -66,7 +90,7 @@ pub fn load(document: &str) -> Result<Inventory, Invalid> {
 }
 
 /// Like [`load`], from raw bytes (a file's content: invalid UTF-8 is a syntax error; a UTF-8
-/// byte-order mark is skipped; documents over [`json::MAX_DOCUMENT_BYTES`] are refused).
+/// byte-order mark is skipped; documents over [`document::MAX_DOCUMENT_BYTES`] are refused).
 pub fn load_bytes(document: &[u8]) -> Result<Inventory, Invalid> {
     load_document(document).map(|(inventory, _)| inventory)
 }
@@ -79,10 +103,11 @@ pub fn load_document(document: &[u8]) -> Result<(Inventory, serde_json::Value), 
     Ok((inventory, value))
 }
 
-/// Parses a document (see [`json::parse`]); duplicate keys are errors, together with whatever
-/// else the document gets wrong.
+/// Parses a document strictly: a UTF-8 byte-order mark is skipped, documents over
+/// [`document::MAX_DOCUMENT_BYTES`] are refused, and duplicate keys are errors, together with
+/// whatever else the document gets wrong.
 pub fn parse_document(document: &[u8]) -> Result<serde_json::Value, Invalid> {
-    let (value, duplicates) = json::parse(document).map_err(|error| Invalid {
+    let (value, duplicates) = document::parse(document).map_err(|error| Invalid {
         errors: vec![error],
     })?;
     if duplicates.is_empty() {
@@ -97,8 +122,8 @@ pub fn parse_document(document: &[u8]) -> Result<serde_json::Value, Invalid> {
 
 /// Decodes and validates an already parsed document.
 pub fn load_value(value: &serde_json::Value) -> Result<Inventory, Invalid> {
-    let mut errors = decode::Errors::default();
-    let topology = topology::decode(value, &mut errors);
+    let mut errors = document::Errors::default();
+    let topology = document::decode_topology(value, &mut errors);
     resolve::resolve(&topology, errors).map_err(capped)
 }
 
@@ -116,23 +141,4 @@ fn capped(mut errors: Vec<Diagnostic>) -> Invalid {
         ));
     }
     Invalid { errors }
-}
-
-pub(crate) fn syntax_error(error: &serde_json::Error) -> Diagnostic {
-    let what = match error.classify() {
-        serde_json::error::Category::Eof => "the document ends early",
-        serde_json::error::Category::Io => "the document could not be read",
-        _ => "the document is not valid JSON",
-    };
-    Diagnostic::input(
-        "$",
-        "",
-        "json_syntax",
-        format!("{what}: {error}"),
-        format!(
-            "fix the JSON syntax at line {}, column {}",
-            error.line(),
-            error.column()
-        ),
-    )
 }

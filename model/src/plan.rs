@@ -1,7 +1,7 @@
 //! The plan document of docs/output-and-upgrades.md: what the engine hands back.
 
 use crate::diagnostic::{Diagnostic, Invalid};
-use crate::quantity::{serialize_mib, serialize_opt_mib, Bytes};
+use crate::document::{serialize_mib, serialize_opt_mib, Bytes};
 use serde::Serialize;
 use std::collections::BTreeMap;
 

@@ -2,7 +2,7 @@
 //!
 //! The plan's schema comes from the types the plan is serialised from ([`crate::plan::Plan`]).
 //! The input's comes from the types below, which mirror the document's JSON shape field for
-//! field (the decoder in [`crate::topology`] reads JSON by hand to collect every error at once,
+//! field (the decoder in [`crate::document`] reads JSON by hand to collect every error at once,
 //! so its types are shaped for the solver, not for the document). A test checks that every
 //! fixture validates, and that an unknown field anywhere in them is refused by both the schema
 //! and the decoder. The schema checks shape, types and ranges; references between names, rule

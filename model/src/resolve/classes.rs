@@ -2,9 +2,8 @@
 //! and `networks`.
 
 use super::{Names, Resolver};
-use crate::decode::Path;
+use crate::document::{NetworkKind, Path};
 use crate::inventory::{default_classes, ClassSpec};
-use crate::topology::NetworkKind;
 
 /// What workloads refer to by name: VM classes, storage policies and networks.
 pub(super) struct Catalog {

@@ -4,9 +4,8 @@
 use super::hosts::Zones;
 use super::namespaces::{class_group, Scope};
 use super::{numbered, Resolver, Workloads};
-use crate::decode::Path;
+use crate::document::{Cluster, NodePool, Path};
 use crate::inventory::{AdmissionUnit, ClusterSpec, GroupKind};
-use crate::topology::{Cluster, NodePool};
 use std::collections::HashSet;
 
 /// One cluster being resolved: what its groups share.

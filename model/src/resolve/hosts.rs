@@ -1,8 +1,8 @@
 //! The `hosts` section: the host list, host names, devices and zones.
 
 use super::{Names, Resolver};
+use crate::document::Bytes;
 use crate::inventory::{EffectivePolicy, HostSpec};
-use crate::quantity::Bytes;
 
 /// The zones of the platform.
 pub(super) struct Zones {
@@ -136,7 +136,7 @@ impl Resolver<'_> {
 }
 
 /// The zones: the Supervisor's, then any other a host names.
-fn zones(t: &crate::topology::Topology) -> Zones {
+fn zones(t: &crate::document::Topology) -> Zones {
     let supervisor: Vec<String> = t
         .supervisor
         .as_ref()

@@ -18,9 +18,8 @@ mod rules;
 mod supervisor;
 mod upgrade;
 
-use crate::decode::{Errors, Path};
+use crate::document::{Errors, Path, Topology};
 use crate::inventory::*;
-use crate::topology::Topology;
 use std::collections::HashMap;
 
 /// Whether `name` is a valid name: `[a-z0-9]([-a-z0-9.]*[a-z0-9])?`, at most 253 characters.

@@ -4,10 +4,8 @@
 use super::classes::Catalog;
 use super::hosts::Zones;
 use super::{Resolver, Workloads};
-use crate::decode::Path;
+use crate::document::{Bytes, Namespace, NetworkKind, Path};
 use crate::inventory::{AdmissionUnit, ClassSpec, Group, GroupKind, NamespaceSpec, MAX_VMS};
-use crate::quantity::Bytes;
-use crate::topology::{Namespace, NetworkKind};
 use std::collections::HashSet;
 
 /// One namespace being resolved: what its clusters and VMs may use.

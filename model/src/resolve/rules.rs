@@ -2,10 +2,8 @@
 //! names.
 
 use super::Resolver;
-use crate::decode::Path;
-use crate::glob::Glob;
+use crate::document::{Glob, Path, Rule, RuleKind};
 use crate::inventory::{HostSpec, RuleSpec, VmSlot};
-use crate::topology::{Rule, RuleKind};
 
 impl Resolver<'_> {
     /// Checks the rule names and resolves each rule's globs into the VMs (and, for `vm_host`

@@ -4,10 +4,8 @@
 use super::classes::Catalog;
 use super::hosts::Zones;
 use super::{numbered, Resolver, Workloads};
-use crate::decode::Path;
+use crate::document::{Bytes, NetworkKind, Path, Supervisor};
 use crate::inventory::{Group, GroupKind, SupervisorSpec};
-use crate::quantity::Bytes;
-use crate::topology::{NetworkKind, Supervisor};
 use std::collections::HashSet;
 
 impl Resolver<'_> {

@@ -1,9 +1,8 @@
 //! The `upgrade` section: target versions of clusters, hosts to patch, the Supervisor.
 
 use super::{Names, Resolver};
-use crate::decode::Path;
+use crate::document::{Path, Upgrade};
 use crate::inventory::{ClusterSpec, UpgradeSpec};
-use crate::topology::Upgrade;
 
 impl Resolver<'_> {
     /// Resolves the upgrade, if any: its clusters, hosts and Supervisor.
@@ -40,7 +39,7 @@ impl Resolver<'_> {
         upgrade: &Upgrade,
         path: &Path,
         clusters: &[ClusterSpec],
-    ) -> Vec<(usize, crate::version::Version)> {
+    ) -> Vec<(usize, crate::document::Version)> {
         let mut upgrade_clusters = Vec::new();
         for (name, target) in &upgrade.clusters {
             let cpath = path.key("clusters").key(name);

@@ -38,7 +38,7 @@ pub fn parse(bytes: &[u8]) -> Result<(Value, Vec<Diagnostic>), Diagnostic> {
     }
     .deserialize(&mut deserializer)
     .and_then(|value| deserializer.end().map(|()| value))
-    .map_err(|error| crate::syntax_error(&error))?;
+    .map_err(|error| syntax_error(&error))?;
     Ok((value, duplicates.into_inner()))
 }
 
@@ -137,6 +137,26 @@ impl<'de> Visitor<'de> for Node<'_> {
         }
         Ok(Value::Object(object))
     }
+}
+
+/// The diagnostic of a document that is not valid JSON, with its line and column.
+fn syntax_error(error: &serde_json::Error) -> Diagnostic {
+    let what = match error.classify() {
+        serde_json::error::Category::Eof => "the document ends early",
+        serde_json::error::Category::Io => "the document could not be read",
+        _ => "the document is not valid JSON",
+    };
+    Diagnostic::input(
+        "$",
+        "",
+        "json_syntax",
+        format!("{what}: {error}"),
+        format!(
+            "fix the JSON syntax at line {}, column {}",
+            error.line(),
+            error.column()
+        ),
+    )
 }
 
 #[cfg(test)]

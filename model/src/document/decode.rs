@@ -2,8 +2,8 @@
 //! instead of stopping at the first (serde's derive stops at the first). Each field that fails
 //! records an error and yields a fallback, so that later checks still see the entity.
 
+use super::quantity::{Bytes, MAX_BYTES, MIB};
 use crate::diagnostic::Diagnostic;
-use crate::quantity::{Bytes, MAX_BYTES, MIB};
 use serde_json::{Map, Value};
 
 /// A JSON path under construction: `namespaces[1].clusters[0].node_pools[0].vm_class`.

@@ -1,6 +1,6 @@
 //! Kubernetes versions as VKS writes them: `v1.31.4`, `v1.31.4+vmware.1-fips`.
 
-use crate::decode::{Decode, Errors, Path};
+use super::decode::{Decode, Errors, Path};
 use serde_json::Value;
 use std::fmt;
 

@@ -1,9 +1,9 @@
 //! The topology document of docs/input-format.md as Rust types, decoded field by field so that
-//! every error is collected (see [`crate::decode`]).
+//! every error is collected (see [`super::decode`]).
 
-use crate::decode::{check_range, decode_map, Decode, Errors, Fields, Path};
-use crate::quantity::Bytes;
-use crate::version::Version;
+use super::decode::{check_range, decode_map, Decode, Errors, Fields, Path};
+use super::quantity::Bytes;
+use super::version::Version;
 use serde_json::Value;
 
 /// The whole input document.
