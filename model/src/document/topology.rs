@@ -353,8 +353,8 @@ pub struct Upgrade {
 // ---------------------------------------------------------------------------------------------
 // Decoding
 
-/// Decodes a parsed topology document, recording every shape error (semantic checks are
-/// [`crate::inventory`]'s).
+/// Decodes a parsed topology document, recording every shape error (semantic checks are the
+/// resolver's, `resolve/`).
 pub(crate) fn decode(value: &Value, errors: &mut Errors) -> Topology {
     let root = Path::root();
     let Some(mut fields) = Fields::open(value, &root, errors) else {
