@@ -5,6 +5,7 @@
 //! section 5 names. A placement is the case of one copy per VM; upgrade waves (see
 //! [`crate::check::replay`]) add surge copies and migrating VMs.
 
+use crate::diagnosis::change::{Change, Quantity};
 use std::collections::{BTreeMap, BTreeSet};
 use vksplan_model::inventory::GroupKind;
 use vksplan_model::plan::{HostUsage, NamespaceUsage, NetworkUsage, StorageUsage, Usage};
@@ -333,6 +334,20 @@ fn host_violations(
     }
 }
 
+/// A namespace's CPU limit.
+fn cpu_limit(namespace: &str) -> Quantity {
+    Quantity::CpuLimit {
+        namespace: namespace.to_string(),
+    }
+}
+
+/// A namespace's memory limit.
+fn memory_limit(namespace: &str) -> Quantity {
+    Quantity::MemoryLimit {
+        namespace: namespace.to_string(),
+    }
+}
+
 /// Namespace limits (per zone too in a 3-zone Supervisor) and storage limits.
 fn namespace_violations(
     inventory: &Inventory,
@@ -361,12 +376,12 @@ fn namespace_violations(
                     ),
                         "raise the limit or shrink the namespace",
                     )
-                    .with_fix(format!("namespaces.{name}.limits.cpu_mhz={cpu_mhz}")),
+                    .with_fix(Change::new(cpu_limit(name), cpu_mhz).to_string()),
                 );
             }
             for (zone, (vcpus, _)) in zones.clone() {
                 if 3 * u128::from(*vcpus) * u128::from(policy.vcpu_mhz) > u128::from(limit) {
-                    violations.push(violation(Layer::Namespace, name, Constraint::CpuLimit, format!("namespace `{name}` would use more than a third of its CPU limit in zone `{}`", inventory.zones[*zone]), "spread the namespace over the zones or raise the limit").with_fix(format!("namespaces.{name}.limits.cpu_mhz={}", 3 * u128::from(*vcpus) * u128::from(policy.vcpu_mhz))));
+                    violations.push(violation(Layer::Namespace, name, Constraint::CpuLimit, format!("namespace `{name}` would use more than a third of its CPU limit in zone `{}`", inventory.zones[*zone]), "spread the namespace over the zones or raise the limit").with_fix(Change::new(cpu_limit(name), 3 * u128::from(*vcpus) * u128::from(policy.vcpu_mhz)).to_string()));
                 }
             }
         }
@@ -383,15 +398,12 @@ fn namespace_violations(
                         ),
                         "raise the limit or shrink the namespace",
                     )
-                    .with_fix(format!(
-                        "namespaces.{name}.limits.memory={}",
-                        load.memory.div_ceil(1 << 20)
-                    )),
+                    .with_fix(Change::new(memory_limit(name), load.memory).to_string()),
                 );
             }
             for (zone, (_, memory)) in zones {
                 if 3 * memory > u128::from(limit.0) {
-                    violations.push(violation(Layer::Namespace, name, Constraint::MemoryLimit, format!("namespace `{name}` would use more than a third of its memory limit in zone `{}`", inventory.zones[*zone]), "spread the namespace over the zones or raise the limit").with_fix(format!("namespaces.{name}.limits.memory={}", (3 * memory).div_ceil(1 << 20))));
+                    violations.push(violation(Layer::Namespace, name, Constraint::MemoryLimit, format!("namespace `{name}` would use more than a third of its memory limit in zone `{}`", inventory.zones[*zone]), "spread the namespace over the zones or raise the limit").with_fix(Change::new(memory_limit(name), 3 * memory).to_string()));
                 }
             }
         }
@@ -410,11 +422,16 @@ fn namespace_violations(
                             ),
                             "raise the storage limit",
                         )
-                        .with_fix(format!(
-                            "namespaces.{name}.limits.storage.{}={}",
-                            inventory.storage_policies[*policy_index].name,
-                            used.div_ceil(1 << 20)
-                        )),
+                        .with_fix(
+                            Change::new(
+                                Quantity::StorageLimit {
+                                    namespace: name.clone(),
+                                    policy: inventory.storage_policies[*policy_index].name.clone(),
+                                },
+                                *used,
+                            )
+                            .to_string(),
+                        ),
                     );
                 }
             }
@@ -444,11 +461,15 @@ fn pool_violations(
                         ),
                         "add capacity",
                     )
-                    .with_fix(format!(
-                        "storage_policies.{}.capacity={}",
-                        policy_spec.name,
-                        used.div_ceil(1 << 20)
-                    )),
+                    .with_fix(
+                        Change::new(
+                            Quantity::StorageCapacity {
+                                policy: policy_spec.name.clone(),
+                            },
+                            *used,
+                        )
+                        .to_string(),
+                    ),
                 );
             }
         }
@@ -475,7 +496,15 @@ fn pool_violations(
                     ),
                     "add addresses to the pool",
                 )
-                .with_fix(format!("networks.{}.ips={used}", network.name)),
+                .with_fix(
+                    Change::new(
+                        Quantity::Addresses {
+                            network: network.name.clone(),
+                        },
+                        *used,
+                    )
+                    .to_string(),
+                ),
             );
         }
     }

@@ -2,6 +2,7 @@
 //! of a set of admitted units against each limit), each reported with the layer that owns the
 //! resource (docs/output-and-upgrades.md) and the shortfall.
 
+use super::change::{Change, Quantity};
 use crate::check::verify::{account, Alive, Assignment, Copy};
 use std::collections::BTreeSet;
 use vksplan_model::inventory::GroupKind;
@@ -71,6 +72,13 @@ fn demand(inventory: &Inventory, included: &dyn Fn(usize) -> bool) -> Demand {
     }
 }
 
+/// A network's address count.
+fn addresses(network: &str) -> Quantity {
+    Quantity::Addresses {
+        network: network.to_string(),
+    }
+}
+
 /// Users of a network, for messages: the namespaces on it and the Supervisor.
 fn network_users(inventory: &Inventory, network: usize) -> String {
     let mut users: Vec<String> = inventory
@@ -96,11 +104,11 @@ fn network_shortfalls(inventory: &Inventory, d: &Demand, found: &mut Vec<Diagnos
     {
         let network = &inventory.networks[management];
         if network.ips < supervisor.replicas + 2 {
-            found.push(Diagnostic::new(Layer::Supervisor, &network.name, Constraint::ManagementIps, format!("the management network `{}` has {} addresses; a Supervisor of {} control-plane VMs needs {} (one per VM, the floating IP and one reserved for upgrades)", network.name, network.ips, supervisor.replicas, supervisor.replicas + 2), format!("add {} address(es) to `{}`", supervisor.replicas + 2 - network.ips, network.name)).with_fix(format!("networks.{}.ips={}", network.name, supervisor.replicas + 2)));
+            found.push(Diagnostic::new(Layer::Supervisor, &network.name, Constraint::ManagementIps, format!("the management network `{}` has {} addresses; a Supervisor of {} control-plane VMs needs {} (one per VM, the floating IP and one reserved for upgrades)", network.name, network.ips, supervisor.replicas, supervisor.replicas + 2), format!("add {} address(es) to `{}`", supervisor.replicas + 2 - network.ips, network.name)).with_fix(Change::new(addresses(&network.name), supervisor.replicas + 2).to_string()));
         }
         let network = &inventory.networks[workload];
         if network.ips < supervisor.replicas {
-            found.push(Diagnostic::new(Layer::Supervisor, &network.name, Constraint::WorkloadIps, format!("the Supervisor's workload network `{}` has {} addresses for {} control-plane VMs", network.name, network.ips, supervisor.replicas), format!("add {} address(es) to `{}`", supervisor.replicas - network.ips, network.name)).with_fix(format!("networks.{}.ips={}", network.name, supervisor.replicas)));
+            found.push(Diagnostic::new(Layer::Supervisor, &network.name, Constraint::WorkloadIps, format!("the Supervisor's workload network `{}` has {} addresses for {} control-plane VMs", network.name, network.ips, supervisor.replicas), format!("add {} address(es) to `{}`", supervisor.replicas - network.ips, network.name)).with_fix(Change::new(addresses(&network.name), supervisor.replicas).to_string()));
         }
     }
     // Namespace networks (workload and load balancer), shared counts.
@@ -127,10 +135,7 @@ fn network_shortfalls(inventory: &Inventory, d: &Demand, found: &mut Vec<Diagnos
                     network.name
                 ),
             )
-            .with_fix(format!(
-                "networks.{}.ips={}",
-                network.name, d.network_ips[index]
-            )),
+            .with_fix(Change::new(addresses(&network.name), d.network_ips[index]).to_string()),
         );
     }
 }
@@ -142,7 +147,7 @@ fn namespace_limit_shortfalls(inventory: &Inventory, d: &Demand, found: &mut Vec
     for (index, namespace) in inventory.namespaces.iter().enumerate() {
         let cpu_mhz = d.namespace_vcpus[index] * policy.vcpu_mhz;
         if let Some(limit) = namespace.cpu_mhz_limit.filter(|limit| cpu_mhz > *limit) {
-            found.push(Diagnostic::new(Layer::Namespace, &namespace.name, Constraint::CpuLimit, format!("the VMs of `{}` need {cpu_mhz} MHz ({} vCPUs x {} MHz); the namespace CPU limit is {limit} MHz", namespace.name, d.namespace_vcpus[index], policy.vcpu_mhz), format!("raise the CPU limit of `{}` by {} MHz or shrink a node pool", namespace.name, cpu_mhz - limit)).with_fix(format!("namespaces.{}.limits.cpu_mhz={cpu_mhz}", namespace.name)));
+            found.push(Diagnostic::new(Layer::Namespace, &namespace.name, Constraint::CpuLimit, format!("the VMs of `{}` need {cpu_mhz} MHz ({} vCPUs x {} MHz); the namespace CPU limit is {limit} MHz", namespace.name, d.namespace_vcpus[index], policy.vcpu_mhz), format!("raise the CPU limit of `{}` by {} MHz or shrink a node pool", namespace.name, cpu_mhz - limit)).with_fix(Change::new(Quantity::CpuLimit { namespace: namespace.name.clone() }, cpu_mhz).to_string()));
         }
         let memory = d.namespace_memory[index];
         if let Some(limit) = namespace
@@ -165,11 +170,15 @@ fn namespace_limit_shortfalls(inventory: &Inventory, d: &Demand, found: &mut Vec
                         Bytes((memory - u128::from(limit.0)) as u64)
                     ),
                 )
-                .with_fix(format!(
-                    "namespaces.{}.limits.memory={}",
-                    namespace.name,
-                    memory.div_ceil(1 << 20)
-                )),
+                .with_fix(
+                    Change::new(
+                        Quantity::MemoryLimit {
+                            namespace: namespace.name.clone(),
+                        },
+                        memory,
+                    )
+                    .to_string(),
+                ),
             );
         }
         for (policy_index, used) in d.namespace_storage[index].iter().enumerate() {
@@ -177,7 +186,7 @@ fn namespace_limit_shortfalls(inventory: &Inventory, d: &Demand, found: &mut Vec
                 namespace.storage_limits[policy_index].filter(|limit| *used > u128::from(limit.0))
             {
                 let policy_name = &inventory.storage_policies[policy_index].name;
-                found.push(Diagnostic::new(Layer::Namespace, &namespace.name, Constraint::StorageLimit, format!("the disks of `{}` need {} of `{policy_name}`; the namespace limit is {limit}", namespace.name, Bytes(*used as u64)), format!("raise the `{policy_name}` limit of `{}` by {}", namespace.name, Bytes((*used - u128::from(limit.0)) as u64))).with_fix(format!("namespaces.{}.limits.storage.{policy_name}={}", namespace.name, used.div_ceil(1 << 20))));
+                found.push(Diagnostic::new(Layer::Namespace, &namespace.name, Constraint::StorageLimit, format!("the disks of `{}` need {} of `{policy_name}`; the namespace limit is {limit}", namespace.name, Bytes(*used as u64)), format!("raise the `{policy_name}` limit of `{}` by {}", namespace.name, Bytes((*used - u128::from(limit.0)) as u64))).with_fix(Change::new(Quantity::StorageLimit { namespace: namespace.name.clone(), policy: policy_name.clone() }, *used).to_string()));
             }
         }
     }
@@ -207,11 +216,15 @@ fn storage_shortfalls(inventory: &Inventory, d: &Demand, found: &mut Vec<Diagnos
                         policy_spec.name
                     ),
                 )
-                .with_fix(format!(
-                    "storage_policies.{}.capacity={}",
-                    policy_spec.name,
-                    used.div_ceil(1 << 20)
-                )),
+                .with_fix(
+                    Change::new(
+                        Quantity::StorageCapacity {
+                            policy: policy_spec.name.clone(),
+                        },
+                        *used,
+                    )
+                    .to_string(),
+                ),
             );
         }
     }
@@ -374,13 +387,13 @@ fn pinned_zone_shortfalls(
         let zone = &inventory.zones[zone];
         let cpu_mhz = vcpus * inventory.policy.vcpu_mhz;
         if let Some(limit) = namespace.cpu_mhz_limit.filter(|limit| 3 * cpu_mhz > *limit) {
-            found.push(Diagnostic::new(Layer::Namespace, &namespace.name, Constraint::CpuLimit, format!("node pools of `{}` pinned to `{zone}` need {cpu_mhz} MHz there; a zone gets a third of the namespace CPU limit, {} MHz", namespace.name, limit / 3), format!("raise the CPU limit of `{}` to {} MHz or unpin a pool", namespace.name, 3 * cpu_mhz)).with_fix(format!("namespaces.{}.limits.cpu_mhz={}", namespace.name, 3 * cpu_mhz)));
+            found.push(Diagnostic::new(Layer::Namespace, &namespace.name, Constraint::CpuLimit, format!("node pools of `{}` pinned to `{zone}` need {cpu_mhz} MHz there; a zone gets a third of the namespace CPU limit, {} MHz", namespace.name, limit / 3), format!("raise the CPU limit of `{}` to {} MHz or unpin a pool", namespace.name, 3 * cpu_mhz)).with_fix(Change::new(Quantity::CpuLimit { namespace: namespace.name.clone() }, 3 * cpu_mhz).to_string()));
         }
         if let Some(limit) = namespace
             .memory_limit
             .filter(|limit| 3 * memory > u128::from(limit.0))
         {
-            found.push(Diagnostic::new(Layer::Namespace, &namespace.name, Constraint::MemoryLimit, format!("node pools of `{}` pinned to `{zone}` need {} there; a zone gets a third of the namespace memory limit, {}", namespace.name, Bytes(memory as u64), Bytes(limit.0 / 3)), format!("raise the memory limit of `{}` to {} or unpin a pool", namespace.name, Bytes((3 * memory) as u64))).with_fix(format!("namespaces.{}.limits.memory={}", namespace.name, (3 * memory).div_ceil(1 << 20))));
+            found.push(Diagnostic::new(Layer::Namespace, &namespace.name, Constraint::MemoryLimit, format!("node pools of `{}` pinned to `{zone}` need {} there; a zone gets a third of the namespace memory limit, {}", namespace.name, Bytes(memory as u64), Bytes(limit.0 / 3)), format!("raise the memory limit of `{}` to {} or unpin a pool", namespace.name, Bytes((3 * memory) as u64))).with_fix(Change::new(Quantity::MemoryLimit { namespace: namespace.name.clone() }, 3 * memory).to_string()));
         }
     }
     found

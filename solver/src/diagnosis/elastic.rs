@@ -11,12 +11,13 @@
 //! When even unlimited quantities do not help, the problem is in the hard rows: host count,
 //! capacity, anti-affinity, maintenance or rules (the facade then tries added hosts).
 
+use super::change::{Change, Quantity};
 use crate::check::verify::{account, Alive};
 use crate::mip::{families, gib, minimise, Compiler, Minimum, Relaxable};
 use crate::placement::blocks::blocks;
 use good_lp::{constraint, variable, Expression};
 use std::time::Duration;
-use vksplan_model::{Bytes, Constraint, Inventory, Layer};
+use vksplan_model::{Inventory, Layer};
 
 /// What one changed quantity costs in the objective, against a raise's relative size: a raise
 /// by up to this many times today's value is cheaper than changing one more quantity.
@@ -27,155 +28,36 @@ pub const CHANGE_WEIGHT: f64 = 100.0;
 pub struct Raise {
     /// The owning layer (docs/output-and-upgrades.md).
     pub layer: Layer,
-    /// The namespace, storage policy or network.
-    pub subject: String,
-    /// The constraint group it relaxes (`memory_limit`, `ip_addresses`...).
-    pub constraint: Constraint,
-    /// The `--what-if` path of the quantity.
-    pub path: String,
-    /// Today's value and the value needed, in `unit`.
+    /// The quantity raised: a namespace's limit, a storage policy's capacity, a network's
+    /// addresses.
+    pub quantity: Quantity,
+    /// Today's value, in the quantity's unit.
     pub from: u128,
-    /// The value needed.
+    /// The value needed, in the quantity's unit.
     pub to: u128,
-    /// What the values count.
-    pub unit: Unit,
-}
-
-/// Units of a [`Raise`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
-    /// MHz of CPU.
-    Mhz,
-    /// Bytes (written as MiB in the fix).
-    Bytes,
-    /// IP addresses.
-    Addresses,
 }
 
 impl Raise {
-    /// The `--what-if` assignment that makes the change.
-    pub fn assignment(&self) -> String {
-        match self.unit {
-            Unit::Bytes => format!("{}={}", self.path, self.to.div_ceil(1 << 20)),
-            Unit::Mhz | Unit::Addresses => format!("{}={}", self.path, self.to),
-        }
-    }
-
-    /// The raise an assignment of a fix makes (`namespaces.apps.limits.memory=65536`, MiB for
-    /// bytes), read against today's value; `None` for any other assignment.
-    pub fn from_assignment(inventory: &Inventory, assignment: &str) -> Option<Raise> {
-        let (path, value) = assignment.split_once('=')?;
-        let value: u128 = value.trim().parse().ok()?;
-        let parts: Vec<&str> = path.split('.').collect();
-        let namespace = |name: &str| inventory.namespaces.iter().find(|n| n.name == name);
-        let raise = |layer, subject: &str, constraint, from: u128, to: u128, unit| Raise {
+    /// `quantity` raised to `to`, read against its value in `inventory` today; `None` when
+    /// the inventory has no such quantity (an entity it does not have, or no limit).
+    pub fn to(inventory: &Inventory, quantity: Quantity, to: u128) -> Option<Raise> {
+        let (layer, from) = quantity.today(inventory)?;
+        Some(Raise {
             layer,
-            subject: subject.to_string(),
-            constraint,
-            path: path.to_string(),
+            quantity,
             from,
             to,
-            unit,
-        };
-        match parts.as_slice() {
-            ["namespaces", ns, "limits", "cpu_mhz"] => Some(raise(
-                Layer::Namespace,
-                ns,
-                Constraint::CpuLimit,
-                u128::from(namespace(ns)?.cpu_mhz_limit?),
-                value,
-                Unit::Mhz,
-            )),
-            ["namespaces", ns, "limits", "memory"] => Some(raise(
-                Layer::Namespace,
-                ns,
-                Constraint::MemoryLimit,
-                u128::from(namespace(ns)?.memory_limit?.0),
-                value << 20,
-                Unit::Bytes,
-            )),
-            ["namespaces", ns, "limits", "storage", policy] => {
-                let index = inventory
-                    .storage_policies
-                    .iter()
-                    .position(|p| p.name == *policy)?;
-                let limit = (*namespace(ns)?.storage_limits.get(index)?)?;
-                Some(raise(
-                    Layer::Namespace,
-                    ns,
-                    Constraint::StorageLimit,
-                    u128::from(limit.0),
-                    value << 20,
-                    Unit::Bytes,
-                ))
-            }
-            ["storage_policies", policy, "capacity"] => {
-                let spec = inventory
-                    .storage_policies
-                    .iter()
-                    .find(|p| p.name == *policy)?;
-                Some(raise(
-                    Layer::Infrastructure,
-                    policy,
-                    Constraint::StorageCapacity,
-                    u128::from(spec.capacity?.0),
-                    value << 20,
-                    Unit::Bytes,
-                ))
-            }
-            ["networks", network, "ips"] => {
-                let index = inventory.networks.iter().position(|n| n.name == *network)?;
-                Some(raise(
-                    inventory.network_layer(index),
-                    network,
-                    Constraint::IpAddresses,
-                    u128::from(inventory.networks[index].ips),
-                    value,
-                    Unit::Addresses,
-                ))
-            }
-            _ => None,
-        }
+        })
     }
 
-    /// The change in words: "raise the memory limit of namespace `team-a` by 16 GiB (from 48
-    /// GiB to 64 GiB)".
-    pub fn describe(&self) -> String {
-        let show = |value: u128| match self.unit {
-            Unit::Mhz => format!("{value} MHz"),
-            Unit::Bytes => Bytes(value.min(u128::from(u64::MAX)) as u64).to_string(),
-            Unit::Addresses => format!("{value}"),
-        };
-        let what = match self.constraint {
-            Constraint::CpuLimit => format!("the CPU limit of namespace `{}`", self.subject),
-            Constraint::MemoryLimit => format!("the memory limit of namespace `{}`", self.subject),
-            Constraint::StorageLimit => {
-                let policy = self.path.rsplit('.').next().unwrap_or_default();
-                format!(
-                    "the `{policy}` storage limit of namespace `{}`",
-                    self.subject
-                )
-            }
-            Constraint::StorageCapacity => {
-                format!("the capacity of storage policy `{}`", self.subject)
-            }
-            _ => format!("the addresses of network `{}`", self.subject),
-        };
-        if self.unit == Unit::Addresses {
-            return format!(
-                "add {} address(es) to network `{}` ({} -> {})",
-                self.to - self.from,
-                self.subject,
-                self.from,
-                self.to
-            );
-        }
-        format!(
-            "raise {what} by {} (from {} to {})",
-            show(self.to - self.from),
-            show(self.from),
-            show(self.to)
-        )
+    /// The raise `change` makes, read against today's value in `inventory`.
+    pub fn of(inventory: &Inventory, change: Change) -> Option<Raise> {
+        Raise::to(inventory, change.quantity, change.value)
+    }
+
+    /// The change that makes the raise.
+    pub fn change(&self) -> Change {
+        Change::new(self.quantity.clone(), self.to)
     }
 }
 
@@ -255,14 +137,11 @@ fn raises(inventory: &Inventory, totals: &crate::check::verify::Accounting) -> V
     let mut found = Vec::new();
     let mhz = u128::from(inventory.policy.vcpu_mhz);
     // A raise of a quantity in bytes, to whole MiB (what a fix can write).
-    let bytes = |layer, subject: &str, constraint, path: String, from: u64, needed: u128| Raise {
+    let bytes = |layer, quantity, from: u64, needed: u128| Raise {
         layer,
-        subject: subject.to_string(),
-        constraint,
-        path,
+        quantity,
         from: u128::from(from),
         to: needed.div_ceil(1 << 20) << 20,
-        unit: Unit::Bytes,
     };
     for (index, namespace) in inventory.namespaces.iter().enumerate() {
         let load = &totals.namespaces[index];
@@ -279,58 +158,41 @@ fn raises(inventory: &Inventory, totals: &crate::check::verify::Accounting) -> V
             if needed > u128::from(limit) {
                 found.push(Raise {
                     layer: Layer::Namespace,
-                    subject: name.clone(),
-                    constraint: Constraint::CpuLimit,
-                    path: format!("namespaces.{name}.limits.cpu_mhz"),
+                    quantity: Quantity::CpuLimit {
+                        namespace: name.clone(),
+                    },
                     from: u128::from(limit),
                     to: needed,
-                    unit: Unit::Mhz,
                 });
             }
         }
         if let Some(limit) = namespace.memory_limit {
             let needed = load.memory.max(zone_most(&|z| z.1));
             if needed > u128::from(limit.0) {
-                let path = format!("namespaces.{name}.limits.memory");
-                found.push(bytes(
-                    Layer::Namespace,
-                    name,
-                    Constraint::MemoryLimit,
-                    path,
-                    limit.0,
-                    needed,
-                ));
+                let quantity = Quantity::MemoryLimit {
+                    namespace: name.clone(),
+                };
+                found.push(bytes(Layer::Namespace, quantity, limit.0, needed));
             }
         }
         for (policy, limit) in namespace.storage_limits.iter().enumerate() {
             let needed = load.storage.get(&policy).copied().unwrap_or(0);
             if let Some(limit) = limit.filter(|limit| needed > u128::from(limit.0)) {
-                let policy_name = &inventory.storage_policies[policy].name;
-                let path = format!("namespaces.{name}.limits.storage.{policy_name}");
-                found.push(bytes(
-                    Layer::Namespace,
-                    name,
-                    Constraint::StorageLimit,
-                    path,
-                    limit.0,
-                    needed,
-                ));
+                let quantity = Quantity::StorageLimit {
+                    namespace: name.clone(),
+                    policy: inventory.storage_policies[policy].name.clone(),
+                };
+                found.push(bytes(Layer::Namespace, quantity, limit.0, needed));
             }
         }
     }
     for (policy, spec) in inventory.storage_policies.iter().enumerate() {
         let needed = totals.storage[policy];
         if let Some(capacity) = spec.capacity.filter(|c| needed > u128::from(c.0)) {
-            let path = format!("storage_policies.{}.capacity", spec.name);
-            let (layer, name) = (Layer::Infrastructure, &spec.name);
-            found.push(bytes(
-                layer,
-                name,
-                Constraint::StorageCapacity,
-                path,
-                capacity.0,
-                needed,
-            ));
+            let quantity = Quantity::StorageCapacity {
+                policy: spec.name.clone(),
+            };
+            found.push(bytes(Layer::Infrastructure, quantity, capacity.0, needed));
         }
     }
     for (index, network) in inventory.networks.iter().enumerate() {
@@ -338,12 +200,11 @@ fn raises(inventory: &Inventory, totals: &crate::check::verify::Accounting) -> V
         if needed > u64::from(network.ips) {
             found.push(Raise {
                 layer: inventory.network_layer(index),
-                subject: network.name.clone(),
-                constraint: Constraint::IpAddresses,
-                path: format!("networks.{}.ips", network.name),
+                quantity: Quantity::Addresses {
+                    network: network.name.clone(),
+                },
                 from: u128::from(network.ips),
                 to: u128::from(needed),
-                unit: Unit::Addresses,
             });
         }
     }

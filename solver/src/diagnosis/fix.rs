@@ -1,6 +1,9 @@
 //! The cheapest fix of a stuck plan: the fewest added hosts, then the fewest and smallest
 //! raises of limits and counts, each candidate checked by planning the changed document again.
 
+use super::change::{AddedHost, Change};
+use super::describe;
+use super::elastic::{self, Raise};
 use crate::Deadline;
 use vksplan_model::{self as model, Constraint, Plan, Status};
 
@@ -28,13 +31,52 @@ pub(crate) fn stuck(plan: &Plan) -> bool {
             .is_some_and(|u| u.status == Status::Infeasible)
 }
 
-/// One change of a fix.
-struct Change {
-    layer: model::Layer,
-    subject: String,
-    text: String,
-    /// `(path, value)` assignments in `--what-if` form.
-    assignments: Vec<(String, String)>,
+/// One change of a fix: hosts added, or a quantity raised.
+#[derive(Debug, Clone)]
+enum Step {
+    /// Copies of a host in service (`like`).
+    AddHosts {
+        /// The host copied.
+        like: String,
+        /// The copies.
+        hosts: Vec<AddedHost>,
+    },
+    /// A raise of a limit or a count.
+    Raise(Raise),
+}
+
+impl Step {
+    /// The owning layer and subject of its entry.
+    fn owner(&self) -> (model::Layer, &str) {
+        match self {
+            Step::AddHosts { like, .. } => (model::Layer::Infrastructure, like),
+            Step::Raise(raise) => (raise.layer, raise.quantity.subject()),
+        }
+    }
+
+    /// The step in words.
+    fn describe(&self) -> String {
+        match self {
+            Step::AddHosts { like, hosts } => describe::added_hosts(hosts.len(), like),
+            Step::Raise(raise) => describe::raise(raise),
+        }
+    }
+
+    /// Its `--what-if` changes, in order.
+    fn what_if(&self) -> Vec<model::what_if::Change> {
+        match self {
+            Step::AddHosts { hosts, .. } => hosts.iter().map(AddedHost::what_if).collect(),
+            Step::Raise(raise) => vec![raise.change().what_if()],
+        }
+    }
+
+    /// Its `--what-if` assignments, in order, as a fix writes them.
+    fn assignments(&self) -> Vec<String> {
+        match self {
+            Step::AddHosts { hosts, .. } => hosts.iter().map(AddedHost::to_string).collect(),
+            Step::Raise(raise) => vec![raise.change().to_string()],
+        }
+    }
 }
 
 /// The cheapest fix of a document (validated as `inventory`) whose plan `first` is stuck (no placement, or no upgrade
@@ -58,7 +100,7 @@ pub fn cheapest_fix(
     crate::progress::set("diagnosis: cheapest fix");
     let remaining = || deadline.remaining();
     let plan_with =
-        |changes: &[Change]| -> Result<Option<(model::Inventory, Plan)>, crate::SolverError> {
+        |changes: &[Step]| -> Result<Option<(model::Inventory, Plan)>, crate::SolverError> {
             let Some(inventory) = changed_inventory(document, changes) else {
                 return Ok(None);
             };
@@ -76,7 +118,7 @@ pub fn cheapest_fix(
         if added == 0 {
             return hosts_short(inventory);
         }
-        let added: Vec<Change> = added_hosts(document, added).into_iter().collect();
+        let added: Vec<Step> = added_hosts(document, added).into_iter().collect();
         changed_inventory(document, &added).is_none_or(|inventory| hosts_short(&inventory))
     };
     let most = (4 * inventory.hosts.len()).max(64);
@@ -102,7 +144,7 @@ pub fn cheapest_fix(
         fewest = high;
     }
     for added in fewest..=fewest + MAX_ADDED_HOSTS {
-        let mut changes: Vec<Change> = added_hosts(document, added).into_iter().collect();
+        let mut changes: Vec<Step> = added_hosts(document, added).into_iter().collect();
         if added > 0 && changes.is_empty() {
             // No host in service to copy.
             break;
@@ -134,25 +176,23 @@ pub fn cheapest_fix(
             if round == FIX_ROUNDS {
                 break;
             }
-            let raises: Vec<crate::diagnosis::elastic::Raise> = if plan.status == Status::Infeasible
-            {
+            let raises: Vec<Raise> = if plan.status == Status::Infeasible {
                 if hosts_short(&inventory) {
                     // No raise of a limit or a count can help: more hosts.
                     break;
                 }
-                match crate::diagnosis::elastic::cheapest_fix(&inventory, remaining()) {
-                    crate::diagnosis::elastic::Outcome::Raise(raises) => raises,
-                    crate::diagnosis::elastic::Outcome::NotEnough => Vec::new(),
-                    crate::diagnosis::elastic::Outcome::Unknown => return Ok(Vec::new()),
+                match elastic::cheapest_fix(&inventory, remaining()) {
+                    elastic::Outcome::Raise(raises) => raises,
+                    elastic::Outcome::NotEnough => Vec::new(),
+                    elastic::Outcome::Unknown => return Ok(Vec::new()),
                 }
             } else {
-                // A stuck upgrade: what its blocking tasks need.
+                // A stuck upgrade: what its blocking tasks need, read from the fixes its
+                // entries carry in the plan.
                 plan.diagnosis
                     .iter()
                     .flat_map(|d| &d.fix)
-                    .filter_map(|f| {
-                        crate::diagnosis::elastic::Raise::from_assignment(&inventory, f)
-                    })
+                    .filter_map(|f| Raise::of(&inventory, Change::parse(f)?))
                     .collect()
             };
             if !merge(&mut changes, raises) {
@@ -169,13 +209,8 @@ pub fn cheapest_fix(
 
 /// The document with `changes` applied, validated; `None` if a change does not apply or the
 /// result is invalid.
-fn changed_inventory(document: &serde_json::Value, changes: &[Change]) -> Option<model::Inventory> {
-    let assignments = changes
-        .iter()
-        .flat_map(|c| &c.assignments)
-        .map(|(path, value)| model::what_if::Change::parse_assignment(&format!("{path}={value}")))
-        .collect::<Result<Vec<_>, _>>()
-        .ok()?;
+fn changed_inventory(document: &serde_json::Value, changes: &[Step]) -> Option<model::Inventory> {
+    let assignments: Vec<model::what_if::Change> = changes.iter().flat_map(Step::what_if).collect();
     let changed = model::what_if::apply(document, &assignments).ok()?;
     model::load_value(&changed).ok()
 }
@@ -199,33 +234,23 @@ fn hosts_short(inventory: &model::Inventory) -> bool {
 
 /// Adds `raises` to `changes` (a larger raise of the same quantity replaces a smaller one);
 /// whether anything changed.
-fn merge(changes: &mut Vec<Change>, raises: Vec<crate::diagnosis::elastic::Raise>) -> bool {
+fn merge(changes: &mut Vec<Step>, raises: Vec<Raise>) -> bool {
     let mut changed = false;
     for raise in raises {
-        let value = raise
-            .assignment()
-            .split_once('=')
-            .map(|(_, v)| v.to_string())
-            .unwrap_or_default();
-        let change = Change {
-            layer: raise.layer,
-            subject: raise.subject.clone(),
-            text: raise.describe(),
-            assignments: vec![(raise.path.clone(), value.clone())],
-        };
-        match changes
-            .iter_mut()
-            .find(|c| c.assignments.iter().any(|(p, _)| *p == raise.path))
-        {
+        let existing = changes.iter_mut().find_map(|step| match step {
+            Step::Raise(existing) if existing.quantity == raise.quantity => Some(existing),
+            _ => None,
+        });
+        match existing {
             Some(existing) => {
-                let larger = |a: &str, b: &str| a.parse::<u128>().ok() > b.parse::<u128>().ok();
-                if larger(&value, &existing.assignments[0].1) {
-                    *existing = change;
+                // Compared as the document is given them (whole MiB for bytes).
+                if raise.change().written() > existing.change().written() {
+                    *existing = raise;
                     changed = true;
                 }
             }
             None => {
-                changes.push(change);
+                changes.push(Step::Raise(raise));
                 changed = true;
             }
         }
@@ -234,7 +259,7 @@ fn merge(changes: &mut Vec<Change>, raises: Vec<crate::diagnosis::elastic::Raise
 }
 
 /// `added` copies of the first host in service with the most cores, as one change.
-fn added_hosts(document: &serde_json::Value, added: usize) -> Option<Change> {
+fn added_hosts(document: &serde_json::Value, added: usize) -> Option<Step> {
     if added == 0 {
         return None;
     }
@@ -250,54 +275,98 @@ fn added_hosts(document: &serde_json::Value, added: usize) -> Option<Change> {
         .rev()
         .max_by_key(|h| cores(h))?;
     let name = template.get("name")?.as_str()?;
-    let assignments = (1..=added)
+    let hosts = (1..=added)
         .map(|n| {
             let new_name = format!("{name}-added-{n}");
             let mut host = template.clone();
             host["name"] = serde_json::Value::from(new_name.clone());
-            (format!("hosts.{new_name}"), host.to_string())
+            AddedHost {
+                name: new_name,
+                host,
+            }
         })
         .collect();
-    Some(Change {
-        layer: model::Layer::Infrastructure,
-        subject: name.to_string(),
-        text: format!("add {added} host(s) like `{name}`"),
-        assignments,
+    Some(Step::AddHosts {
+        like: name.to_string(),
+        hosts,
     })
 }
 
 /// One entry per change, each carrying the whole fix.
-fn fix_entries(changes: &[Change]) -> Vec<model::Diagnostic> {
-    let fix: Vec<String> = changes
-        .iter()
-        .flat_map(|c| &c.assignments)
-        .map(|(path, value)| format!("{path}={value}"))
-        .collect();
+fn fix_entries(changes: &[Step]) -> Vec<model::Diagnostic> {
+    let fix: Vec<String> = changes.iter().flat_map(Step::assignments).collect();
+    let texts: Vec<String> = changes.iter().map(Step::describe).collect();
     changes
         .iter()
-        .map(|change| {
-            let rest: Vec<&str> = changes
+        .zip(&texts)
+        .map(|(change, text)| {
+            let rest: Vec<&str> = texts
                 .iter()
-                .filter(|c| c.text != change.text)
-                .map(|c| c.text.as_str())
+                .filter(|t| *t != text)
+                .map(String::as_str)
                 .collect();
-            let with = if rest.is_empty() {
-                String::new()
-            } else {
-                format!("; with the other change(s) of the fix: {}", rest.join("; "))
-            };
+            let (layer, subject) = change.owner();
             let mut entry = model::Diagnostic::new(
-                change.layer,
-                &change.subject,
+                layer,
+                subject,
                 Constraint::CheapestFix,
-                format!(
-                    "the cheapest fix (checked by planning again with it applied): {}{with}",
-                    change.text
-                ),
-                change.text.clone(),
+                describe::cheapest_fix(text, &rest),
+                text.clone(),
             );
             entry.fix = fix.clone();
             entry
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnosis::change::Quantity;
+
+    fn memory(to_mib: u128) -> Raise {
+        Raise {
+            layer: model::Layer::Namespace,
+            quantity: Quantity::MemoryLimit {
+                namespace: "team-a".to_string(),
+            },
+            from: 8 << 20,
+            to: to_mib << 20,
+        }
+    }
+
+    #[test]
+    fn a_larger_raise_of_the_same_quantity_replaces_a_smaller_one() {
+        let mut changes = Vec::new();
+        assert!(merge(&mut changes, vec![memory(9)]));
+        // 10 MiB is larger than 9 MiB as a number (not as text).
+        assert!(merge(&mut changes, vec![memory(10)]));
+        assert!(!merge(&mut changes, vec![memory(9)]));
+        assert!(!merge(&mut changes, vec![memory(10)]));
+        let fix: Vec<String> = changes.iter().flat_map(Step::assignments).collect();
+        assert_eq!(fix, ["namespaces.team-a.limits.memory=10"]);
+    }
+
+    #[test]
+    fn fix_entries_carry_the_whole_fix() {
+        let document = serde_json::json!({
+            "hosts": [{"name": "esx-01", "cpu_cores": 16}, {"name": "esx-02", "cpu_cores": 32}]
+        });
+        let mut changes: Vec<Step> = added_hosts(&document, 2).into_iter().collect();
+        assert!(merge(&mut changes, vec![memory(10)]));
+        let entries = fix_entries(&changes);
+        let fix = [
+            r#"hosts.esx-02-added-1={"name":"esx-02-added-1","cpu_cores":32}"#,
+            r#"hosts.esx-02-added-2={"name":"esx-02-added-2","cpu_cores":32}"#,
+            "namespaces.team-a.limits.memory=10",
+        ];
+        assert_eq!(entries.len(), 2);
+        assert!(entries.iter().all(|e| e.fix == fix));
+        assert_eq!(entries[0].subject, "esx-02");
+        assert_eq!(entries[0].hint, "add 2 host(s) like `esx-02`");
+        assert_eq!(
+            entries[1].message,
+            "the cheapest fix (checked by planning again with it applied): raise the memory limit of namespace `team-a` by 2 MiB (from 8 MiB to 10 MiB); with the other change(s) of the fix: add 2 host(s) like `esx-02`"
+        );
+    }
 }

@@ -1,8 +1,13 @@
 //! Diagnosis: the necessary conditions and shortfalls of a topology (`diagnose`), minimal
 //! conflicts (`conflict`), the elastic model that prices raises (`elastic`), the cheapest fix of
-//! a stuck plan (`fix`), and the plain-text rendering of a plan (`text`).
+//! a stuck plan (`fix`), the plain-text rendering of a plan (`text`). Fixes travel as typed
+//! values (`change`: a [`change::Quantity`] of the document and a [`change::Change`] of it,
+//! whose `Display` is the `--what-if` assignment); `describe` turns those values into the
+//! English of the entries.
 
+pub(crate) mod change;
 pub(crate) mod conflict;
+pub(crate) mod describe;
 pub(crate) mod diagnose;
 pub(crate) mod elastic;
 pub(crate) mod fix;

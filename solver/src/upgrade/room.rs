@@ -494,7 +494,7 @@ pub(super) fn proof_entries(
         crate::diagnosis::elastic::cheapest_fix(&model.inventory, budget / 2)
     {
         for raise in raises {
-            headline = headline.with_fix(raise.assignment());
+            headline = headline.with_fix(raise.change().to_string());
         }
     }
     let mut found = vec![headline];
