@@ -5,6 +5,7 @@
 //! Groups are dropped in halving chunks while the rest stays infeasible, then one by one, so
 //! the result is irreducible: without any one of its groups, the others can hold.
 
+use super::describe;
 use crate::check::verify::{account, Accounting, Alive, Copy};
 use crate::mip::{families, feasible, Compiler, Owner};
 use crate::placement::blocks::blocks;
@@ -571,44 +572,13 @@ fn sort_owners(owners: &mut [Owner]) {
     owners.sort_by_key(key);
 }
 
-/// How a group reads in a sentence.
-pub fn describe(owner: &Owner) -> String {
-    describe_group(&owner.constraint, &owner.subject)
-}
-
-/// How a group (a constraint and its subject, as in a diagnosis entry) reads in a sentence.
-pub fn describe_group(constraint: &Constraint, subject: &str) -> String {
-    match constraint {
-        Constraint::Admission if subject == "supervisor" => "the Supervisor must run".to_string(),
-        Constraint::Admission => format!("`{subject}` must run (it has no priority)"),
-        Constraint::HostCapacity => format!("the capacity of host `{subject}`"),
-        Constraint::HostVcpus => format!("the vCPU capacity of host `{subject}`"),
-        Constraint::HostMemory => format!("the memory of host `{subject}`"),
-        Constraint::HostReservedVcpus | Constraint::HostReservedMemory => {
-            format!("the reservable capacity of host `{subject}`")
-        }
-        Constraint::Devices => format!("the devices of host `{subject}`"),
-        Constraint::Maintenance => format!("host `{subject}` is in maintenance"),
-        Constraint::HaAdmission => "HA admission control".to_string(),
-        Constraint::AntiAffinity => format!("the control-plane anti-affinity of `{subject}`"),
-        Constraint::ZonePinning => format!("the zone pin of node pool `{subject}`"),
-        Constraint::CpuLimit => format!("the CPU limit of namespace `{subject}`"),
-        Constraint::MemoryLimit => format!("the memory limit of namespace `{subject}`"),
-        Constraint::StorageLimit => format!("the storage limit of namespace `{subject}`"),
-        Constraint::StorageCapacity => format!("the capacity of storage policy `{subject}`"),
-        Constraint::IpAddresses => format!("the addresses of network `{subject}`"),
-        Constraint::Rules => format!("rule `{subject}`"),
-        other => format!("{other} of `{subject}`"),
-    }
-}
-
 /// How many of the other groups of a conflict an entry names.
 const LISTED_OTHERS: usize = 6;
 
 /// The diagnosis entries of a conflict: one per group, each naming the others (the first
 /// few of a large conflict).
 pub fn entries(conflict: &Conflict) -> Vec<Diagnostic> {
-    let all: Vec<String> = conflict.owners.iter().map(describe).collect();
+    let all: Vec<String> = conflict.owners.iter().map(describe::owner).collect();
     let qualifier = if conflict.irreducible {
         "a minimal conflict"
     } else {
@@ -618,12 +588,15 @@ pub fn entries(conflict: &Conflict) -> Vec<Diagnostic> {
         .owners
         .iter()
         .map(|owner| {
-            let others: Vec<&String> = all.iter().filter(|d| **d != describe(owner)).collect();
+            let others: Vec<&String> = all
+                .iter()
+                .filter(|d| **d != describe::owner(owner))
+                .collect();
             let (message, hint) = if others.is_empty() {
                 (
                     format!(
                         "{} cannot hold on its own: the fixed demand on it is larger than it",
-                        describe(owner)
+                        describe::owner(owner)
                     ),
                     "relax it",
                 )
@@ -648,7 +621,7 @@ pub fn entries(conflict: &Conflict) -> Vec<Diagnostic> {
                 (
                     format!(
                         "{} is part of {qualifier}: it cannot hold together with {with}",
-                        describe(owner)
+                        describe::owner(owner)
                     ),
                     "relax any one of these and the rest can hold",
                 )

@@ -1,12 +1,12 @@
 //! The English of the diagnosis: how its typed values (quantities and their raises, the hosts a
-//! fix adds) read in the entries of a plan. The searches (`elastic`, `fix`) build typed values
-//! and leave the words to this module, as pubgrub keeps its derivation tree apart from its
-//! reporter.
+//! fix adds, the groups of a conflict, the owners of a stuck task) read in the entries of a
+//! plan. The searches (`elastic`, `fix`, `conflict`, `upgrade::stuck`) build typed values and
+//! leave the words to this module, as pubgrub keeps its derivation tree apart from its reporter.
 
 use super::change::{Quantity, Unit};
-use super::conflict::describe_group;
 use super::elastic::Raise;
-use vksplan_model::Bytes;
+use crate::mip::Owner;
+use vksplan_model::{Bytes, Constraint, Layer};
 
 /// How a quantity reads in a sentence: "the memory limit of namespace `team-a`".
 pub fn quantity(quantity: &Quantity) -> String {
@@ -14,7 +14,7 @@ pub fn quantity(quantity: &Quantity) -> String {
         Quantity::StorageLimit { namespace, policy } => {
             format!("the `{policy}` storage limit of namespace `{namespace}`")
         }
-        _ => describe_group(&quantity.constraint(), quantity.subject()),
+        _ => group(&quantity.constraint(), quantity.subject()),
     }
 }
 
@@ -62,10 +62,50 @@ pub fn cheapest_fix(change: &str, others: &[&str]) -> String {
     format!("the cheapest fix (checked by planning again with it applied): {change}{with}")
 }
 
+/// How a group of rows reads in a sentence.
+pub fn owner(owner: &Owner) -> String {
+    group(&owner.constraint, &owner.subject)
+}
+
+/// How a group (a constraint and its subject, as in a diagnosis entry) reads in a sentence.
+pub fn group(constraint: &Constraint, subject: &str) -> String {
+    match constraint {
+        Constraint::Admission if subject == "supervisor" => "the Supervisor must run".to_string(),
+        Constraint::Admission => format!("`{subject}` must run (it has no priority)"),
+        Constraint::HostCapacity => format!("the capacity of host `{subject}`"),
+        Constraint::HostVcpus => format!("the vCPU capacity of host `{subject}`"),
+        Constraint::HostMemory => format!("the memory of host `{subject}`"),
+        Constraint::HostReservedVcpus | Constraint::HostReservedMemory => {
+            format!("the reservable capacity of host `{subject}`")
+        }
+        Constraint::Devices => format!("the devices of host `{subject}`"),
+        Constraint::Maintenance => format!("host `{subject}` is in maintenance"),
+        Constraint::HaAdmission => "HA admission control".to_string(),
+        Constraint::AntiAffinity => format!("the control-plane anti-affinity of `{subject}`"),
+        Constraint::ZonePinning => format!("the zone pin of node pool `{subject}`"),
+        Constraint::CpuLimit => format!("the CPU limit of namespace `{subject}`"),
+        Constraint::MemoryLimit => format!("the memory limit of namespace `{subject}`"),
+        Constraint::StorageLimit => format!("the storage limit of namespace `{subject}`"),
+        Constraint::StorageCapacity => format!("the capacity of storage policy `{subject}`"),
+        Constraint::IpAddresses => format!("the addresses of network `{subject}`"),
+        Constraint::Rules => format!("rule `{subject}`"),
+        other => format!("{other} of `{subject}`"),
+    }
+}
+
+/// How the owner of a stuck upgrade task (the roll or the patch that needs it: layer, subject,
+/// constraint) reads.
+pub fn task_owner(owner: &(Layer, String, Constraint)) -> String {
+    match owner.2 {
+        Constraint::Patch => format!("patching host `{}`", owner.1),
+        _ if owner.0 == Layer::Supervisor => "the Supervisor roll".to_string(),
+        _ => format!("the roll of `{}`", owner.1),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vksplan_model::Layer;
 
     fn raised(quantity: Quantity, from: u128, to: u128) -> String {
         raise(&Raise {

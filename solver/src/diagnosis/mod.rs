@@ -2,8 +2,8 @@
 //! conflicts (`conflict`), the elastic model that prices raises (`elastic`), the cheapest fix of
 //! a stuck plan (`fix`), the plain-text rendering of a plan (`text`). Fixes travel as typed
 //! values (`change`: a [`change::Quantity`] of the document and a [`change::Change`] of it,
-//! whose `Display` is the `--what-if` assignment); `describe` turns those values into the
-//! English of the entries.
+//! whose `Display` is the `--what-if` assignment); `describe` turns those values, and the
+//! groups of a conflict, into the English of the entries.
 
 pub(crate) mod change;
 pub(crate) mod conflict;

@@ -7,7 +7,8 @@
 //! blocks some host: with the VMs where they are at that wave, relaxing any one group of the
 //! conflict frees a host for the task (or, for a task tied to no host, lets its check pass).
 
-use crate::diagnosis::conflict::{describe_group, specificity};
+use crate::diagnosis::conflict::specificity;
+use crate::diagnosis::describe;
 use std::collections::{BTreeMap, BTreeSet};
 use vksplan_model::{Constraint, Diagnostic, Inventory, Layer};
 
@@ -137,15 +138,6 @@ fn hosts_named(inventory: &Inventory, hosts: &[Option<usize>]) -> String {
     }
 }
 
-/// How the owner of a task reads.
-fn describe_owner(owner: &(Layer, String, Constraint)) -> String {
-    match owner.2 {
-        Constraint::Patch => format!("patching host `{}`", owner.1),
-        _ if owner.0 == Layer::Supervisor => "the Supervisor roll".to_string(),
-        _ => format!("the roll of `{}`", owner.1),
-    }
-}
-
 /// Diagnosis entries for the blocked tasks of a stuck wave (`wave`: 1-based): per distinct
 /// conflict (at most three), one entry for the task's owner and one per group.
 pub fn entries(inventory: &Inventory, blocked: &[BlockedTask], wave: usize) -> Vec<Diagnostic> {
@@ -167,10 +159,10 @@ pub fn entries(inventory: &Inventory, blocked: &[BlockedTask], wave: usize) -> V
                 hosts_named(inventory, &names)
             )
         };
-        let owner = describe_owner(&task.owner);
+        let owner = describe::task_owner(&task.owner);
         let described: Vec<String> = groups
             .iter()
-            .map(|(d, _)| describe_group(&d.constraint, &d.subject))
+            .map(|(d, _)| describe::group(&d.constraint, &d.subject))
             .collect();
         let mut all = vec![owner.clone()];
         all.extend(described.iter().cloned());
