@@ -66,6 +66,10 @@ pub const PRESOLVE_COLUMN_LIMIT: usize = 500_000;
 /// interior point was slower on the 32-48-host platforms (h30-zones' spread 1.0 s -> 3.6 s).
 pub const IPM_ROOT_COLUMN_LIMIT: usize = 20_000;
 
+/// The share of its budget a solve with an interior-point root gets when it may run up to the
+/// placement's deadline (see [`Solve::options`]).
+const IPM_DEADLINE_SHARE: f64 = 0.7;
+
 /// Models with more columns than this (and a greedy start) are improved a few hosts at a time
 /// (`lns`) instead of solved whole: on the 288-host hard platform (700k columns) a whole
 /// solve of any step took its budget without improving on the start.
@@ -140,6 +144,8 @@ struct Solve<'a> {
     /// Set when a step found the placement infeasible.
     infeasible: bool,
     error: Option<String>,
+    /// When the placement must be done (the time limit less what building the plan needs).
+    deadline: Instant,
 }
 
 /// The MIP of `blocks`: every constraint family's rows (those `options` leaves on), with
@@ -248,6 +254,7 @@ pub fn place(inventory: &Inventory, options: &Options) -> Placed {
         held_level: None,
         infeasible: false,
         error: None,
+        deadline,
     };
     let rows = compiler.rows.len() + compiler.objectives.step_rows.len();
     // With a family switched off (tests), step 4 is left out: its rows (level capacities,
@@ -557,6 +564,8 @@ impl Solve<'_> {
 
     /// Runs one step within `budget`.
     fn run(&mut self, step: StepKind, budget: Duration, lower: Option<Ratio>) -> StepResult {
+        // The step's budget counts from here, polishing included.
+        let step_deadline = Instant::now() + budget;
         // The later steps start from the incumbent improved by a local search that keeps
         // what the earlier steps achieved.
         let polish_until = Instant::now() + budget / 4;
@@ -583,7 +592,6 @@ impl Solve<'_> {
                 proven: true,
             };
         }
-        let step_deadline = Instant::now() + budget;
         let floor = self.best_possible(step, lower);
         if tracing() {
             eprintln!(
@@ -604,7 +612,7 @@ impl Solve<'_> {
             (_, StepKind::Step4, ObjectiveKind::Consolidate) => 0.15,
             _ => WHOLE_SHARE,
         };
-        let whole_deadline = Instant::now() + budget.mul_f64(share);
+        let whole_deadline = (Instant::now() + budget.mul_f64(share)).min(step_deadline);
         let result = if step == StepKind::Step4 && self.levels.is_some() {
             self.balance(whole_deadline, lower.unwrap_or(Ratio::ZERO))
         } else {
@@ -757,8 +765,15 @@ impl Solve<'_> {
     }
 
     fn options(&self, until: Instant) -> SolveOptions {
+        let mut budget = until.saturating_duration_since(Instant::now());
+        if self.ipm_root && until + Duration::from_millis(1) >= self.deadline {
+            // After an interior-point root, HiGHS's first cut separation does not watch the
+            // clock (h96-memory's spread: 1.6-3.4 s past budgets of 11-13 s): a solve that may
+            // run up to the placement's deadline stops early enough to absorb that.
+            budget = budget.mul_f64(IPM_DEADLINE_SHARE);
+        }
         SolveOptions {
-            budget: until.saturating_duration_since(Instant::now()),
+            budget,
             threads: self.threads,
             mip_gap: self.mip_gap,
             first_solution: false,
@@ -786,10 +801,20 @@ impl Solve<'_> {
         let expression = self.expression(step);
         self.session().minimise(&expression);
         let start = self.start();
+        let began = Instant::now();
         let mut solved = {
             let options = self.options(until);
             self.session().solve(start.as_deref(), &options)
         };
+        if tracing() {
+            eprintln!(
+                "vksplan: whole model, {}: {:?} in {:.3}s of {:.3}s",
+                step.name(self.inventory.policy.objective),
+                solved.outcome,
+                began.elapsed().as_secs_f64(),
+                until.saturating_duration_since(began).as_secs_f64()
+            );
+        }
         // HiGHS (1.16) can report an optimum at an objective its returned solution does not
         // have: a MIP start mapped wrongly into the presolved space, or a wrong postsolve (seen
         // cold too). Whenever the solution's own objective disagrees with what HiGHS claims,
