@@ -95,11 +95,11 @@ pub fn group(constraint: &Constraint, subject: &str) -> String {
 
 /// How the owner of a stuck upgrade task (the roll or the patch that needs it: layer, subject,
 /// constraint) reads.
-pub fn task_owner(owner: &(Layer, String, Constraint)) -> String {
-    match owner.2 {
-        Constraint::Patch => format!("patching host `{}`", owner.1),
-        _ if owner.0 == Layer::Supervisor => "the Supervisor roll".to_string(),
-        _ => format!("the roll of `{}`", owner.1),
+pub fn task_owner(owner: &Owner) -> String {
+    match owner.constraint {
+        Constraint::Patch => format!("patching host `{}`", owner.subject),
+        _ if owner.layer == Layer::Supervisor => "the Supervisor roll".to_string(),
+        _ => format!("the roll of `{}`", owner.subject),
     }
 }
 

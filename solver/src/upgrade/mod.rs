@@ -17,6 +17,7 @@ pub(crate) mod stuck;
 
 use crate::check::replay::{apply_wave, final_check, start_violations, Op, Roll, State};
 use crate::check::verify::Assignment;
+use crate::mip::Owner;
 use crate::upgrade::stuck::{BlockedTask, Need};
 use std::collections::BTreeSet;
 use vksplan_model::inventory::{GroupKind, UpgradeSpec};
@@ -117,32 +118,29 @@ pub fn lower_bound(
 /// One way to build a wave: its actions, the hosts it patches, what is left, what blocked.
 type Trial = (Vec<Op>, Vec<usize>, Queues, Vec<BlockedTask>);
 
-/// Who needs a task done: (layer, subject, constraint) of the roll or the patch.
-type TaskOwner = (Layer, String, Constraint);
-
 /// The roll a slot belongs to: its cluster's, or the Supervisor's.
-fn roll_owner(inventory: &Inventory, vm: usize) -> TaskOwner {
+fn roll_owner(inventory: &Inventory, vm: usize) -> Owner {
     match inventory.unit_of_group(inventory.vms[vm].group) {
-        Some(unit) => (
-            Layer::Cluster,
-            inventory.admission_units[unit].name.clone(),
-            Constraint::Roll,
-        ),
-        None => (
-            Layer::Supervisor,
-            "supervisor".to_string(),
-            Constraint::Roll,
-        ),
+        Some(unit) => Owner {
+            layer: Layer::Cluster,
+            subject: inventory.admission_units[unit].name.clone(),
+            constraint: Constraint::Roll,
+        },
+        None => Owner {
+            layer: Layer::Supervisor,
+            subject: "supervisor".to_string(),
+            constraint: Constraint::Roll,
+        },
     }
 }
 
 /// The patch of a host.
-fn patch_owner(inventory: &Inventory, host: usize) -> TaskOwner {
-    (
-        Layer::Infrastructure,
-        inventory.hosts[host].name.clone(),
-        Constraint::Patch,
-    )
+fn patch_owner(inventory: &Inventory, host: usize) -> Owner {
+    Owner {
+        layer: Layer::Infrastructure,
+        subject: inventory.hosts[host].name.clone(),
+        constraint: Constraint::Patch,
+    }
 }
 
 struct Planner<'a> {
@@ -202,7 +200,7 @@ impl<'a> Planner<'a> {
         state: &State,
         ops: &mut Vec<Op>,
         avoid: &[usize],
-        (task, owner, need): (&str, TaskOwner, Need),
+        (task, owner, need): (&str, Owner, Need),
         make: impl Fn(usize) -> Vec<Op>,
     ) -> bool {
         let mut tried = Vec::new();
@@ -314,7 +312,7 @@ impl<'a> Planner<'a> {
     }
 
     /// Records a task whose check is tied to no destination.
-    fn refuse(&mut self, task: String, owner: TaskOwner, need: Need, broken: Vec<Diagnostic>) {
+    fn refuse(&mut self, task: String, owner: Owner, need: Need, broken: Vec<Diagnostic>) {
         self.blocked.push(BlockedTask {
             task,
             need,

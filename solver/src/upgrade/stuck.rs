@@ -9,8 +9,9 @@
 
 use crate::diagnosis::conflict::specificity;
 use crate::diagnosis::describe;
+use crate::mip::Owner;
 use std::collections::{BTreeMap, BTreeSet};
-use vksplan_model::{Constraint, Diagnostic, Inventory, Layer};
+use vksplan_model::{Constraint, Diagnostic, Inventory};
 
 /// What a blocked task needs of the state it waits in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,8 +40,8 @@ pub struct BlockedTask {
     pub task: String,
     /// What it needs of the state.
     pub need: Need,
-    /// Who needs it done: (layer, subject, constraint) of the roll or the patch.
-    pub owner: (Layer, String, Constraint),
+    /// Who needs it done: the layer, subject and constraint of the roll or the patch.
+    pub owner: Owner,
     /// What each try broke: per host tried (`None`: a check tied to no destination, or a try
     /// whose every broken group holds wherever the copy goes), every group broken.
     pub tried: Vec<(Option<usize>, Vec<Diagnostic>)>,
@@ -146,7 +147,7 @@ pub fn entries(inventory: &Inventory, blocked: &[BlockedTask], wave: usize) -> V
     for task in blocked {
         let groups = cover(&task.tried);
         let mut signature: Vec<Key> = groups.iter().map(|(d, _)| key(d)).collect();
-        signature.push((0, task.owner.2.clone(), task.owner.1.clone()));
+        signature.push((0, task.owner.constraint.clone(), task.owner.subject.clone()));
         if !seen.insert(signature) || seen.len() > 3 {
             continue;
         }
@@ -167,9 +168,9 @@ pub fn entries(inventory: &Inventory, blocked: &[BlockedTask], wave: usize) -> V
         let mut all = vec![owner.clone()];
         all.extend(described.iter().cloned());
         found.push(Diagnostic::new(
-            task.owner.0,
-            &task.owner.1,
-            task.owner.2.clone(),
+            task.owner.layer,
+            &task.owner.subject,
+            task.owner.constraint.clone(),
             format!(
                 "the upgrade is stuck at wave {wave}: {owner} needs {}, and {}; a minimal conflict: {}",
                 task.task,
@@ -209,6 +210,7 @@ pub fn entries(inventory: &Inventory, blocked: &[BlockedTask], wave: usize) -> V
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use vksplan_model::Layer;
 
     fn group(n: u8) -> Diagnostic {
         let layer = [Layer::Cluster, Layer::Namespace, Layer::Infrastructure][usize::from(n % 3)];
