@@ -10,6 +10,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use vksplan::model::Inventory;
+use vksplan_model::{HostId, VmId};
 
 /// Escapes text for HTML content and attribute values.
 fn escape(text: &str) -> String {
@@ -241,7 +242,7 @@ fn hosts(html: &mut String, inventory: &Inventory, plan: &Value) {
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"980\" height=\"{height:.0}\" role=\"img\"><text x=\"170\" y=\"12\">vCPU</text><text x=\"500\" y=\"12\">memory</text>"
         );
         for (line, &index) in members.iter().enumerate() {
-            let host = &inventory.hosts[index];
+            let host = &inventory.hosts[HostId::new(index)];
             let used = &usage[&host.name];
             let y = 20.0 + row * line as f64;
             let vcpus = number(&used["vcpus"]);
@@ -320,7 +321,7 @@ fn namespaces(html: &mut String, inventory: &Inventory, index: &Index, plan: &Va
             ) else {
                 continue;
             };
-            let Some(zone) = inventory.hosts[*host].zone else {
+            let Some(zone) = inventory.hosts[HostId::new(*host)].zone else {
                 continue;
             };
             let entry = per_zone.entry((namespace, zone)).or_default();
@@ -384,7 +385,7 @@ fn namespaces(html: &mut String, inventory: &Inventory, index: &Index, plan: &Va
 
 /// The network whose workload addresses a VM's copies take.
 fn workload_network(inventory: &Inventory, vm: usize) -> Option<usize> {
-    match inventory.groups[inventory.vms[vm].group].namespace {
+    match inventory.groups[inventory.vms[VmId::new(vm)].group].namespace {
         Some(namespace) => Some(inventory.namespaces[namespace].workload_network),
         None => inventory.supervisor_networks.map(|n| n[1]),
     }
@@ -474,7 +475,7 @@ fn timeline(inventory: &Inventory, index: &Index, plan: &Value, waves: &[Value])
     }
     // Clusters: first and last wave with an action on one of their VMs.
     let cluster_of = |vm: &str| -> Option<String> {
-        let group = &inventory.groups[inventory.vms[*index.vms.get(vm)?].group];
+        let group = &inventory.groups[inventory.vms[VmId::new(*index.vms.get(vm)?)].group];
         let cluster = group.cluster()?;
         Some(format!(
             "{}/{}",

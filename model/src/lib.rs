@@ -41,6 +41,7 @@
 
 pub mod diagnostic;
 pub mod document;
+pub mod id;
 pub mod inventory;
 pub mod plan;
 mod resolve;
@@ -48,6 +49,7 @@ pub mod schema;
 
 pub use diagnostic::{Constraint, Diagnostic, Invalid, Layer};
 pub use document::{Bytes, Topology};
+pub use id::{GroupId, HostId, IdVec, UnitId, VmId};
 pub use inventory::{Group, GroupKind, Inventory};
 pub use plan::{Plan, Status};
 pub use resolve::is_valid_name;

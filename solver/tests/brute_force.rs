@@ -9,6 +9,7 @@ mod common;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use vksplan_model::topology::ObjectiveKind;
+use vksplan_model::VmId;
 use vksplan_model::{Inventory, Status};
 use vksplan_solver::{verify, Assignment, Report};
 
@@ -56,10 +57,10 @@ fn brute_force(inventory: &Inventory) -> Option<(i64, i64, u32, u32, f64, u32)> 
         let admitted: Vec<bool> = (0..units).map(|u| mask & (1 << u) != 0).collect();
         let placed: Vec<usize> = (0..inventory.vms.len())
             .filter(|vm| {
-                let group = inventory.vms[*vm].group;
+                let group = inventory.vms[VmId::new(*vm)].group;
                 inventory
                     .unit_of_group(group)
-                    .is_none_or(|unit| admitted[unit])
+                    .is_none_or(|unit| admitted[unit.index()])
             })
             .collect();
         let total = hosts.pow(placed.len() as u32);

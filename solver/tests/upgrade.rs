@@ -19,8 +19,8 @@ fn case(name: &str) -> (Inventory, Plan) {
 fn start(inventory: &Inventory, plan: &Plan) -> Assignment {
     let mut start = Assignment::from_plan(inventory, plan);
     for (vm, host) in &inventory.placement {
-        if start.host_of[*vm].is_some() {
-            start.host_of[*vm] = Some(*host);
+        if start.host_of[vm.index()].is_some() {
+            start.host_of[vm.index()] = Some(host.index());
         }
     }
     start

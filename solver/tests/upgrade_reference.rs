@@ -11,6 +11,7 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use vksplan_model::plan::Action;
+use vksplan_model::{HostId, VmId};
 use vksplan_model::{Inventory, Status};
 use vksplan_solver::AuditReplay as Replay;
 
@@ -27,11 +28,11 @@ enum Search {
 
 /// One VM's choices in a wave.
 fn choices(replay: &Replay, inventory: &Inventory, vm: usize) -> Vec<Vec<Action>> {
-    let name = inventory.vms[vm].name.clone();
+    let name = inventory.vms[VmId::new(vm)].name.clone();
     let hosts: Vec<usize> = (0..inventory.hosts.len())
         .filter(|h| !replay.host(*h).2)
         .collect();
-    let host = |h: usize| inventory.hosts[h].name.clone();
+    let host = |h: usize| inventory.hosts[HostId::new(h)].name.clone();
     let (old, new) = replay.copies(vm);
     let (created, deleted) = replay.progress(vm);
     let mut options = vec![Vec::new()];
@@ -46,7 +47,9 @@ fn choices(replay: &Replay, inventory: &Inventory, vm: usize) -> Vec<Vec<Action>
             ]);
         }
         // Deleted first, created later: only where the pool may have a slot unavailable.
-        if let vksplan_model::GroupKind::NodePool { cluster, .. } = inventory.group_of(vm).kind {
+        if let vksplan_model::GroupKind::NodePool { cluster, .. } =
+            inventory.group_of(VmId::new(vm)).kind
+        {
             if inventory.clusters[cluster].max_unavailable > 0 {
                 options.push(vec![Action::Delete { vm: name.clone() }]);
             }
@@ -106,7 +109,7 @@ fn search(
             let exits: Vec<Action> = (0..inventory.hosts.len())
                 .filter(|h| replay.host(*h).2 && replay.host(*h).1)
                 .map(|h| Action::ExitMaintenance {
-                    host: inventory.hosts[h].name.clone(),
+                    host: inventory.hosts[HostId::new(h)].name.clone(),
                 })
                 .collect();
             let per_vm: Vec<Vec<Vec<Action>>> = (0..inventory.vms.len())
@@ -130,7 +133,7 @@ fn search(
                 for host in &enterable {
                     if code % 2 == 1 {
                         actions.push(Action::EnterMaintenance {
-                            host: inventory.hosts[*host].name.clone(),
+                            host: inventory.hosts[HostId::new(*host)].name.clone(),
                         });
                     }
                     code /= 2;
@@ -213,8 +216,8 @@ proptest! {
         let upgrade = plan.upgrade.clone().unwrap_or_else(|| panic!("no upgrade block"));
         let mut start = vksplan_solver::Assignment::from_plan(&inventory, &plan);
         for (vm, host) in &inventory.placement {
-            if start.host_of[*vm].is_some() {
-                start.host_of[*vm] = Some(*host);
+            if start.host_of[vm.index()].is_some() {
+                start.host_of[vm.index()] = Some(host.index());
             }
         }
         let found = search(&inventory, &start.host_of, &start.admitted, 7);

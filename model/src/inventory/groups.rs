@@ -3,6 +3,7 @@
 //! admitted or rejected as a whole.
 
 use crate::document::Bytes;
+use crate::id::{GroupId, VmId};
 
 /// What a group of VM slots is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,8 +54,8 @@ pub struct Group {
     pub disk: Bytes,
     /// Storage policy index (none for the Supervisor).
     pub storage_policy: Option<usize>,
-    /// Indices into [`Inventory::vms`](super::Inventory::vms) of its slots, in replica order.
-    pub vms: Vec<usize>,
+    /// Its slots, in replica order.
+    pub vms: Vec<VmId>,
 }
 
 impl Group {
@@ -82,8 +83,8 @@ impl Group {
 pub struct VmSlot {
     /// The derived name.
     pub name: String,
-    /// Group index.
-    pub group: usize,
+    /// Its group.
+    pub group: GroupId,
 }
 
 /// What can be admitted or rejected as a whole: a cluster or a VM Service VM.
@@ -94,5 +95,5 @@ pub struct AdmissionUnit {
     /// `None` = must be admitted.
     pub priority: Option<u32>,
     /// Its groups.
-    pub groups: Vec<usize>,
+    pub groups: Vec<GroupId>,
 }

@@ -1,5 +1,5 @@
 //! The validated, expanded topology the solver works on: every reference resolved to an
-//! index, the 16 default VM classes merged in, defaults applied, and every VM slot named.
+//! index (a typed [`crate::id`] for hosts, VM slots, groups and admission units), the 16 default VM classes merged in, defaults applied, and every VM slot named.
 //!
 //! - `specs`: the resolved pieces (policy, hosts, classes, the Supervisor, namespaces,
 //!   clusters, rules, upgrade request);
@@ -22,6 +22,7 @@ pub use specs::{
 pub use summary::{Capacity, Demand, GroupSummary, Summary, UpgradeSummary, VmCounts};
 
 use crate::document::{Network, StoragePolicy};
+use crate::id::{GroupId, HostId, IdVec, UnitId, VmId};
 
 /// The largest number of VMs a topology may expand to; beyond it the input is refused.
 pub const MAX_VMS: u64 = 100_000;
@@ -36,7 +37,7 @@ pub struct Inventory {
     /// A 3-zone Supervisor.
     pub three_zone: bool,
     /// Hosts.
-    pub hosts: Vec<HostSpec>,
+    pub hosts: IdVec<HostId, HostSpec>,
     /// All VM classes: the 16 defaults (possibly redefined), then added ones.
     pub classes: Vec<ClassSpec>,
     /// Storage policies.
@@ -52,19 +53,19 @@ pub struct Inventory {
     /// Clusters, over all namespaces.
     pub clusters: Vec<ClusterSpec>,
     /// Groups of identical VM slots.
-    pub groups: Vec<Group>,
+    pub groups: IdVec<GroupId, Group>,
     /// Every VM slot.
-    pub vms: Vec<VmSlot>,
+    pub vms: IdVec<VmId, VmSlot>,
     /// Clusters and VM Service VMs (the Supervisor is always admitted and is not one).
-    pub admission_units: Vec<AdmissionUnit>,
+    pub admission_units: IdVec<UnitId, AdmissionUnit>,
     /// Rules.
     pub rules: Vec<RuleSpec>,
-    /// Current placement: (vm index, host index).
-    pub placement: Vec<(usize, usize)>,
+    /// Current placement: (VM, host).
+    pub placement: Vec<(VmId, HostId)>,
     /// Upgrade request.
     pub upgrade: Option<UpgradeSpec>,
     /// Per group, its admission unit (`None`: the Supervisor's); see [`Inventory::unit_of_group`].
-    pub group_units: Vec<Option<usize>>,
+    pub group_units: IdVec<GroupId, Option<UnitId>>,
     /// Per cluster, its admission unit; see [`Inventory::unit_of_cluster`].
-    pub cluster_units: Vec<Option<usize>>,
+    pub cluster_units: Vec<Option<UnitId>>,
 }

@@ -2,25 +2,26 @@
 //! unit of a VM, HA admission over the hosts in service, and who owns a network's addresses.
 
 use super::{Group, Inventory};
+use crate::id::{GroupId, HostId, UnitId, VmId};
 
 impl Inventory {
     /// Looks a VM up by its derived name.
-    pub fn vm_index(&self, name: &str) -> Option<usize> {
-        self.vms.iter().position(|vm| vm.name == name)
+    pub fn vm_index(&self, name: &str) -> Option<VmId> {
+        self.vms.position(|vm| vm.name == name)
     }
 
     /// Looks a host up by name.
-    pub fn host_index(&self, name: &str) -> Option<usize> {
-        self.hosts.iter().position(|host| host.name == name)
+    pub fn host_index(&self, name: &str) -> Option<HostId> {
+        self.hosts.position(|host| host.name == name)
     }
 
     /// The group of a VM.
-    pub fn group_of(&self, vm: usize) -> &Group {
+    pub fn group_of(&self, vm: VmId) -> &Group {
         &self.groups[self.vms[vm].group]
     }
 
     /// The admission unit a group belongs to (`None` for the Supervisor).
-    pub fn unit_of_group(&self, group: usize) -> Option<usize> {
+    pub fn unit_of_group(&self, group: GroupId) -> Option<UnitId> {
         self.group_units.get(group).copied().flatten()
     }
 
@@ -56,7 +57,7 @@ impl Inventory {
     }
 
     /// The admission unit of a cluster.
-    pub fn unit_of_cluster(&self, cluster: usize) -> Option<usize> {
+    pub fn unit_of_cluster(&self, cluster: usize) -> Option<UnitId> {
         self.cluster_units.get(cluster).copied().flatten()
     }
 

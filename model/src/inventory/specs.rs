@@ -3,6 +3,7 @@
 //! Supervisor, namespaces, clusters, rules and the upgrade request.
 
 use crate::document::{Bytes, ObjectiveKind, RuleKind, Version};
+use crate::id::{GroupId, HostId, VmId};
 
 /// Policy with every default applied.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,8 +109,8 @@ pub fn default_classes() -> Vec<ClassSpec> {
 pub struct SupervisorSpec {
     /// Control-plane VMs: 1, or 3 (the only counts a valid document has).
     pub replicas: u32,
-    /// Index into [`Inventory::groups`](super::Inventory::groups) of the group of its control-plane VMs.
-    pub group: usize,
+    /// The group of its control-plane VMs.
+    pub group: GroupId,
 }
 
 /// A namespace with resolved references.
@@ -155,10 +156,10 @@ pub struct RuleSpec {
     pub name: String,
     /// Kind.
     pub kind: RuleKind,
-    /// Selected VM indices (sorted).
-    pub vms: Vec<usize>,
-    /// Selected host indices (sorted; `vm_host` only).
-    pub hosts: Vec<usize>,
+    /// Selected VMs (sorted).
+    pub vms: Vec<VmId>,
+    /// Selected hosts (sorted; `vm_host` only).
+    pub hosts: Vec<HostId>,
     /// Hard.
     pub must: bool,
     /// `vm_host` direction.
@@ -170,8 +171,8 @@ pub struct RuleSpec {
 pub struct UpgradeSpec {
     /// (cluster index, target version).
     pub clusters: Vec<(usize, Version)>,
-    /// Host indices to patch.
-    pub hosts: Vec<usize>,
+    /// Hosts to patch.
+    pub hosts: Vec<HostId>,
     /// Roll the Supervisor.
     pub supervisor: bool,
     /// Maintenance concurrency.

@@ -5,6 +5,7 @@ use super::hosts::Zones;
 use super::namespaces::{class_group, Scope};
 use super::{numbered, Resolver, Workloads};
 use crate::document::{Cluster, NodePool, Path};
+use crate::id::GroupId;
 use crate::inventory::{AdmissionUnit, ClusterSpec, GroupKind};
 use std::collections::HashSet;
 
@@ -104,13 +105,13 @@ impl Resolver<'_> {
     }
 
     /// Adds the groups of a cluster, control plane first, then each node pool; returns the
-    /// indices of those whose class is usable.
+    /// ids of those whose class is usable.
     fn cluster_groups(
         &mut self,
         cluster_scope: &ClusterScope,
         zones: &Zones,
         workloads: &mut Workloads,
-    ) -> Vec<usize> {
+    ) -> Vec<GroupId> {
         let (cluster, cpath, qualified) = (
             cluster_scope.cluster,
             &cluster_scope.path,
@@ -202,7 +203,7 @@ impl Resolver<'_> {
         (class, class_path): (&str, &Path),
         replicas: usize,
         workloads: &mut Workloads,
-    ) -> Option<usize> {
+    ) -> Option<GroupId> {
         let scope = cluster_scope.scope;
         let class = self.use_class(scope, class, class_path, &cluster_scope.qualified)?;
         let vm_names = numbered(&name, replicas);

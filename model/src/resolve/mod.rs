@@ -19,6 +19,7 @@ mod supervisor;
 mod upgrade;
 
 use crate::document::{Errors, Path, Topology};
+use crate::id::{GroupId, IdVec, UnitId, VmId};
 use crate::inventory::*;
 use std::collections::HashMap;
 
@@ -52,29 +53,29 @@ struct Names(HashMap<String, usize>);
 #[derive(Default)]
 struct Workloads {
     /// Every group (Supervisor control plane, cluster control planes and pools, Service VMs).
-    groups: Vec<Group>,
+    groups: IdVec<GroupId, Group>,
     /// Every VM slot, group by group.
-    vms: Vec<VmSlot>,
+    vms: IdVec<VmId, VmSlot>,
     /// Every namespace.
     namespaces: Vec<NamespaceSpec>,
     /// Every workload cluster.
     clusters: Vec<ClusterSpec>,
     /// One unit per cluster and per Service VM: what is admitted or not as a whole.
-    admission_units: Vec<AdmissionUnit>,
+    admission_units: IdVec<UnitId, AdmissionUnit>,
 }
 
 impl Workloads {
     /// Adds `group` with one new VM slot per name (its `vms` are set to those slots); returns
-    /// the group's index.
-    fn add_group(&mut self, mut group: Group, vm_names: Vec<String>) -> usize {
-        let index = self.groups.len();
-        group.vms = (self.vms.len()..self.vms.len() + vm_names.len()).collect();
+    /// the group's id.
+    fn add_group(&mut self, mut group: Group, vm_names: Vec<String>) -> GroupId {
+        let index = GroupId::new(self.groups.len());
+        group.vms = (self.vms.len()..self.vms.len() + vm_names.len())
+            .map(VmId::new)
+            .collect();
         self.groups.push(group);
-        self.vms.extend(
-            vm_names
-                .into_iter()
-                .map(|name| VmSlot { name, group: index }),
-        );
+        for name in vm_names {
+            self.vms.push(VmSlot { name, group: index });
+        }
         index
     }
 }
@@ -184,17 +185,18 @@ pub(crate) fn resolve(
         return Err(r.errors.0);
     }
     r.namespaces(&zones, &catalog, supervisor_networks, &mut workloads);
-    let rules = r.rules(&workloads.vms, &hosts);
-    let placement = r.placement(&workloads.vms, &host_names);
+    let rules = r.rules(workloads.vms.raw(), &hosts);
+    let placement = r.placement(workloads.vms.raw(), &host_names);
     let upgrade = r.upgrade(&workloads.clusters, &host_names);
     if !r.errors.0.is_empty() {
         return Err(r.errors.0);
     }
-    let group_units = (0..workloads.groups.len())
+    let group_units = workloads
+        .groups
+        .ids()
         .map(|group| {
             workloads
                 .admission_units
-                .iter()
                 .position(|unit| unit.groups.contains(&group))
         })
         .collect();
@@ -204,7 +206,6 @@ pub(crate) fn resolve(
         .map(|cluster| {
             workloads
                 .admission_units
-                .iter()
                 .position(|unit| unit.name == cluster.name)
         })
         .collect();
@@ -212,7 +213,7 @@ pub(crate) fn resolve(
         policy,
         zones: zones.all,
         three_zone: zones.three_zone,
-        hosts,
+        hosts: hosts.into(),
         classes: catalog.classes,
         storage_policies: topology.storage_policies.clone(),
         networks: topology.networks.clone(),

@@ -1,13 +1,14 @@
 //! The `placement` section: where VMs run today.
 
 use super::{Names, Resolver};
+use crate::id::{HostId, VmId};
 use crate::inventory::VmSlot;
 use std::collections::HashMap;
 
 impl Resolver<'_> {
     /// Resolves the current placement into (VM, host) index pairs; an error for each VM or
     /// host that does not exist (the pair is dropped then).
-    pub(super) fn placement(&mut self, vms: &[VmSlot], host_names: &Names) -> Vec<(usize, usize)> {
+    pub(super) fn placement(&mut self, vms: &[VmSlot], host_names: &Names) -> Vec<(VmId, HostId)> {
         let vm_index: HashMap<&str, usize> = vms
             .iter()
             .enumerate()
@@ -22,7 +23,7 @@ impl Resolver<'_> {
             }
             let host_found = self.reference(host_names, "host", host, &path, vm);
             if let (Some(vm), Some(host)) = (vm_found, host_found) {
-                placement.push((vm, host));
+                placement.push((VmId::new(vm), HostId::new(host)));
             }
         }
         placement

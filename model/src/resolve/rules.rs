@@ -3,6 +3,7 @@
 
 use super::Resolver;
 use crate::document::{Glob, Path, Rule, RuleKind};
+use crate::id::{HostId, VmId};
 use crate::inventory::{HostSpec, RuleSpec, VmSlot};
 
 impl Resolver<'_> {
@@ -32,8 +33,8 @@ impl Resolver<'_> {
             rules.push(RuleSpec {
                 name: rule.name.clone(),
                 kind: rule.kind,
-                vms: selected_vms,
-                hosts: selected_hosts,
+                vms: selected_vms.into_iter().map(VmId::new).collect(),
+                hosts: selected_hosts.into_iter().map(HostId::new).collect(),
                 must: rule.must,
                 run_on: rule.run_on,
             });

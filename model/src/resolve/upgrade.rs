@@ -2,6 +2,7 @@
 
 use super::{Names, Resolver};
 use crate::document::{Path, Upgrade};
+use crate::id::HostId;
 use crate::inventory::{ClusterSpec, UpgradeSpec};
 
 impl Resolver<'_> {
@@ -26,7 +27,7 @@ impl Resolver<'_> {
         }
         Some(UpgradeSpec {
             clusters: upgrade_clusters,
-            hosts: upgrade_hosts,
+            hosts: upgrade_hosts.into_iter().map(HostId::new).collect(),
             supervisor: upgrade.supervisor,
             max_hosts_in_maintenance: upgrade.max_hosts_in_maintenance,
         })

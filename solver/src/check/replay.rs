@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use vksplan_model::inventory::{GroupKind, UpgradeSpec};
 use vksplan_model::plan::Action;
 use vksplan_model::{Constraint, Diagnostic, Inventory, Layer};
+use vksplan_model::{GroupId, HostId, VmId};
 
 /// An action with indices instead of names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -39,8 +40,8 @@ impl Op {
 
     /// The plan document's form.
     pub fn action(self, inventory: &Inventory) -> Action {
-        let vm = |v: usize| inventory.vms[v].name.clone();
-        let host = |h: usize| inventory.hosts[h].name.clone();
+        let vm = |v: usize| inventory.vms[VmId::new(v)].name.clone();
+        let host = |h: usize| inventory.hosts[HostId::new(h)].name.clone();
         match self {
             Op::Exit(h) => Action::ExitMaintenance { host: host(h) },
             Op::Create(v, h) => Action::Create {
@@ -80,23 +81,29 @@ impl Roll {
                 GroupKind::ControlPlane { cluster } | GroupKind::NodePool { cluster, .. } => {
                     let admitted = inventory
                         .unit_of_cluster(cluster)
-                        .is_none_or(|unit| admitted[unit]);
+                        .is_none_or(|unit| admitted[unit.index()]);
                     admitted && upgrade.clusters.iter().any(|(c, _)| *c == cluster)
                 }
                 GroupKind::ServiceVm { .. } => false,
             };
             for vm in &group.vms {
-                slots[*vm] = rolled;
+                slots[vm.index()] = rolled;
             }
         }
         let mut hosts = vec![false; inventory.hosts.len()];
         for host in &upgrade.hosts {
-            hosts[*host] = true;
+            hosts[host.index()] = true;
         }
         let mut control_planes = vec![Vec::new(); inventory.clusters.len()];
         for group in &inventory.groups {
             if let GroupKind::ControlPlane { cluster } = group.kind {
-                control_planes[cluster].extend(group.vms.iter().filter(|vm| slots[**vm]));
+                control_planes[cluster].extend(
+                    group
+                        .vms
+                        .iter()
+                        .map(|vm| vm.index())
+                        .filter(|vm| slots[*vm]),
+                );
             }
         }
         Roll {
@@ -298,7 +305,7 @@ impl WaveReplay<'_> {
     fn exit(&mut self, host: usize) {
         let state = &mut *self.state;
         if state.entered_in[host].is_none() || state.exited_in[host].is_some() {
-            let host_name = self.inventory.hosts[host].name.as_str();
+            let host_name = self.inventory.hosts[HostId::new(host)].name.as_str();
             self.broken.push(roll_violation(
                 Layer::Infrastructure,
                 host_name,
@@ -315,8 +322,8 @@ impl WaveReplay<'_> {
     /// and the host in service. Whether it was created.
     fn create(&mut self, vm: usize, host: usize) -> bool {
         let (inventory, roll, state) = (self.inventory, self.roll, &mut *self.state);
-        let vm_name = inventory.vms[vm].name.as_str();
-        let host_name = inventory.hosts[host].name.as_str();
+        let vm_name = inventory.vms[VmId::new(vm)].name.as_str();
+        let host_name = inventory.hosts[HostId::new(host)].name.as_str();
         if !roll.slots[vm] || state.created_in[vm].is_some() {
             self.broken.push(roll_violation(
                 Layer::Cluster,
@@ -351,8 +358,8 @@ impl WaveReplay<'_> {
     /// yet, and the host is another one in service. The migration, if allowed.
     fn migration(&mut self, vm: usize, host: usize, migrating: &[Migration]) -> Option<Migration> {
         let state = &*self.state;
-        let vm_name = self.inventory.vms[vm].name.as_str();
-        let host_name = self.inventory.hosts[host].name.as_str();
+        let vm_name = self.inventory.vms[VmId::new(vm)].name.as_str();
+        let host_name = self.inventory.hosts[HostId::new(host)].name.as_str();
         let copies: Vec<usize> = [state.old[vm], state.new[vm]]
             .into_iter()
             .flatten()
@@ -443,7 +450,7 @@ impl WaveReplay<'_> {
             let Op::Delete(vm) = *op else {
                 continue;
             };
-            let vm_name = inventory.vms[vm].name.as_str();
+            let vm_name = inventory.vms[VmId::new(vm)].name.as_str();
             if !roll.slots[vm] || state.deleted_in[vm].is_some() || state.old[vm].is_none() {
                 self.broken.push(roll_violation(
                     Layer::Cluster,
@@ -489,7 +496,7 @@ impl WaveReplay<'_> {
             let Op::Enter(host) = *op else {
                 continue;
             };
-            let host_name = inventory.hosts[host].name.as_str();
+            let host_name = inventory.hosts[HostId::new(host)].name.as_str();
             if !roll.hosts[host] || state.entered_in[host].is_some() {
                 self.broken.push(roll_violation(
                     Layer::Infrastructure,
@@ -566,17 +573,21 @@ fn surge_and_unavailability(
             continue;
         };
         let spec = &inventory.clusters[cluster];
-        let rolled = group.vms.iter().filter(|vm| roll.slots[**vm]);
+        let rolled = group.vms.iter().filter(|vm| roll.slots[(**vm).index()]);
         if peak {
             let surging = rolled
-                .filter(|vm| state.old[**vm].is_some() && state.new[**vm].is_some())
+                .filter(|vm| {
+                    state.old[(**vm).index()].is_some() && state.new[(**vm).index()].is_some()
+                })
                 .count();
             if surging > spec.max_surge as usize {
                 broken.push(roll_violation(Layer::Cluster, &group.name, Constraint::MaxSurge, format!("{surging} slots of `{}` have two copies at the peak of wave {}; max_surge is {}", group.name, index + 1, spec.max_surge)));
             }
         } else {
             let missing = rolled
-                .filter(|vm| state.old[**vm].is_none() && state.new[**vm].is_none())
+                .filter(|vm| {
+                    state.old[(**vm).index()].is_none() && state.new[(**vm).index()].is_none()
+                })
                 .count();
             if missing > spec.max_unavailable as usize {
                 broken.push(roll_violation(Layer::Cluster, &group.name, Constraint::MaxUnavailable, format!("{missing} slots of `{}` are unavailable at the end of wave {}; max_unavailable is {}", group.name, index + 1, spec.max_unavailable)));
@@ -600,7 +611,7 @@ fn order_of_the_roll(
     let mut control_plane_slots: BTreeMap<usize, usize> = BTreeMap::new();
     let touched: BTreeSet<&usize> = created.iter().chain(deleted).collect();
     for vm in touched {
-        let group_index = inventory.vms[*vm].group;
+        let group_index = inventory.vms[VmId::new(*vm)].group;
         let group = &inventory.groups[group_index];
         let is_control_plane = matches!(
             group.kind,
@@ -610,16 +621,16 @@ fn order_of_the_roll(
             if created.contains(vm) != deleted.contains(vm) {
                 broken.push(roll_violation(
                     Layer::Cluster,
-                    &inventory.vms[*vm].name,
+                    &inventory.vms[VmId::new(*vm)].name,
                     Constraint::ControlPlaneRoll,
                     format!(
                         "control-plane slot `{}` is not created and deleted in the same wave",
-                        inventory.vms[*vm].name
+                        inventory.vms[VmId::new(*vm)].name
                     ),
                 ));
             }
             if created.contains(vm) {
-                *control_plane_slots.entry(group_index).or_insert(0) += 1;
+                *control_plane_slots.entry(group_index.index()).or_insert(0) += 1;
             }
         }
         if let GroupKind::NodePool { cluster, .. } = group.kind {
@@ -643,18 +654,20 @@ fn order_of_the_roll(
     }
     for (group, slots) in control_plane_slots {
         if slots > 1 {
-            let layer = if inventory.groups[group].kind == GroupKind::SupervisorControlPlane {
+            let layer = if inventory.groups[GroupId::new(group)].kind
+                == GroupKind::SupervisorControlPlane
+            {
                 Layer::Supervisor
             } else {
                 Layer::Cluster
             };
             broken.push(roll_violation(
                 layer,
-                &inventory.groups[group].name,
+                &inventory.groups[GroupId::new(group)].name,
                 Constraint::ControlPlaneRoll,
                 format!(
                     "{slots} control-plane slots of `{}` roll in wave {}; one at a time",
-                    inventory.groups[group].name,
+                    inventory.groups[GroupId::new(group)].name,
                     index + 1
                 ),
             ));
@@ -673,11 +686,11 @@ pub fn final_check(inventory: &Inventory, roll: &Roll, state: &State) -> Vec<Dia
         if *rolled && (state.created_in[vm].is_none() || state.deleted_in[vm].is_none()) {
             broken.push(roll_violation(
                 Layer::Cluster,
-                &inventory.vms[vm].name,
+                &inventory.vms[VmId::new(vm)].name,
                 Constraint::Roll,
                 format!(
                     "slot `{}` is never {}",
-                    inventory.vms[vm].name,
+                    inventory.vms[VmId::new(vm)].name,
                     if state.created_in[vm].is_none() {
                         "created"
                     } else {
@@ -691,11 +704,11 @@ pub fn final_check(inventory: &Inventory, roll: &Roll, state: &State) -> Vec<Dia
         if *patched && (state.entered_in[host].is_none() || state.exited_in[host].is_none()) {
             broken.push(roll_violation(
                 Layer::Infrastructure,
-                &inventory.hosts[host].name,
+                &inventory.hosts[HostId::new(host)].name,
                 Constraint::Maintenance,
                 format!(
                     "host `{}` is never {} maintenance",
-                    inventory.hosts[host].name,
+                    inventory.hosts[HostId::new(host)].name,
                     if state.entered_in[host].is_none() {
                         "put in"
                     } else {

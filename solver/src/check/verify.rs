@@ -12,6 +12,7 @@ use vksplan_model::plan::{HostUsage, NamespaceUsage, NetworkUsage, StorageUsage,
 use vksplan_model::quantity::mib_value;
 use vksplan_model::topology::RuleKind;
 use vksplan_model::{Bytes, Constraint, Diagnostic, Inventory, Layer};
+use vksplan_model::{HostId, VmId};
 
 /// A placement to check: per VM its host (`None` = not placed), per admission unit whether
 /// it is admitted.
@@ -33,6 +34,7 @@ impl Assignment {
                 plan.placement
                     .get(&vm.name)
                     .and_then(|host| inventory.host_index(host))
+                    .map(|host| host.index())
             })
             .collect();
         let admitted = inventory
@@ -171,7 +173,7 @@ pub fn account(inventory: &Inventory, alive: Alive) -> Accounting {
     };
     let mut supervisor_copies = 0u64;
     for copy in alive.copies {
-        let group = inventory.group_of(copy.vm);
+        let group = inventory.group_of(VmId::new(copy.vm));
         let load = &mut accounting.hosts[copy.host];
         load.vms += 1;
         load.vcpus += u64::from(group.vcpus);
@@ -200,7 +202,7 @@ pub fn account(inventory: &Inventory, alive: Alive) -> Accounting {
             let namespace = &mut accounting.namespaces[namespace_index];
             namespace.vcpus += u64::from(group.vcpus);
             namespace.memory += u128::from(group.memory.0);
-            if let Some(zone) = inventory.hosts[copy.host].zone {
+            if let Some(zone) = inventory.hosts[HostId::new(copy.host)].zone {
                 let entry = namespace.zones.entry(zone).or_insert((0, 0));
                 entry.0 += u64::from(group.vcpus);
                 entry.1 += u128::from(group.memory.0);
@@ -224,7 +226,7 @@ pub fn account(inventory: &Inventory, alive: Alive) -> Accounting {
     for (cluster_index, cluster) in inventory.clusters.iter().enumerate() {
         if inventory
             .unit_of_cluster(cluster_index)
-            .is_none_or(|unit| alive.admitted[unit])
+            .is_none_or(|unit| alive.admitted[unit.index()])
         {
             let network = inventory.namespaces[cluster.namespace].load_balancer_network;
             accounting.network_ips[network] += u64::from(cluster.load_balancer_ips);
@@ -542,7 +544,7 @@ pub fn check_state(
     // group reads only its own copies.
     let mut start = vec![0usize; inventory.groups.len() + 1];
     for copy in alive.copies {
-        start[inventory.vms[copy.vm].group + 1] += 1;
+        start[inventory.vms[VmId::new(copy.vm)].group.index() + 1] += 1;
     }
     for g in 0..inventory.groups.len() {
         start[g + 1] += start[g];
@@ -550,9 +552,9 @@ pub fn check_state(
     let mut next = start.clone();
     let mut by_group = alive.copies.to_vec();
     for copy in alive.copies {
-        let g = inventory.vms[copy.vm].group;
-        by_group[next[g]] = *copy;
-        next[g] += 1;
+        let g = inventory.vms[VmId::new(copy.vm)].group;
+        by_group[next[g.index()]] = *copy;
+        next[g.index()] += 1;
     }
 
     // Control-plane anti-affinity and node-pool zones.
@@ -570,7 +572,9 @@ pub fn check_state(
             if shared_hosts(copies, Some) {
                 violations.push(violation(layer, &group.name, Constraint::AntiAffinity, format!("control-plane VMs of `{}` ({what}) would share a host ({} replicas, {in_service} host(s) in service)", group.name, group.vms.len()), "each control-plane VM needs its own host: add a host or patch fewer hosts at once"));
             }
-            if inventory.three_zone && shared_hosts(copies, |h| inventory.hosts[h].zone) {
+            if inventory.three_zone
+                && shared_hosts(copies, |h| inventory.hosts[HostId::new(h)].zone)
+            {
                 violations.push(violation(
                     layer,
                     &group.name,
@@ -586,7 +590,7 @@ pub fn check_state(
         {
             if copies
                 .iter()
-                .any(|c| inventory.hosts[c.host].zone != Some(zone))
+                .any(|c| inventory.hosts[HostId::new(c.host)].zone != Some(zone))
             {
                 violations.push(violation(
                     Layer::Cluster,
@@ -614,9 +618,9 @@ pub fn check_state(
             .iter()
             .flat_map(|vm| {
                 let g = inventory.vms[*vm].group;
-                by_group[start[g]..start[g + 1]]
+                by_group[start[g.index()]..start[g.index() + 1]]
                     .iter()
-                    .filter(move |c| c.vm == *vm)
+                    .filter(move |c| c.vm == vm.index())
                     .copied()
             })
             .collect();
@@ -624,7 +628,9 @@ pub fn check_state(
         let broken = match rule.kind {
             RuleKind::Separate => shared_hosts(&copies, Some),
             RuleKind::Together => hosts.len() > 1,
-            RuleKind::VmHost => hosts.iter().any(|h| rule.hosts.contains(h) != rule.run_on),
+            RuleKind::VmHost => hosts
+                .iter()
+                .any(|h| rule.hosts.contains(&HostId::new(*h)) != rule.run_on),
         };
         if broken && rule.must {
             violations.push(violation(
@@ -674,7 +680,7 @@ pub fn verify(inventory: &Inventory, assignment: &Assignment) -> Report {
         }
         for group in &unit.groups {
             for vm in &inventory.groups[*group].vms {
-                if assignment.host_of[*vm].is_some() != admitted {
+                if assignment.host_of[vm.index()].is_some() != admitted {
                     let state = if admitted {
                         ("not placed", "admitted")
                     } else {
@@ -700,7 +706,7 @@ pub fn verify(inventory: &Inventory, assignment: &Assignment) -> Report {
         .filter(|g| g.kind == GroupKind::SupervisorControlPlane)
     {
         for vm in &group.vms {
-            if assignment.host_of[*vm].is_none() {
+            if assignment.host_of[vm.index()].is_none() {
                 violations.push(violation(
                     Layer::Supervisor,
                     &inventory.vms[*vm].name,
@@ -715,8 +721,8 @@ pub fn verify(inventory: &Inventory, assignment: &Assignment) -> Report {
     // Objective values.
     let mut migrations = 0;
     for (vm, host) in &inventory.placement {
-        if let Some(now) = assignment.host_of[*vm] {
-            migrations += u32::from(now != *host);
+        if let Some(now) = assignment.host_of[vm.index()] {
+            migrations += u32::from(now != host.index());
         }
     }
     let mut max_utilization: f64 = 0.0;
@@ -740,7 +746,7 @@ pub fn verify(inventory: &Inventory, assignment: &Assignment) -> Report {
     {
         let mut per_host: BTreeMap<usize, u32> = BTreeMap::new();
         for vm in &group.vms {
-            if let Some(host) = assignment.host_of[*vm] {
+            if let Some(host) = assignment.host_of[vm.index()] {
                 *per_host.entry(host).or_insert(0) += 1;
             }
         }

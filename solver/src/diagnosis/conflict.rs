@@ -11,7 +11,9 @@ use crate::mip::{families, feasible, Compiler, Owner};
 use crate::placement::blocks::blocks;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
+use vksplan_model::UnitId;
 use vksplan_model::{Constraint, Diagnostic, Inventory, Layer};
+use vksplan_model::{HostId, VmId};
 
 /// The result of a search for a minimal conflict.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,16 +54,18 @@ pub fn holds(inventory: &Inventory, owners: &[Owner], seconds: f64) -> Option<bo
 
 /// What one unit that must run (or the Supervisor, with the addresses it always holds) adds
 /// to each total an aggregate row reads: the accounting of its VMs alone.
-fn unit_totals(inventory: &Inventory, vms: &[usize], unit: Option<usize>) -> Accounting {
+fn unit_totals(inventory: &Inventory, vms: &[VmId], unit: Option<UnitId>) -> Accounting {
     let copies: Vec<Copy> = vms
         .iter()
         .map(|vm| Copy {
-            vm: *vm,
+            vm: vm.index(),
             host: 0,
             counted: true,
         })
         .collect();
-    let admitted: Vec<bool> = (0..inventory.admission_units.len())
+    let admitted: Vec<bool> = inventory
+        .admission_units
+        .ids()
         .map(|u| Some(u) == unit)
         .collect();
     let maintenance = vec![false; inventory.hosts.len()];
@@ -245,14 +249,14 @@ fn gcd(a: u128, b: u128) -> u128 {
 /// Supervisor) and VMs.
 struct Unit {
     owner: Owner,
-    index: Option<usize>,
-    vms: Vec<usize>,
+    index: Option<UnitId>,
+    vms: Vec<VmId>,
 }
 
 /// Every unit that must run, and the Supervisor when there is one.
 fn must_run_units(inventory: &Inventory) -> Vec<Unit> {
     let mut units: Vec<Unit> = Vec::new();
-    for (group_index, group) in inventory.groups.iter().enumerate() {
+    for (group_index, group) in inventory.groups.iter_enumerated() {
         let index = inventory.unit_of_group(group_index);
         let Some(owner) = Owner::must_run(inventory, index) else {
             continue;
@@ -273,9 +277,12 @@ fn must_run_units(inventory: &Inventory) -> Vec<Unit> {
 /// (vCPU and memory limits, reserved within cores and memory), best fit by decreasing
 /// memory: a witness that the capacity rows and these units can hold together.
 fn packs(inventory: &Inventory, units: &[&Unit]) -> bool {
-    let mut vms: Vec<usize> = units.iter().flat_map(|u| u.vms.iter().copied()).collect();
+    let mut vms: Vec<usize> = units
+        .iter()
+        .flat_map(|u| u.vms.iter().map(|vm| vm.index()))
+        .collect();
     vms.sort_by_key(|vm| {
-        let group = inventory.group_of(*vm);
+        let group = inventory.group_of(VmId::new(*vm));
         (
             std::cmp::Reverse(group.memory.0),
             std::cmp::Reverse(group.vcpus),
@@ -283,26 +290,28 @@ fn packs(inventory: &Inventory, units: &[&Unit]) -> bool {
         )
     });
     let hosts: Vec<usize> = (0..inventory.hosts.len())
-        .filter(|h| !inventory.hosts[*h].maintenance)
+        .filter(|h| !inventory.hosts[HostId::new(*h)].maintenance)
         .collect();
     // Per host: vCPUs, memory, reserved vCPUs, reserved memory.
     let mut load = vec![[0u128; 4]; inventory.hosts.len()];
     for vm in vms {
-        let group = inventory.group_of(vm);
+        let group = inventory.group_of(VmId::new(vm));
         let (vcpus, memory) = (u128::from(group.vcpus), u128::from(group.memory.0));
         // Best fit: the host this VM leaves with the least memory to spare.
         let best = hosts
             .iter()
             .copied()
             .filter(|h| {
-                let (host, l) = (&inventory.hosts[*h], &load[*h]);
+                let (host, l) = (&inventory.hosts[HostId::new(*h)], &load[*h]);
                 l[0] + vcpus <= u128::from(host.vcpu_limit)
                     && l[1] + memory <= u128::from(host.memory_limit.0)
                     && (!group.reserved
                         || (l[2] + vcpus <= u128::from(host.cpu_cores)
                             && l[3] + memory <= u128::from(host.memory.0)))
             })
-            .min_by_key(|h| u128::from(inventory.hosts[*h].memory_limit.0) - load[*h][1]);
+            .min_by_key(|h| {
+                u128::from(inventory.hosts[HostId::new(*h)].memory_limit.0) - load[*h][1]
+            });
         let Some(h) = best else { return false };
         let l = &mut load[h];
         l[0] += vcpus;
@@ -329,32 +338,33 @@ fn capacity_conflict(
 ) -> Option<Conflict> {
     let units = must_run_units(inventory);
     let in_service: Vec<usize> = (0..inventory.hosts.len())
-        .filter(|h| !inventory.hosts[*h].maintenance)
+        .filter(|h| !inventory.hosts[HostId::new(*h)].maintenance)
         .collect();
     // What one VM needs of the resource: memory (bytes) or vCPUs.
     let need = |vm: usize, memory: bool| -> u128 {
-        let group = inventory.group_of(vm);
+        let group = inventory.group_of(VmId::new(vm));
         if memory {
             u128::from(group.memory.0)
         } else {
             u128::from(group.vcpus)
         }
     };
-    let demand =
-        |unit: &Unit, memory: bool| -> u128 { unit.vms.iter().map(|vm| need(*vm, memory)).sum() };
+    let demand = |unit: &Unit, memory: bool| -> u128 {
+        unit.vms.iter().map(|vm| need(vm.index(), memory)).sum()
+    };
     for memory in [true, false] {
         // Every VM's demand is a multiple of their greatest common divisor, so a host holds at
         // most its limit rounded down to a multiple of it.
         let unit_size = units
             .iter()
             .flat_map(|u| &u.vms)
-            .map(|vm| need(*vm, memory))
+            .map(|vm| need(vm.index(), memory))
             .fold(0u128, gcd)
             .max(1);
         let supply: u128 = in_service
             .iter()
             .map(|h| {
-                let host = &inventory.hosts[*h];
+                let host = &inventory.hosts[HostId::new(*h)];
                 let limit = if memory {
                     u128::from(host.memory_limit.0)
                 } else {
@@ -394,7 +404,7 @@ fn capacity_conflict(
             .filter_map(|h| {
                 Owner::new(
                     Layer::Infrastructure,
-                    &inventory.hosts[*h].name,
+                    &inventory.hosts[HostId::new(*h)].name,
                     Constraint::HostCapacity,
                 )
             })

@@ -7,6 +7,7 @@ use crate::check::verify::{account, Alive, Assignment, Copy};
 use std::collections::BTreeSet;
 use vksplan_model::inventory::GroupKind;
 use vksplan_model::{Bytes, Constraint, Diagnostic, Inventory, Layer, Status};
+use vksplan_model::{GroupId, HostId, UnitId, VmId};
 
 /// Demand of the admitted units (plus the Supervisor), summed per resource.
 struct Demand {
@@ -25,11 +26,11 @@ struct Demand {
 /// The totals of `verify::account` (one implementation of the accounting rules) over every VM
 /// of the included units, all parked on one host: only totals are read, never host loads
 /// against a host's limits.
-fn demand(inventory: &Inventory, included: &dyn Fn(usize) -> bool) -> Demand {
+fn demand(inventory: &Inventory, included: &dyn Fn(UnitId) -> bool) -> Demand {
     let copies: Vec<Copy> = (0..inventory.vms.len())
         .filter(|vm| {
             inventory
-                .unit_of_group(inventory.vms[*vm].group)
+                .unit_of_group(inventory.vms[VmId::new(*vm)].group)
                 .is_none_or(included)
         })
         .map(|vm| Copy {
@@ -38,7 +39,7 @@ fn demand(inventory: &Inventory, included: &dyn Fn(usize) -> bool) -> Demand {
             counted: true,
         })
         .collect();
-    let admitted: Vec<bool> = (0..inventory.admission_units.len()).map(included).collect();
+    let admitted: Vec<bool> = inventory.admission_units.ids().map(included).collect();
     let maintenance = vec![false; inventory.hosts.len()];
     let totals = account(
         inventory,
@@ -234,10 +235,10 @@ fn storage_shortfalls(inventory: &Inventory, d: &Demand, found: &mut Vec<Diagnos
 /// all admitted. With `None`, the units that must be admitted (no priority).
 pub fn necessary_conditions(
     inventory: &Inventory,
-    included: Option<&dyn Fn(usize) -> bool>,
+    included: Option<&dyn Fn(UnitId) -> bool>,
 ) -> Vec<Diagnostic> {
-    let mandatory = |unit: usize| inventory.admission_units[unit].priority.is_none();
-    let included: &dyn Fn(usize) -> bool = included.unwrap_or(&mandatory);
+    let mandatory = |unit: UnitId| inventory.admission_units[unit].priority.is_none();
+    let included: &dyn Fn(UnitId) -> bool = included.unwrap_or(&mandatory);
     let d = demand(inventory, included);
     let mut found = Vec::new();
     let policy = &inventory.policy;
@@ -251,14 +252,18 @@ pub fn necessary_conditions(
     storage_shortfalls(inventory, &d, &mut found);
     // Control-plane replicas against hosts and zones.
     let active: Vec<usize> = (0..inventory.hosts.len())
-        .filter(|h| !inventory.hosts[*h].maintenance)
+        .filter(|h| !inventory.hosts[HostId::new(*h)].maintenance)
         .collect();
     let active_zones: BTreeSet<usize> = active
         .iter()
-        .filter_map(|h| inventory.hosts[*h].zone)
+        .filter_map(|h| inventory.hosts[HostId::new(*h)].zone)
         .collect();
     for (group_index, group) in inventory.groups.iter().enumerate() {
-        if !group.anti_affine() || !inventory.unit_of_group(group_index).is_none_or(included) {
+        if !group.anti_affine()
+            || !inventory
+                .unit_of_group(GroupId::new(group_index))
+                .is_none_or(included)
+        {
             continue;
         }
         let layer = if group.kind == GroupKind::SupervisorControlPlane {
@@ -309,7 +314,10 @@ pub fn necessary_conditions(
             "add hosts or memory, or use best-effort classes",
         ));
     }
-    let vcpu_limit: u64 = active.iter().map(|i| inventory.hosts[*i].vcpu_limit).sum();
+    let vcpu_limit: u64 = active
+        .iter()
+        .map(|i| inventory.hosts[HostId::new(*i)].vcpu_limit)
+        .sum();
     if d.vcpus > vcpu_limit {
         found.push(Diagnostic::new(
             Layer::Infrastructure,
@@ -324,7 +332,7 @@ pub fn necessary_conditions(
     }
     let memory_limit: u128 = active
         .iter()
-        .map(|i| u128::from(inventory.hosts[*i].memory_limit.0))
+        .map(|i| u128::from(inventory.hosts[HostId::new(*i)].memory_limit.0))
         .sum();
     if d.memory > memory_limit {
         found.push(Diagnostic::new(
@@ -342,7 +350,7 @@ pub fn necessary_conditions(
     for (device, needed) in &d.devices {
         let supply: u64 = active
             .iter()
-            .map(|i| u64::from(inventory.hosts[*i].device_count(device)))
+            .map(|i| u64::from(inventory.hosts[HostId::new(*i)].device_count(device)))
             .sum();
         if *needed > supply {
             found.push(Diagnostic::new(
@@ -361,7 +369,7 @@ pub fn necessary_conditions(
 /// memory limit there.
 fn pinned_zone_shortfalls(
     inventory: &Inventory,
-    included: &dyn Fn(usize) -> bool,
+    included: &dyn Fn(UnitId) -> bool,
 ) -> Vec<Diagnostic> {
     let mut pinned: std::collections::BTreeMap<(usize, usize), (u64, u128)> = Default::default();
     for (group_index, group) in inventory.groups.iter().enumerate() {
@@ -374,7 +382,10 @@ fn pinned_zone_shortfalls(
         else {
             continue;
         };
-        if !inventory.unit_of_group(group_index).is_none_or(included) {
+        if !inventory
+            .unit_of_group(GroupId::new(group_index))
+            .is_none_or(included)
+        {
             continue;
         }
         let entry = pinned.entry((namespace, *zone)).or_insert((0, 0));
@@ -402,7 +413,7 @@ fn pinned_zone_shortfalls(
 /// Why each rejected unit was rejected: the necessary conditions it would break on top of the
 /// admitted ones, or a packing note when no single resource is short.
 pub fn rejections(inventory: &Inventory, assignment: &Assignment) -> Vec<Diagnostic> {
-    let admitted = |unit: usize| assignment.admitted[unit];
+    let admitted = |unit: UnitId| assignment.admitted[unit.index()];
     let before: BTreeSet<(Constraint, String)> = necessary_conditions(inventory, Some(&admitted))
         .into_iter()
         .map(|d| (d.constraint, d.subject))
@@ -412,7 +423,7 @@ pub fn rejections(inventory: &Inventory, assignment: &Assignment) -> Vec<Diagnos
         if assignment.admitted[unit_index] {
             continue;
         }
-        let with_unit = |u: usize| assignment.admitted[u] || u == unit_index;
+        let with_unit = |u: UnitId| assignment.admitted[u.index()] || u.index() == unit_index;
         let blocking: Vec<Diagnostic> = necessary_conditions(inventory, Some(&with_unit))
             .into_iter()
             .filter(|d| !before.contains(&(d.constraint.clone(), d.subject.clone())))

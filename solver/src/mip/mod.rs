@@ -15,6 +15,7 @@ pub use warm::{canonical, warm_start, Hint};
 use crate::placement::blocks::Block;
 use good_lp::{variable, Constraint, Expression, ProblemVariables, Variable};
 use vksplan_model::Inventory;
+use vksplan_model::{HostId, UnitId};
 
 /// Whether a solve ended with a feasible solution. Reads HiGHS's info value itself: the
 /// `highs` crate panics on a status it does not know (HiGHS reports -1 for a model with no
@@ -94,7 +95,7 @@ pub struct Owner {
 impl Owner {
     /// The group that says a unit must run (`None`: the Supervisor, which always must); `None`
     /// for a unit with a priority, which may be rejected.
-    pub fn must_run(inventory: &Inventory, unit: Option<usize>) -> Option<Owner> {
+    pub fn must_run(inventory: &Inventory, unit: Option<UnitId>) -> Option<Owner> {
         match unit {
             None => Owner::new(
                 vksplan_model::Layer::Supervisor,
@@ -320,7 +321,7 @@ impl<'a> Compiler<'a> {
     /// The owners of the domain restrictions that forbid `block` on `host`.
     fn restrictions(inventory: &Inventory, block: &Block, host: usize) -> Vec<Owner> {
         let mut owners = Vec::new();
-        let host_spec = &inventory.hosts[host];
+        let host_spec = &inventory.hosts[HostId::new(host)];
         let group = &inventory.groups[block.group];
         if host_spec.maintenance {
             owners.extend(Owner::new(
@@ -344,7 +345,7 @@ impl<'a> Compiler<'a> {
         for rule in block.rules.iter().map(|r| &inventory.rules[*r]) {
             if rule.must
                 && rule.kind == vksplan_model::topology::RuleKind::VmHost
-                && rule.hosts.contains(&host) != rule.run_on
+                && rule.hosts.contains(&HostId::new(host)) != rule.run_on
             {
                 owners.extend(Owner::new(
                     vksplan_model::Layer::Rule,
@@ -403,7 +404,8 @@ impl<'a> Compiler<'a> {
                 }
                 let name = format!(
                     "count[block={}#{block_index},host={}]",
-                    group.name, inventory.hosts[host].name
+                    group.name,
+                    inventory.hosts[HostId::new(host)].name
                 );
                 let count = variables.add(variable().integer().min(0).max(upper).name(name));
                 hints.insert(
@@ -445,9 +447,10 @@ impl<'a> Compiler<'a> {
         }
         if domain_as_rows {
             for unit in 0..inventory.admission_units.len() {
-                if let (Some(owner), Some(admit)) =
-                    (Owner::must_run(inventory, Some(unit)), compiler.admit[unit])
-                {
+                if let (Some(owner), Some(admit)) = (
+                    Owner::must_run(inventory, Some(UnitId::new(unit))),
+                    compiler.admit[unit],
+                ) {
                     compiler
                         .rows
                         .push((Some(owner), Expression::from(admit).eq(1.0)));
@@ -499,7 +502,7 @@ impl<'a> Compiler<'a> {
     /// 1 when the block's unit is admitted: the admission binary, or the constant 1.
     pub fn admitted(&self, block: usize) -> Expression {
         match self.blocks[block].unit {
-            Some(unit) => self.admit[unit].map_or(Expression::from(1.0), Expression::from),
+            Some(unit) => self.admit[unit.index()].map_or(Expression::from(1.0), Expression::from),
             None => self.supervisor(),
         }
     }

@@ -4,6 +4,7 @@
 use super::Compiler;
 use crate::check::verify::Assignment;
 use vksplan_model::topology::RuleKind;
+use vksplan_model::{HostId, VmId};
 
 /// What a column stands for.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -72,7 +73,7 @@ pub fn canonical(compiler: &Compiler, assignment: &Assignment) -> Assignment {
     let mut load = vec![0u64; inventory.hosts.len()];
     for (vm, host) in assignment.host_of.iter().enumerate() {
         if let Some(host) = host {
-            load[*host] += u64::from(inventory.group_of(vm).vcpus);
+            load[*host] += u64::from(inventory.group_of(VmId::new(vm)).vcpus);
         }
     }
     let mut relabel: Vec<usize> = (0..inventory.hosts.len()).collect();
@@ -101,7 +102,7 @@ pub fn warm_start(compiler: &Compiler, assignment: &Assignment) -> Option<Vec<f6
     let mut count = vec![vec![0u32; hosts]; compiler.blocks.len()];
     for (block_index, block) in compiler.blocks.iter().enumerate() {
         for vm in &block.vms {
-            if let Some(host) = assignment.host_of[*vm] {
+            if let Some(host) = assignment.host_of[vm.index()] {
                 count[block_index][host] += 1;
             }
         }
@@ -109,8 +110,8 @@ pub fn warm_start(compiler: &Compiler, assignment: &Assignment) -> Option<Vec<f6
     let (mut vcpus, mut memory_bytes) = (vec![0u64; hosts], vec![0u128; hosts]);
     for (vm, host) in assignment.host_of.iter().enumerate() {
         if let Some(host) = host {
-            vcpus[*host] += u64::from(inventory.group_of(vm).vcpus);
-            memory_bytes[*host] += u128::from(inventory.group_of(vm).memory.0);
+            vcpus[*host] += u64::from(inventory.group_of(VmId::new(vm)).vcpus);
+            memory_bytes[*host] += u128::from(inventory.group_of(VmId::new(vm)).memory.0);
         }
     }
     // VMs of each group per host (pools span several blocks).
@@ -118,7 +119,7 @@ pub fn warm_start(compiler: &Compiler, assignment: &Assignment) -> Option<Vec<f6
         std::collections::HashMap::new();
     for (block_index, block) in compiler.blocks.iter().enumerate() {
         let per_host = group_count
-            .entry(block.group)
+            .entry(block.group.index())
             .or_insert_with(|| vec![0; hosts]);
         for (host, n) in count[block_index].iter().enumerate() {
             per_host[host] += n;
@@ -127,19 +128,19 @@ pub fn warm_start(compiler: &Compiler, assignment: &Assignment) -> Option<Vec<f6
     let admitted = |block: usize| {
         compiler.blocks[block]
             .unit
-            .is_none_or(|unit| assignment.admitted[unit])
+            .is_none_or(|unit| assignment.admitted[unit.index()])
     };
     let rule_hosts = |rule: usize| -> Vec<usize> {
         inventory.rules[rule]
             .vms
             .iter()
-            .filter_map(|vm| assignment.host_of[*vm])
+            .filter_map(|vm| assignment.host_of[vm.index()])
             .collect()
     };
     let moved = |block: usize, host: usize| -> u32 {
         let today = compiler.blocks[block]
             .current
-            .get(&host)
+            .get(&HostId::new(host))
             .copied()
             .unwrap_or(0);
         let today = if admitted(block) { today } else { 0 };
@@ -183,7 +184,9 @@ pub fn warm_start(compiler: &Compiler, assignment: &Assignment) -> Option<Vec<f6
                 let broken = match spec.kind {
                     RuleKind::Separate => distinct.len() < on.len(),
                     RuleKind::Together => distinct.len() > 1,
-                    RuleKind::VmHost => on.iter().any(|h| spec.hosts.contains(h) != spec.run_on),
+                    RuleKind::VmHost => on
+                        .iter()
+                        .any(|h| spec.hosts.contains(&HostId::new(*h)) != spec.run_on),
                 };
                 f64::from(u8::from(broken))
             }

@@ -4,20 +4,21 @@
 
 use std::collections::BTreeMap;
 use vksplan_model::Inventory;
+use vksplan_model::{GroupId, HostId, IdVec, UnitId, VmId};
 
 /// Interchangeable VM slots.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Block {
-    /// Group index.
-    pub group: usize,
-    /// VM indices, in replica order.
-    pub vms: Vec<usize>,
+    /// Its group.
+    pub group: GroupId,
+    /// Its VMs, in replica order.
+    pub vms: Vec<VmId>,
     /// Indices of the rules that select every VM of the block (and no other VM of the group).
     pub rules: Vec<usize>,
     /// Admission unit (`None` for the Supervisor, always admitted).
-    pub unit: Option<usize>,
-    /// How many of the block's VMs run on each host today (host index -> count).
-    pub current: BTreeMap<usize, u32>,
+    pub unit: Option<UnitId>,
+    /// How many of the block's VMs run on each host today (host -> count).
+    pub current: BTreeMap<HostId, u32>,
 }
 
 impl Block {
@@ -29,20 +30,20 @@ impl Block {
 
 /// Splits every group into blocks by rule signature, in group then replica order.
 pub fn blocks(inventory: &Inventory) -> Vec<Block> {
-    let mut signature: Vec<Vec<usize>> = vec![Vec::new(); inventory.vms.len()];
+    let mut signature: IdVec<VmId, Vec<usize>> = IdVec::from_elem(Vec::new(), inventory.vms.len());
     for (rule_index, rule) in inventory.rules.iter().enumerate() {
         for vm in &rule.vms {
             signature[*vm].push(rule_index);
         }
     }
-    let mut current_host = vec![None; inventory.vms.len()];
+    let mut current_host: IdVec<VmId, Option<HostId>> = IdVec::from_elem(None, inventory.vms.len());
     for (vm, host) in &inventory.placement {
         current_host[*vm] = Some(*host);
     }
     let mut blocks = Vec::new();
-    for (group_index, group) in inventory.groups.iter().enumerate() {
+    for (group_index, group) in inventory.groups.iter_enumerated() {
         let unit = inventory.unit_of_group(group_index);
-        let mut by_signature: Vec<(Vec<usize>, Vec<usize>)> = Vec::new();
+        let mut by_signature: Vec<(Vec<usize>, Vec<VmId>)> = Vec::new();
         for vm in &group.vms {
             match by_signature
                 .iter_mut()

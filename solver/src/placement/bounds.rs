@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 use vksplan_model::inventory::GroupKind;
 use vksplan_model::topology::RuleKind;
 use vksplan_model::Inventory;
+use vksplan_model::{GroupId, HostId, VmId};
 
 /// Today's VMs that may stay where they are, per host, and the ones that cannot.
 pub struct Staying {
@@ -52,12 +53,12 @@ impl Staying {
                 continue;
             }
             if may_stay(inventory, *vm, *host, soft_hold) {
-                per_host[*host].push((
+                per_host[host.index()].push((
                     u64::from(group.vcpus),
                     u128::from(group.memory.0),
-                    group_index,
+                    group_index.index(),
                 ));
-                staying.push((*vm, *host));
+                staying.push((vm.index(), host.index()));
             } else {
                 forced += 1;
             }
@@ -66,17 +67,17 @@ impl Staying {
         let mut crowded = vec![0u32; inventory.hosts.len()];
         let mut together: BTreeMap<(usize, usize), u32> = BTreeMap::new();
         for (vm, host) in &staying {
-            let group_index = inventory.vms[*vm].group;
+            let group_index = inventory.vms[VmId::new(*vm)].group;
             if inventory.groups[group_index].anti_affine() {
                 // Key rules after the real ones: groups by index.
                 *together
-                    .entry((inventory.rules.len() + group_index, *host))
+                    .entry((inventory.rules.len() + group_index.index(), *host))
                     .or_default() += 1;
             }
             for (index, rule) in inventory.rules.iter().enumerate() {
                 if rule.kind == RuleKind::Separate
                     && (rule.must || soft_hold)
-                    && rule.vms.binary_search(vm).is_ok()
+                    && rule.vms.binary_search(&VmId::new(*vm)).is_ok()
                 {
                     *together.entry((index, *host)).or_default() += 1;
                 }
@@ -182,7 +183,10 @@ impl Staying {
         let mut stays: BTreeMap<usize, BTreeMap<usize, u32>> = BTreeMap::new();
         for (host, vms) in self.per_host.iter().enumerate() {
             for (_, _, group) in vms {
-                if matches!(inventory.groups[*group].kind, GroupKind::NodePool { .. }) {
+                if matches!(
+                    inventory.groups[GroupId::new(*group)].kind,
+                    GroupKind::NodePool { .. }
+                ) {
                     *stays.entry(*group).or_default().entry(host).or_default() += 1;
                 }
             }
@@ -232,7 +236,7 @@ impl Staying {
 
 /// Whether `vm` may run on `host` by the domain rules alone (maintenance, zone pin, hard
 /// `vm_host` rules, and soft ones when `soft_hold`).
-fn may_stay(inventory: &Inventory, vm: usize, host: usize, soft_hold: bool) -> bool {
+fn may_stay(inventory: &Inventory, vm: VmId, host: HostId, soft_hold: bool) -> bool {
     let spec = &inventory.hosts[host];
     if spec.maintenance {
         return false;
@@ -270,7 +274,7 @@ pub fn cost_floor(inventory: &Inventory, all_admitted: bool) -> f64 {
     for (index, group) in inventory.groups.iter().enumerate() {
         let surely = all_admitted
             || inventory
-                .unit_of_group(index)
+                .unit_of_group(GroupId::new(index))
                 .is_none_or(|unit| inventory.admission_units[unit].priority.is_none());
         if !surely {
             continue;
@@ -337,9 +341,11 @@ pub fn spread_floor(
         }
         let surely = all_admitted
             || inventory
-                .unit_of_group(group_index)
+                .unit_of_group(GroupId::new(group_index))
                 .is_none_or(|unit| inventory.admission_units[unit].priority.is_none());
-        let hosts = (0..inventory.hosts.len())
+        let hosts = inventory
+            .hosts
+            .ids()
             .filter(|host| {
                 group
                     .vms
@@ -457,7 +463,7 @@ mod tests {
                     let moved = inventory
                         .placement
                         .iter()
-                        .filter(|(vm, host)| *host == cap.host && host_of[*vm] != Some(*host))
+                        .filter(|(vm, host)| *host == HostId::new(cap.host) && host_of[vm.index()] != Some(host.index()))
                         .count() as u32;
                     let least = staying.must_shed(cap.host, cap.vcpus, cap.granules * levels.granule());
                     prop_assert!(moved >= least, "host {} sheds {moved} < {least} at {:?}", cap.host, peak);

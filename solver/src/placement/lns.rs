@@ -12,6 +12,7 @@ use good_lp::Expression;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 use vksplan_model::inventory::GroupKind;
+use vksplan_model::{HostId, UnitId, VmId};
 
 /// Hosts whose VMs are re-solved, and units whose admission may change.
 #[derive(Debug, Default)]
@@ -34,13 +35,13 @@ impl Solve<'_> {
         let (mut vcpus, mut memory) = (vec![0u64; hosts], vec![0u128; hosts]);
         for (vm, host) in incumbent.assignment.host_of.iter().enumerate() {
             if let Some(host) = host {
-                vcpus[*host] += u64::from(inventory.group_of(vm).vcpus);
-                memory[*host] += u128::from(inventory.group_of(vm).memory.0);
+                vcpus[*host] += u64::from(inventory.group_of(VmId::new(vm)).vcpus);
+                memory[*host] += u128::from(inventory.group_of(VmId::new(vm)).memory.0);
             }
         }
         (0..hosts)
             .map(|h| {
-                let spec = &inventory.hosts[h];
+                let spec = &inventory.hosts[HostId::new(h)];
                 (vcpus[h] as f64 / spec.vcpu_limit.max(1) as f64)
                     .max(memory[h] as f64 / spec.memory_limit.0.max(1) as f64)
             })
@@ -57,7 +58,7 @@ impl Solve<'_> {
     /// Hosts in service sorted by utilisation, coolest first.
     fn by_utilisation(&self, utilisation: &[f64]) -> Vec<usize> {
         let mut hosts: Vec<usize> = (0..self.inventory.hosts.len())
-            .filter(|h| !self.inventory.hosts[*h].maintenance)
+            .filter(|h| !self.inventory.hosts[HostId::new(*h)].maintenance)
             .collect();
         hosts.sort_by(|a, b| {
             utilisation[*a]
@@ -105,7 +106,11 @@ impl Solve<'_> {
                 }
                 rejected.sort_by_key(|u| {
                     (
-                        std::cmp::Reverse(inventory.admission_units[*u].priority.unwrap_or(0)),
+                        std::cmp::Reverse(
+                            inventory.admission_units[UnitId::new(*u)]
+                                .priority
+                                .unwrap_or(0),
+                        ),
                         *u,
                     )
                 });
@@ -121,13 +126,13 @@ impl Solve<'_> {
                 }
                 let rule = &inventory.rules[broken[round % broken.len()]];
                 for vm in &rule.vms {
-                    if let Some(host) = incumbent.assignment.host_of[*vm] {
+                    if let Some(host) = incumbent.assignment.host_of[vm.index()] {
                         hood.hosts.insert(host);
                     }
                 }
                 for host in rule.hosts.iter().filter(|_| rule.run_on) {
                     if hood.hosts.len() < size {
-                        hood.hosts.insert(*host);
+                        hood.hosts.insert(host.index());
                     }
                 }
                 fill(&mut hood, &|_| true);
@@ -137,8 +142,8 @@ impl Solve<'_> {
                     .placement
                     .iter()
                     .filter_map(|(vm, home)| {
-                        let now = incumbent.assignment.host_of[*vm]?;
-                        (now != *home).then_some((now, *home))
+                        let now = incumbent.assignment.host_of[vm.index()]?;
+                        (now != home.index()).then_some((now, home.index()))
                     })
                     .collect();
                 if moved.is_empty() {
@@ -216,7 +221,7 @@ impl Solve<'_> {
         let order = crate::placement::greedy::cost_per_capacity_order(inventory, &self.facts);
         let unused: Vec<usize> = order
             .into_iter()
-            .filter(|h| utilisation[*h] == 0.0 && !inventory.hosts[*h].maintenance)
+            .filter(|h| utilisation[*h] == 0.0 && !inventory.hosts[HostId::new(*h)].maintenance)
             .collect();
         hood.hosts.extend(rotated(&unused, round, size / 4));
         Some(())
@@ -243,7 +248,7 @@ impl Solve<'_> {
             }
             let mut counts = std::collections::BTreeMap::new();
             for vm in &group.vms {
-                if let Some(host) = incumbent.assignment.host_of[*vm] {
+                if let Some(host) = incumbent.assignment.host_of[vm.index()] {
                     *counts.entry(host).or_insert(0u32) += 1;
                 }
             }
@@ -304,7 +309,7 @@ impl Solve<'_> {
         self.blocks
             .iter()
             .zip(&self.compiler.counts)
-            .filter(|(block, _)| block.unit == Some(unit))
+            .filter(|(block, _)| block.unit == Some(UnitId::new(unit)))
             .flat_map(|(_, counts)| counts.iter().map(|(host, _)| *host))
             .collect()
     }
@@ -320,9 +325,9 @@ impl Solve<'_> {
         let mut present: BTreeSet<usize> = BTreeSet::new();
         for (block_index, block) in self.blocks.iter().enumerate() {
             let here = block.vms.iter().any(|vm| {
-                incumbent.assignment.host_of[*vm].is_some_and(|h| hood.hosts.contains(&h))
+                incumbent.assignment.host_of[vm.index()].is_some_and(|h| hood.hosts.contains(&h))
             });
-            if here || block.unit.is_some_and(|u| hood.units.contains(&u)) {
+            if here || block.unit.is_some_and(|u| hood.units.contains(&u.index())) {
                 present.insert(block_index);
             }
         }

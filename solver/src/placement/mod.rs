@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use vksplan_model::plan::{Stats, StepStats};
 use vksplan_model::topology::ObjectiveKind;
 use vksplan_model::Inventory;
+use vksplan_model::{GroupId, HostId};
 
 /// How the staged solve ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -406,7 +407,7 @@ fn balance_lower_bound(inventory: &Inventory, levels: &Levels) -> Ratio {
     let (mut vcpus, mut memory) = (0u128, 0u128);
     for (index, group) in inventory.groups.iter().enumerate() {
         let mandatory = inventory
-            .unit_of_group(index)
+            .unit_of_group(GroupId::new(index))
             .is_none_or(|unit| inventory.admission_units[unit].priority.is_none());
         if mandatory {
             vcpus += group.vms.len() as u128 * u128::from(group.vcpus);
@@ -728,7 +729,7 @@ impl Solve<'_> {
     fn held_caps(&self) -> Vec<(u64, u128)> {
         let inventory = self.inventory;
         let full = |h: usize| {
-            let spec = &inventory.hosts[h];
+            let spec = &inventory.hosts[HostId::new(h)];
             (spec.vcpu_limit, u128::from(spec.memory_limit.0))
         };
         let Some(incumbent) = &self.incumbent else {

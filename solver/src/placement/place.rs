@@ -9,6 +9,7 @@ use crate::placement::{place, Ending};
 use crate::{Options, SolverError};
 use vksplan_model::plan::{ObjectiveReport, Plan, Stats, Status};
 use vksplan_model::Inventory;
+use vksplan_model::{HostId, VmId};
 
 /// The share of the time limit the placement gets when an upgrade is asked for (the
 /// sequencing gets the rest, and what the placement leaves).
@@ -67,8 +68,8 @@ pub fn plan(inventory: &Inventory, options: &Options) -> Result<Plan, SolverErro
     // Today's hosts where `placement` gives them, the plan's elsewhere.
     let mut start = assignment;
     for (vm, host) in &inventory.placement {
-        if start.host_of[*vm].is_some() {
-            start.host_of[*vm] = Some(*host);
+        if start.host_of[vm.index()].is_some() {
+            start.host_of[vm.index()] = Some(host.index());
         }
     }
     // What is left of the limit, less a reserve for the audit and the plan document (2% of
@@ -121,7 +122,7 @@ pub(crate) fn disaggregate(
     let mut host_of = vec![None; inventory.vms.len()];
     let mut current = vec![None; inventory.vms.len()];
     for (vm, host) in &inventory.placement {
-        current[*vm] = Some(*host);
+        current[vm.index()] = Some(*host);
     }
     for (block_index, block) in blocks.iter().enumerate() {
         let mut room: Vec<(usize, u32)> = compiler.counts[block_index]
@@ -131,10 +132,11 @@ pub(crate) fn disaggregate(
             .collect();
         let mut waiting = Vec::new();
         for vm in &block.vms {
-            match current[*vm].and_then(|host| room.iter_mut().find(|(h, n)| *h == host && *n > 0))
+            match current[vm.index()]
+                .and_then(|host| room.iter_mut().find(|(h, n)| *h == host.index() && *n > 0))
             {
                 Some((host, n)) => {
-                    host_of[*vm] = Some(*host);
+                    host_of[vm.index()] = Some(*host);
                     *n -= 1;
                 }
                 None => waiting.push(*vm),
@@ -144,7 +146,7 @@ pub(crate) fn disaggregate(
             .iter_mut()
             .flat_map(|(host, n)| std::iter::repeat_n(*host, std::mem::take(n) as usize));
         for vm in waiting {
-            host_of[vm] = slots.next();
+            host_of[vm.index()] = slots.next();
         }
     }
     let admitted = compiler
@@ -235,8 +237,8 @@ fn build_plan(
         .enumerate()
         .filter_map(|(vm, host)| {
             Some((
-                inventory.vms[vm].name.clone(),
-                inventory.hosts[(*host)?].name.clone(),
+                inventory.vms[VmId::new(vm)].name.clone(),
+                inventory.hosts[HostId::new((*host)?)].name.clone(),
             ))
         })
         .collect();

@@ -23,6 +23,7 @@ use std::collections::BTreeSet;
 use vksplan_model::inventory::{GroupKind, UpgradeSpec};
 use vksplan_model::plan::{Status, UpgradePlan};
 use vksplan_model::{Constraint, Diagnostic, Inventory, Layer};
+use vksplan_model::{HostId, VmId};
 
 /// The upgrade block of a plan and the diagnosis entries that go with it.
 #[derive(Debug, Clone)]
@@ -49,7 +50,7 @@ pub fn lower_bound(
     start_ips: &[u64],
 ) -> u32 {
     let mut bound = 0u32;
-    let rolled = |vms: &[usize]| vms.iter().filter(|vm| roll.slots[**vm]).count() as u32;
+    let rolled = |vms: &[VmId]| vms.iter().filter(|vm| roll.slots[vm.index()]).count() as u32;
     if upgrade.supervisor {
         for group in inventory
             .groups
@@ -120,7 +121,7 @@ type Trial = (Vec<Op>, Vec<usize>, Queues, Vec<BlockedTask>);
 
 /// The roll a slot belongs to: its cluster's, or the Supervisor's.
 fn roll_owner(inventory: &Inventory, vm: usize) -> Owner {
-    match inventory.unit_of_group(inventory.vms[vm].group) {
+    match inventory.unit_of_group(inventory.vms[VmId::new(vm)].group) {
         Some(unit) => Owner {
             layer: Layer::Cluster,
             subject: inventory.admission_units[unit].name.clone(),
@@ -138,7 +139,7 @@ fn roll_owner(inventory: &Inventory, vm: usize) -> Owner {
 fn patch_owner(inventory: &Inventory, host: usize) -> Owner {
     Owner {
         layer: Layer::Infrastructure,
-        subject: inventory.hosts[host].name.clone(),
+        subject: inventory.hosts[HostId::new(host)].name.clone(),
         constraint: Constraint::Patch,
     }
 }
@@ -183,8 +184,9 @@ impl<'a> Planner<'a> {
             .filter(|h| !state.maintenance[*h] && !avoid.contains(h))
             .collect();
         hosts.sort_by(|a, b| {
-            let share =
-                |h: usize| load[h].0 as f64 / self.inventory.hosts[h].vcpu_limit.max(1) as f64;
+            let share = |h: usize| {
+                load[h].0 as f64 / self.inventory.hosts[HostId::new(h)].vcpu_limit.max(1) as f64
+            };
             share(*a)
                 .partial_cmp(&share(*b))
                 .unwrap_or(std::cmp::Ordering::Equal)
@@ -499,7 +501,7 @@ impl Loads {
     /// Adds (`up`) or takes away what a copy of `vm` on `host` counts for: limits, addresses,
     /// storage and HA admission.
     fn count(&mut self, inventory: &Inventory, vm: usize, host: usize, up: bool) {
-        let group = inventory.group_of(vm);
+        let group = inventory.group_of(VmId::new(vm));
         let bump = |total: &mut u128, by: u128| {
             if up {
                 *total += by;
@@ -521,7 +523,7 @@ impl Loads {
         if let Some(namespace) = group.namespace {
             bump(&mut self.namespaces[namespace].0, vcpus);
             bump(&mut self.namespaces[namespace].1, memory);
-            if let Some(zone) = inventory.hosts[host].zone {
+            if let Some(zone) = inventory.hosts[HostId::new(host)].zone {
                 let entry = self.zones.entry((namespace, zone)).or_default();
                 bump(&mut entry.0, vcpus);
                 bump(&mut entry.1, memory);
@@ -542,7 +544,7 @@ impl Loads {
 
     /// Adds a copy of `vm` on `host` to the host's loads, rules and anti-affinity.
     fn add(&mut self, inventory: &Inventory, rules_of: &[Vec<usize>], vm: usize, host: usize) {
-        let group_index = inventory.vms[vm].group;
+        let group_index = inventory.vms[VmId::new(vm)].group;
         let group = &inventory.groups[group_index];
         for rule_index in &rules_of[vm] {
             if inventory.rules[*rule_index].kind != vksplan_model::topology::RuleKind::VmHost {
@@ -560,12 +562,15 @@ impl Loads {
         }
         if group.anti_affine() {
             self.anti
-                .entry((group_index, host, false))
+                .entry((group_index.index(), host, false))
                 .or_default()
                 .push(vm);
-            if let (true, Some(zone)) = (inventory.three_zone, inventory.hosts[host].zone) {
+            if let (true, Some(zone)) = (
+                inventory.three_zone,
+                inventory.hosts[HostId::new(host)].zone,
+            ) {
                 self.anti
-                    .entry((group_index, zone, true))
+                    .entry((group_index.index(), zone, true))
                     .or_default()
                     .push(vm);
             }
@@ -637,7 +642,7 @@ impl Loads {
     /// them; a migration does not).
     fn over_limits(&self, planner: &Planner, vm: usize, new_copy: bool) -> Option<Diagnostic> {
         let inventory = planner.inventory;
-        let group = inventory.group_of(vm);
+        let group = inventory.group_of(VmId::new(vm));
         let namespace = group.namespace?;
         let spec = &inventory.namespaces[namespace];
         let (vcpus, memory) = (u128::from(group.vcpus), u128::from(group.memory.0));
@@ -678,13 +683,13 @@ impl Loads {
         from: Option<usize>,
     ) -> Option<Diagnostic> {
         let inventory = planner.inventory;
-        let group = inventory.group_of(vm);
+        let group = inventory.group_of(VmId::new(vm));
         let namespace = group.namespace?;
         let spec = &inventory.namespaces[namespace];
-        let zone = inventory.hosts[host]
+        let zone = inventory.hosts[HostId::new(host)]
             .zone
             .filter(|_| inventory.three_zone)?;
-        if from.and_then(|h| inventory.hosts[h].zone) == Some(zone) {
+        if from.and_then(|h| inventory.hosts[HostId::new(h)].zone) == Some(zone) {
             return None;
         }
         let (vcpus, memory) = (u128::from(group.vcpus), u128::from(group.memory.0));
@@ -715,7 +720,7 @@ impl Loads {
     /// limit, its policy's capacity, an address pool, HA admission.
     fn over_totals(&self, planner: &Planner, vm: usize) -> Option<Diagnostic> {
         let inventory = planner.inventory;
-        let group = inventory.group_of(vm);
+        let group = inventory.group_of(VmId::new(vm));
         let (vcpus, memory) = (u128::from(group.vcpus), u128::from(group.memory.0));
         if let (Some(namespace), Some(policy)) = (group.namespace, group.storage_policy) {
             let spec = &inventory.namespaces[namespace];
@@ -771,7 +776,7 @@ impl Loads {
         for (c, cluster) in inventory.clusters.iter().enumerate() {
             if inventory
                 .unit_of_cluster(c)
-                .is_none_or(|unit| planner_admitted(planner, unit))
+                .is_none_or(|unit| planner_admitted(planner, unit.index()))
             {
                 addresses[inventory.namespaces[cluster.namespace].load_balancer_network] +=
                     u128::from(cluster.load_balancer_ips);
@@ -798,11 +803,11 @@ impl Loads {
             let h = hosts.len() as u128;
             let cores: u128 = hosts
                 .iter()
-                .map(|x| u128::from(inventory.hosts[*x].cpu_cores))
+                .map(|x| u128::from(inventory.hosts[HostId::new(*x)].cpu_cores))
                 .sum();
             let total: u128 = hosts
                 .iter()
-                .map(|x| u128::from(inventory.hosts[*x].memory.0))
+                .map(|x| u128::from(inventory.hosts[HostId::new(*x)].memory.0))
                 .sum();
             let over_share =
                 |used: u128, cap: u128| used > 0 && (h <= k || used * h > (h - k) * cap);
@@ -826,8 +831,8 @@ impl Loads {
     /// already broke).
     fn refuses(&self, planner: &Planner, vm: usize, host: usize) -> Option<Diagnostic> {
         let inventory = planner.inventory;
-        let spec = &inventory.hosts[host];
-        let group_index = inventory.vms[vm].group;
+        let spec = &inventory.hosts[HostId::new(host)];
+        let group_index = inventory.vms[VmId::new(vm)].group;
         let group = &inventory.groups[group_index];
         let tolerated = |constraint: &Constraint, subject: &str| {
             planner
@@ -929,8 +934,8 @@ impl Loads {
             let zone_taken = inventory.three_zone
                 && spec
                     .zone
-                    .is_some_and(|zone| other((group_index, zone, true)));
-            if other((group_index, host, false)) || zone_taken {
+                    .is_some_and(|zone| other((group_index.index(), zone, true)));
+            if other((group_index.index(), host, false)) || zone_taken {
                 let layer = if group.kind == vksplan_model::GroupKind::SupervisorControlPlane {
                     Layer::Supervisor
                 } else {
@@ -951,7 +956,7 @@ impl Loads {
         }
         for rule in planner.rules_of[vm].iter().map(|r| &inventory.rules[*r]) {
             if rule.kind == vksplan_model::topology::RuleKind::VmHost
-                && rule.hosts.contains(&host) != rule.run_on
+                && rule.hosts.contains(&HostId::new(host)) != rule.run_on
             {
                 if let Some(d) = refuse(
                     Layer::Rule,
@@ -1088,7 +1093,7 @@ fn hard_rules_of(inventory: &Inventory) -> Vec<Vec<usize>> {
     let mut rules_of = vec![Vec::new(); inventory.vms.len()];
     for (index, rule) in inventory.rules.iter().enumerate().filter(|(_, r)| r.must) {
         for vm in &rule.vms {
-            rules_of[*vm].push(index);
+            rules_of[vm.index()].push(index);
         }
     }
     rules_of
@@ -1423,7 +1428,7 @@ impl Queues {
             group
                 .vms
                 .iter()
-                .copied()
+                .map(|vm| vm.index())
                 .filter(|vm| roll.slots[*vm])
                 .collect()
         };
@@ -1452,7 +1457,7 @@ impl Queues {
         Queues {
             supervisor,
             clusters,
-            hosts: upgrade.hosts.clone(),
+            hosts: upgrade.hosts.iter().map(|host| host.index()).collect(),
         }
     }
 
@@ -1525,7 +1530,7 @@ fn roll_slots(
         .collect();
     let rollable = |vm: usize| !migrating.contains(&vm);
     if let Some(&vm) = queues.supervisor.first().filter(|vm| rollable(**vm)) {
-        let task = format!("the new copy of `{}`", inventory.vms[vm].name);
+        let task = format!("the new copy of `{}`", inventory.vms[VmId::new(vm)].name);
         if planner.roll_slot(state, ops, entering, (vm, &task), |host| {
             vec![Op::Create(vm, host), Op::Delete(vm)]
         }) {
@@ -1540,7 +1545,7 @@ fn roll_slots(
         if let Some(&vm) = cluster.control_plane.first() {
             let task = format!(
                 "the new copy of control-plane VM `{}`",
-                inventory.vms[vm].name
+                inventory.vms[VmId::new(vm)].name
             );
             if rollable(vm)
                 && planner.roll_slot(state, ops, entering, (vm, &task), |host| {
@@ -1564,7 +1569,7 @@ fn roll_slots(
             // Slots deleted in the last wave get their new copy first.
             let mut still_waiting = Vec::new();
             for vm in waiting.drain(..) {
-                let task = format!("the new copy of `{}`", inventory.vms[vm].name);
+                let task = format!("the new copy of `{}`", inventory.vms[VmId::new(vm)].name);
                 if !planner.roll_slot(state, ops, entering, (vm, &task), |host| {
                     vec![Op::Create(vm, host)]
                 }) {
@@ -1577,7 +1582,7 @@ fn roll_slots(
                 let mut position = 0;
                 while rolled < cluster.max_surge && position < todo.len() {
                     let vm = todo[position];
-                    let task = format!("the surge copy of `{}`", inventory.vms[vm].name);
+                    let task = format!("the surge copy of `{}`", inventory.vms[VmId::new(vm)].name);
                     if rollable(vm)
                         && planner.roll_slot(state, ops, entering, (vm, &task), |host| {
                             vec![Op::Create(vm, host), Op::Delete(vm)]
@@ -1613,7 +1618,7 @@ fn roll_slots(
                         Err(broken) => {
                             let task = format!(
                                 "deleting `{}` first (max_unavailable)",
-                                inventory.vms[vm].name
+                                inventory.vms[VmId::new(vm)].name
                             );
                             planner.refuse(task, roll_owner(inventory, vm), Need::Nothing, broken);
                             break;
@@ -1661,7 +1666,8 @@ fn patch_hosts(
         for vm in leaving {
             let task = format!(
                 "moving `{}` off `{}`",
-                inventory.vms[vm].name, inventory.hosts[host].name
+                inventory.vms[VmId::new(vm)].name,
+                inventory.hosts[HostId::new(host)].name
             );
             if !planner.place(
                 state,
@@ -1684,7 +1690,10 @@ fn patch_hosts(
             && match planner.valid(state, &trial) {
                 Ok(()) => true,
                 Err(broken) => {
-                    let task = format!("putting `{}` into maintenance", inventory.hosts[host].name);
+                    let task = format!(
+                        "putting `{}` into maintenance",
+                        inventory.hosts[HostId::new(host)].name
+                    );
                     planner.refuse(
                         task,
                         patch_owner(inventory, host),
@@ -1717,7 +1726,7 @@ fn explain(
         let what = if !supervisor.is_empty() {
             "the Supervisor roll".to_string()
         } else if let Some(host) = hosts.first() {
-            format!("patching `{}`", inventory.hosts[*host].name)
+            format!("patching `{}`", inventory.hosts[HostId::new(*host)].name)
         } else {
             "the rollout".to_string()
         };

@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use vksplan_model::inventory::{GroupKind, RuleSpec, VmSlot};
 use vksplan_model::topology::RuleKind;
 use vksplan_model::{Constraint, Diagnostic, Inventory, Layer};
+use vksplan_model::{GroupId, HostId, VmId};
 
 /// Where the new copy goes in a model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +67,7 @@ pub(super) fn models(
     tolerated: &BTreeSet<(Constraint, String)>,
 ) -> Vec<StateModel> {
     let copies: &[Copy] = match need {
-        Need::NewCopy { vm, beside: true } if inventory.group_of(vm).anti_affine() => {
+        Need::NewCopy { vm, beside: true } if inventory.group_of(VmId::new(vm)).anti_affine() => {
             &[Copy::Beside, Copy::Apart]
         }
         Need::NewCopy { beside: true, .. } => &[Copy::Apart],
@@ -91,7 +92,7 @@ fn tolerate(model: &mut Inventory, tolerated: &BTreeSet<(Constraint, String)>) -
         match constraint {
             Constraint::HostVcpus | Constraint::HostMemory => {
                 let Some(host) = host else { return false };
-                let spec = &mut model.hosts[host];
+                let spec = &mut model.hosts[HostId::new(host)];
                 if matches!(constraint, Constraint::HostVcpus) {
                     spec.vcpu_limit = u64::from(u32::MAX);
                 } else {
@@ -163,7 +164,7 @@ fn model(
     model.rules.retain(|rule| rule.must);
     // Hosts: those patched come back; the one to patch is empty.
     for (host, spec) in model.hosts.iter_mut().enumerate() {
-        spec.maintenance = inventory.hosts[host].maintenance
+        spec.maintenance = inventory.hosts[HostId::new(host)].maintenance
             || matches!(need, Need::EmptyHost { host: h } if h == host);
     }
     let live = |vm: usize| state.new[vm].or(state.old[vm]);
@@ -174,19 +175,24 @@ fn model(
     };
     let admitted = |vm: usize| {
         inventory
-            .unit_of_group(inventory.vms[vm].group)
-            .is_none_or(|unit| state.admitted[unit])
+            .unit_of_group(inventory.vms[VmId::new(vm)].group)
+            .is_none_or(|unit| state.admitted[unit.index()])
     };
     let waiting =
         |vm: usize| roll.slots[vm] && admitted(vm) && live(vm).is_none() && Some(vm) != task_vm;
-    let mut absent: Vec<usize> = (0..inventory.vms.len()).filter(|vm| waiting(*vm)).collect();
+    let mut absent: Vec<VmId> = inventory
+        .vms
+        .ids()
+        .filter(|vm| waiting(vm.index()))
+        .collect();
     if weakest {
         // Any valid sequence may have up to max_unavailable slots of every rolled pool
         // missing at once (not the pools of a cluster whose control plane rolls now).
-        let rolling_control_plane = task_vm.and_then(|vm| match inventory.group_of(vm).kind {
-            GroupKind::ControlPlane { cluster } => Some(cluster),
-            _ => None,
-        });
+        let rolling_control_plane =
+            task_vm.and_then(|vm| match inventory.group_of(VmId::new(vm)).kind {
+                GroupKind::ControlPlane { cluster } => Some(cluster),
+                _ => None,
+            });
         for group in &inventory.groups {
             let GroupKind::NodePool { cluster, .. } = group.kind else {
                 continue;
@@ -197,12 +203,14 @@ fn model(
             }
             let allowed = inventory.clusters[cluster].max_unavailable as usize;
             let already = group.vms.iter().filter(|vm| absent.contains(vm)).count();
-            let more: Vec<usize> = group
+            let more: Vec<VmId> = group
                 .vms
                 .iter()
                 .rev()
                 .copied()
-                .filter(|vm| roll.slots[*vm] && !absent.contains(vm) && Some(*vm) != task_vm)
+                .filter(|vm| {
+                    roll.slots[vm.index()] && !absent.contains(vm) && Some(vm.index()) != task_vm
+                })
                 .take(allowed.saturating_sub(already))
                 .collect();
             absent.extend(more);
@@ -214,25 +222,27 @@ fn model(
     model.placement = if weakest {
         Vec::new()
     } else {
-        (0..inventory.vms.len())
-            .filter_map(|vm| Some((vm, live(vm)?)))
+        inventory
+            .vms
+            .ids()
+            .filter_map(|vm| Some((vm, HostId::new(live(vm.index())?))))
             .filter(|(vm, _)| !absent.contains(vm))
             .collect()
     };
     // The new copy.
     if let Need::NewCopy { vm, beside: true } = need {
-        let group = inventory.vms[vm].group;
+        let group = inventory.vms[VmId::new(vm)].group;
         let extra = model.vms.len();
         model.vms.push(VmSlot {
-            name: format!("{}+new", inventory.vms[vm].name),
+            name: format!("{}+new", inventory.vms[VmId::new(vm)].name),
             group,
         });
         match copy {
             Copy::Apart => {
-                model.groups[group].vms.push(extra);
+                model.groups[group].vms.push(VmId::new(extra));
                 for rule in &mut model.rules {
-                    if rule.vms.binary_search(&vm).is_ok() {
-                        rule.vms.push(extra);
+                    if rule.vms.binary_search(&VmId::new(vm)).is_ok() {
+                        rule.vms.push(VmId::new(extra));
                         rule.vms.sort_unstable();
                     }
                 }
@@ -241,19 +251,21 @@ fn model(
                 // A group of its own (so no anti-affinity with its old copy), bound to the old
                 // copy's host; it counts like the group for limits and addresses.
                 let mut own = inventory.groups[group].clone();
-                own.vms = vec![extra];
+                own.vms = vec![VmId::new(extra)];
                 own.name = format!("{}+new", own.name);
                 let own_index = model.groups.len();
-                model.vms[extra].group = own_index;
+                model.vms[VmId::new(extra)].group = GroupId::new(own_index);
                 model.group_units.push(inventory.group_units[group]);
                 if let Some(unit) = inventory.group_units[group] {
-                    model.admission_units[unit].groups.push(own_index);
+                    model.admission_units[unit]
+                        .groups
+                        .push(GroupId::new(own_index));
                 }
                 model.groups.push(own);
                 model.rules.push(RuleSpec {
-                    name: format!("{}+beside", inventory.vms[vm].name),
+                    name: format!("{}+beside", inventory.vms[VmId::new(vm)].name),
                     kind: RuleKind::Together,
-                    vms: vec![vm, extra],
+                    vms: vec![VmId::new(vm), VmId::new(extra)],
                     hosts: Vec::new(),
                     must: true,
                     run_on: true,
@@ -388,7 +400,7 @@ pub(super) fn make_room(
         }
         // Largest first: they are the hardest to fit later.
         pending.sort_by_key(|(vm, _)| {
-            let group = inventory.group_of(*vm);
+            let group = inventory.group_of(VmId::new(*vm));
             (std::cmp::Reverse((group.vcpus, group.memory.0)), *vm)
         });
         let mut ops = std::mem::take(&mut exits);
@@ -438,20 +450,21 @@ pub(super) fn make_room(
 fn described(inventory: &Inventory, need: Option<Need>) -> (Layer, String, String) {
     match need {
         Some(Need::NewCopy { vm, .. }) => {
-            let (layer, subject) = match inventory.unit_of_group(inventory.vms[vm].group) {
+            let (layer, subject) = match inventory.unit_of_group(inventory.vms[VmId::new(vm)].group)
+            {
                 Some(unit) => (Layer::Cluster, inventory.admission_units[unit].name.clone()),
                 None => (Layer::Supervisor, "supervisor".to_string()),
             };
             (
                 layer,
                 subject,
-                format!("rolling `{}`", inventory.vms[vm].name),
+                format!("rolling `{}`", inventory.vms[VmId::new(vm)].name),
             )
         }
         Some(Need::EmptyHost { host }) => (
             Layer::Infrastructure,
-            inventory.hosts[host].name.clone(),
-            format!("patching `{}`", inventory.hosts[host].name),
+            inventory.hosts[HostId::new(host)].name.clone(),
+            format!("patching `{}`", inventory.hosts[HostId::new(host)].name),
         ),
         _ => (
             Layer::Infrastructure,

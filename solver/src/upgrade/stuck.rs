@@ -11,6 +11,7 @@ use crate::diagnosis::conflict::specificity;
 use crate::diagnosis::describe;
 use crate::mip::Owner;
 use std::collections::{BTreeMap, BTreeSet};
+use vksplan_model::HostId;
 use vksplan_model::{Constraint, Diagnostic, Inventory};
 
 /// What a blocked task needs of the state it waits in.
@@ -127,7 +128,7 @@ fn hosts_named(inventory: &Inventory, hosts: &[Option<usize>]) -> String {
     let names: Vec<String> = hosts
         .iter()
         .flatten()
-        .map(|h| format!("`{}`", inventory.hosts[*h].name))
+        .map(|h| format!("`{}`", inventory.hosts[HostId::new(*h)].name))
         .collect();
     if hosts.contains(&None) {
         return "every host".to_string();

@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use vksplan_model::inventory::GroupKind;
 use vksplan_model::plan::Action;
 use vksplan_model::Inventory;
+use vksplan_model::{GroupId, HostId, VmId};
 
 /// What a sequence breaks: the wave (1-based; 0 after the last), the rule and a message.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -87,7 +88,7 @@ impl<'a> Replay<'a> {
             upgrade.clusters.iter().any(|(c, _)| *c == cluster)
                 && inventory
                     .unit_of_cluster(cluster)
-                    .is_none_or(|unit| admitted[unit])
+                    .is_none_or(|unit| admitted[unit.index()])
         };
         let rolled: Vec<bool> = inventory
             .vms
@@ -116,7 +117,7 @@ impl<'a> Replay<'a> {
             inventory,
             admitted: admitted.to_vec(),
             rolled,
-            to_patch: upgrade.hosts.iter().copied().collect(),
+            to_patch: upgrade.hosts.iter().map(|host| host.index()).collect(),
             max_in_maintenance: upgrade.max_hosts_in_maintenance as usize,
             slots,
             maintenance,
@@ -228,7 +229,7 @@ impl<'a> Replay<'a> {
             if self.entered[host].is_none() || self.exited[host].is_some() {
                 notes.note(
                     "maintenance",
-                    &self.inventory.hosts[host].name,
+                    &self.inventory.hosts[HostId::new(host)].name,
                     "exits maintenance it did not enter".into(),
                 );
             }
@@ -240,7 +241,7 @@ impl<'a> Replay<'a> {
     /// Phase 2, new copies: of rolled slots, once each, on hosts in service.
     fn create(&mut self, creates: &[(usize, usize)], notes: &mut Notes) {
         for (vm, host) in creates {
-            let name = &self.inventory.vms[*vm].name;
+            let name = &self.inventory.vms[VmId::new(*vm)].name;
             if !self.rolled[*vm] {
                 notes.note("roll", name, "created but not rolled".into());
             }
@@ -269,7 +270,7 @@ impl<'a> Replay<'a> {
         let slots = &self.slots;
         let mut moving: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
         for (vm, to) in migrations {
-            let name = &self.inventory.vms[*vm].name;
+            let name = &self.inventory.vms[VmId::new(*vm)].name;
             let live: Vec<usize> = [slots[*vm].old, slots[*vm].new]
                 .into_iter()
                 .flatten()
@@ -326,15 +327,18 @@ impl<'a> Replay<'a> {
         let mut surging: BTreeMap<usize, u32> = BTreeMap::new();
         for (vm, slot) in self.slots.iter().enumerate() {
             if slot.old.is_some() && slot.new.is_some() {
-                *surging.entry(inventory.vms[vm].group).or_default() += 1;
+                *surging
+                    .entry((inventory.vms[VmId::new(vm)].group).index())
+                    .or_default() += 1;
             }
         }
         for (group, count) in &surging {
-            if let GroupKind::NodePool { cluster, .. } = inventory.groups[*group].kind {
+            if let GroupKind::NodePool { cluster, .. } = inventory.groups[GroupId::new(*group)].kind
+            {
                 if *count > inventory.clusters[cluster].max_surge {
                     notes.note(
                         "max_surge",
-                        &inventory.groups[*group].name,
+                        &inventory.groups[GroupId::new(*group)].name,
                         format!("{count} slots with two copies"),
                     );
                 }
@@ -352,7 +356,7 @@ impl<'a> Replay<'a> {
     ) {
         let slots = &mut self.slots;
         for vm in deletes {
-            let name = &self.inventory.vms[*vm].name;
+            let name = &self.inventory.vms[VmId::new(*vm)].name;
             if !self.rolled[*vm] || slots[*vm].deleted.is_some() || slots[*vm].old.is_none() {
                 notes.note(
                     "roll",
@@ -382,7 +386,7 @@ impl<'a> Replay<'a> {
     fn enter(&mut self, enters: &[usize], notes: &mut Notes) {
         let inventory = self.inventory;
         for &host in enters {
-            let name = &inventory.hosts[host].name;
+            let name = &inventory.hosts[HostId::new(host)].name;
             if !self.to_patch.contains(&host) || self.entered[host].is_some() {
                 notes.note(
                     "maintenance",
@@ -429,23 +433,25 @@ impl<'a> Replay<'a> {
         let mut missing: BTreeMap<usize, u32> = BTreeMap::new();
         for (vm, slot) in self.slots.iter().enumerate() {
             if self.rolled[vm] && slot.old.is_none() && slot.new.is_none() {
-                *missing.entry(inventory.vms[vm].group).or_default() += 1;
+                *missing
+                    .entry((inventory.vms[VmId::new(vm)].group).index())
+                    .or_default() += 1;
             }
         }
         for (group, count) in &missing {
-            match inventory.groups[*group].kind {
+            match inventory.groups[GroupId::new(*group)].kind {
                 GroupKind::NodePool { cluster, .. } => {
                     if *count > inventory.clusters[cluster].max_unavailable {
                         notes.note(
                             "max_unavailable",
-                            &inventory.groups[*group].name,
+                            &inventory.groups[GroupId::new(*group)].name,
                             format!("{count} slots unavailable"),
                         );
                     }
                 }
                 _ => notes.note(
                     "control_plane_roll",
-                    &inventory.groups[*group].name,
+                    &inventory.groups[GroupId::new(*group)].name,
                     "a control-plane slot is unavailable".into(),
                 ),
             }
@@ -468,7 +474,7 @@ impl<'a> Replay<'a> {
             .chain(deletes.iter().copied())
             .collect();
         for vm in touched {
-            let group = inventory.vms[vm].group;
+            let group = inventory.vms[VmId::new(vm)].group;
             match inventory.groups[group].kind {
                 GroupKind::SupervisorControlPlane | GroupKind::ControlPlane { .. } => {
                     let created_now = slots[vm].created == Some(number);
@@ -476,12 +482,12 @@ impl<'a> Replay<'a> {
                     if created_now != deleted_now {
                         notes.note(
                             "control_plane_roll",
-                            &inventory.vms[vm].name,
+                            &inventory.vms[VmId::new(vm)].name,
                             "not created and deleted in one wave".into(),
                         );
                     }
                     if created_now {
-                        *control_plane_slots.entry(group).or_default() += 1;
+                        *control_plane_slots.entry(group.index()).or_default() += 1;
                     }
                 }
                 GroupKind::NodePool { cluster, .. } => {
@@ -491,8 +497,10 @@ impl<'a> Replay<'a> {
                         .iter()
                         .filter(|g| g.kind == GroupKind::ControlPlane { cluster })
                         .flat_map(|g| &g.vms)
-                        .filter(|v| self.rolled[**v])
-                        .all(|v| before(slots[*v].created) && before(slots[*v].deleted));
+                        .filter(|v| self.rolled[(**v).index()])
+                        .all(|v| {
+                            before(slots[v.index()].created) && before(slots[v.index()].deleted)
+                        });
                     if !control_plane_done {
                         notes.note(
                             "control_plane_first",
@@ -508,7 +516,7 @@ impl<'a> Replay<'a> {
             if count > 1 {
                 notes.note(
                     "control_plane_roll",
-                    &inventory.groups[group].name,
+                    &inventory.groups[GroupId::new(group)].name,
                     format!("{count} control-plane slots in one wave"),
                 );
             }
@@ -532,7 +540,7 @@ impl<'a> Replay<'a> {
                 findings.push(Finding {
                     wave: 0,
                     rule: "roll",
-                    subject: inventory.vms[vm].name.clone(),
+                    subject: inventory.vms[VmId::new(vm)].name.clone(),
                     message: "never created or never deleted".into(),
                 });
             }
@@ -542,7 +550,7 @@ impl<'a> Replay<'a> {
                 findings.push(Finding {
                     wave: 0,
                     rule: "maintenance",
-                    subject: inventory.hosts[*host].name.clone(),
+                    subject: inventory.hosts[HostId::new(*host)].name.clone(),
                     message: "never put into maintenance or never brought back".into(),
                 });
             }

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use vksplan_model::inventory::GroupKind;
 use vksplan_model::topology::RuleKind;
 use vksplan_model::Inventory;
+use vksplan_model::{GroupId, HostId, VmId};
 
 /// A live copy of a VM on a host. `counted`: whether it counts for namespace limits,
 /// addresses, storage and HA admission (a migrating VM counts once, at its destination).
@@ -22,7 +23,7 @@ fn hosts_and_admission(
     maintenance: &[bool],
     broken: &mut Vec<(&'static str, String, String)>,
 ) {
-    let group = |vm: usize| &inventory.groups[inventory.vms[vm].group];
+    let group = |vm: usize| &inventory.groups[inventory.vms[VmId::new(vm)].group];
     let hosts = inventory.hosts.len();
     // Hosts: maintenance, vCPUs, memory, reserved, devices.
     let mut vcpus = vec![0u128; hosts];
@@ -83,11 +84,14 @@ fn hosts_and_admission(
         }
     }
     for ((h, device), used) in &devices {
-        if *used > u128::from(inventory.hosts[*h].device_count(device)) {
+        if *used > u128::from(inventory.hosts[HostId::new(*h)].device_count(device)) {
             broken.push((
                 "devices",
-                inventory.hosts[*h].name.clone(),
-                format!("{used} `{device}` on `{}`", inventory.hosts[*h].name),
+                inventory.hosts[HostId::new(*h)].name.clone(),
+                format!(
+                    "{used} `{device}` on `{}`",
+                    inventory.hosts[HostId::new(*h)].name
+                ),
             ));
         }
     }
@@ -99,11 +103,11 @@ fn hosts_and_admission(
         let count = in_service.len() as u128;
         let cores: u128 = in_service
             .iter()
-            .map(|h| u128::from(inventory.hosts[*h].cpu_cores))
+            .map(|h| u128::from(inventory.hosts[HostId::new(*h)].cpu_cores))
             .sum();
         let total_memory: u128 = in_service
             .iter()
-            .map(|h| u128::from(inventory.hosts[*h].memory.0))
+            .map(|h| u128::from(inventory.hosts[HostId::new(*h)].memory.0))
             .sum();
         let (mut cpu, mut mem) = (0u128, 0u128);
         for copy in copies.iter().filter(|c| c.counted) {
@@ -136,16 +140,19 @@ fn anti_affinity_and_zones(
     let mut slots_on: BTreeMap<(usize, usize), BTreeSet<usize>> = BTreeMap::new();
     let mut slots_in_zone: BTreeMap<(usize, usize), BTreeSet<usize>> = BTreeMap::new();
     for copy in copies {
-        let g_index = inventory.vms[copy.vm].group;
+        let g_index = inventory.vms[VmId::new(copy.vm)].group;
         let g = &inventory.groups[g_index];
         if g.anti_affine() {
             slots_on
-                .entry((g_index, copy.host))
+                .entry((g_index.index(), copy.host))
                 .or_default()
                 .insert(copy.vm);
-            if let (true, Some(zone)) = (inventory.three_zone, inventory.hosts[copy.host].zone) {
+            if let (true, Some(zone)) = (
+                inventory.three_zone,
+                inventory.hosts[HostId::new(copy.host)].zone,
+            ) {
                 slots_in_zone
-                    .entry((g_index, zone))
+                    .entry((g_index.index(), zone))
                     .or_default()
                     .insert(copy.vm);
             }
@@ -154,11 +161,14 @@ fn anti_affinity_and_zones(
             zone: Some(zone), ..
         } = g.kind
         {
-            if inventory.hosts[copy.host].zone != Some(zone) {
+            if inventory.hosts[HostId::new(copy.host)].zone != Some(zone) {
                 broken.push((
                     "zone_pinning",
                     g.name.clone(),
-                    format!("`{}` outside its zone", inventory.vms[copy.vm].name),
+                    format!(
+                        "`{}` outside its zone",
+                        inventory.vms[VmId::new(copy.vm)].name
+                    ),
                 ));
             }
         }
@@ -167,10 +177,10 @@ fn anti_affinity_and_zones(
         if slots.len() > 1 {
             broken.push((
                 "anti_affinity",
-                inventory.groups[*g].name.clone(),
+                inventory.groups[GroupId::new(*g)].name.clone(),
                 format!(
                     "control-plane VMs of `{}` share a host or zone",
-                    inventory.groups[*g].name
+                    inventory.groups[GroupId::new(*g)].name
                 ),
             ));
         }
@@ -184,7 +194,7 @@ fn limits_and_pools(
     admitted: &[bool],
     broken: &mut Vec<(&'static str, String, String)>,
 ) {
-    let group = |vm: usize| &inventory.groups[inventory.vms[vm].group];
+    let group = |vm: usize| &inventory.groups[inventory.vms[VmId::new(vm)].group];
     // Namespace limits (per zone thirds in a 3-zone Supervisor), storage, addresses.
     let namespaces = inventory.namespaces.len();
     let mut ns_vcpus = vec![0u128; namespaces];
@@ -205,7 +215,7 @@ fn limits_and_pools(
         let Some(ns) = g.namespace else { continue };
         ns_vcpus[ns] += u128::from(g.vcpus);
         ns_memory[ns] += u128::from(g.memory.0);
-        if let Some(zone) = inventory.hosts[copy.host].zone {
+        if let Some(zone) = inventory.hosts[HostId::new(copy.host)].zone {
             let entry = ns_zone.entry((ns, zone)).or_default();
             entry.0 += u128::from(g.vcpus);
             entry.1 += u128::from(g.memory.0);
@@ -301,7 +311,7 @@ fn limits_and_pools(
     for (c, cluster) in inventory.clusters.iter().enumerate() {
         if inventory
             .unit_of_cluster(c)
-            .is_none_or(|unit| admitted[unit])
+            .is_none_or(|unit| admitted[unit.index()])
         {
             addresses[inventory.namespaces[cluster.namespace].load_balancer_network] +=
                 u128::from(cluster.load_balancer_ips);
@@ -335,7 +345,7 @@ pub fn section3(
 
     // Hard DRS rules; a VM's copies all count (a migrating VM is on both hosts).
     for rule in inventory.rules.iter().filter(|r| r.must) {
-        let selected: BTreeSet<usize> = rule.vms.iter().copied().collect();
+        let selected: BTreeSet<usize> = rule.vms.iter().map(|vm| vm.index()).collect();
         let placed: Vec<&Copy> = copies.iter().filter(|c| selected.contains(&c.vm)).collect();
         let ok = match rule.kind {
             RuleKind::Separate => {
@@ -348,7 +358,7 @@ pub fn section3(
             RuleKind::Together => placed.iter().map(|c| c.host).collect::<BTreeSet<_>>().len() <= 1,
             RuleKind::VmHost => placed
                 .iter()
-                .all(|c| rule.hosts.contains(&c.host) == rule.run_on),
+                .all(|c| rule.hosts.contains(&HostId::new(c.host)) == rule.run_on),
         };
         if !ok {
             broken.push((

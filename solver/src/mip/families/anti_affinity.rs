@@ -5,6 +5,8 @@
 use crate::mip::{Compiler, Family, FamilyStats, Owner};
 use good_lp::Expression;
 use std::collections::BTreeMap;
+use vksplan_model::GroupId;
+use vksplan_model::HostId;
 use vksplan_model::{Constraint, Layer};
 
 /// Control-plane anti-affinity over hosts and zones.
@@ -25,13 +27,15 @@ impl Family for AntiAffinity {
             let mut per_host: BTreeMap<usize, Expression> = BTreeMap::new();
             let mut per_zone: BTreeMap<usize, Expression> = BTreeMap::new();
             for (block_index, block) in compiler.blocks.iter().enumerate() {
-                if block.group != group_index {
+                if block.group != GroupId::new(group_index) {
                     continue;
                 }
                 for (host, count) in &compiler.counts[block_index] {
                     *per_host.entry(*host).or_default() += *count;
-                    if let (true, Some(zone)) = (inventory.three_zone, inventory.hosts[*host].zone)
-                    {
+                    if let (true, Some(zone)) = (
+                        inventory.three_zone,
+                        inventory.hosts[HostId::new(*host)].zone,
+                    ) {
                         *per_zone.entry(zone).or_default() += *count;
                     }
                 }

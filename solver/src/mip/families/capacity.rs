@@ -3,6 +3,7 @@
 
 use crate::mip::{gib, Compiler, Family, FamilyStats, Owner};
 use good_lp::Expression;
+use vksplan_model::HostId;
 use vksplan_model::{Constraint, Layer};
 
 /// Host capacity, reserved and overcommitted.
@@ -16,7 +17,7 @@ impl Family for HostCapacity {
     fn emit(&self, compiler: &mut Compiler) -> FamilyStats {
         let mut stats = FamilyStats::default();
         for host_index in 0..compiler.inventory.hosts.len() {
-            let host = &compiler.inventory.hosts[host_index];
+            let host = &compiler.inventory.hosts[HostId::new(host_index)];
             let (mut vcpus, mut memory) = (Expression::from(0.0), Expression::from(0.0));
             let (mut reserved_vcpus, mut reserved_memory) =
                 (Expression::from(0.0), Expression::from(0.0));
@@ -45,7 +46,7 @@ impl Family for HostCapacity {
             stats.rows += rows.len();
             let owner = Owner::new(
                 Layer::Infrastructure,
-                &compiler.inventory.hosts[host_index].name,
+                &compiler.inventory.hosts[HostId::new(host_index)].name,
                 Constraint::HostCapacity,
             );
             for row in rows {

@@ -3,6 +3,7 @@
 use crate::mip::{Compiler, Family, FamilyStats, Owner};
 use good_lp::Expression;
 use std::collections::BTreeMap;
+use vksplan_model::HostId;
 use vksplan_model::{Constraint, Layer};
 
 /// Device counts per host.
@@ -23,7 +24,7 @@ impl Family for Devices {
                     *demand.entry(device.as_str()).or_default() += *count * f64::from(*per_vm);
                 }
             }
-            let host = &compiler.inventory.hosts[host_index];
+            let host = &compiler.inventory.hosts[HostId::new(host_index)];
             let rows: Vec<_> = demand
                 .into_iter()
                 .map(|(device, used)| used.leq(f64::from(host.device_count(device))))

@@ -6,6 +6,7 @@
 
 use crate::mip::{gib, Compiler, Family, FamilyStats, Owner, Relaxable};
 use good_lp::Expression;
+use vksplan_model::HostId;
 use vksplan_model::{Constraint, Layer};
 
 /// Namespace CPU, memory and storage limits.
@@ -48,8 +49,10 @@ impl Family for NamespaceLimits {
                 for (host, count) in &compiler.counts[block_index] {
                     cpu += *count * f64::from(group.vcpus);
                     memory += *count * gib(group.memory);
-                    if let (true, Some(zone)) = (inventory.three_zone, inventory.hosts[*host].zone)
-                    {
+                    if let (true, Some(zone)) = (
+                        inventory.three_zone,
+                        inventory.hosts[HostId::new(*host)].zone,
+                    ) {
                         zone_cpu[zone] += *count * f64::from(group.vcpus);
                         zone_memory[zone] += *count * gib(group.memory);
                     }

@@ -35,7 +35,7 @@ pub fn network_use(compiler: &Compiler) -> Vec<Expression> {
         let network = inventory.namespaces[cluster.namespace].load_balancer_network;
         let admitted = match inventory
             .unit_of_cluster(cluster_index)
-            .and_then(|unit| compiler.admit[unit])
+            .and_then(|unit| compiler.admit[unit.index()])
         {
             Some(admit) => Expression::from(admit),
             None => Expression::from(1.0),

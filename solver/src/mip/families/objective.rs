@@ -13,6 +13,7 @@ use good_lp::{variable, Expression};
 use std::collections::BTreeMap;
 use vksplan_model::topology::ObjectiveKind;
 use vksplan_model::GroupKind;
+use vksplan_model::{GroupId, HostId};
 
 /// Objective steps 1, 3, 4 and 5.
 pub struct Objective;
@@ -74,19 +75,19 @@ impl Family for Objective {
                     variable().min(0).name(name),
                     Hint::Moved {
                         block: block_index,
-                        host,
+                        host: host.index(),
                     },
                 );
                 stats.columns += 1;
                 let count: Expression = compiler.counts[block_index]
                     .iter()
-                    .find(|(h, _)| *h == host)
+                    .find(|(h, _)| *h == host.index())
                     .map_or(Expression::from(0.0), |(_, count)| Expression::from(*count));
                 let kept_away = compiler.admitted(block_index) * f64::from(today) - count;
                 compiler.row(None, Expression::from(moved).geq(kept_away));
                 stats.rows += 1;
                 migrations += moved;
-                *moved_from.entry(host).or_default() += moved;
+                *moved_from.entry(host.index()).or_default() += moved;
             }
         }
         if any_current {
@@ -107,7 +108,10 @@ impl Family for Objective {
                 GroupKind::NodePool { .. }
             ) && block.size() > 0
             {
-                per_pool.entry(block.group).or_default().push(block_index);
+                per_pool
+                    .entry(block.group.index())
+                    .or_default()
+                    .push(block_index);
             }
         }
         if !per_pool.is_empty() {
@@ -132,7 +136,10 @@ impl Family for Objective {
                 } else {
                     0
                 };
-                let name = format!("spread[pool={}]", inventory.groups[group].name);
+                let name = format!(
+                    "spread[pool={}]",
+                    inventory.groups[GroupId::new(group)].name
+                );
                 let most = compiler.column(
                     variable().integer().min(least).name(name),
                     Hint::Spread {
@@ -174,7 +181,7 @@ fn level_columns(
         if compiler.by_host[host_index].is_empty() {
             continue;
         }
-        let host = &inventory.hosts[host_index];
+        let host = &inventory.hosts[HostId::new(host_index)];
         let name = &host.name;
         let vcpus = compiler.column(
             variable()
@@ -255,7 +262,7 @@ fn used_columns(compiler: &mut Compiler) -> FamilyStats {
         if compiler.by_host[host_index].is_empty() {
             continue;
         }
-        let host = &inventory.hosts[host_index];
+        let host = &inventory.hosts[HostId::new(host_index)];
         let used = compiler.column(
             variable()
                 .binary()

@@ -7,6 +7,7 @@ use crate::mip::{Compiler, Family, FamilyStats, Hint, Owner};
 use good_lp::{variable, Expression};
 use std::collections::BTreeMap;
 use vksplan_model::topology::RuleKind;
+use vksplan_model::HostId;
 use vksplan_model::{Constraint, Layer};
 
 /// DRS-style rules, hard and soft.
@@ -69,7 +70,8 @@ impl Family for DrsRules {
                     for host in hosts {
                         let name = format!(
                             "together[rule={},host={}]",
-                            rule.name, inventory.hosts[host].name
+                            rule.name,
+                            inventory.hosts[HostId::new(host)].name
                         );
                         let pick = compiler.column(
                             variable().binary().name(name),
@@ -100,7 +102,7 @@ impl Family for DrsRules {
                     let mut wrong_side = Expression::from(0.0);
                     for block in &members {
                         for (host, count) in &compiler.counts[*block] {
-                            if rule.hosts.contains(host) != rule.run_on {
+                            if rule.hosts.contains(&HostId::new(*host)) != rule.run_on {
                                 wrong_side += *count;
                             }
                         }

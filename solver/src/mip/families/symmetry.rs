@@ -25,11 +25,11 @@ impl Family for Symmetry {
             .filter(|r| r.kind == vksplan_model::topology::RuleKind::VmHost)
         {
             for host in &rule.hosts {
-                named[*host] = true;
+                named[host.index()] = true;
             }
         }
         for (_, host) in &inventory.placement {
-            named[*host] = true;
+            named[host.index()] = true;
         }
         let mut classes: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (index, host) in inventory.hosts.iter().enumerate() {

@@ -19,6 +19,7 @@ use state::State;
 use vksplan_model::inventory::GroupKind;
 use vksplan_model::topology::ObjectiveKind;
 use vksplan_model::{Constraint, Inventory};
+use vksplan_model::{HostId, UnitId, VmId};
 
 /// Which allowed host a VM goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +78,7 @@ pub fn cost_per_capacity_order(inventory: &Inventory, facts: &Facts) -> Vec<usiz
     let capacity = |host: usize| facts.host_capacity[host];
     let mut order: Vec<usize> = (0..inventory.hosts.len()).collect();
     order.sort_by(|a, b| {
-        let per = |h: usize| inventory.hosts[h].cost / capacity(h).max(1e-12);
+        let per = |h: usize| inventory.hosts[HostId::new(h)].cost / capacity(h).max(1e-12);
         per(*a)
             .partial_cmp(&per(*b))
             .unwrap_or(std::cmp::Ordering::Equal)
@@ -168,12 +169,12 @@ fn within(inventory: &Inventory, assignment: &Assignment, level: Ratio) -> bool 
     let (mut vcpus, mut memory) = (vec![0u64; hosts], vec![0u128; hosts]);
     for (vm, host) in assignment.host_of.iter().enumerate() {
         if let Some(host) = host {
-            vcpus[*host] += u64::from(inventory.group_of(vm).vcpus);
-            memory[*host] += u128::from(inventory.group_of(vm).memory.0);
+            vcpus[*host] += u64::from(inventory.group_of(VmId::new(vm)).vcpus);
+            memory[*host] += u128::from(inventory.group_of(VmId::new(vm)).memory.0);
         }
     }
     (0..hosts).all(|h| {
-        let spec = &inventory.hosts[h];
+        let spec = &inventory.hosts[HostId::new(h)];
         u128::from(vcpus[h]) <= level.floor_times(u128::from(spec.vcpu_limit))
             && memory[h] <= level.floor_times(u128::from(spec.memory_limit.0))
     })
@@ -202,14 +203,29 @@ fn level_caps(inventory: &Inventory, strategy: &Strategy) -> Vec<(u64, u128)> {
 fn batches(inventory: &Inventory, facts: &Facts) -> Vec<(Vec<usize>, bool)> {
     let fixed = |unit: usize| facts.admission.as_ref().and_then(|a| a.get(unit).copied());
     let mandatory: Vec<usize> = (0..inventory.admission_units.len())
-        .filter(|u| fixed(*u).unwrap_or(inventory.admission_units[*u].priority.is_none()))
+        .filter(|u| {
+            fixed(*u).unwrap_or(
+                inventory.admission_units[UnitId::new(*u)]
+                    .priority
+                    .is_none(),
+            )
+        })
         .collect();
     let mut optional: Vec<usize> = (0..inventory.admission_units.len())
-        .filter(|u| inventory.admission_units[*u].priority.is_some() && fixed(*u).is_none())
+        .filter(|u| {
+            inventory.admission_units[UnitId::new(*u)]
+                .priority
+                .is_some()
+                && fixed(*u).is_none()
+        })
         .collect();
     optional.sort_by_key(|u| {
         (
-            std::cmp::Reverse(inventory.admission_units[*u].priority.unwrap_or(0)),
+            std::cmp::Reverse(
+                inventory.admission_units[UnitId::new(*u)]
+                    .priority
+                    .unwrap_or(0),
+            ),
             *u,
         )
     });
@@ -235,15 +251,15 @@ fn greedy_with(
     let caps = level_caps(inventory, strategy);
     let batches = batches(inventory, facts);
     // Sizes as shares of the total demand, to order VMs largest first.
-    let size = |vm: usize| facts.group_size[inventory.vms[vm].group];
+    let size = |vm: usize| facts.group_size[(inventory.vms[VmId::new(vm)].group).index()];
     let restricted = |vm: usize| facts.allowed[vm].iter().filter(|a| **a).count();
     let mut admitted = vec![false; inventory.admission_units.len()];
     let mut pending_check = Vec::new();
     for (units, mandatory) in batches {
         let mut vms: Vec<usize> = units
             .iter()
-            .flat_map(|unit| inventory.admission_units[*unit].groups.iter())
-            .flat_map(|g| inventory.groups[*g].vms.iter().copied())
+            .flat_map(|unit| inventory.admission_units[UnitId::new(*unit)].groups.iter())
+            .flat_map(|g| inventory.groups[*g].vms.iter().map(|vm| vm.index()))
             .collect();
         if mandatory {
             vms.extend(
@@ -251,7 +267,7 @@ fn greedy_with(
                     .groups
                     .iter()
                     .filter(|g| g.kind == GroupKind::SupervisorControlPlane)
-                    .flat_map(|g| g.vms.iter().copied()),
+                    .flat_map(|g| g.vms.iter().map(|vm| vm.index())),
             );
         }
         let mut placed = Vec::new();
@@ -272,7 +288,7 @@ fn greedy_with(
         }
         rest.sort_by(|a, b| {
             let rank = |vm: usize| {
-                let group = inventory.group_of(vm);
+                let group = inventory.group_of(VmId::new(vm));
                 if restricted(vm) < inventory.hosts.len() {
                     0
                 } else if group.anti_affine() {
@@ -381,7 +397,7 @@ fn choose(
         .collect();
     let state = &*state;
     let soft_breaks = |host: usize| breaking[host];
-    let group_index = inventory.vms[vm].group;
+    let group_index = inventory.vms[VmId::new(vm)].group;
     let pool = matches!(
         inventory.groups[group_index].kind,
         GroupKind::NodePool { .. }
@@ -390,7 +406,7 @@ fn choose(
         let same_pool = if strategy.spread && pool {
             state
                 .group_on_host
-                .get(&(group_index, host))
+                .get(&(group_index.index(), host))
                 .copied()
                 .unwrap_or(0)
         } else {

@@ -10,6 +10,7 @@ use crate::check::verify::Assignment;
 use std::time::Instant;
 use vksplan_model::inventory::GroupKind;
 use vksplan_model::Inventory;
+use vksplan_model::{GroupId, HostId, VmId};
 
 /// What the local search lowers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,7 +149,7 @@ fn lower_peak(search: &mut Search, deadline: Instant) {
         for source in hot {
             let mut candidates = on_host[source].clone();
             candidates.sort_by_key(|vm| {
-                let group = inventory.group_of(*vm);
+                let group = inventory.group_of(VmId::new(*vm));
                 (
                     std::cmp::Reverse(group.vcpus),
                     std::cmp::Reverse(group.memory.0),
@@ -192,7 +193,12 @@ fn lower_spread(search: &mut Search, deadline: Instant) {
     let inventory = search.state.inventory;
     let hosts = inventory.hosts.len();
     let pools: Vec<usize> = (0..inventory.groups.len())
-        .filter(|g| matches!(inventory.groups[*g].kind, GroupKind::NodePool { .. }))
+        .filter(|g| {
+            matches!(
+                inventory.groups[GroupId::new(*g)].kind,
+                GroupKind::NodePool { .. }
+            )
+        })
         .collect();
     loop {
         let mut moved = false;
@@ -214,17 +220,19 @@ fn lower_spread(search: &mut Search, deadline: Instant) {
             }
             let fullest: Vec<usize> = (0..hosts).filter(|h| count(search, *h) == most).collect();
             for source in fullest {
-                let Some(vm) = inventory.groups[*pool]
+                let Some(vm) = inventory.groups[GroupId::new(*pool)]
                     .vms
                     .iter()
                     .copied()
-                    .filter(|vm| search.state.host_of[*vm] == Some(source))
+                    .filter(|vm| search.state.host_of[vm.index()] == Some(source))
                     // A VM away from its host of today first (moving it costs nothing).
-                    .min_by_key(|vm| u8::from(search.state.facts.current[*vm] == Some(source)))
+                    .min_by_key(|vm| {
+                        u8::from(search.state.facts.current[vm.index()] == Some(source))
+                    })
                 else {
                     continue;
                 };
-                search.lift(vm, source);
+                search.lift(vm.index(), source);
                 let mut targets: Vec<(u32, usize)> = (0..hosts)
                     .map(|h| (count(search, h), h))
                     .filter(|(n, h)| *h != source && *n + 2 <= most)
@@ -233,10 +241,10 @@ fn lower_spread(search: &mut Search, deadline: Instant) {
                 let target = targets
                     .into_iter()
                     .map(|(_, h)| h)
-                    .find(|h| search.try_place(vm, *h));
+                    .find(|h| search.try_place(vm.index(), *h));
                 match target {
                     Some(_) => moved = true,
-                    None => search.put_back(vm, source),
+                    None => search.put_back(vm.index(), source),
                 }
             }
         }
@@ -258,7 +266,7 @@ fn lower_cost(search: &mut Search, deadline: Instant) {
             .filter(|h| !on_host[*h].is_empty())
             .map(|h| {
                 let held = search.state.share[h] / search.state.facts.host_capacity[h].max(1e-12);
-                (inventory.hosts[h].cost / held.max(1e-12), h)
+                (inventory.hosts[HostId::new(h)].cost / held.max(1e-12), h)
             })
             .collect();
         used.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -274,13 +282,16 @@ fn lower_cost(search: &mut Search, deadline: Instant) {
                 .filter(|h| *h != source && !on_host[*h].is_empty())
                 .collect();
             let mut cheaper: Vec<usize> = (0..hosts)
-                .filter(|h| on_host[*h].is_empty() && !inventory.hosts[*h].maintenance)
-                .filter(|h| inventory.hosts[*h].cost < inventory.hosts[source].cost)
+                .filter(|h| on_host[*h].is_empty() && !inventory.hosts[HostId::new(*h)].maintenance)
+                .filter(|h| {
+                    inventory.hosts[HostId::new(*h)].cost
+                        < inventory.hosts[HostId::new(source)].cost
+                })
                 .collect();
             cheaper.sort_by(|a, b| {
-                inventory.hosts[*a]
+                inventory.hosts[HostId::new(*a)]
                     .cost
-                    .total_cmp(&inventory.hosts[*b].cost)
+                    .total_cmp(&inventory.hosts[HostId::new(*b)].cost)
                     .then(a.cmp(b))
             });
             let emptied = relocate(search, &mut on_host, source, &others)
@@ -306,7 +317,9 @@ fn relocate(
     let inventory = search.state.inventory;
     let mut vms = on_host[source].clone();
     vms.sort_by(|a, b| {
-        let size = |vm: &usize| search.state.facts.group_size[inventory.vms[*vm].group];
+        let size = |vm: &usize| {
+            search.state.facts.group_size[(inventory.vms[VmId::new(*vm)].group).index()]
+        };
         size(b).total_cmp(&size(a)).then(a.cmp(b))
     });
     for vm in &vms {
@@ -406,7 +419,7 @@ mod tests {
         inventory.rules.push(vksplan_model::inventory::RuleSpec {
             name: "apart".to_string(),
             kind: vksplan_model::topology::RuleKind::Separate,
-            vms: vec![0, 1],
+            vms: vec![VmId::new(0), VmId::new(1)],
             hosts: Vec::new(),
             must: true,
             run_on: false,

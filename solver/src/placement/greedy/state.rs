@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use vksplan_model::inventory::GroupKind;
 use vksplan_model::topology::RuleKind;
 use vksplan_model::Inventory;
+use vksplan_model::{HostId, VmId};
 
 /// What the fit checks need, computed once per inventory.
 pub struct Facts {
@@ -79,23 +80,23 @@ impl Facts {
         for (r, rule) in inventory.rules.iter().enumerate() {
             if rule.must {
                 for vm in &rule.vms {
-                    must_rules[*vm].push(r);
+                    must_rules[vm.index()].push(r);
                 }
             }
         }
         let allowed = (0..inventory.vms.len())
             .map(|vm| {
-                let group = inventory.group_of(vm);
+                let group = inventory.group_of(VmId::new(vm));
                 (0..inventory.hosts.len())
                     .map(|host| {
-                        let spec = &inventory.hosts[host];
+                        let spec = &inventory.hosts[HostId::new(host)];
                         let pinned_elsewhere = matches!(group.kind, GroupKind::NodePool { zone: Some(zone), .. } if spec.zone != Some(zone));
                         !spec.maintenance
                             && !pinned_elsewhere
                             && must_rules[vm].iter().all(|r| {
                                 let rule = &inventory.rules[*r];
                                 rule.kind != RuleKind::VmHost
-                                    || rule.hosts.binary_search(&host).is_ok() == rule.run_on
+                                    || rule.hosts.binary_search(&HostId::new(host)).is_ok() == rule.run_on
                             })
                     })
                     .collect()
@@ -103,7 +104,7 @@ impl Facts {
             .collect();
         let mut current = vec![None; inventory.vms.len()];
         for (vm, host) in &inventory.placement {
-            current[*vm] = Some(*host);
+            current[vm.index()] = Some(host.index());
         }
         // Total demand per resource: vCPUs, memory, then each device.
         let mut demand = vec![0f64; 2 + device_names.len()];
@@ -186,7 +187,7 @@ impl<'a> SoftRules<'a> {
         let mut of_vm = vec![Vec::new(); inventory.vms.len()];
         for (position, rule) in rules.iter().enumerate() {
             for vm in &inventory.rules[*rule].vms {
-                of_vm[*vm].push(position);
+                of_vm[vm.index()].push(position);
             }
         }
         SoftRules {
@@ -248,7 +249,7 @@ impl<'a> SoftRules<'a> {
                     }
                 }
                 RuleKind::VmHost => {
-                    if rule.hosts.binary_search(&host).is_ok() != rule.run_on {
+                    if rule.hosts.binary_search(&HostId::new(host)).is_ok() != rule.run_on {
                         if add {
                             self.measure[position] += 1;
                         } else {
@@ -330,8 +331,8 @@ impl<'a> State<'a> {
         if !self.facts.allowed[vm][host] {
             return false;
         }
-        let spec = &inventory.hosts[host];
-        let group_index = inventory.vms[vm].group;
+        let spec = &inventory.hosts[HostId::new(host)];
+        let group_index = inventory.vms[VmId::new(vm)].group;
         let group = &inventory.groups[group_index];
         let vcpus = self.vcpus[host] + u64::from(group.vcpus);
         let memory = self.memory[host] + u128::from(group.memory.0);
@@ -349,7 +350,7 @@ impl<'a> State<'a> {
         {
             return false;
         }
-        for (device, count) in &self.facts.group_devices[group_index] {
+        for (device, count) in &self.facts.group_devices[group_index.index()] {
             if self.devices[host][*device] + count > self.facts.host_devices[host][*device] {
                 return false;
             }
@@ -357,7 +358,7 @@ impl<'a> State<'a> {
         if group.anti_affine() {
             if self
                 .group_on_host
-                .get(&(group_index, host))
+                .get(&(group_index.index(), host))
                 .is_some_and(|n| *n > 0)
             {
                 return false;
@@ -365,7 +366,7 @@ impl<'a> State<'a> {
             if let (true, Some(zone)) = (inventory.three_zone, spec.zone) {
                 if self
                     .group_in_zone
-                    .get(&(group_index, zone))
+                    .get(&(group_index.index(), zone))
                     .is_some_and(|n| *n > 0)
                 {
                     return false;
@@ -422,7 +423,7 @@ impl<'a> State<'a> {
 
     pub(crate) fn apply(&mut self, vm: usize, host: usize, add: bool) {
         let inventory = self.inventory;
-        let group_index = inventory.vms[vm].group;
+        let group_index = inventory.vms[VmId::new(vm)].group;
         let group = &inventory.groups[group_index];
         fn step<T: std::ops::AddAssign + std::ops::SubAssign>(value: &mut T, amount: T, add: bool) {
             if add {
@@ -442,10 +443,10 @@ impl<'a> State<'a> {
                 add,
             );
         }
-        for (device, count) in &self.facts.group_devices[group_index] {
+        for (device, count) in &self.facts.group_devices[group_index.index()] {
             step(&mut self.devices[host][*device], *count, add);
         }
-        let zone = self.inventory.hosts[host].zone;
+        let zone = self.inventory.hosts[HostId::new(host)].zone;
         if let Some(namespace) = group.namespace {
             step(
                 &mut self.namespace_vcpus[namespace],
@@ -471,13 +472,17 @@ impl<'a> State<'a> {
             }
         }
         step(
-            self.group_on_host.entry((group_index, host)).or_insert(0),
+            self.group_on_host
+                .entry((group_index.index(), host))
+                .or_insert(0),
             1,
             add,
         );
         if let (true, Some(zone)) = (group.anti_affine(), zone) {
             step(
-                self.group_in_zone.entry((group_index, zone)).or_insert(0),
+                self.group_in_zone
+                    .entry((group_index.index(), zone))
+                    .or_insert(0),
                 1,
                 add,
             );
@@ -487,15 +492,15 @@ impl<'a> State<'a> {
             step(&mut self.rule_placed[*rule], 1, add);
         }
         self.soft.change(vm, host, add);
-        let size = self.facts.group_size[group_index];
+        let size = self.facts.group_size[group_index.index()];
         self.share[host] += if add { size } else { -size };
         self.host_of[vm] = add.then_some(host);
     }
 
     /// Utilisation of `host` with `vm` added.
     pub(crate) fn utilisation_with(&self, vm: usize, host: usize) -> f64 {
-        let group = self.inventory.group_of(vm);
-        let spec = &self.inventory.hosts[host];
+        let group = self.inventory.group_of(VmId::new(vm));
+        let spec = &self.inventory.hosts[HostId::new(host)];
         let cpu =
             (self.vcpus[host] + u64::from(group.vcpus)) as f64 / spec.vcpu_limit.max(1) as f64;
         let memory = (self.memory[host] + u128::from(group.memory.0)) as f64
@@ -507,11 +512,11 @@ impl<'a> State<'a> {
     pub(crate) fn room_with(&self, vm: usize, host: usize) -> f64 {
         self.facts.host_capacity[host]
             - self.share[host]
-            - self.facts.group_size[self.inventory.vms[vm].group]
+            - self.facts.group_size[(self.inventory.vms[VmId::new(vm)].group).index()]
     }
 
     pub(crate) fn utilisation(&self, host: usize) -> f64 {
-        let spec = &self.inventory.hosts[host];
+        let spec = &self.inventory.hosts[HostId::new(host)];
         let cpu = self.vcpus[host] as f64 / spec.vcpu_limit.max(1) as f64;
         let memory = self.memory[host] as f64 / spec.memory_limit.0.max(1) as f64;
         cpu.max(memory)
