@@ -353,7 +353,6 @@ fn a_two_second_limit_on_288_hosts_returns_a_verified_plan_within_ten_seconds() 
                     plan["placement"][&vm.name]
                         .as_str()
                         .and_then(|h| inventory.host_index(h))
-                        .map(|h| h.index())
                 })
                 .collect(),
             admitted: inventory

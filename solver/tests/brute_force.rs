@@ -10,6 +10,7 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 use vksplan_model::topology::ObjectiveKind;
 use vksplan_model::VmId;
+use vksplan_model::{HostId, IdVec};
 use vksplan_model::{Inventory, Status};
 use vksplan_solver::{verify, Assignment, Report};
 
@@ -71,8 +72,8 @@ fn brute_force(inventory: &Inventory) -> Option<(i64, i64, u32, u32, f64, u32)> 
                 code /= hosts;
             }
             let assignment = Assignment {
-                host_of,
-                admitted: admitted.clone(),
+                host_of: host_of.iter().map(|h| h.map(HostId::new)).collect(),
+                admitted: IdVec::from_vec(admitted.clone()),
             };
             let report = verify(inventory, &assignment);
             if report.violations.is_empty() {

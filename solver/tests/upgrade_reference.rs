@@ -216,11 +216,13 @@ proptest! {
         let upgrade = plan.upgrade.clone().unwrap_or_else(|| panic!("no upgrade block"));
         let mut start = vksplan_solver::Assignment::from_plan(&inventory, &plan);
         for (vm, host) in &inventory.placement {
-            if start.host_of[vm.index()].is_some() {
-                start.host_of[vm.index()] = Some(host.index());
+            if start.host_of[*vm].is_some() {
+                start.host_of[*vm] = Some(*host);
             }
         }
-        let found = search(&inventory, &start.host_of, &start.admitted, 7);
+        let start_hosts: Vec<Option<usize>> =
+            start.host_of.iter().map(|h| h.map(HostId::index)).collect();
+        let found = search(&inventory, &start_hosts, start.admitted.raw(), 7);
         match (upgrade.status, found) {
             (Status::Infeasible, Search::Waves(waves)) => {
                 prop_assert!(false, "planner says infeasible; a {waves}-wave sequence exists: {document}");

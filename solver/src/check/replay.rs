@@ -16,15 +16,15 @@ use vksplan_model::{GroupId, HostId, VmId};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Op {
     /// Phase 1.
-    Exit(usize),
+    Exit(HostId),
     /// Phase 2: a new copy of a slot on a host.
-    Create(usize, usize),
+    Create(VmId, HostId),
     /// Phase 2: a VM starts moving to a host.
-    Migrate(usize, usize),
+    Migrate(VmId, HostId),
     /// Phase 3: the old copy of a slot goes.
-    Delete(usize),
+    Delete(VmId),
     /// Phase 4.
-    Enter(usize),
+    Enter(HostId),
 }
 
 impl Op {
@@ -40,8 +40,8 @@ impl Op {
 
     /// The plan document's form.
     pub fn action(self, inventory: &Inventory) -> Action {
-        let vm = |v: usize| inventory.vms[VmId::new(v)].name.clone();
-        let host = |h: usize| inventory.hosts[HostId::new(h)].name.clone();
+        let vm = |v: VmId| inventory.vms[v].name.clone();
+        let host = |h: HostId| inventory.hosts[h].name.clone();
         match self {
             Op::Exit(h) => Action::ExitMaintenance { host: host(h) },
             Op::Create(v, h) => Action::Create {
@@ -144,14 +144,14 @@ impl State {
         let vms = inventory.vms.len();
         let hosts = inventory.hosts.len();
         State {
-            old: start.host_of.clone(),
+            old: start.host_of.iter().map(|h| h.map(HostId::index)).collect(),
             new: vec![None; vms],
             created_in: vec![None; vms],
             deleted_in: vec![None; vms],
             maintenance: inventory.maintenance(),
             entered_in: vec![None; hosts],
             exited_in: vec![None; hosts],
-            admitted: start.admitted.clone(),
+            admitted: start.admitted.raw().to_vec(),
             waves: 0,
         }
     }
@@ -160,15 +160,15 @@ impl State {
     pub fn copies(&self) -> Vec<Copy> {
         let old = self.old.iter().enumerate().filter_map(|(vm, h)| {
             Some(Copy {
-                vm,
-                host: (*h)?,
+                vm: VmId::new(vm),
+                host: HostId::new((*h)?),
                 counted: true,
             })
         });
         let new = self.new.iter().enumerate().filter_map(|(vm, h)| {
             Some(Copy {
-                vm,
-                host: (*h)?,
+                vm: VmId::new(vm),
+                host: HostId::new((*h)?),
                 counted: true,
             })
         });
@@ -284,14 +284,14 @@ impl WaveReplay<'_> {
         let mut created = Vec::new();
         for op in ops {
             match *op {
-                Op::Exit(host) => self.exit(host),
+                Op::Exit(host) => self.exit(host.index()),
                 Op::Create(vm, host) => {
-                    if self.create(vm, host) {
-                        created.push(vm);
+                    if self.create(vm.index(), host.index()) {
+                        created.push(vm.index());
                     }
                 }
                 Op::Migrate(vm, host) => {
-                    if let Some(migration) = self.migration(vm, host, &migrating) {
+                    if let Some(migration) = self.migration(vm.index(), host.index(), &migrating) {
                         migrating.push(migration);
                     }
                 }
@@ -398,13 +398,13 @@ impl WaveReplay<'_> {
             .copies()
             .into_iter()
             .map(|copy| Copy {
-                counted: !migrating.iter().any(|(v, _, _)| *v == copy.vm),
+                counted: !migrating.iter().any(|(v, _, _)| *v == copy.vm.index()),
                 ..copy
             })
             .collect();
         copies.extend(migrating.iter().map(|(vm, _, to)| Copy {
-            vm: *vm,
-            host: *to,
+            vm: VmId::new(*vm),
+            host: HostId::new(*to),
             counted: true,
         }));
         self.check_accounting(&copies, "at the peak");
@@ -450,8 +450,11 @@ impl WaveReplay<'_> {
             let Op::Delete(vm) = *op else {
                 continue;
             };
-            let vm_name = inventory.vms[VmId::new(vm)].name.as_str();
-            if !roll.slots[vm] || state.deleted_in[vm].is_some() || state.old[vm].is_none() {
+            let vm_name = inventory.vms[VmId::new(vm.index())].name.as_str();
+            if !roll.slots[vm.index()]
+                || state.deleted_in[vm.index()].is_some()
+                || state.old[vm.index()].is_none()
+            {
                 self.broken.push(roll_violation(
                     Layer::Cluster,
                     vm_name,
@@ -460,7 +463,7 @@ impl WaveReplay<'_> {
                         "`{vm_name}` is deleted twice, without a live old copy, or is not rolled"
                     ),
                 ));
-            } else if migrating.iter().any(|(v, _, _)| *v == vm) {
+            } else if migrating.iter().any(|(v, _, _)| *v == vm.index()) {
                 self.broken.push(roll_violation(
                     Layer::Cluster,
                     vm_name,
@@ -468,9 +471,9 @@ impl WaveReplay<'_> {
                     format!("`{vm_name}` is deleted while it migrates"),
                 ));
             } else {
-                state.old[vm] = None;
-                state.deleted_in[vm] = Some(self.index);
-                deleted.push(vm);
+                state.old[vm.index()] = None;
+                state.deleted_in[vm.index()] = Some(self.index);
+                deleted.push(vm.index());
             }
         }
         deleted
@@ -496,34 +499,34 @@ impl WaveReplay<'_> {
             let Op::Enter(host) = *op else {
                 continue;
             };
-            let host_name = inventory.hosts[HostId::new(host)].name.as_str();
-            if !roll.hosts[host] || state.entered_in[host].is_some() {
+            let host_name = inventory.hosts[HostId::new(host.index())].name.as_str();
+            if !roll.hosts[host.index()] || state.entered_in[host.index()].is_some() {
                 self.broken.push(roll_violation(
                     Layer::Infrastructure,
                     host_name,
                     Constraint::Maintenance,
                     format!(
                         "host `{host_name}` enters maintenance {}",
-                        if roll.hosts[host] {
+                        if roll.hosts[host.index()] {
                             "twice"
                         } else {
                             "but is not to be patched"
                         }
                     ),
                 ));
-            } else if !state.on_host(host).is_empty() {
+            } else if !state.on_host(host.index()).is_empty() {
                 self.broken.push(roll_violation(
                     Layer::Infrastructure,
                     host_name,
                     Constraint::Maintenance,
                     format!(
                         "host `{host_name}` enters maintenance holding {} VM(s)",
-                        state.on_host(host).len()
+                        state.on_host(host.index()).len()
                     ),
                 ));
             } else {
-                state.maintenance[host] = true;
-                state.entered_in[host] = Some(self.index);
+                state.maintenance[host.index()] = true;
+                state.entered_in[host.index()] = Some(self.index);
             }
         }
         let in_maintenance = (0..inventory.hosts.len())

@@ -13,15 +13,16 @@ use vksplan_model::quantity::mib_value;
 use vksplan_model::topology::RuleKind;
 use vksplan_model::{Bytes, Constraint, Diagnostic, Inventory, Layer};
 use vksplan_model::{HostId, VmId};
+use vksplan_model::{IdVec, UnitId};
 
 /// A placement to check: per VM its host (`None` = not placed), per admission unit whether
 /// it is admitted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Assignment {
-    /// Host of each VM, indexed like `Inventory::vms`.
-    pub host_of: Vec<Option<usize>>,
-    /// Admission of each unit, indexed like `Inventory::admission_units`.
-    pub admitted: Vec<bool>,
+    /// Host of each VM.
+    pub host_of: IdVec<VmId, Option<HostId>>,
+    /// Admission of each unit.
+    pub admitted: IdVec<UnitId, bool>,
 }
 
 impl Assignment {
@@ -34,7 +35,6 @@ impl Assignment {
                 plan.placement
                     .get(&vm.name)
                     .and_then(|host| inventory.host_index(host))
-                    .map(|host| host.index())
             })
             .collect();
         let admitted = inventory
@@ -52,7 +52,7 @@ impl Assignment {
             .enumerate()
             .filter_map(|(vm, host)| {
                 Some(Copy {
-                    vm,
+                    vm: VmId::new(vm),
                     host: (*host)?,
                     counted: true,
                 })
@@ -68,9 +68,9 @@ impl Assignment {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Copy {
     /// VM slot.
-    pub vm: usize,
+    pub vm: VmId,
     /// Host.
-    pub host: usize,
+    pub host: HostId,
     /// Whether it counts in namespace, IP, storage and HA admission totals.
     pub counted: bool,
 }
@@ -173,8 +173,8 @@ pub fn account(inventory: &Inventory, alive: Alive) -> Accounting {
     };
     let mut supervisor_copies = 0u64;
     for copy in alive.copies {
-        let group = inventory.group_of(VmId::new(copy.vm));
-        let load = &mut accounting.hosts[copy.host];
+        let group = inventory.group_of(VmId::new(copy.vm.index()));
+        let load = &mut accounting.hosts[copy.host.index()];
         load.vms += 1;
         load.vcpus += u64::from(group.vcpus);
         load.memory += u128::from(group.memory.0);
@@ -202,7 +202,7 @@ pub fn account(inventory: &Inventory, alive: Alive) -> Accounting {
             let namespace = &mut accounting.namespaces[namespace_index];
             namespace.vcpus += u64::from(group.vcpus);
             namespace.memory += u128::from(group.memory.0);
-            if let Some(zone) = inventory.hosts[HostId::new(copy.host)].zone {
+            if let Some(zone) = inventory.hosts[HostId::new(copy.host.index())].zone {
                 let entry = namespace.zones.entry(zone).or_insert((0, 0));
                 entry.0 += u64::from(group.vcpus);
                 entry.1 += u128::from(group.memory.0);
@@ -240,8 +240,8 @@ pub fn account(inventory: &Inventory, alive: Alive) -> Accounting {
 fn shared_hosts(copies: &[Copy], key: impl Fn(usize) -> Option<usize>) -> bool {
     let mut slots_on: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
     for copy in copies {
-        if let Some(place) = key(copy.host) {
-            slots_on.entry(place).or_default().insert(copy.vm);
+        if let Some(place) = key(copy.host.index()) {
+            slots_on.entry(place).or_default().insert(copy.vm.index());
         }
     }
     slots_on.values().any(|slots| slots.len() > 1)
@@ -544,7 +544,7 @@ pub fn check_state(
     // group reads only its own copies.
     let mut start = vec![0usize; inventory.groups.len() + 1];
     for copy in alive.copies {
-        start[inventory.vms[VmId::new(copy.vm)].group.index() + 1] += 1;
+        start[inventory.vms[VmId::new(copy.vm.index())].group.index() + 1] += 1;
     }
     for g in 0..inventory.groups.len() {
         start[g + 1] += start[g];
@@ -552,7 +552,7 @@ pub fn check_state(
     let mut next = start.clone();
     let mut by_group = alive.copies.to_vec();
     for copy in alive.copies {
-        let g = inventory.vms[VmId::new(copy.vm)].group;
+        let g = inventory.vms[VmId::new(copy.vm.index())].group;
         by_group[next[g.index()]] = *copy;
         next[g.index()] += 1;
     }
@@ -590,7 +590,7 @@ pub fn check_state(
         {
             if copies
                 .iter()
-                .any(|c| inventory.hosts[HostId::new(c.host)].zone != Some(zone))
+                .any(|c| inventory.hosts[HostId::new(c.host.index())].zone != Some(zone))
             {
                 violations.push(violation(
                     Layer::Cluster,
@@ -620,17 +620,15 @@ pub fn check_state(
                 let g = inventory.vms[*vm].group;
                 by_group[start[g.index()]..start[g.index() + 1]]
                     .iter()
-                    .filter(move |c| c.vm == vm.index())
+                    .filter(move |c| c.vm == *vm)
                     .copied()
             })
             .collect();
-        let hosts: BTreeSet<usize> = copies.iter().map(|c| c.host).collect();
+        let hosts: BTreeSet<HostId> = copies.iter().map(|c| c.host).collect();
         let broken = match rule.kind {
             RuleKind::Separate => shared_hosts(&copies, Some),
             RuleKind::Together => hosts.len() > 1,
-            RuleKind::VmHost => hosts
-                .iter()
-                .any(|h| rule.hosts.contains(&HostId::new(*h)) != rule.run_on),
+            RuleKind::VmHost => hosts.iter().any(|h| rule.hosts.contains(h) != rule.run_on),
         };
         if broken && rule.must {
             violations.push(violation(
@@ -658,14 +656,14 @@ pub fn verify(inventory: &Inventory, assignment: &Assignment) -> Report {
     let alive = Alive {
         copies: &copies,
         maintenance: &maintenance,
-        admitted: &assignment.admitted,
+        admitted: assignment.admitted.raw(),
     };
     let (mut violations, soft_rules_broken, accounting) = check_state(inventory, alive);
 
     // Admission: mandatory units admitted; admitted units placed whole; rejected ones absent;
     // the Supervisor always placed.
     for (unit_index, unit) in inventory.admission_units.iter().enumerate() {
-        let admitted = assignment.admitted[unit_index];
+        let admitted = assignment.admitted[UnitId::new(unit_index)];
         if !admitted && unit.priority.is_none() {
             violations.push(violation(
                 Layer::Cluster,
@@ -680,7 +678,7 @@ pub fn verify(inventory: &Inventory, assignment: &Assignment) -> Report {
         }
         for group in &unit.groups {
             for vm in &inventory.groups[*group].vms {
-                if assignment.host_of[vm.index()].is_some() != admitted {
+                if assignment.host_of[VmId::new(vm.index())].is_some() != admitted {
                     let state = if admitted {
                         ("not placed", "admitted")
                     } else {
@@ -706,7 +704,7 @@ pub fn verify(inventory: &Inventory, assignment: &Assignment) -> Report {
         .filter(|g| g.kind == GroupKind::SupervisorControlPlane)
     {
         for vm in &group.vms {
-            if assignment.host_of[vm.index()].is_none() {
+            if assignment.host_of[VmId::new(vm.index())].is_none() {
                 violations.push(violation(
                     Layer::Supervisor,
                     &inventory.vms[*vm].name,
@@ -721,8 +719,8 @@ pub fn verify(inventory: &Inventory, assignment: &Assignment) -> Report {
     // Objective values.
     let mut migrations = 0;
     for (vm, host) in &inventory.placement {
-        if let Some(now) = assignment.host_of[vm.index()] {
-            migrations += u32::from(now != host.index());
+        if let Some(now) = assignment.host_of[VmId::new(vm.index())] {
+            migrations += u32::from(now != HostId::new(host.index()));
         }
     }
     let mut max_utilization: f64 = 0.0;
@@ -746,8 +744,8 @@ pub fn verify(inventory: &Inventory, assignment: &Assignment) -> Report {
     {
         let mut per_host: BTreeMap<usize, u32> = BTreeMap::new();
         for vm in &group.vms {
-            if let Some(host) = assignment.host_of[vm.index()] {
-                *per_host.entry(host).or_insert(0) += 1;
+            if let Some(host) = assignment.host_of[VmId::new(vm.index())] {
+                *per_host.entry(host.index()).or_insert(0) += 1;
             }
         }
         spread += per_host.values().copied().max().unwrap_or(0);

@@ -58,8 +58,8 @@ fn unit_totals(inventory: &Inventory, vms: &[VmId], unit: Option<UnitId>) -> Acc
     let copies: Vec<Copy> = vms
         .iter()
         .map(|vm| Copy {
-            vm: vm.index(),
-            host: 0,
+            vm: *vm,
+            host: HostId::new(0),
             counted: true,
         })
         .collect();

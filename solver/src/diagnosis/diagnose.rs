@@ -34,8 +34,8 @@ fn demand(inventory: &Inventory, included: &dyn Fn(UnitId) -> bool) -> Demand {
                 .is_none_or(included)
         })
         .map(|vm| Copy {
-            vm,
-            host: 0,
+            vm: VmId::new(vm),
+            host: HostId::new(0),
             counted: true,
         })
         .collect();
@@ -413,17 +413,18 @@ fn pinned_zone_shortfalls(
 /// Why each rejected unit was rejected: the necessary conditions it would break on top of the
 /// admitted ones, or a packing note when no single resource is short.
 pub fn rejections(inventory: &Inventory, assignment: &Assignment) -> Vec<Diagnostic> {
-    let admitted = |unit: UnitId| assignment.admitted[unit.index()];
+    let admitted = |unit: UnitId| assignment.admitted[UnitId::new(unit.index())];
     let before: BTreeSet<(Constraint, String)> = necessary_conditions(inventory, Some(&admitted))
         .into_iter()
         .map(|d| (d.constraint, d.subject))
         .collect();
     let mut found = Vec::new();
     for (unit_index, unit) in inventory.admission_units.iter().enumerate() {
-        if assignment.admitted[unit_index] {
+        if assignment.admitted[UnitId::new(unit_index)] {
             continue;
         }
-        let with_unit = |u: UnitId| assignment.admitted[u.index()] || u.index() == unit_index;
+        let with_unit =
+            |u: UnitId| assignment.admitted[UnitId::new(u.index())] || u.index() == unit_index;
         let blocking: Vec<Diagnostic> = necessary_conditions(inventory, Some(&with_unit))
             .into_iter()
             .filter(|d| !before.contains(&(d.constraint.clone(), d.subject.clone())))

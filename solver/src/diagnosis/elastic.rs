@@ -126,7 +126,7 @@ pub fn cheapest_fix(inventory: &Inventory, budget: Duration) -> Outcome {
         Alive {
             copies: &copies,
             maintenance: &maintenance,
-            admitted: &assignment.admitted,
+            admitted: assignment.admitted.raw(),
         },
     );
     Outcome::Raise(raises(inventory, &totals))

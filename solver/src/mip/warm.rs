@@ -4,6 +4,7 @@
 use super::Compiler;
 use crate::check::verify::Assignment;
 use vksplan_model::topology::RuleKind;
+use vksplan_model::UnitId;
 use vksplan_model::{HostId, VmId};
 
 /// What a column stands for.
@@ -73,7 +74,7 @@ pub fn canonical(compiler: &Compiler, assignment: &Assignment) -> Assignment {
     let mut load = vec![0u64; inventory.hosts.len()];
     for (vm, host) in assignment.host_of.iter().enumerate() {
         if let Some(host) = host {
-            load[*host] += u64::from(inventory.group_of(VmId::new(vm)).vcpus);
+            load[host.index()] += u64::from(inventory.group_of(VmId::new(vm)).vcpus);
         }
     }
     let mut relabel: Vec<usize> = (0..inventory.hosts.len()).collect();
@@ -88,7 +89,7 @@ pub fn canonical(compiler: &Compiler, assignment: &Assignment) -> Assignment {
         host_of: assignment
             .host_of
             .iter()
-            .map(|host| host.map(|h| relabel[h]))
+            .map(|host| host.map(|h| HostId::new(relabel[h.index()])))
             .collect(),
         admitted: assignment.admitted.clone(),
     }
@@ -102,16 +103,16 @@ pub fn warm_start(compiler: &Compiler, assignment: &Assignment) -> Option<Vec<f6
     let mut count = vec![vec![0u32; hosts]; compiler.blocks.len()];
     for (block_index, block) in compiler.blocks.iter().enumerate() {
         for vm in &block.vms {
-            if let Some(host) = assignment.host_of[vm.index()] {
-                count[block_index][host] += 1;
+            if let Some(host) = assignment.host_of[VmId::new(vm.index())] {
+                count[block_index][host.index()] += 1;
             }
         }
     }
     let (mut vcpus, mut memory_bytes) = (vec![0u64; hosts], vec![0u128; hosts]);
     for (vm, host) in assignment.host_of.iter().enumerate() {
         if let Some(host) = host {
-            vcpus[*host] += u64::from(inventory.group_of(VmId::new(vm)).vcpus);
-            memory_bytes[*host] += u128::from(inventory.group_of(VmId::new(vm)).memory.0);
+            vcpus[host.index()] += u64::from(inventory.group_of(VmId::new(vm)).vcpus);
+            memory_bytes[host.index()] += u128::from(inventory.group_of(VmId::new(vm)).memory.0);
         }
     }
     // VMs of each group per host (pools span several blocks).
@@ -128,13 +129,13 @@ pub fn warm_start(compiler: &Compiler, assignment: &Assignment) -> Option<Vec<f6
     let admitted = |block: usize| {
         compiler.blocks[block]
             .unit
-            .is_none_or(|unit| assignment.admitted[unit.index()])
+            .is_none_or(|unit| assignment.admitted[unit])
     };
     let rule_hosts = |rule: usize| -> Vec<usize> {
         inventory.rules[rule]
             .vms
             .iter()
-            .filter_map(|vm| assignment.host_of[vm.index()])
+            .filter_map(|vm| assignment.host_of[*vm].map(HostId::index))
             .collect()
     };
     let moved = |block: usize, host: usize| -> u32 {
@@ -150,7 +151,7 @@ pub fn warm_start(compiler: &Compiler, assignment: &Assignment) -> Option<Vec<f6
     for (variable, _) in compiler.variables.iter_variables_with_def() {
         let value = match compiler.hints.get(&variable)? {
             Hint::Count { block, host } => f64::from(count[*block][*host]),
-            Hint::Admit { unit } => f64::from(u8::from(assignment.admitted[*unit])),
+            Hint::Admit { unit } => f64::from(u8::from(assignment.admitted[UnitId::new(*unit)])),
             Hint::Moved { block, host } => f64::from(moved(*block, *host)),
             Hint::Shed { host } => (0..compiler.blocks.len())
                 .map(|block| f64::from(moved(block, *host)))

@@ -377,6 +377,7 @@ mod tests {
     use crate::placement::score::{Score, Step4};
     use proptest::prelude::*;
     use serde_json::json;
+    use vksplan_model::IdVec;
 
     /// Three hosts and five VMs running on them today; VMs 0 and 1 kept apart when `separate`.
     fn platform(
@@ -450,8 +451,8 @@ mod tests {
                 let host_of: Vec<Option<usize>> =
                     (0..vms).map(|vm| Some(code / 3usize.pow(vm as u32) % 3)).collect();
                 let assignment = Assignment {
-                    host_of: host_of.clone(),
-                    admitted: vec![true; inventory.admission_units.len()],
+                    host_of: host_of.iter().map(|h| h.map(HostId::new)).collect(),
+                    admitted: IdVec::from_elem(true, inventory.admission_units.len()),
                 };
                 let (score, report) = Score::evaluate(&inventory, &assignment);
                 let Step4::Peak(peak) = score.step4 else { panic!("balance scores a peak") };

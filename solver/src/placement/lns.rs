@@ -35,8 +35,8 @@ impl Solve<'_> {
         let (mut vcpus, mut memory) = (vec![0u64; hosts], vec![0u128; hosts]);
         for (vm, host) in incumbent.assignment.host_of.iter().enumerate() {
             if let Some(host) = host {
-                vcpus[*host] += u64::from(inventory.group_of(VmId::new(vm)).vcpus);
-                memory[*host] += u128::from(inventory.group_of(VmId::new(vm)).memory.0);
+                vcpus[host.index()] += u64::from(inventory.group_of(VmId::new(vm)).vcpus);
+                memory[host.index()] += u128::from(inventory.group_of(VmId::new(vm)).memory.0);
             }
         }
         (0..hosts)
@@ -99,7 +99,7 @@ impl Solve<'_> {
         match step {
             StepKind::Priority | StepKind::Admitted => {
                 let mut rejected: Vec<usize> = (0..inventory.admission_units.len())
-                    .filter(|u| !incumbent.assignment.admitted[*u])
+                    .filter(|u| !incumbent.assignment.admitted[UnitId::new(*u)])
                     .collect();
                 if rejected.is_empty() {
                     return None;
@@ -126,8 +126,8 @@ impl Solve<'_> {
                 }
                 let rule = &inventory.rules[broken[round % broken.len()]];
                 for vm in &rule.vms {
-                    if let Some(host) = incumbent.assignment.host_of[vm.index()] {
-                        hood.hosts.insert(host);
+                    if let Some(host) = incumbent.assignment.host_of[VmId::new(vm.index())] {
+                        hood.hosts.insert(host.index());
                     }
                 }
                 for host in rule.hosts.iter().filter(|_| rule.run_on) {
@@ -142,8 +142,8 @@ impl Solve<'_> {
                     .placement
                     .iter()
                     .filter_map(|(vm, home)| {
-                        let now = incumbent.assignment.host_of[vm.index()]?;
-                        (now != home.index()).then_some((now, home.index()))
+                        let now = incumbent.assignment.host_of[*vm]?;
+                        (now != *home).then_some((now.index(), home.index()))
                     })
                     .collect();
                 if moved.is_empty() {
@@ -248,7 +248,7 @@ impl Solve<'_> {
             }
             let mut counts = std::collections::BTreeMap::new();
             for vm in &group.vms {
-                if let Some(host) = incumbent.assignment.host_of[vm.index()] {
+                if let Some(host) = incumbent.assignment.host_of[VmId::new(vm.index())] {
                     *counts.entry(host).or_insert(0u32) += 1;
                 }
             }
@@ -259,7 +259,7 @@ impl Solve<'_> {
                     counts
                         .iter()
                         .filter(|(_, n)| **n == most)
-                        .map(|(h, _)| *h)
+                        .map(|(h, _)| h.index())
                         .collect(),
                 );
             }
@@ -325,7 +325,8 @@ impl Solve<'_> {
         let mut present: BTreeSet<usize> = BTreeSet::new();
         for (block_index, block) in self.blocks.iter().enumerate() {
             let here = block.vms.iter().any(|vm| {
-                incumbent.assignment.host_of[vm.index()].is_some_and(|h| hood.hosts.contains(&h))
+                incumbent.assignment.host_of[VmId::new(vm.index())]
+                    .is_some_and(|h| hood.hosts.contains(&h.index()))
             });
             if here || block.unit.is_some_and(|u| hood.units.contains(&u.index())) {
                 present.insert(block_index);

@@ -749,7 +749,7 @@ impl Solve<'_> {
             _ => {
                 let mut used = vec![false; inventory.hosts.len()];
                 for host in incumbent.assignment.host_of.iter().flatten() {
-                    used[*host] = true;
+                    used[host.index()] = true;
                 }
                 (0..inventory.hosts.len())
                     .map(|h| if used[h] { full(h) } else { (0, 0) })

@@ -8,6 +8,7 @@ use crate::placement::blocks::Block;
 use crate::placement::{place, Ending};
 use crate::{Options, SolverError};
 use vksplan_model::plan::{ObjectiveReport, Plan, Stats, Status};
+use vksplan_model::IdVec;
 use vksplan_model::Inventory;
 use vksplan_model::{HostId, VmId};
 
@@ -49,10 +50,10 @@ pub fn plan(inventory: &Inventory, options: &Options) -> Result<Plan, SolverErro
             Status::Timeout
         };
         let everything = Assignment {
-            host_of: vec![None; inventory.vms.len()],
-            admitted: vec![true; inventory.admission_units.len()],
+            host_of: IdVec::from_elem(None, inventory.vms.len()),
+            admitted: IdVec::from_elem(true, inventory.admission_units.len()),
         };
-        let roll = crate::check::replay::Roll::new(inventory, upgrade, &everything.admitted);
+        let roll = crate::check::replay::Roll::new(inventory, upgrade, everything.admitted.raw());
         plan.upgrade = Some(vksplan_model::plan::UpgradePlan {
             status,
             waves: Vec::new(),
@@ -68,8 +69,8 @@ pub fn plan(inventory: &Inventory, options: &Options) -> Result<Plan, SolverErro
     // Today's hosts where `placement` gives them, the plan's elsewhere.
     let mut start = assignment;
     for (vm, host) in &inventory.placement {
-        if start.host_of[vm.index()].is_some() {
-            start.host_of[vm.index()] = Some(host.index());
+        if start.host_of[VmId::new(vm.index())].is_some() {
+            start.host_of[VmId::new(vm.index())] = Some(HostId::new(host.index()));
         }
     }
     // What is left of the limit, less a reserve for the audit and the plan document (2% of
@@ -119,10 +120,10 @@ pub(crate) fn disaggregate(
     values: &ColumnValues,
 ) -> Assignment {
     let inventory = compiler.inventory;
-    let mut host_of = vec![None; inventory.vms.len()];
-    let mut current = vec![None; inventory.vms.len()];
+    let mut host_of: IdVec<VmId, Option<HostId>> = IdVec::from_elem(None, inventory.vms.len());
+    let mut current: IdVec<VmId, Option<HostId>> = IdVec::from_elem(None, inventory.vms.len());
     for (vm, host) in &inventory.placement {
-        current[vm.index()] = Some(*host);
+        current[*vm] = Some(*host);
     }
     for (block_index, block) in blocks.iter().enumerate() {
         let mut room: Vec<(usize, u32)> = compiler.counts[block_index]
@@ -132,11 +133,11 @@ pub(crate) fn disaggregate(
             .collect();
         let mut waiting = Vec::new();
         for vm in &block.vms {
-            match current[vm.index()]
+            match current[*vm]
                 .and_then(|host| room.iter_mut().find(|(h, n)| *h == host.index() && *n > 0))
             {
                 Some((host, n)) => {
-                    host_of[vm.index()] = Some(*host);
+                    host_of[*vm] = Some(HostId::new(*host));
                     *n -= 1;
                 }
                 None => waiting.push(*vm),
@@ -146,7 +147,7 @@ pub(crate) fn disaggregate(
             .iter_mut()
             .flat_map(|(host, n)| std::iter::repeat_n(*host, std::mem::take(n) as usize));
         for vm in waiting {
-            host_of[vm.index()] = slots.next();
+            host_of[vm] = slots.next().map(HostId::new);
         }
     }
     let admitted = compiler
@@ -238,7 +239,9 @@ fn build_plan(
         .filter_map(|(vm, host)| {
             Some((
                 inventory.vms[VmId::new(vm)].name.clone(),
-                inventory.hosts[HostId::new((*host)?)].name.clone(),
+                inventory.hosts[HostId::new(((*host)?).index())]
+                    .name
+                    .clone(),
             ))
         })
         .collect();

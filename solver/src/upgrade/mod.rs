@@ -221,11 +221,11 @@ impl<'a> Planner<'a> {
             // A destination that cannot take the copy by its own host's rules is refused
             // without replaying the whole wave.
             let moving = added.iter().find_map(|op| match op {
-                Op::Create(vm, _) | Op::Migrate(vm, _) => Some(*vm),
+                Op::Create(vm, _) | Op::Migrate(vm, _) => Some(vm.index()),
                 _ => None,
             });
             let from = added.iter().find_map(|op| match op {
-                Op::Migrate(vm, _) => state.old[*vm].or(state.new[*vm]),
+                Op::Migrate(vm, _) => state.old[vm.index()].or(state.new[vm.index()]),
                 _ => None,
             });
             let check = |vm: usize| {
@@ -236,7 +236,7 @@ impl<'a> Planner<'a> {
                 }
             };
             if let Some(refused) = moving.and_then(check) {
-                tried.push((Some(host), vec![refused]));
+                tried.push((Some(HostId::new(host)), vec![refused]));
                 continue;
             }
             let mut trial = ops.clone();
@@ -258,7 +258,7 @@ impl<'a> Planner<'a> {
                     // What breaks wherever the copy goes (an address pool, a limit, a roll
                     // rule) needs no other host tried.
                     let anywhere = broken.iter().all(|d| !self.host_dependent(d));
-                    tried.push(((!anywhere).then_some(host), broken));
+                    tried.push(((!anywhere).then_some(HostId::new(host)), broken));
                     if anywhere {
                         break;
                     }
@@ -266,8 +266,11 @@ impl<'a> Planner<'a> {
             }
         }
         self.loads_cache = Some(cache);
-        let unavailable = (0..self.inventory.hosts.len())
-            .filter(|h| state.maintenance[*h] || avoid.contains(h))
+        let unavailable = self
+            .inventory
+            .hosts
+            .ids()
+            .filter(|h| state.maintenance[h.index()] || avoid.contains(&h.index()))
             .collect();
         self.blocked.push(BlockedTask {
             task: task.to_string(),
@@ -307,7 +310,7 @@ impl<'a> Planner<'a> {
     ) -> bool {
         let owner = roll_owner(self.inventory, vm);
         let need = Need::NewCopy {
-            vm,
+            vm: VmId::new(vm),
             beside: state.old[vm].is_some(),
         };
         self.place(state, ops, avoid, (task, owner, need), make)
@@ -480,19 +483,22 @@ impl Loads {
         op: Op,
     ) {
         match op {
-            Op::Exit(host) => self.in_service[host] = true,
+            Op::Exit(host) => self.in_service[host.index()] = true,
             Op::Create(vm, host) => {
-                self.add(inventory, rules_of, vm, host);
-                self.count(inventory, vm, host, true);
+                self.add(inventory, rules_of, vm.index(), host.index());
+                self.count(inventory, vm.index(), host.index(), true);
             }
             Op::Migrate(vm, host) => {
-                if migrating.insert(vm) {
-                    for from in [state.old[vm], state.new[vm]].into_iter().flatten() {
-                        self.count(inventory, vm, from, false);
+                if migrating.insert(vm.index()) {
+                    for from in [state.old[vm.index()], state.new[vm.index()]]
+                        .into_iter()
+                        .flatten()
+                    {
+                        self.count(inventory, vm.index(), from, false);
                     }
                 }
-                self.add(inventory, rules_of, vm, host);
-                self.count(inventory, vm, host, true);
+                self.add(inventory, rules_of, vm.index(), host.index());
+                self.count(inventory, vm.index(), host.index(), true);
             }
             Op::Delete(_) | Op::Enter(_) => {}
         }
@@ -1021,7 +1027,7 @@ pub fn sequence(
     start: &Assignment,
     deadline: std::time::Instant,
 ) -> Sequenced {
-    let roll = Roll::new(inventory, upgrade, &start.admitted);
+    let roll = Roll::new(inventory, upgrade, start.admitted.raw());
     let state = State::start(inventory, start);
     let today = start_violations(inventory, &state);
     let tolerated = today
@@ -1036,7 +1042,7 @@ pub fn sequence(
         tolerated,
         blocked: Vec::new(),
         deadline,
-        admitted: start.admitted.clone(),
+        admitted: start.admitted.raw().to_vec(),
         rules_of: hard_rules_of(inventory),
         fast: true,
         loads_cache: None,
@@ -1144,7 +1150,11 @@ impl Sequencer<'_> {
             }
             let index = self.waves.len();
             // Hosts patched in the last wave come back now.
-            let exits: Vec<Op> = self.in_maintenance.drain(..).map(Op::Exit).collect();
+            let exits: Vec<Op> = self
+                .in_maintenance
+                .drain(..)
+                .map(|host| Op::Exit(HostId::new(host)))
+                .collect();
             let Some((ops, patched, next_queues, blocked)) = self.best_trial(&exits, index) else {
                 break;
             };
@@ -1332,7 +1342,11 @@ impl Sequencer<'_> {
         if self.in_maintenance.is_empty() {
             return;
         }
-        let ops: Vec<Op> = self.in_maintenance.drain(..).map(Op::Exit).collect();
+        let ops: Vec<Op> = self
+            .in_maintenance
+            .drain(..)
+            .map(|host| Op::Exit(HostId::new(host)))
+            .collect();
         let _ = apply_wave(
             self.planner.inventory,
             &self.planner.roll,
@@ -1522,7 +1536,7 @@ fn roll_slots(
         .iter()
         .filter_map(|op| {
             if let Op::Migrate(vm, _) = op {
-                Some(*vm)
+                Some(vm.index())
             } else {
                 None
             }
@@ -1532,7 +1546,10 @@ fn roll_slots(
     if let Some(&vm) = queues.supervisor.first().filter(|vm| rollable(**vm)) {
         let task = format!("the new copy of `{}`", inventory.vms[VmId::new(vm)].name);
         if planner.roll_slot(state, ops, entering, (vm, &task), |host| {
-            vec![Op::Create(vm, host), Op::Delete(vm)]
+            vec![
+                Op::Create(VmId::new(vm), HostId::new(host)),
+                Op::Delete(VmId::new(vm)),
+            ]
         }) {
             queues.supervisor.remove(0);
         }
@@ -1549,7 +1566,10 @@ fn roll_slots(
             );
             if rollable(vm)
                 && planner.roll_slot(state, ops, entering, (vm, &task), |host| {
-                    vec![Op::Create(vm, host), Op::Delete(vm)]
+                    vec![
+                        Op::Create(VmId::new(vm), HostId::new(host)),
+                        Op::Delete(VmId::new(vm)),
+                    ]
                 })
             {
                 cluster.control_plane.remove(0);
@@ -1571,7 +1591,7 @@ fn roll_slots(
             for vm in waiting.drain(..) {
                 let task = format!("the new copy of `{}`", inventory.vms[VmId::new(vm)].name);
                 if !planner.roll_slot(state, ops, entering, (vm, &task), |host| {
-                    vec![Op::Create(vm, host)]
+                    vec![Op::Create(VmId::new(vm), HostId::new(host))]
                 }) {
                     still_waiting.push(vm);
                 }
@@ -1585,7 +1605,10 @@ fn roll_slots(
                     let task = format!("the surge copy of `{}`", inventory.vms[VmId::new(vm)].name);
                     if rollable(vm)
                         && planner.roll_slot(state, ops, entering, (vm, &task), |host| {
-                            vec![Op::Create(vm, host), Op::Delete(vm)]
+                            vec![
+                                Op::Create(VmId::new(vm), HostId::new(host)),
+                                Op::Delete(VmId::new(vm)),
+                            ]
                         })
                     {
                         todo.remove(position);
@@ -1607,7 +1630,7 @@ fn roll_slots(
                         continue;
                     }
                     let mut trial = ops.clone();
-                    trial.push(Op::Delete(vm));
+                    trial.push(Op::Delete(VmId::new(vm)));
                     trial.sort_by_key(|op| op.phase());
                     match planner.valid(state, &trial) {
                         Ok(()) => {
@@ -1645,7 +1668,7 @@ fn patch_hosts(
             .iter()
             .filter_map(|op| {
                 if let Op::Delete(vm) = op {
-                    Some(*vm)
+                    Some(vm.index())
                 } else {
                     None
                 }
@@ -1676,16 +1699,18 @@ fn patch_hosts(
                 (
                     &task,
                     patch_owner(inventory, host),
-                    Need::EmptyHost { host },
+                    Need::EmptyHost {
+                        host: HostId::new(host),
+                    },
                 ),
-                |target| vec![Op::Migrate(vm, target)],
+                |target| vec![Op::Migrate(VmId::new(vm), HostId::new(target))],
             ) {
                 moved_all = false;
                 break;
             }
         }
         let mut trial = ops.clone();
-        trial.push(Op::Enter(host));
+        trial.push(Op::Enter(HostId::new(host)));
         let entered = moved_all
             && match planner.valid(state, &trial) {
                 Ok(()) => true,
@@ -1697,7 +1722,9 @@ fn patch_hosts(
                     planner.refuse(
                         task,
                         patch_owner(inventory, host),
-                        Need::EmptyHost { host },
+                        Need::EmptyHost {
+                            host: HostId::new(host),
+                        },
                         broken,
                     );
                     false

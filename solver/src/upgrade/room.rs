@@ -67,7 +67,9 @@ pub(super) fn models(
     tolerated: &BTreeSet<(Constraint, String)>,
 ) -> Vec<StateModel> {
     let copies: &[Copy] = match need {
-        Need::NewCopy { vm, beside: true } if inventory.group_of(VmId::new(vm)).anti_affine() => {
+        Need::NewCopy { vm, beside: true }
+            if inventory.group_of(VmId::new(vm.index())).anti_affine() =>
+        {
             &[Copy::Beside, Copy::Apart]
         }
         Need::NewCopy { beside: true, .. } => &[Copy::Apart],
@@ -165,7 +167,7 @@ fn model(
     // Hosts: those patched come back; the one to patch is empty.
     for (host, spec) in model.hosts.iter_mut().enumerate() {
         spec.maintenance = inventory.hosts[HostId::new(host)].maintenance
-            || matches!(need, Need::EmptyHost { host: h } if h == host);
+            || matches!(need, Need::EmptyHost { host: h } if h == HostId::new(host));
     }
     let live = |vm: usize| state.new[vm].or(state.old[vm]);
     // Which slots are absent: deleted and waiting for their new copy (but the task's own).
@@ -178,8 +180,9 @@ fn model(
             .unit_of_group(inventory.vms[VmId::new(vm)].group)
             .is_none_or(|unit| state.admitted[unit.index()])
     };
-    let waiting =
-        |vm: usize| roll.slots[vm] && admitted(vm) && live(vm).is_none() && Some(vm) != task_vm;
+    let waiting = |vm: usize| {
+        roll.slots[vm] && admitted(vm) && live(vm).is_none() && Some(vm) != task_vm.map(VmId::index)
+    };
     let mut absent: Vec<VmId> = inventory
         .vms
         .ids()
@@ -189,7 +192,7 @@ fn model(
         // Any valid sequence may have up to max_unavailable slots of every rolled pool
         // missing at once (not the pools of a cluster whose control plane rolls now).
         let rolling_control_plane =
-            task_vm.and_then(|vm| match inventory.group_of(VmId::new(vm)).kind {
+            task_vm.and_then(|vm| match inventory.group_of(VmId::new(vm.index())).kind {
                 GroupKind::ControlPlane { cluster } => Some(cluster),
                 _ => None,
             });
@@ -209,7 +212,9 @@ fn model(
                 .rev()
                 .copied()
                 .filter(|vm| {
-                    roll.slots[vm.index()] && !absent.contains(vm) && Some(vm.index()) != task_vm
+                    roll.slots[vm.index()]
+                        && !absent.contains(vm)
+                        && Some(vm.index()) != task_vm.map(VmId::index)
                 })
                 .take(allowed.saturating_sub(already))
                 .collect();
@@ -231,17 +236,17 @@ fn model(
     };
     // The new copy.
     if let Need::NewCopy { vm, beside: true } = need {
-        let group = inventory.vms[VmId::new(vm)].group;
+        let group = inventory.vms[VmId::new(vm.index())].group;
         let extra = model.vms.len();
         model.vms.push(VmSlot {
-            name: format!("{}+new", inventory.vms[VmId::new(vm)].name),
+            name: format!("{}+new", inventory.vms[VmId::new(vm.index())].name),
             group,
         });
         match copy {
             Copy::Apart => {
                 model.groups[group].vms.push(VmId::new(extra));
                 for rule in &mut model.rules {
-                    if rule.vms.binary_search(&VmId::new(vm)).is_ok() {
+                    if rule.vms.binary_search(&VmId::new(vm.index())).is_ok() {
                         rule.vms.push(VmId::new(extra));
                         rule.vms.sort_unstable();
                     }
@@ -263,9 +268,9 @@ fn model(
                 }
                 model.groups.push(own);
                 model.rules.push(RuleSpec {
-                    name: format!("{}+beside", inventory.vms[VmId::new(vm)].name),
+                    name: format!("{}+beside", inventory.vms[VmId::new(vm.index())].name),
                     kind: RuleKind::Together,
-                    vms: vec![VmId::new(vm), VmId::new(extra)],
+                    vms: vec![VmId::new(vm.index()), VmId::new(extra)],
                     hosts: Vec::new(),
                     must: true,
                     run_on: true,
@@ -352,7 +357,14 @@ pub(super) fn resolve(planner: &Planner, state: &State, deadline: Instant) -> (N
     ) {
         if let (_, Some(assignment)) = solve(&model, share(3), true) {
             let target = (0..inventory.vms.len())
-                .map(|vm| assignment.host_of.get(vm).copied().flatten())
+                .map(|vm| {
+                    assignment
+                        .host_of
+                        .get(VmId::new(vm))
+                        .copied()
+                        .flatten()
+                        .map(HostId::index)
+                })
                 .collect();
             return (need, Resolution::Room(target));
         }
@@ -384,7 +396,7 @@ pub(super) fn make_room(
             .filter_map(|vm| {
                 let now = live(state, vm)?;
                 let to = target.get(vm).copied().flatten()?;
-                let emptied = matches!(need, Need::EmptyHost { host } if host == now);
+                let emptied = matches!(need, Need::EmptyHost { host } if host == HostId::new(now));
                 (now != to && !emptied).then_some((vm, to))
             })
             .collect();
@@ -407,7 +419,7 @@ pub(super) fn make_room(
         let mut moved = 0;
         for (vm, to) in &pending {
             let mut trial = ops.clone();
-            trial.push(Op::Migrate(*vm, *to));
+            trial.push(Op::Migrate(VmId::new(*vm), HostId::new(*to)));
             trial.sort_by_key(|op| op.phase());
             if planner.valid(state, &trial).is_ok() {
                 ops = trial;
@@ -428,7 +440,7 @@ pub(super) fn make_room(
                         continue;
                     }
                     let mut trial = ops.clone();
-                    trial.push(Op::Migrate(*vm, host));
+                    trial.push(Op::Migrate(VmId::new(*vm), HostId::new(host)));
                     trial.sort_by_key(|op| op.phase());
                     if planner.valid(state, &trial).is_ok() {
                         ops = trial;
@@ -450,21 +462,24 @@ pub(super) fn make_room(
 fn described(inventory: &Inventory, need: Option<Need>) -> (Layer, String, String) {
     match need {
         Some(Need::NewCopy { vm, .. }) => {
-            let (layer, subject) = match inventory.unit_of_group(inventory.vms[VmId::new(vm)].group)
-            {
-                Some(unit) => (Layer::Cluster, inventory.admission_units[unit].name.clone()),
-                None => (Layer::Supervisor, "supervisor".to_string()),
-            };
+            let (layer, subject) =
+                match inventory.unit_of_group(inventory.vms[VmId::new(vm.index())].group) {
+                    Some(unit) => (Layer::Cluster, inventory.admission_units[unit].name.clone()),
+                    None => (Layer::Supervisor, "supervisor".to_string()),
+                };
             (
                 layer,
                 subject,
-                format!("rolling `{}`", inventory.vms[VmId::new(vm)].name),
+                format!("rolling `{}`", inventory.vms[VmId::new(vm.index())].name),
             )
         }
         Some(Need::EmptyHost { host }) => (
             Layer::Infrastructure,
-            inventory.hosts[HostId::new(host)].name.clone(),
-            format!("patching `{}`", inventory.hosts[HostId::new(host)].name),
+            inventory.hosts[HostId::new(host.index())].name.clone(),
+            format!(
+                "patching `{}`",
+                inventory.hosts[HostId::new(host.index())].name
+            ),
         ),
         _ => (
             Layer::Infrastructure,

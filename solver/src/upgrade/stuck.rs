@@ -12,6 +12,7 @@ use crate::diagnosis::describe;
 use crate::mip::Owner;
 use std::collections::{BTreeMap, BTreeSet};
 use vksplan_model::HostId;
+use vksplan_model::VmId;
 use vksplan_model::{Constraint, Diagnostic, Inventory};
 
 /// What a blocked task needs of the state it waits in.
@@ -21,14 +22,14 @@ pub enum Need {
     /// (a slot deleted first, for `max_unavailable`).
     NewCopy {
         /// The slot.
-        vm: usize,
+        vm: VmId,
         /// Whether its old copy is still alive at the peak.
         beside: bool,
     },
     /// A host emptied for maintenance.
     EmptyHost {
         /// The host.
-        host: usize,
+        host: HostId,
     },
     /// Nothing a placement could give (a delete refused by the roll rules).
     Nothing,
@@ -45,9 +46,9 @@ pub struct BlockedTask {
     pub owner: Owner,
     /// What each try broke: per host tried (`None`: a check tied to no destination, or a try
     /// whose every broken group holds wherever the copy goes), every group broken.
-    pub tried: Vec<(Option<usize>, Vec<Diagnostic>)>,
+    pub tried: Vec<(Option<HostId>, Vec<Diagnostic>)>,
     /// Hosts not tried: in maintenance, or entering it in this wave.
-    pub unavailable: Vec<usize>,
+    pub unavailable: Vec<HostId>,
 }
 
 impl BlockedTask {
@@ -71,7 +72,9 @@ fn key(d: &Diagnostic) -> Key {
 
 /// The groups that block every try, irreducibly: per group, an example of what it broke and
 /// the hosts it blocks.
-pub fn cover(tried: &[(Option<usize>, Vec<Diagnostic>)]) -> Vec<(Diagnostic, Vec<Option<usize>>)> {
+pub fn cover(
+    tried: &[(Option<HostId>, Vec<Diagnostic>)],
+) -> Vec<(Diagnostic, Vec<Option<HostId>>)> {
     let mut groups: BTreeMap<Key, (Diagnostic, BTreeSet<usize>)> = BTreeMap::new();
     for (index, (_, broken)) in tried.iter().enumerate() {
         for d in broken {
@@ -116,7 +119,7 @@ pub fn cover(tried: &[(Option<usize>, Vec<Diagnostic>)]) -> Vec<(Diagnostic, Vec
         .into_iter()
         .map(|k| {
             let (example, hosts) = &groups[&k];
-            let mut hosts: Vec<Option<usize>> = hosts.iter().map(|i| tried[*i].0).collect();
+            let mut hosts: Vec<Option<HostId>> = hosts.iter().map(|i| tried[*i].0).collect();
             hosts.sort();
             (example.clone(), hosts)
         })
@@ -124,11 +127,11 @@ pub fn cover(tried: &[(Option<usize>, Vec<Diagnostic>)]) -> Vec<(Diagnostic, Vec
 }
 
 /// Host names, the first few.
-fn hosts_named(inventory: &Inventory, hosts: &[Option<usize>]) -> String {
+fn hosts_named(inventory: &Inventory, hosts: &[Option<HostId>]) -> String {
     let names: Vec<String> = hosts
         .iter()
         .flatten()
-        .map(|h| format!("`{}`", inventory.hosts[HostId::new(*h)].name))
+        .map(|h| format!("`{}`", inventory.hosts[*h].name))
         .collect();
     if hosts.contains(&None) {
         return "every host".to_string();
@@ -155,7 +158,7 @@ pub fn entries(inventory: &Inventory, blocked: &[BlockedTask], wave: usize) -> V
         let unavailable = if task.unavailable.is_empty() {
             String::new()
         } else {
-            let names: Vec<Option<usize>> = task.unavailable.iter().map(|h| Some(*h)).collect();
+            let names: Vec<Option<HostId>> = task.unavailable.iter().map(|h| Some(*h)).collect();
             format!(
                 "; {} in maintenance or entering it",
                 hosts_named(inventory, &names)
@@ -231,10 +234,12 @@ mod tests {
         fn the_cover_blocks_every_try_and_is_irreducible(
             tries in proptest::collection::vec(proptest::collection::btree_set(0u8..8, 1..4), 1..10)
         ) {
-            let tried: Vec<(Option<usize>, Vec<Diagnostic>)> = tries
+            let tried: Vec<(Option<HostId>, Vec<Diagnostic>)> = tries
                 .iter()
                 .enumerate()
-                .map(|(host, groups)| (Some(host), groups.iter().map(|g| group(*g)).collect()))
+                .map(|(host, groups)| {
+                    (Some(HostId::new(host)), groups.iter().map(|g| group(*g)).collect())
+                })
                 .collect();
             let chosen: Vec<String> = cover(&tried).into_iter().map(|(d, _)| d.subject).collect();
             for groups in &tries {

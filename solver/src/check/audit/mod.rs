@@ -12,6 +12,7 @@ use vksplan_model::inventory::GroupKind;
 use vksplan_model::plan::Action;
 use vksplan_model::Inventory;
 use vksplan_model::{GroupId, HostId, VmId};
+use vksplan_model::{IdVec, UnitId};
 
 /// What a sequence breaks: the wave (1-based; 0 after the last), the rule and a message.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -40,11 +41,12 @@ struct Slot {
 /// the waves. Returns every finding; empty means the sequence is valid.
 pub fn check(
     inventory: &Inventory,
-    start: &[Option<usize>],
-    admitted: &[bool],
+    start: &IdVec<VmId, Option<HostId>>,
+    admitted: &IdVec<UnitId, bool>,
     waves: &[Vec<Action>],
 ) -> Vec<Finding> {
-    let Some(mut replay) = Replay::new(inventory, start, admitted) else {
+    let start: Vec<Option<usize>> = start.iter().map(|h| h.map(HostId::index)).collect();
+    let Some(mut replay) = Replay::new(inventory, &start, admitted.raw()) else {
         return Vec::new();
     };
     let mut findings = Vec::new();

@@ -18,6 +18,7 @@ use crate::placement::{Levels, Ratio};
 use state::State;
 use vksplan_model::inventory::GroupKind;
 use vksplan_model::topology::ObjectiveKind;
+use vksplan_model::IdVec;
 use vksplan_model::{Constraint, Inventory};
 use vksplan_model::{HostId, UnitId, VmId};
 
@@ -169,8 +170,8 @@ fn within(inventory: &Inventory, assignment: &Assignment, level: Ratio) -> bool 
     let (mut vcpus, mut memory) = (vec![0u64; hosts], vec![0u128; hosts]);
     for (vm, host) in assignment.host_of.iter().enumerate() {
         if let Some(host) = host {
-            vcpus[*host] += u64::from(inventory.group_of(VmId::new(vm)).vcpus);
-            memory[*host] += u128::from(inventory.group_of(VmId::new(vm)).memory.0);
+            vcpus[host.index()] += u64::from(inventory.group_of(VmId::new(vm)).vcpus);
+            memory[host.index()] += u128::from(inventory.group_of(VmId::new(vm)).memory.0);
         }
     }
     (0..hosts).all(|h| {
@@ -341,8 +342,12 @@ fn greedy_with(
     // break, optional units are dropped again, last admitted first, until they hold.
     let unit_level = |state: &State, admitted: &[bool]| {
         let candidate = Assignment {
-            host_of: state.host_of.clone(),
-            admitted: admitted.to_vec(),
+            host_of: state
+                .host_of
+                .iter()
+                .map(|host| host.map(HostId::new))
+                .collect(),
+            admitted: IdVec::from_vec(admitted.to_vec()),
         };
         verify(inventory, &candidate).violations.iter().any(|v| {
             matches!(
@@ -366,8 +371,12 @@ fn greedy_with(
         }
     }
     let mut assignment = Assignment {
-        host_of: state.host_of,
-        admitted,
+        host_of: state
+            .host_of
+            .iter()
+            .map(|host| host.map(HostId::new))
+            .collect(),
+        admitted: IdVec::from_vec(admitted),
     };
     let goal = match inventory.policy.objective {
         ObjectiveKind::Balance => Goal::Peak,

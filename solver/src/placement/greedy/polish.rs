@@ -93,7 +93,7 @@ pub fn polish(
     let mut state = State::new(inventory, facts);
     for (vm, host) in assignment.host_of.iter().enumerate() {
         if let Some(host) = host {
-            state.apply(vm, *host, true);
+            state.apply(vm, host.index(), true);
         }
     }
     let migrations = (0..inventory.vms.len())
@@ -125,7 +125,12 @@ pub fn polish(
         Goal::Cost => lower_cost(&mut search, deadline),
     }
     Assignment {
-        host_of: search.state.host_of,
+        host_of: search
+            .state
+            .host_of
+            .iter()
+            .map(|host| host.map(HostId::new))
+            .collect(),
         admitted: assignment.admitted.clone(),
     }
 }
@@ -360,6 +365,7 @@ fn relocate(
 mod tests {
     use super::*;
     use crate::check::verify::verify;
+    use vksplan_model::IdVec;
 
     /// Two VMs of one cluster on two hosts of cost 5, and an empty host of cost 1.
     fn spread_out() -> Inventory {
@@ -400,15 +406,18 @@ mod tests {
         let facts = Facts::new(&inventory);
         assert_eq!(inventory.vms.len(), 2);
         let before = Assignment {
-            host_of: vec![Some(0), Some(1)],
-            admitted: vec![true; inventory.admission_units.len()],
+            host_of: IdVec::from_vec(vec![Some(HostId::new(0)), Some(HostId::new(1))]),
+            admitted: IdVec::from_elem(true, inventory.admission_units.len()),
         };
         assert_eq!(verify(&inventory, &before).cost, 10.0);
         let deadline = Instant::now() + std::time::Duration::from_secs(5);
         let after = polish(&inventory, &facts, &before, Goal::Cost, None, deadline);
         let report = verify(&inventory, &after);
         assert!(report.violations.is_empty(), "{:?}", report.violations);
-        assert_eq!(after.host_of, vec![Some(2), Some(2)]);
+        assert_eq!(
+            after.host_of.raw(),
+            [Some(HostId::new(2)), Some(HostId::new(2))]
+        );
         assert_eq!(report.cost, 1.0);
     }
 
@@ -426,15 +435,15 @@ mod tests {
         });
         let facts = Facts::new(&inventory);
         let before = Assignment {
-            host_of: vec![Some(0), Some(1)],
-            admitted: vec![true; inventory.admission_units.len()],
+            host_of: IdVec::from_vec(vec![Some(HostId::new(0)), Some(HostId::new(1))]),
+            admitted: IdVec::from_elem(true, inventory.admission_units.len()),
         };
         let deadline = Instant::now() + std::time::Duration::from_secs(5);
         let after = polish(&inventory, &facts, &before, Goal::Cost, None, deadline);
         let report = verify(&inventory, &after);
         assert!(report.violations.is_empty(), "{:?}", report.violations);
         // One VM may move to the cheap host; both may not.
-        assert_ne!(after.host_of[0], after.host_of[1]);
+        assert_ne!(after.host_of[VmId::new(0)], after.host_of[VmId::new(1)]);
         assert_eq!(report.cost, 6.0);
     }
 }
