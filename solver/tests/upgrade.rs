@@ -7,7 +7,6 @@ mod common;
 
 use vksplan_model::plan::Action;
 use vksplan_model::{Constraint, Inventory, Layer, Plan, Status};
-use vksplan_model::{HostId, VmId};
 use vksplan_solver::Assignment;
 
 fn case(name: &str) -> (Inventory, Plan) {
@@ -20,8 +19,8 @@ fn case(name: &str) -> (Inventory, Plan) {
 fn start(inventory: &Inventory, plan: &Plan) -> Assignment {
     let mut start = Assignment::from_plan(inventory, plan);
     for (vm, host) in &inventory.placement {
-        if start.host_of[VmId::new(vm.index())].is_some() {
-            start.host_of[VmId::new(vm.index())] = Some(HostId::new(host.index()));
+        if start.host_of[*vm].is_some() {
+            start.host_of[*vm] = Some(*host);
         }
     }
     start

@@ -450,7 +450,7 @@ impl WaveReplay<'_> {
             let Op::Delete(vm) = *op else {
                 continue;
             };
-            let vm_name = inventory.vms[VmId::new(vm.index())].name.as_str();
+            let vm_name = inventory.vms[vm].name.as_str();
             if !roll.slots[vm.index()]
                 || state.deleted_in[vm.index()].is_some()
                 || state.old[vm.index()].is_none()
@@ -499,7 +499,7 @@ impl WaveReplay<'_> {
             let Op::Enter(host) = *op else {
                 continue;
             };
-            let host_name = inventory.hosts[HostId::new(host.index())].name.as_str();
+            let host_name = inventory.hosts[host].name.as_str();
             if !roll.hosts[host.index()] || state.entered_in[host.index()].is_some() {
                 self.broken.push(roll_violation(
                     Layer::Infrastructure,

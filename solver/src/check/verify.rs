@@ -173,7 +173,7 @@ pub fn account(inventory: &Inventory, alive: Alive) -> Accounting {
     };
     let mut supervisor_copies = 0u64;
     for copy in alive.copies {
-        let group = inventory.group_of(VmId::new(copy.vm.index()));
+        let group = inventory.group_of(copy.vm);
         let load = &mut accounting.hosts[copy.host.index()];
         load.vms += 1;
         load.vcpus += u64::from(group.vcpus);
@@ -202,7 +202,7 @@ pub fn account(inventory: &Inventory, alive: Alive) -> Accounting {
             let namespace = &mut accounting.namespaces[namespace_index];
             namespace.vcpus += u64::from(group.vcpus);
             namespace.memory += u128::from(group.memory.0);
-            if let Some(zone) = inventory.hosts[HostId::new(copy.host.index())].zone {
+            if let Some(zone) = inventory.hosts[copy.host].zone {
                 let entry = namespace.zones.entry(zone).or_insert((0, 0));
                 entry.0 += u64::from(group.vcpus);
                 entry.1 += u128::from(group.memory.0);
@@ -544,7 +544,7 @@ pub fn check_state(
     // group reads only its own copies.
     let mut start = vec![0usize; inventory.groups.len() + 1];
     for copy in alive.copies {
-        start[inventory.vms[VmId::new(copy.vm.index())].group.index() + 1] += 1;
+        start[inventory.vms[copy.vm].group.index() + 1] += 1;
     }
     for g in 0..inventory.groups.len() {
         start[g + 1] += start[g];
@@ -552,7 +552,7 @@ pub fn check_state(
     let mut next = start.clone();
     let mut by_group = alive.copies.to_vec();
     for copy in alive.copies {
-        let g = inventory.vms[VmId::new(copy.vm.index())].group;
+        let g = inventory.vms[copy.vm].group;
         by_group[next[g.index()]] = *copy;
         next[g.index()] += 1;
     }
@@ -590,7 +590,7 @@ pub fn check_state(
         {
             if copies
                 .iter()
-                .any(|c| inventory.hosts[HostId::new(c.host.index())].zone != Some(zone))
+                .any(|c| inventory.hosts[c.host].zone != Some(zone))
             {
                 violations.push(violation(
                     Layer::Cluster,
@@ -678,7 +678,7 @@ pub fn verify(inventory: &Inventory, assignment: &Assignment) -> Report {
         }
         for group in &unit.groups {
             for vm in &inventory.groups[*group].vms {
-                if assignment.host_of[VmId::new(vm.index())].is_some() != admitted {
+                if assignment.host_of[*vm].is_some() != admitted {
                     let state = if admitted {
                         ("not placed", "admitted")
                     } else {
@@ -704,7 +704,7 @@ pub fn verify(inventory: &Inventory, assignment: &Assignment) -> Report {
         .filter(|g| g.kind == GroupKind::SupervisorControlPlane)
     {
         for vm in &group.vms {
-            if assignment.host_of[VmId::new(vm.index())].is_none() {
+            if assignment.host_of[*vm].is_none() {
                 violations.push(violation(
                     Layer::Supervisor,
                     &inventory.vms[*vm].name,
@@ -719,8 +719,8 @@ pub fn verify(inventory: &Inventory, assignment: &Assignment) -> Report {
     // Objective values.
     let mut migrations = 0;
     for (vm, host) in &inventory.placement {
-        if let Some(now) = assignment.host_of[VmId::new(vm.index())] {
-            migrations += u32::from(now != HostId::new(host.index()));
+        if let Some(now) = assignment.host_of[*vm] {
+            migrations += u32::from(now != *host);
         }
     }
     let mut max_utilization: f64 = 0.0;
@@ -744,7 +744,7 @@ pub fn verify(inventory: &Inventory, assignment: &Assignment) -> Report {
     {
         let mut per_host: BTreeMap<usize, u32> = BTreeMap::new();
         for vm in &group.vms {
-            if let Some(host) = assignment.host_of[VmId::new(vm.index())] {
+            if let Some(host) = assignment.host_of[*vm] {
                 *per_host.entry(host.index()).or_insert(0) += 1;
             }
         }

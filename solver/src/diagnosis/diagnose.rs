@@ -413,7 +413,7 @@ fn pinned_zone_shortfalls(
 /// Why each rejected unit was rejected: the necessary conditions it would break on top of the
 /// admitted ones, or a packing note when no single resource is short.
 pub fn rejections(inventory: &Inventory, assignment: &Assignment) -> Vec<Diagnostic> {
-    let admitted = |unit: UnitId| assignment.admitted[UnitId::new(unit.index())];
+    let admitted = |unit: UnitId| assignment.admitted[unit];
     let before: BTreeSet<(Constraint, String)> = necessary_conditions(inventory, Some(&admitted))
         .into_iter()
         .map(|d| (d.constraint, d.subject))
@@ -423,8 +423,7 @@ pub fn rejections(inventory: &Inventory, assignment: &Assignment) -> Vec<Diagnos
         if assignment.admitted[UnitId::new(unit_index)] {
             continue;
         }
-        let with_unit =
-            |u: UnitId| assignment.admitted[UnitId::new(u.index())] || u.index() == unit_index;
+        let with_unit = |u: UnitId| assignment.admitted[u] || u.index() == unit_index;
         let blocking: Vec<Diagnostic> = necessary_conditions(inventory, Some(&with_unit))
             .into_iter()
             .filter(|d| !before.contains(&(d.constraint.clone(), d.subject.clone())))

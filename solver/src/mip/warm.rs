@@ -103,7 +103,7 @@ pub fn warm_start(compiler: &Compiler, assignment: &Assignment) -> Option<Vec<f6
     let mut count = vec![vec![0u32; hosts]; compiler.blocks.len()];
     for (block_index, block) in compiler.blocks.iter().enumerate() {
         for vm in &block.vms {
-            if let Some(host) = assignment.host_of[VmId::new(vm.index())] {
+            if let Some(host) = assignment.host_of[*vm] {
                 count[block_index][host.index()] += 1;
             }
         }

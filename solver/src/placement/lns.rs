@@ -126,7 +126,7 @@ impl Solve<'_> {
                 }
                 let rule = &inventory.rules[broken[round % broken.len()]];
                 for vm in &rule.vms {
-                    if let Some(host) = incumbent.assignment.host_of[VmId::new(vm.index())] {
+                    if let Some(host) = incumbent.assignment.host_of[*vm] {
                         hood.hosts.insert(host.index());
                     }
                 }
@@ -248,7 +248,7 @@ impl Solve<'_> {
             }
             let mut counts = std::collections::BTreeMap::new();
             for vm in &group.vms {
-                if let Some(host) = incumbent.assignment.host_of[VmId::new(vm.index())] {
+                if let Some(host) = incumbent.assignment.host_of[*vm] {
                     *counts.entry(host).or_insert(0u32) += 1;
                 }
             }
@@ -325,8 +325,7 @@ impl Solve<'_> {
         let mut present: BTreeSet<usize> = BTreeSet::new();
         for (block_index, block) in self.blocks.iter().enumerate() {
             let here = block.vms.iter().any(|vm| {
-                incumbent.assignment.host_of[VmId::new(vm.index())]
-                    .is_some_and(|h| hood.hosts.contains(&h.index()))
+                incumbent.assignment.host_of[*vm].is_some_and(|h| hood.hosts.contains(&h.index()))
             });
             if here || block.unit.is_some_and(|u| hood.units.contains(&u.index())) {
                 present.insert(block_index);

@@ -69,8 +69,8 @@ pub fn plan(inventory: &Inventory, options: &Options) -> Result<Plan, SolverErro
     // Today's hosts where `placement` gives them, the plan's elsewhere.
     let mut start = assignment;
     for (vm, host) in &inventory.placement {
-        if start.host_of[VmId::new(vm.index())].is_some() {
-            start.host_of[VmId::new(vm.index())] = Some(HostId::new(host.index()));
+        if start.host_of[*vm].is_some() {
+            start.host_of[*vm] = Some(*host);
         }
     }
     // What is left of the limit, less a reserve for the audit and the plan document (2% of

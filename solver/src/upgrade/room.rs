@@ -67,9 +67,7 @@ pub(super) fn models(
     tolerated: &BTreeSet<(Constraint, String)>,
 ) -> Vec<StateModel> {
     let copies: &[Copy] = match need {
-        Need::NewCopy { vm, beside: true }
-            if inventory.group_of(VmId::new(vm.index())).anti_affine() =>
-        {
+        Need::NewCopy { vm, beside: true } if inventory.group_of(vm).anti_affine() => {
             &[Copy::Beside, Copy::Apart]
         }
         Need::NewCopy { beside: true, .. } => &[Copy::Apart],
@@ -191,11 +189,10 @@ fn model(
     if weakest {
         // Any valid sequence may have up to max_unavailable slots of every rolled pool
         // missing at once (not the pools of a cluster whose control plane rolls now).
-        let rolling_control_plane =
-            task_vm.and_then(|vm| match inventory.group_of(VmId::new(vm.index())).kind {
-                GroupKind::ControlPlane { cluster } => Some(cluster),
-                _ => None,
-            });
+        let rolling_control_plane = task_vm.and_then(|vm| match inventory.group_of(vm).kind {
+            GroupKind::ControlPlane { cluster } => Some(cluster),
+            _ => None,
+        });
         for group in &inventory.groups {
             let GroupKind::NodePool { cluster, .. } = group.kind else {
                 continue;
@@ -236,17 +233,17 @@ fn model(
     };
     // The new copy.
     if let Need::NewCopy { vm, beside: true } = need {
-        let group = inventory.vms[VmId::new(vm.index())].group;
+        let group = inventory.vms[vm].group;
         let extra = model.vms.len();
         model.vms.push(VmSlot {
-            name: format!("{}+new", inventory.vms[VmId::new(vm.index())].name),
+            name: format!("{}+new", inventory.vms[vm].name),
             group,
         });
         match copy {
             Copy::Apart => {
                 model.groups[group].vms.push(VmId::new(extra));
                 for rule in &mut model.rules {
-                    if rule.vms.binary_search(&VmId::new(vm.index())).is_ok() {
+                    if rule.vms.binary_search(&vm).is_ok() {
                         rule.vms.push(VmId::new(extra));
                         rule.vms.sort_unstable();
                     }
@@ -268,9 +265,9 @@ fn model(
                 }
                 model.groups.push(own);
                 model.rules.push(RuleSpec {
-                    name: format!("{}+beside", inventory.vms[VmId::new(vm.index())].name),
+                    name: format!("{}+beside", inventory.vms[vm].name),
                     kind: RuleKind::Together,
-                    vms: vec![VmId::new(vm.index()), VmId::new(extra)],
+                    vms: vec![vm, VmId::new(extra)],
                     hosts: Vec::new(),
                     must: true,
                     run_on: true,
@@ -462,24 +459,20 @@ pub(super) fn make_room(
 fn described(inventory: &Inventory, need: Option<Need>) -> (Layer, String, String) {
     match need {
         Some(Need::NewCopy { vm, .. }) => {
-            let (layer, subject) =
-                match inventory.unit_of_group(inventory.vms[VmId::new(vm.index())].group) {
-                    Some(unit) => (Layer::Cluster, inventory.admission_units[unit].name.clone()),
-                    None => (Layer::Supervisor, "supervisor".to_string()),
-                };
+            let (layer, subject) = match inventory.unit_of_group(inventory.vms[vm].group) {
+                Some(unit) => (Layer::Cluster, inventory.admission_units[unit].name.clone()),
+                None => (Layer::Supervisor, "supervisor".to_string()),
+            };
             (
                 layer,
                 subject,
-                format!("rolling `{}`", inventory.vms[VmId::new(vm.index())].name),
+                format!("rolling `{}`", inventory.vms[vm].name),
             )
         }
         Some(Need::EmptyHost { host }) => (
             Layer::Infrastructure,
-            inventory.hosts[HostId::new(host.index())].name.clone(),
-            format!(
-                "patching `{}`",
-                inventory.hosts[HostId::new(host.index())].name
-            ),
+            inventory.hosts[host].name.clone(),
+            format!("patching `{}`", inventory.hosts[host].name),
         ),
         _ => (
             Layer::Infrastructure,
