@@ -117,11 +117,11 @@ pub fn lower_bound(
 }
 
 /// One way to build a wave: its actions, the hosts it patches, what is left, what blocked.
-type Trial = (Vec<Op>, Vec<usize>, Queues, Vec<BlockedTask>);
+type Trial = (Vec<Op>, Vec<HostId>, Queues, Vec<BlockedTask>);
 
 /// The roll a slot belongs to: its cluster's, or the Supervisor's.
-fn roll_owner(inventory: &Inventory, vm: usize) -> Owner {
-    match inventory.unit_of_group(inventory.vms[VmId::new(vm)].group) {
+fn roll_owner(inventory: &Inventory, vm: VmId) -> Owner {
+    match inventory.unit_of_group(inventory.vms[vm].group) {
         Some(unit) => Owner {
             layer: Layer::Cluster,
             subject: inventory.admission_units[unit].name.clone(),
@@ -136,10 +136,10 @@ fn roll_owner(inventory: &Inventory, vm: usize) -> Owner {
 }
 
 /// The patch of a host.
-fn patch_owner(inventory: &Inventory, host: usize) -> Owner {
+fn patch_owner(inventory: &Inventory, host: HostId) -> Owner {
     Owner {
         layer: Layer::Infrastructure,
-        subject: inventory.hosts[HostId::new(host)].name.clone(),
+        subject: inventory.hosts[host].name.clone(),
         constraint: Constraint::Patch,
     }
 }
@@ -179,13 +179,16 @@ impl<'a> Planner<'a> {
     /// Hosts in the order to try as destinations: in service, least loaded (vCPUs, then memory)
     /// first.
     /// `load`: what the state (not the wave) runs per host, (vCPUs, memory).
-    fn destinations(&self, load: &[(u64, u64)], state: &State, avoid: &[usize]) -> Vec<usize> {
-        let mut hosts: Vec<usize> = (0..self.inventory.hosts.len())
-            .filter(|h| !state.maintenance[*h] && !avoid.contains(h))
+    fn destinations(&self, load: &[(u64, u64)], state: &State, avoid: &[HostId]) -> Vec<HostId> {
+        let mut hosts: Vec<HostId> = self
+            .inventory
+            .hosts
+            .ids()
+            .filter(|h| !state.maintenance[h.index()] && !avoid.contains(h))
             .collect();
         hosts.sort_by(|a, b| {
-            let share = |h: usize| {
-                load[h].0 as f64 / self.inventory.hosts[HostId::new(h)].vcpu_limit.max(1) as f64
+            let share = |h: HostId| {
+                load[h.index()].0 as f64 / self.inventory.hosts[h].vcpu_limit.max(1) as f64
             };
             share(*a)
                 .partial_cmp(&share(*b))
@@ -201,9 +204,9 @@ impl<'a> Planner<'a> {
         &mut self,
         state: &State,
         ops: &mut Vec<Op>,
-        avoid: &[usize],
+        avoid: &[HostId],
         (task, owner, need): (&str, Owner, Need),
-        make: impl Fn(usize) -> Vec<Op>,
+        make: impl Fn(HostId) -> Vec<Op>,
     ) -> bool {
         let mut tried = Vec::new();
         let cache = self.loads_cache.take();
@@ -230,13 +233,13 @@ impl<'a> Planner<'a> {
             });
             let check = |vm: usize| {
                 if self.fast {
-                    loads.refuses_at_peak(self, (vm, host, from), &mut totals)
+                    loads.refuses_at_peak(self, (vm, host.index(), from), &mut totals)
                 } else {
-                    loads.refuses(self, vm, host)
+                    loads.refuses(self, vm, host.index())
                 }
             };
             if let Some(refused) = moving.and_then(check) {
-                tried.push((Some(HostId::new(host)), vec![refused]));
+                tried.push((Some(host), vec![refused]));
                 continue;
             }
             let mut trial = ops.clone();
@@ -258,7 +261,7 @@ impl<'a> Planner<'a> {
                     // What breaks wherever the copy goes (an address pool, a limit, a roll
                     // rule) needs no other host tried.
                     let anywhere = broken.iter().all(|d| !self.host_dependent(d));
-                    tried.push(((!anywhere).then_some(HostId::new(host)), broken));
+                    tried.push(((!anywhere).then_some(host), broken));
                     if anywhere {
                         break;
                     }
@@ -270,7 +273,7 @@ impl<'a> Planner<'a> {
             .inventory
             .hosts
             .ids()
-            .filter(|h| state.maintenance[h.index()] || avoid.contains(&h.index()))
+            .filter(|h| state.maintenance[h.index()] || avoid.contains(h))
             .collect();
         self.blocked.push(BlockedTask {
             task: task.to_string(),
@@ -304,14 +307,14 @@ impl<'a> Planner<'a> {
         &mut self,
         state: &State,
         ops: &mut Vec<Op>,
-        avoid: &[usize],
-        (vm, task): (usize, &str),
-        make: impl Fn(usize) -> Vec<Op>,
+        avoid: &[HostId],
+        (vm, task): (VmId, &str),
+        make: impl Fn(HostId) -> Vec<Op>,
     ) -> bool {
         let owner = roll_owner(self.inventory, vm);
         let need = Need::NewCopy {
-            vm: VmId::new(vm),
-            beside: state.old[vm].is_some(),
+            vm,
+            beside: state.old[vm.index()].is_some(),
         };
         self.place(state, ops, avoid, (task, owner, need), make)
     }
@@ -1133,7 +1136,7 @@ struct Sequencer<'a> {
     /// What is left to do.
     queues: Queues,
     /// The hosts the last wave put into maintenance: they exit in the next.
-    in_maintenance: Vec<usize>,
+    in_maintenance: Vec<HostId>,
     /// The waves so far.
     waves: Vec<Vec<Op>>,
     /// The tasks made room for (each at most twice).
@@ -1150,11 +1153,7 @@ impl Sequencer<'_> {
             }
             let index = self.waves.len();
             // Hosts patched in the last wave come back now.
-            let exits: Vec<Op> = self
-                .in_maintenance
-                .drain(..)
-                .map(|host| Op::Exit(HostId::new(host)))
-                .collect();
+            let exits: Vec<Op> = self.in_maintenance.drain(..).map(Op::Exit).collect();
             let Some((ops, patched, next_queues, blocked)) = self.best_trial(&exits, index) else {
                 break;
             };
@@ -1342,11 +1341,7 @@ impl Sequencer<'_> {
         if self.in_maintenance.is_empty() {
             return;
         }
-        let ops: Vec<Op> = self
-            .in_maintenance
-            .drain(..)
-            .map(|host| Op::Exit(HostId::new(host)))
-            .collect();
+        let ops: Vec<Op> = self.in_maintenance.drain(..).map(Op::Exit).collect();
         let _ = apply_wave(
             self.planner.inventory,
             &self.planner.roll,
@@ -1384,7 +1379,7 @@ impl Sequencer<'_> {
 }
 
 /// Traces a wave built: its new copies, migrations, hosts patched, and the first blocked task.
-fn trace_wave(index: usize, ops: &[Op], patched: &[usize], blocked: &[BlockedTask]) {
+fn trace_wave(index: usize, ops: &[Op], patched: &[HostId], blocked: &[BlockedTask]) {
     let creates = ops.iter().filter(|op| matches!(op, Op::Create(..))).count();
     let migrations = ops
         .iter()
@@ -1405,9 +1400,9 @@ fn trace_wave(index: usize, ops: &[Op], patched: &[usize], blocked: &[BlockedTas
 /// One cluster's roll in progress.
 #[derive(Debug, Clone)]
 struct ClusterRoll {
-    control_plane: Vec<usize>,
+    control_plane: Vec<VmId>,
     /// Per pool: slots to roll, and slots deleted and waiting for their new copy.
-    pools: Vec<(Vec<usize>, Vec<usize>)>,
+    pools: Vec<(Vec<VmId>, Vec<VmId>)>,
     control_plane_done_in: Option<usize>,
     max_surge: u32,
     max_unavailable: u32,
@@ -1416,9 +1411,9 @@ struct ClusterRoll {
 /// What is left to do.
 #[derive(Debug, Clone)]
 struct Queues {
-    supervisor: Vec<usize>,
+    supervisor: Vec<VmId>,
     clusters: Vec<ClusterRoll>,
-    hosts: Vec<usize>,
+    hosts: Vec<HostId>,
 }
 
 impl ClusterRoll {
@@ -1438,12 +1433,12 @@ impl ClusterRoll {
 
 impl Queues {
     fn new(inventory: &Inventory, roll: &Roll, upgrade: &UpgradeSpec) -> Queues {
-        let rolled = |group: &vksplan_model::Group| -> Vec<usize> {
+        let rolled = |group: &vksplan_model::Group| -> Vec<VmId> {
             group
                 .vms
                 .iter()
-                .map(|vm| vm.index())
-                .filter(|vm| roll.slots[*vm])
+                .copied()
+                .filter(|vm| roll.slots[vm.index()])
                 .collect()
         };
         let supervisor = inventory
@@ -1471,7 +1466,7 @@ impl Queues {
         Queues {
             supervisor,
             clusters,
-            hosts: upgrade.hosts.iter().map(|host| host.index()).collect(),
+            hosts: upgrade.hosts.clone(),
         }
     }
 
@@ -1496,10 +1491,10 @@ fn fill_wave(
     exits: &[Op],
     index: usize,
     (hosts_first, patch): (bool, bool),
-) -> (Vec<Op>, Vec<usize>) {
+) -> (Vec<Op>, Vec<HostId>) {
     let mut ops: Vec<Op> = exits.to_vec();
     // Which hosts go into maintenance at the end of this wave: no new copy may land there.
-    let entering: Vec<usize> = queues
+    let entering: Vec<HostId> = queues
         .hosts
         .iter()
         .copied()
@@ -1528,7 +1523,7 @@ fn roll_slots(
     state: &State,
     queues: &mut Queues,
     ops: &mut Vec<Op>,
-    entering: &[usize],
+    entering: &[HostId],
     index: usize,
 ) {
     let inventory = planner.inventory;
@@ -1543,13 +1538,14 @@ fn roll_slots(
         })
         .collect();
     let rollable = |vm: usize| !migrating.contains(&vm);
-    if let Some(&vm) = queues.supervisor.first().filter(|vm| rollable(**vm)) {
-        let task = format!("the new copy of `{}`", inventory.vms[VmId::new(vm)].name);
+    if let Some(&vm) = queues
+        .supervisor
+        .first()
+        .filter(|vm| rollable((**vm).index()))
+    {
+        let task = format!("the new copy of `{}`", inventory.vms[vm].name);
         if planner.roll_slot(state, ops, entering, (vm, &task), |host| {
-            vec![
-                Op::Create(VmId::new(vm), HostId::new(host)),
-                Op::Delete(VmId::new(vm)),
-            ]
+            vec![Op::Create(vm, host), Op::Delete(vm)]
         }) {
             queues.supervisor.remove(0);
         }
@@ -1562,14 +1558,11 @@ fn roll_slots(
         if let Some(&vm) = cluster.control_plane.first() {
             let task = format!(
                 "the new copy of control-plane VM `{}`",
-                inventory.vms[VmId::new(vm)].name
+                inventory.vms[vm].name
             );
-            if rollable(vm)
+            if rollable(vm.index())
                 && planner.roll_slot(state, ops, entering, (vm, &task), |host| {
-                    vec![
-                        Op::Create(VmId::new(vm), HostId::new(host)),
-                        Op::Delete(VmId::new(vm)),
-                    ]
+                    vec![Op::Create(vm, host), Op::Delete(vm)]
                 })
             {
                 cluster.control_plane.remove(0);
@@ -1589,9 +1582,9 @@ fn roll_slots(
             // Slots deleted in the last wave get their new copy first.
             let mut still_waiting = Vec::new();
             for vm in waiting.drain(..) {
-                let task = format!("the new copy of `{}`", inventory.vms[VmId::new(vm)].name);
+                let task = format!("the new copy of `{}`", inventory.vms[vm].name);
                 if !planner.roll_slot(state, ops, entering, (vm, &task), |host| {
-                    vec![Op::Create(VmId::new(vm), HostId::new(host))]
+                    vec![Op::Create(vm, host)]
                 }) {
                     still_waiting.push(vm);
                 }
@@ -1602,18 +1595,15 @@ fn roll_slots(
                 let mut position = 0;
                 while rolled < cluster.max_surge && position < todo.len() {
                     let vm = todo[position];
-                    let task = format!("the surge copy of `{}`", inventory.vms[VmId::new(vm)].name);
-                    if rollable(vm)
+                    let task = format!("the surge copy of `{}`", inventory.vms[vm].name);
+                    if rollable(vm.index())
                         && planner.roll_slot(state, ops, entering, (vm, &task), |host| {
-                            vec![
-                                Op::Create(VmId::new(vm), HostId::new(host)),
-                                Op::Delete(VmId::new(vm)),
-                            ]
+                            vec![Op::Create(vm, host), Op::Delete(vm)]
                         })
                     {
                         todo.remove(position);
                         rolled += 1;
-                    } else if rollable(vm) {
+                    } else if rollable(vm.index()) {
                         break;
                     } else {
                         position += 1;
@@ -1625,12 +1615,12 @@ fn roll_slots(
                 let mut position = 0;
                 while waiting.len() < cluster.max_unavailable as usize && position < todo.len() {
                     let vm = todo[position];
-                    if !rollable(vm) {
+                    if !rollable(vm.index()) {
                         position += 1;
                         continue;
                     }
                     let mut trial = ops.clone();
-                    trial.push(Op::Delete(VmId::new(vm)));
+                    trial.push(Op::Delete(vm));
                     trial.sort_by_key(|op| op.phase());
                     match planner.valid(state, &trial) {
                         Ok(()) => {
@@ -1641,7 +1631,7 @@ fn roll_slots(
                         Err(broken) => {
                             let task = format!(
                                 "deleting `{}` first (max_unavailable)",
-                                inventory.vms[VmId::new(vm)].name
+                                inventory.vms[vm].name
                             );
                             planner.refuse(task, roll_owner(inventory, vm), Need::Nothing, broken);
                             break;
@@ -1659,8 +1649,8 @@ fn patch_hosts(
     planner: &mut Planner,
     state: &State,
     ops: &mut Vec<Op>,
-    entering: &[usize],
-) -> Vec<usize> {
+    entering: &[HostId],
+) -> Vec<HostId> {
     let inventory = planner.inventory;
     let mut patched = Vec::new();
     for &host in entering {
@@ -1676,11 +1666,11 @@ fn patch_hosts(
             .collect();
         // Old copies deleted in this wave leave by themselves.
         let leaving: Vec<usize> = state
-            .on_host(host)
+            .on_host(host.index())
             .into_iter()
             .filter(|vm| {
                 !(deleted_here.contains(vm)
-                    && state.old[*vm] == Some(host)
+                    && state.old[*vm] == Some(host.index())
                     && state.new[*vm].is_none())
             })
             .collect();
@@ -1690,7 +1680,7 @@ fn patch_hosts(
             let task = format!(
                 "moving `{}` off `{}`",
                 inventory.vms[VmId::new(vm)].name,
-                inventory.hosts[HostId::new(host)].name
+                inventory.hosts[host].name
             );
             if !planner.place(
                 state,
@@ -1699,32 +1689,25 @@ fn patch_hosts(
                 (
                     &task,
                     patch_owner(inventory, host),
-                    Need::EmptyHost {
-                        host: HostId::new(host),
-                    },
+                    Need::EmptyHost { host },
                 ),
-                |target| vec![Op::Migrate(VmId::new(vm), HostId::new(target))],
+                |target| vec![Op::Migrate(VmId::new(vm), target)],
             ) {
                 moved_all = false;
                 break;
             }
         }
         let mut trial = ops.clone();
-        trial.push(Op::Enter(HostId::new(host)));
+        trial.push(Op::Enter(host));
         let entered = moved_all
             && match planner.valid(state, &trial) {
                 Ok(()) => true,
                 Err(broken) => {
-                    let task = format!(
-                        "putting `{}` into maintenance",
-                        inventory.hosts[HostId::new(host)].name
-                    );
+                    let task = format!("putting `{}` into maintenance", inventory.hosts[host].name);
                     planner.refuse(
                         task,
                         patch_owner(inventory, host),
-                        Need::EmptyHost {
-                            host: HostId::new(host),
-                        },
+                        Need::EmptyHost { host },
                         broken,
                     );
                     false
@@ -1745,15 +1728,15 @@ fn explain(
     inventory: &Inventory,
     blocked: &[BlockedTask],
     wave: usize,
-    supervisor: &[usize],
-    hosts: &[usize],
+    supervisor: &[VmId],
+    hosts: &[HostId],
 ) -> Vec<Diagnostic> {
     let mut found = crate::upgrade::stuck::entries(inventory, blocked, wave);
     if found.is_empty() {
         let what = if !supervisor.is_empty() {
             "the Supervisor roll".to_string()
         } else if let Some(host) = hosts.first() {
-            format!("patching `{}`", inventory.hosts[HostId::new(*host)].name)
+            format!("patching `{}`", inventory.hosts[*host].name)
         } else {
             "the rollout".to_string()
         };
