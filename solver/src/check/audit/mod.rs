@@ -326,21 +326,20 @@ impl<'a> Replay<'a> {
             }
         }
         // Surge: slots of a pool with both copies alive at the peak.
-        let mut surging: BTreeMap<usize, u32> = BTreeMap::new();
+        let mut surging: BTreeMap<GroupId, u32> = BTreeMap::new();
         for (vm, slot) in self.slots.iter().enumerate() {
             if slot.old.is_some() && slot.new.is_some() {
                 *surging
-                    .entry((inventory.vms[VmId::new(vm)].group).index())
+                    .entry(inventory.vms[VmId::new(vm)].group)
                     .or_default() += 1;
             }
         }
         for (group, count) in &surging {
-            if let GroupKind::NodePool { cluster, .. } = inventory.groups[GroupId::new(*group)].kind
-            {
+            if let GroupKind::NodePool { cluster, .. } = inventory.groups[*group].kind {
                 if *count > inventory.clusters[cluster].max_surge {
                     notes.note(
                         "max_surge",
-                        &inventory.groups[GroupId::new(*group)].name,
+                        &inventory.groups[*group].name,
                         format!("{count} slots with two copies"),
                     );
                 }
@@ -432,28 +431,28 @@ impl<'a> Replay<'a> {
                 notes.note(rule, &subject, format!("at the end: {message}"));
             }
         }
-        let mut missing: BTreeMap<usize, u32> = BTreeMap::new();
+        let mut missing: BTreeMap<GroupId, u32> = BTreeMap::new();
         for (vm, slot) in self.slots.iter().enumerate() {
             if self.rolled[vm] && slot.old.is_none() && slot.new.is_none() {
                 *missing
-                    .entry((inventory.vms[VmId::new(vm)].group).index())
+                    .entry(inventory.vms[VmId::new(vm)].group)
                     .or_default() += 1;
             }
         }
         for (group, count) in &missing {
-            match inventory.groups[GroupId::new(*group)].kind {
+            match inventory.groups[*group].kind {
                 GroupKind::NodePool { cluster, .. } => {
                     if *count > inventory.clusters[cluster].max_unavailable {
                         notes.note(
                             "max_unavailable",
-                            &inventory.groups[GroupId::new(*group)].name,
+                            &inventory.groups[*group].name,
                             format!("{count} slots unavailable"),
                         );
                     }
                 }
                 _ => notes.note(
                     "control_plane_roll",
-                    &inventory.groups[GroupId::new(*group)].name,
+                    &inventory.groups[*group].name,
                     "a control-plane slot is unavailable".into(),
                 ),
             }
