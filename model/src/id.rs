@@ -150,11 +150,6 @@ impl<I: Id, T> IdVec<I, T> {
     pub fn raw(&self) -> &[T] {
         &self.items
     }
-
-    /// The items as a vector, by position.
-    pub fn into_raw(self) -> Vec<T> {
-        self.items
-    }
 }
 
 impl<I: Id, T> Default for IdVec<I, T> {

@@ -147,15 +147,20 @@ pub fn warm_start(compiler: &Compiler, assignment: &Assignment) -> Option<Vec<f6
         let today = if admitted(block) { today } else { 0 };
         today.saturating_sub(count[block][host])
     };
+    // Per host, today's VMs that left it (what its shed column may be at most).
+    let mut shed = vec![0u32; hosts];
+    for (block_index, block) in compiler.blocks.iter().enumerate() {
+        for host in block.current.keys() {
+            shed[host.index()] += moved(block_index, host.index());
+        }
+    }
     let mut values = Vec::with_capacity(compiler.variables.len());
     for (variable, _) in compiler.variables.iter_variables_with_def() {
         let value = match compiler.hints.get(&variable)? {
             Hint::Count { block, host } => f64::from(count[*block][*host]),
             Hint::Admit { unit } => f64::from(u8::from(assignment.admitted[UnitId::new(*unit)])),
             Hint::Moved { block, host } => f64::from(moved(*block, *host)),
-            Hint::Shed { host } => (0..compiler.blocks.len())
-                .map(|block| f64::from(moved(block, *host)))
-                .sum(),
+            Hint::Shed { host } => f64::from(shed[*host]),
             Hint::Load { host, memory } => {
                 if *memory {
                     (memory_bytes[*host] / compiler.objectives.memory_granule.max(1)) as f64

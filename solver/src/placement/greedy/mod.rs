@@ -341,7 +341,7 @@ fn greedy_with(
     // Unit-level limits (storage, IPs, HA admission) are the verifier's to check: when they
     // break, optional units are dropped again, last admitted first, until they hold.
     let unit_level = |state: &State, admitted: &[bool]| {
-        let candidate = assignment_of(state, admitted.to_vec());
+        let candidate = state.assignment(IdVec::from_vec(admitted.to_vec()));
         verify(inventory, &candidate).violations.iter().any(|v| {
             matches!(
                 v.constraint,
@@ -363,7 +363,7 @@ fn greedy_with(
             }
         }
     }
-    let mut assignment = assignment_of(&state, admitted);
+    let mut assignment = state.assignment(IdVec::from_vec(admitted));
     let goal = match inventory.policy.objective {
         ObjectiveKind::Balance => Goal::Peak,
         ObjectiveKind::Consolidate => Goal::Cost,
@@ -373,18 +373,6 @@ fn greedy_with(
         .violations
         .is_empty()
         .then_some(assignment)
-}
-
-/// The plan `state` holds, with `admitted` (per unit).
-fn assignment_of(state: &State, admitted: Vec<bool>) -> Assignment {
-    Assignment {
-        host_of: state
-            .host_of
-            .iter()
-            .map(|host| host.map(HostId::new))
-            .collect(),
-        admitted: IdVec::from_vec(admitted),
-    }
 }
 
 /// The host `strategy` picks for `vm`: within the level's capacities if any host allows, else

@@ -124,15 +124,7 @@ pub fn polish(
         Goal::Spread => lower_spread(&mut search, deadline),
         Goal::Cost => lower_cost(&mut search, deadline),
     }
-    Assignment {
-        host_of: search
-            .state
-            .host_of
-            .iter()
-            .map(|host| host.map(HostId::new))
-            .collect(),
-        admitted: assignment.admitted.clone(),
-    }
+    search.state.assignment(assignment.admitted.clone())
 }
 
 /// While some VM on a host at the peak can move to a host that stays below it, move it.

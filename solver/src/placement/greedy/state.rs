@@ -2,11 +2,12 @@
 //! once (allowed hosts per VM, hard rules per VM, device indices) and the loads of a partial
 //! placement, with the exact fit test of docs/accounting.md's per-host and per-namespace rules.
 
+use crate::check::verify::Assignment;
 use std::collections::HashMap;
 use vksplan_model::inventory::GroupKind;
 use vksplan_model::topology::RuleKind;
 use vksplan_model::Inventory;
-use vksplan_model::{HostId, VmId};
+use vksplan_model::{HostId, IdVec, UnitId, VmId};
 
 /// What the fit checks need, computed once per inventory.
 pub struct Facts {
@@ -298,6 +299,18 @@ pub(crate) struct State<'a> {
 }
 
 impl<'a> State<'a> {
+    /// The plan the state holds, with `admitted` (per unit).
+    pub(crate) fn assignment(&self, admitted: IdVec<UnitId, bool>) -> Assignment {
+        Assignment {
+            host_of: self
+                .host_of
+                .iter()
+                .map(|host| host.map(HostId::new))
+                .collect(),
+            admitted,
+        }
+    }
+
     pub(crate) fn new(inventory: &'a Inventory, facts: &'a Facts) -> State<'a> {
         let hosts = inventory.hosts.len();
         let zones = inventory.zones.len();
