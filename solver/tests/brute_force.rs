@@ -107,10 +107,14 @@ prop_compose! {
         workload_ips in 3u32..=10,
         rules in prop::collection::vec((0usize..3, any::<bool>(), 0usize..6, 0usize..6, 0usize..4, any::<bool>()), 0..=2),
         placed in prop::collection::vec(prop::option::of(0usize..4), 6),
+        zoned in any::<bool>(),
     ) -> Value {
+        // A 3-zone Supervisor needs a host in each zone.
+        let zoned = zoned && supervisor && host_count >= 3;
         let hosts: Vec<Value> = (0..host_count).map(|i| {
             let mut host = json!({ "name": format!("h{i}"), "cpu_cores": cores[i], "cpu_core_mhz": 2000,
                                    "memory": format!("{}Gi", memory_gib[i]), "cost": costs[i] });
+            if zoned { host["zone"] = json!(format!("z{}", i % 3)); }
             if maintenance == Some(i) { host["maintenance"] = json!(true); }
             host
         }).collect();
@@ -142,6 +146,11 @@ prop_compose! {
             document["supervisor"] = json!({ "control_plane": { "replicas": 1, "size": "tiny" }, "management_network": "m",
                 "workload_network": "w", "load_balancer_network": "lb" });
             names.push("supervisor/cp-1".into());
+            if zoned {
+                document["supervisor"]["zones"] = json!(["z0", "z1", "z2"]);
+                document["supervisor"]["control_plane"]["replicas"] = json!(3);
+                names.extend(["supervisor/cp-2".into(), "supervisor/cp-3".into()]);
+            }
         }
         let rules: Vec<Value> = rules.iter().enumerate().filter(|_| names.len() >= 2).map(|(r, (kind, must, a, b, host, run_on))| {
             let kinds = ["separate", "together", "vm_host"];

@@ -12,6 +12,17 @@
 //!   count. The cheapest lowering within the budget (marginal costs only grow: a greedy is
 //!   exact) gives the bound, together with `ceil(replicas / hosts it may use)`.
 //!
+//! - Per pool: a host that must shed `r_h` at the held level sheds at most `r_h` plus what
+//!   the budget leaves once every host has shed its due, so each pool keeps on each host at
+//!   least what stays there less that. These floors bound the spread columns at step 5.
+//! - Control planes that share a host, or a zone with a 3-zone Supervisor, all but one move:
+//!   migrations the pools cannot use.
+//!
+//! Which soft rules hold matters (a soft `vm_host` rule that holds sends its VMs away): with
+//! step 2 held at `k` broken, each bound is the least over the choices of `k` soft rules to
+//! break, after the rules no plan keeps (a soft `together` rule over two VMs a hard rule
+//! separates, and the converse).
+//!
 //! Only VMs of units that are surely admitted count: units without priority, and every unit
 //! when step 1 holds all of them admitted.
 
@@ -24,13 +35,18 @@ use vksplan_model::Inventory;
 use vksplan_model::{GroupId, HostId, VmId};
 
 /// Today's VMs that may stay where they are, per host, and the ones that cannot.
+#[derive(Clone)]
 pub struct Staying {
     /// Per host: (vCPUs, memory bytes, group) of each VM that runs there today and may stay.
     per_host: Vec<Vec<(u64, u128, usize)>>,
     /// Per host: how many of those must leave all the same, because two of them break a
-    /// rule together (control-plane anti-affinity, hard `separate` rules, and soft ones when
-    /// every soft rule holds): the most over any one rule of (its members there - 1).
+    /// rule together (control-plane anti-affinity, hard `separate` rules, and the soft ones
+    /// assumed to hold): the most over any one rule of (its members there - 1).
     crowded: Vec<u32>,
+    /// The fewest control-plane VMs among those that must leave because two of them share a
+    /// host or, with a 3-zone Supervisor, a zone. Control planes are no node pool's, so these
+    /// moves lower no pool's count.
+    control_planes: u32,
     /// VMs that run today where they may not stay: each is a migration.
     forced: u32,
 }
@@ -39,6 +55,68 @@ impl Staying {
     /// Today's VMs of surely admitted units (`all_admitted`: every unit is); `soft_hold`:
     /// every soft rule holds (step 2 reached 0).
     pub fn new(inventory: &Inventory, all_admitted: bool, soft_hold: bool) -> Staying {
+        Staying::holding(
+            inventory,
+            all_admitted,
+            &vec![soft_hold; inventory.rules.len()],
+        )
+    }
+
+    /// One [`Staying`] for each choice of the soft rules a plan may break, when at most
+    /// `broken` of them break (`None`: any may): every plan holds the rules of one of them,
+    /// so the least of their bounds is a bound. Too many choices fall back to one that
+    /// assumes no soft rule holds.
+    pub fn choices(inventory: &Inventory, all_admitted: bool, broken: Option<u32>) -> Vec<Staying> {
+        const MOST_CHOICES: usize = 64;
+        let mut holds = vec![true; inventory.rules.len()];
+        // Soft rules that no plan keeps break in every choice.
+        let mut broken = broken.map(|b| b as usize);
+        for rule in (0..inventory.rules.len()).filter(|r| never_holds(inventory, all_admitted, *r))
+        {
+            holds[rule] = false;
+            broken = broken.map(|b| b.saturating_sub(1));
+        }
+        let soft: Vec<usize> = (0..inventory.rules.len())
+            .filter(|r| !inventory.rules[*r].must && holds[*r])
+            .collect();
+        let broken = broken.unwrap_or(soft.len());
+        if broken == 0 || soft.is_empty() {
+            return vec![Staying::holding(inventory, all_admitted, &holds)];
+        }
+        // Choices of `broken` rules among the soft ones (breaking fewer only adds rules that
+        // hold, so these cover every plan).
+        let mut choices: Vec<Vec<usize>> = vec![Vec::new()];
+        for _ in 0..broken.min(soft.len()) {
+            let mut longer = Vec::new();
+            for choice in &choices {
+                let from = choice.last().map_or(0, |last| last + 1);
+                for next in from..soft.len() {
+                    let mut extended = choice.clone();
+                    extended.push(next);
+                    longer.push(extended);
+                    if longer.len() > MOST_CHOICES {
+                        return vec![Staying::new(inventory, all_admitted, false)];
+                    }
+                }
+            }
+            choices = longer;
+        }
+        choices
+            .iter()
+            .map(|choice| {
+                let mut holds = holds.clone();
+                for index in choice {
+                    holds[soft[*index]] = false;
+                }
+                Staying::holding(inventory, all_admitted, &holds)
+            })
+            .collect()
+    }
+
+    /// Today's VMs of surely admitted units, when the soft rules `holds` marks hold (must
+    /// rules always do).
+    fn holding(inventory: &Inventory, all_admitted: bool, holds: &[bool]) -> Staying {
+        let binds = |rule: usize| inventory.rules[rule].must || holds[rule];
         let mut per_host = vec![Vec::new(); inventory.hosts.len()];
         let mut forced = 0;
         let mut staying: Vec<(usize, usize)> = Vec::new();
@@ -52,7 +130,7 @@ impl Staying {
             if !surely {
                 continue;
             }
-            if may_stay(inventory, *vm, *host, soft_hold) {
+            if may_stay(inventory, *vm, *host, &binds) {
                 per_host[host.index()].push((
                     u64::from(group.vcpus),
                     u128::from(group.memory.0),
@@ -63,9 +141,11 @@ impl Staying {
                 forced += 1;
             }
         }
-        // Colocations that rules forbid: per (rule, host), members staying there.
+        // Colocations that rules forbid: per (rule, host), members staying there; per
+        // (control plane, zone) with a 3-zone Supervisor, and per (control plane, host).
         let mut crowded = vec![0u32; inventory.hosts.len()];
         let mut together: BTreeMap<(usize, usize), u32> = BTreeMap::new();
+        let mut planes: BTreeMap<(usize, usize), u32> = BTreeMap::new();
         for (vm, host) in &staying {
             let group_index = inventory.vms[VmId::new(*vm)].group;
             if inventory.groups[group_index].anti_affine() {
@@ -73,10 +153,16 @@ impl Staying {
                 *together
                     .entry((inventory.rules.len() + group_index.index(), *host))
                     .or_default() += 1;
+                let zone = inventory.hosts[HostId::new(*host)]
+                    .zone
+                    .filter(|_| inventory.three_zone);
+                // Hosts after zones: a host alone is its own domain.
+                let domain = zone.unwrap_or(inventory.hosts.len() + *host);
+                *planes.entry((group_index.index(), domain)).or_default() += 1;
             }
             for (index, rule) in inventory.rules.iter().enumerate() {
                 if rule.kind == RuleKind::Separate
-                    && (rule.must || soft_hold)
+                    && binds(index)
                     && rule.vms.binary_search(&VmId::new(*vm)).is_ok()
                 {
                     *together.entry((index, *host)).or_default() += 1;
@@ -86,9 +172,11 @@ impl Staying {
         for ((_, host), members) in together {
             crowded[host] = crowded[host].max(members.saturating_sub(1));
         }
+        let control_planes = planes.values().map(|n| n.saturating_sub(1)).sum();
         Staying {
             per_host,
             crowded,
+            control_planes,
             forced,
         }
     }
@@ -96,7 +184,7 @@ impl Staying {
     /// The fewest migrations any plan needs: the VMs that cannot stay, and on each host the
     /// ones that must leave because they break a rule together.
     pub fn migrations_floor(&self) -> u32 {
-        self.forced + self.crowded.iter().sum::<u32>()
+        self.forced + self.crowded.iter().sum::<u32>().max(self.control_planes)
     }
 
     /// Whether nothing runs today.
@@ -171,15 +259,21 @@ impl Staying {
         low
     }
 
-    /// The least total spread of the node pools that at most `migrations` migrations allow,
-    /// given each pool's floor (`ceil(replicas / hosts)` for pools surely admitted, else 0).
-    pub fn spread_bound(
-        &self,
-        inventory: &Inventory,
-        floors: &BTreeMap<usize, u32>,
-        migrations: u32,
-    ) -> u32 {
-        // Per pool: how many of its VMs stay on each host today.
+    /// Per host, the fewest of today's VMs it must shed: at `caps` (the held level's
+    /// capacities, balance), or only those its rules send away.
+    pub fn shed_at(&self, levels: Option<(&Levels, Ratio)>) -> Vec<u32> {
+        let mut shed = self.crowded.clone();
+        if let Some((levels, level)) = levels {
+            for caps in levels.caps(level) {
+                shed[caps.host] =
+                    self.must_shed(caps.host, caps.vcpus, caps.granules * levels.granule());
+            }
+        }
+        shed
+    }
+
+    /// Per node pool, how many of its VMs stay on each host today (hosts where some do).
+    fn pool_stays(&self, inventory: &Inventory) -> BTreeMap<usize, BTreeMap<usize, u32>> {
         let mut stays: BTreeMap<usize, BTreeMap<usize, u32>> = BTreeMap::new();
         for (host, vms) in self.per_host.iter().enumerate() {
             for (_, _, group) in vms {
@@ -191,7 +285,56 @@ impl Staying {
                 }
             }
         }
-        let mut budget = u64::from(migrations.saturating_sub(self.forced));
+        stays
+    }
+
+    /// Raises each pool's floor to what a host can shed. A host that must shed `shed[h]` of
+    /// today's VMs (see [`Staying::shed_at`]) sheds at most `shed[h] + slack`, where `slack`
+    /// is what the `migrations` leave once every host has shed its due; and no host sheds
+    /// more pool VMs than the migrations leave once the control planes have moved
+    /// ([`Staying::pool_budget`]). So pool `p` keeps at least `stay(p, h)` less that on `h`.
+    pub fn pool_floors(
+        &self,
+        inventory: &Inventory,
+        floors: &mut BTreeMap<usize, u32>,
+        migrations: u32,
+        shed: &[u32],
+    ) {
+        let due = u64::from(self.forced) + shed.iter().map(|s| u64::from(*s)).sum::<u64>();
+        let Some(slack) = u64::from(migrations).checked_sub(due) else {
+            return;
+        };
+        let budget = self.pool_budget(migrations);
+        for (pool, per_host) in self.pool_stays(inventory) {
+            let Some(floor) = floors.get_mut(&pool) else {
+                continue;
+            };
+            for (host, stay) in per_host {
+                let sheds = (u64::from(shed[host]) + slack).min(budget);
+                let keeps = u64::from(stay).saturating_sub(sheds);
+                *floor = (*floor).max(u32::try_from(keeps).unwrap_or(u32::MAX));
+            }
+        }
+    }
+
+    /// The most of today's node-pool VMs that `migrations` can move: what is left once the
+    /// VMs that cannot stay and the control planes that must leave have moved.
+    fn pool_budget(&self, migrations: u32) -> u64 {
+        u64::from(migrations)
+            .saturating_sub(u64::from(self.forced) + u64::from(self.control_planes))
+    }
+
+    /// The least total spread of the node pools that at most `migrations` migrations allow,
+    /// given each pool's floor (`ceil(replicas / hosts)` for pools surely admitted, else 0,
+    /// raised by [`Staying::pool_floors`]).
+    pub fn spread_bound(
+        &self,
+        inventory: &Inventory,
+        floors: &BTreeMap<usize, u32>,
+        migrations: u32,
+    ) -> u32 {
+        let stays = self.pool_stays(inventory);
+        let mut budget = self.pool_budget(migrations);
         let mut total: u64 = 0;
         // (current count, floor, counts per host sorted) per pool.
         let mut pools: Vec<(u32, u32, Vec<u32>)> = Vec::new();
@@ -234,9 +377,50 @@ impl Staying {
     }
 }
 
-/// Whether `vm` may run on `host` by the domain rules alone (maintenance, zone pin, hard
-/// `vm_host` rules, and soft ones when `soft_hold`).
-fn may_stay(inventory: &Inventory, vm: VmId, host: HostId, soft_hold: bool) -> bool {
+/// Whether soft rule `rule` breaks in every plan: a `together` rule with two surely admitted
+/// members that a hard `separate` rule or control-plane anti-affinity keeps apart, or a
+/// `separate` rule with two that a hard `together` rule keeps on one host.
+fn never_holds(inventory: &Inventory, all_admitted: bool, rule: usize) -> bool {
+    let spec = &inventory.rules[rule];
+    if spec.must {
+        return false;
+    }
+    let surely: Vec<VmId> = spec
+        .vms
+        .iter()
+        .copied()
+        .filter(|vm| {
+            all_admitted
+                || inventory
+                    .unit_of_group(inventory.vms[*vm].group)
+                    .is_none_or(|unit| inventory.admission_units[unit].priority.is_none())
+        })
+        .collect();
+    let opposite = match spec.kind {
+        RuleKind::Together => RuleKind::Separate,
+        RuleKind::Separate => RuleKind::Together,
+        RuleKind::VmHost => return false,
+    };
+    let shared = |other: &[VmId]| {
+        surely
+            .iter()
+            .filter(|vm| other.binary_search(vm).is_ok())
+            .count()
+    };
+    let against_rule = inventory
+        .rules
+        .iter()
+        .any(|other| other.must && other.kind == opposite && shared(&other.vms) >= 2);
+    let against_plane = spec.kind == RuleKind::Together
+        && inventory.groups.iter().any(|group| {
+            group.anti_affine() && surely.iter().filter(|vm| group.vms.contains(vm)).count() >= 2
+        });
+    against_rule || against_plane
+}
+
+/// Whether `vm` may run on `host` by the domain rules alone (maintenance, zone pin, and the
+/// `vm_host` rules that `binds`).
+fn may_stay(inventory: &Inventory, vm: VmId, host: HostId, binds: &dyn Fn(usize) -> bool) -> bool {
     let spec = &inventory.hosts[host];
     if spec.maintenance {
         return false;
@@ -249,8 +433,8 @@ fn may_stay(inventory: &Inventory, vm: VmId, host: HostId, soft_hold: bool) -> b
             return false;
         }
     }
-    inventory.rules.iter().all(|rule| {
-        !((rule.must || soft_hold)
+    inventory.rules.iter().enumerate().all(|(index, rule)| {
+        !(binds(index)
             && rule.kind == RuleKind::VmHost
             && rule.vms.binary_search(&vm).is_ok()
             && rule.hosts.binary_search(&host).is_ok() != rule.run_on)
@@ -327,13 +511,24 @@ pub fn cost_floor(inventory: &Inventory, all_admitted: bool) -> f64 {
     (best * (1.0 - 1e-9)).max(0.0)
 }
 
-/// The least spread possible: each pool's `ceil(replicas / hosts it may use)` for pools surely
-/// admitted, and, with today's VMs and the migrations held (`held`), what they allow.
+/// What the steps before spread hold, as the spread floor uses it.
+pub struct Held<'a> {
+    /// What may stay, one per choice of the soft rules that hold (see [`Staying::choices`]).
+    pub stayings: &'a [Staying],
+    /// The migrations held.
+    pub migrations: u32,
+    /// The level balance holds, with its levels.
+    pub level: Option<(&'a Levels, Ratio)>,
+}
+
+/// The least spread possible, in total and per pool (`group` index): each pool's
+/// `ceil(replicas / hosts it may use)` for pools surely admitted, and, with today's VMs and the
+/// migrations held (`held`), what they allow: the least over the choices of soft rules.
 pub fn spread_floor(
     inventory: &Inventory,
     all_admitted: bool,
-    held: Option<(&Staying, u32)>,
-) -> u32 {
+    held: Option<Held<'_>>,
+) -> (u32, BTreeMap<usize, u32>) {
     let mut floors: BTreeMap<usize, u32> = BTreeMap::new();
     for (group_index, group) in inventory.groups.iter().enumerate() {
         if !matches!(group.kind, GroupKind::NodePool { .. }) || group.vms.is_empty() {
@@ -343,6 +538,7 @@ pub fn spread_floor(
             || inventory
                 .unit_of_group(GroupId::new(group_index))
                 .is_none_or(|unit| inventory.admission_units[unit].priority.is_none());
+        let must = |rule: usize| inventory.rules[rule].must;
         let hosts = inventory
             .hosts
             .ids()
@@ -350,7 +546,7 @@ pub fn spread_floor(
                 group
                     .vms
                     .iter()
-                    .any(|vm| may_stay(inventory, *vm, *host, false))
+                    .any(|vm| may_stay(inventory, *vm, *host, &must))
             })
             .count() as u32;
         let replicas = group.vms.len() as u32;
@@ -361,13 +557,33 @@ pub fn spread_floor(
         };
         floors.insert(group_index, floor);
     }
-    let plain: u32 = floors.values().sum();
-    match held {
-        Some((staying, migrations)) => staying
-            .spread_bound(inventory, &floors, migrations)
-            .max(plain),
-        None => plain,
+    let plain = floors.values().sum();
+    let Some(Held {
+        stayings,
+        migrations,
+        level,
+    }) = held
+    else {
+        return (plain, floors);
+    };
+    let mut least: Option<(u32, BTreeMap<usize, u32>)> = None;
+    for staying in stayings {
+        let mut raised = floors.clone();
+        staying.pool_floors(inventory, &mut raised, migrations, &staying.shed_at(level));
+        let total = staying
+            .spread_bound(inventory, &raised, migrations)
+            .max(raised.values().sum());
+        least = Some(match least {
+            None => (total, raised),
+            Some((best, mut per_pool)) => {
+                for (pool, floor) in &mut per_pool {
+                    *floor = (*floor).min(raised[pool]);
+                }
+                (best.min(total), per_pool)
+            }
+        });
     }
+    least.unwrap_or((plain, floors))
 }
 
 #[cfg(test)]
@@ -429,6 +645,62 @@ mod tests {
         }
     }
 
+    /// Three hosts and one cluster: a control plane of one VM and a pool of `today.len() - 1`
+    /// VMs of class `class`, placed today on `today`'s hosts (the control plane first); with
+    /// `soft`, a soft `separate` rule over the first two pool VMs.
+    fn pool_platform(
+        cores: &[u32],
+        memory_gib: &[u32],
+        class: usize,
+        today: &[usize],
+        soft: bool,
+    ) -> Inventory {
+        let names = [
+            "best-effort-small",
+            "best-effort-medium",
+            "best-effort-large",
+        ];
+        let hosts: Vec<_> = (0..3)
+            .map(|h| {
+                json!({"name": format!("h{h}"), "cpu_cores": cores[h], "cpu_core_mhz": 2000,
+                            "memory": format!("{}Gi", memory_gib[h])})
+            })
+            .collect();
+        let replicas = today.len() - 1;
+        let vm_names: Vec<String> = std::iter::once("ns/c/cp-1".to_string())
+            .chain((1..=replicas).map(|r| format!("ns/c/p-{r}")))
+            .collect();
+        let placement: serde_json::Map<String, serde_json::Value> = vm_names
+            .iter()
+            .zip(today)
+            .map(|(name, h)| (name.clone(), json!(format!("h{h}"))))
+            .collect();
+        let mut document = json!({
+            "version": 1,
+            "policy": {"cpu_overcommit": 4.0},
+            "hosts": hosts,
+            "storage_policies": [{"name": "s"}],
+            "networks": [{"name": "w", "kind": "workload", "ips": 20},
+                         {"name": "lb", "kind": "load_balancer", "ips": 4}],
+            "namespaces": [{"name": "ns", "vm_classes": names, "storage_policies": ["s"],
+                            "workload_network": "w", "load_balancer_network": "lb",
+                            "clusters": [{"name": "c", "kubernetes_version": "v1.31.4",
+                                "control_plane": {"replicas": 1, "vm_class": "best-effort-small"},
+                                "node_pools": [{"name": "p", "replicas": replicas,
+                                                "vm_class": names[class]}],
+                                "disk": "10Gi"}]}],
+            "placement": placement,
+        });
+        if soft {
+            document["rules"] = json!([{"name": "apart", "kind": "separate", "must": false,
+                                        "vms": ["ns/c/p-1", "ns/c/p-2"]}]);
+        }
+        match vksplan_model::load_value(&document) {
+            Ok(inventory) => inventory,
+            Err(invalid) => panic!("the test platform is invalid: {invalid:?}"),
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
@@ -469,6 +741,50 @@ mod tests {
                     let least = staying.must_shed(cap.host, cap.vcpus, cap.granules * levels.granule());
                     prop_assert!(moved >= least, "host {} sheds {moved} < {least} at {:?}", cap.host, peak);
                 }
+            }
+            prop_assume!(valid > 0);
+        }
+            /// The spread floor is valid: every valid plan spreads its pool at least as much as
+        /// the floor says a plan with its migrations, its soft rules broken and its peak can.
+        #[test]
+        fn no_valid_plan_spreads_less_than_the_floor(
+            cores in prop::collection::vec(4u32..=16, 3),
+            memory_gib in prop::collection::vec(8u32..=48, 3),
+            class in 0usize..3,
+            today in prop::collection::vec(0usize..3, 3..=6),
+            soft in any::<bool>(),
+        ) {
+            let inventory = pool_platform(&cores, &memory_gib, class, &today, soft);
+            let levels = Levels::new(&inventory, 1);
+            let vms = inventory.vms.len();
+            let mut valid = 0;
+            for code in 0..3usize.pow(vms as u32) {
+                let assignment = Assignment {
+                    host_of: (0..vms).map(|vm| Some(HostId::new(code / 3usize.pow(vm as u32) % 3))).collect(),
+                    admitted: IdVec::from_elem(true, inventory.admission_units.len()),
+                };
+                let (score, report) = Score::evaluate(&inventory, &assignment);
+                let Step4::Peak(peak) = score.step4 else { panic!("balance scores a peak") };
+                if !report.violations.is_empty() {
+                    continue;
+                }
+                valid += 1;
+                let stayings = Staying::choices(&inventory, true, Some(score.soft_rules));
+                let (total, per_pool) = spread_floor(
+                    &inventory,
+                    true,
+                    Some(Held {
+                        stayings: &stayings,
+                        migrations: score.migrations,
+                        level: Some((&levels, peak)),
+                    }),
+                );
+                prop_assert!(total <= score.spread, "floor {total} > spread {} ({score:?})", score.spread);
+                prop_assert!(per_pool.values().all(|floor| *floor <= score.spread), "{per_pool:?} ({score:?})");
+                prop_assert!(
+                    stayings.iter().map(Staying::migrations_floor).min().unwrap_or(0) <= score.migrations,
+                    "migrations floor above {score:?}"
+                );
             }
             prop_assume!(valid > 0);
         }

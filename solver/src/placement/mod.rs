@@ -23,6 +23,7 @@ use crate::mip::{families, warm_start, Compiler, Matrix, Outcome, Session, Solve
 use crate::Options;
 use blocks::{blocks, Block};
 use good_lp::Expression;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use vksplan_model::plan::{Stats, StepStats};
 use vksplan_model::topology::ObjectiveKind;
@@ -361,10 +362,12 @@ pub fn lower_bounds(inventory: &Inventory, held: &Score) -> LowerBounds {
         .filter(|u| u.priority.is_some())
         .count() as u32;
     let all_admitted = held.admitted >= optional;
-    let soft_hold = held.soft_rules == 0;
-    let staying = bounds::Staying::new(inventory, all_admitted, soft_hold);
+    let stayings = bounds::Staying::choices(inventory, all_admitted, Some(held.soft_rules));
+    let least = |bound: &dyn Fn(&bounds::Staying) -> u32| -> u32 {
+        stayings.iter().map(bound).min().unwrap_or(0)
+    };
     let placed = !inventory.placement.is_empty();
-    let (peak, cost) = match inventory.policy.objective {
+    let (peak, cost, level) = match inventory.policy.objective {
         ObjectiveKind::Balance => {
             let blocks = blocks(inventory);
             let granule = blocks.iter().fold(0u128, |g, block| {
@@ -373,23 +376,41 @@ pub fn lower_bounds(inventory: &Inventory, held: &Score) -> LowerBounds {
             let levels = Levels::new(inventory, granule.max(1));
             let rounding = balance_lower_bound(inventory, &levels);
             let peak = if placed {
-                staying.balance_bound(&levels, rounding, Ratio::new(1, 1), held.migrations)
+                stayings
+                    .iter()
+                    .map(|s| s.balance_bound(&levels, rounding, Ratio::new(1, 1), held.migrations))
+                    .min()
+                    .unwrap_or(rounding)
             } else {
                 rounding
             };
-            (Some(peak.max(rounding)), None)
+            // The held peak's level: the smallest candidate at or above its value.
+            let level = match held.step4 {
+                Step4::Peak(level) => level,
+                Step4::Cost(value) => levels.at_most(value + 1e-9),
+            };
+            (Some(peak.max(rounding)), None, Some((levels, level)))
         }
-        ObjectiveKind::Consolidate => (None, Some(bounds::cost_floor(inventory, all_admitted))),
+        ObjectiveKind::Consolidate => (
+            None,
+            Some(bounds::cost_floor(inventory, all_admitted)),
+            None,
+        ),
     };
     LowerBounds {
-        migrations: staying.migrations_floor(),
+        migrations: least(&bounds::Staying::migrations_floor),
         peak,
         cost,
         spread: bounds::spread_floor(
             inventory,
             all_admitted,
-            placed.then_some((&staying, held.migrations)),
-        ),
+            placed.then_some(bounds::Held {
+                stayings: &stayings,
+                migrations: held.migrations,
+                level: level.as_ref().map(|(levels, level)| (levels, *level)),
+            }),
+        )
+        .0,
     }
 }
 
@@ -480,17 +501,19 @@ impl Solve<'_> {
             StepKind::Priority => best.priority,
             StepKind::Admitted => best.admitted,
             StepKind::SoftRules => Some(0.0),
-            StepKind::Migrations => Some(f64::from(
-                bounds::Staying::new(self.inventory, self.all_admitted(), self.soft_hold())
-                    .migrations_floor(),
-            )),
+            StepKind::Migrations => self
+                .stayings()
+                .iter()
+                .map(bounds::Staying::migrations_floor)
+                .min()
+                .map(f64::from),
             StepKind::Step4 => match self.inventory.policy.objective {
                 ObjectiveKind::Balance => lower.map(Ratio::to_f64),
                 ObjectiveKind::Consolidate => {
                     Some(bounds::cost_floor(self.inventory, self.all_admitted()))
                 }
             },
-            StepKind::Spread => Some(f64::from(self.spread_floor())),
+            StepKind::Spread => Some(f64::from(self.spread_floor().0)),
         }
     }
 
@@ -528,19 +551,51 @@ impl Solve<'_> {
         let Step4::Peak(high) = incumbent.score.step4 else {
             return rounding;
         };
-        let staying = bounds::Staying::new(self.inventory, self.all_admitted(), self.soft_hold());
-        if staying.is_empty() || high <= rounding {
+        let stayings = self.stayings();
+        if stayings.iter().any(bounds::Staying::is_empty) || high <= rounding {
             return rounding;
         }
-        staying.balance_bound(levels, rounding, high, migrations)
+        stayings
+            .iter()
+            .map(|staying| staying.balance_bound(levels, rounding, high, migrations))
+            .min()
+            .unwrap_or(rounding)
     }
 
-    /// The least spread possible (see [`bounds::spread_floor`]).
-    fn spread_floor(&self) -> u32 {
-        let all_admitted = self.all_admitted();
-        let staying = bounds::Staying::new(self.inventory, all_admitted, self.soft_hold());
-        let held = self.held_migrations().map(|m| (&staying, m));
-        bounds::spread_floor(self.inventory, all_admitted, held)
+    /// The least spread possible, in total and per pool (see [`bounds::spread_floor`]).
+    fn spread_floor(&self) -> (u32, BTreeMap<usize, u32>) {
+        let stayings = self.stayings();
+        let levels = self.levels.as_ref().zip(self.held_level);
+        let held = self.held_migrations().map(|migrations| bounds::Held {
+            stayings: &stayings,
+            migrations,
+            level: levels,
+        });
+        bounds::spread_floor(self.inventory, self.all_admitted(), held)
+    }
+
+    /// Today's VMs that may stay, one per choice of the soft rules that hold in the plans
+    /// the held steps allow (see [`bounds::Staying::choices`]).
+    fn stayings(&self) -> Vec<bounds::Staying> {
+        let broken = if self.present(StepKind::SoftRules) {
+            self.incumbent.as_ref().map(|i| i.score.soft_rules)
+        } else {
+            Some(0)
+        };
+        bounds::Staying::choices(self.inventory, self.all_admitted(), broken)
+    }
+
+    /// Bounds each pool's spread column from below by its floor (see
+    /// [`bounds::Staying::pool_floors`]): the LP alone spreads a pool's count fractionally.
+    fn bound_pools(&mut self) {
+        let (_, floors) = self.spread_floor();
+        let compiler = self.compiler;
+        let session = self.session();
+        for (group, column, least) in &compiler.objectives.spread_columns {
+            if let Some(floor) = floors.get(group).filter(|floor| *floor > least) {
+                session.set_bounds(*column, f64::from(*floor), f64::INFINITY);
+            }
+        }
     }
 
     /// Whether the incumbent reaches the step's best possible value.
@@ -614,6 +669,9 @@ impl Solve<'_> {
             _ => WHOLE_SHARE,
         };
         let whole_deadline = (Instant::now() + budget.mul_f64(share)).min(step_deadline);
+        if step == StepKind::Spread {
+            self.bound_pools();
+        }
         let result = if step == StepKind::Step4 && self.levels.is_some() {
             self.balance(whole_deadline, lower.unwrap_or(Ratio::ZERO))
         } else {

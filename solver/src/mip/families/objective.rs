@@ -148,6 +148,10 @@ impl Family for Objective {
                     },
                 );
                 stats.columns += 1;
+                compiler
+                    .objectives
+                    .spread_columns
+                    .push((group, most, least));
                 for on_host in per_host.into_values() {
                     compiler
                         .objectives
