@@ -214,9 +214,6 @@ pub struct Objectives {
     pub step4: Option<Expression>,
     /// Step 5: spread (minimise).
     pub spread: Option<Expression>,
-    /// Step 5: each node pool's column for its largest count on one host: group index,
-    /// column, and the column's lower bound.
-    pub spread_columns: Vec<(usize, Variable, u32)>,
     /// Balance: each host's load columns.
     pub levels: Vec<Level>,
     /// Balance: the memory granule the memory load columns count in (bytes).

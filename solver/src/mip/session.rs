@@ -223,7 +223,7 @@ impl Session {
         let set = model.try_set_option("time_limit", limit).is_ok()
             && model.try_set_option("mip_rel_gap", options.mip_gap).is_ok()
             && model.try_set_option("threads", threads).is_ok()
-            && model.try_set_option("random_seed", 0).is_ok()
+            && model.try_set_option("random_seed", seed()).is_ok()
             && model
                 .try_set_option("presolve", if options.presolve { "on" } else { "off" })
                 .is_ok()
@@ -280,4 +280,13 @@ impl Session {
             objective,
         }
     }
+}
+
+/// HiGHS's random seed for whole-model solves: 0, or `VKSPLAN_HIGHS_SEED` (measurements of how
+/// much a platform's times depend on HiGHS's luck; see BENCHMARKS.md).
+fn seed() -> i32 {
+    std::env::var("VKSPLAN_HIGHS_SEED")
+        .ok()
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or(0)
 }

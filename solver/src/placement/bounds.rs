@@ -14,7 +14,7 @@
 //!
 //! - Per pool: a host that must shed `r_h` at the held level sheds at most `r_h` plus what
 //!   the budget leaves once every host has shed its due, so each pool keeps on each host at
-//!   least what stays there less that. These floors bound the spread columns at step 5.
+//!   least what stays there less that.
 //! - Control planes that share a host, or a zone with a 3-zone Supervisor, all but one move:
 //!   migrations the pools cannot use.
 //!
@@ -49,6 +49,8 @@ pub struct Staying {
     control_planes: u32,
     /// VMs that run today where they may not stay: each is a migration.
     forced: u32,
+    /// Per rule: whether the soft rule is assumed to hold (must rules always do).
+    holds: Vec<bool>,
 }
 
 impl Staying {
@@ -178,6 +180,7 @@ impl Staying {
             crowded,
             control_planes,
             forced,
+            holds: holds.to_vec(),
         }
     }
 
@@ -521,14 +524,41 @@ pub struct Held<'a> {
     pub level: Option<(&'a Levels, Ratio)>,
 }
 
-/// The least spread possible, in total and per pool (`group` index): each pool's
-/// `ceil(replicas / hosts it may use)` for pools surely admitted, and, with today's VMs and the
-/// migrations held (`held`), what they allow: the least over the choices of soft rules.
-pub fn spread_floor(
+/// The least spread possible: each pool's `ceil(replicas / hosts it may use)` for pools surely
+/// admitted, and, with today's VMs and the migrations held (`held`), what they allow: the least
+/// over the choices of soft rules.
+pub fn spread_floor(inventory: &Inventory, all_admitted: bool, held: Option<Held<'_>>) -> u32 {
+    let must = |rule: usize| inventory.rules[rule].must;
+    let plain = || pool_floors(inventory, all_admitted, &must).values().sum();
+    let Some(Held {
+        stayings,
+        migrations,
+        level,
+    }) = held
+    else {
+        return plain();
+    };
+    stayings
+        .iter()
+        .map(|staying| {
+            let binds = |rule: usize| must(rule) || staying.holds[rule];
+            let mut floors = pool_floors(inventory, all_admitted, &binds);
+            staying.pool_floors(inventory, &mut floors, migrations, &staying.shed_at(level));
+            staying
+                .spread_bound(inventory, &floors, migrations)
+                .max(floors.values().sum())
+        })
+        .min()
+        .unwrap_or_else(plain)
+}
+
+/// Per node pool (group index): `ceil(replicas / hosts it may use)` for pools surely
+/// admitted, else 0, where the hosts are those the rules that `binds` allow.
+fn pool_floors(
     inventory: &Inventory,
     all_admitted: bool,
-    held: Option<Held<'_>>,
-) -> (u32, BTreeMap<usize, u32>) {
+    binds: &dyn Fn(usize) -> bool,
+) -> BTreeMap<usize, u32> {
     let mut floors: BTreeMap<usize, u32> = BTreeMap::new();
     for (group_index, group) in inventory.groups.iter().enumerate() {
         if !matches!(group.kind, GroupKind::NodePool { .. }) || group.vms.is_empty() {
@@ -538,7 +568,6 @@ pub fn spread_floor(
             || inventory
                 .unit_of_group(GroupId::new(group_index))
                 .is_none_or(|unit| inventory.admission_units[unit].priority.is_none());
-        let must = |rule: usize| inventory.rules[rule].must;
         let hosts = inventory
             .hosts
             .ids()
@@ -546,7 +575,7 @@ pub fn spread_floor(
                 group
                     .vms
                     .iter()
-                    .any(|vm| may_stay(inventory, *vm, *host, &must))
+                    .any(|vm| may_stay(inventory, *vm, *host, binds))
             })
             .count() as u32;
         let replicas = group.vms.len() as u32;
@@ -557,33 +586,7 @@ pub fn spread_floor(
         };
         floors.insert(group_index, floor);
     }
-    let plain = floors.values().sum();
-    let Some(Held {
-        stayings,
-        migrations,
-        level,
-    }) = held
-    else {
-        return (plain, floors);
-    };
-    let mut least: Option<(u32, BTreeMap<usize, u32>)> = None;
-    for staying in stayings {
-        let mut raised = floors.clone();
-        staying.pool_floors(inventory, &mut raised, migrations, &staying.shed_at(level));
-        let total = staying
-            .spread_bound(inventory, &raised, migrations)
-            .max(raised.values().sum());
-        least = Some(match least {
-            None => (total, raised),
-            Some((best, mut per_pool)) => {
-                for (pool, floor) in &mut per_pool {
-                    *floor = (*floor).min(raised[pool]);
-                }
-                (best.min(total), per_pool)
-            }
-        });
-    }
-    least.unwrap_or((plain, floors))
+    floors
 }
 
 #[cfg(test)]
@@ -770,7 +773,7 @@ mod tests {
                 }
                 valid += 1;
                 let stayings = Staying::choices(&inventory, true, Some(score.soft_rules));
-                let (total, per_pool) = spread_floor(
+                let total = spread_floor(
                     &inventory,
                     true,
                     Some(Held {
@@ -780,7 +783,6 @@ mod tests {
                     }),
                 );
                 prop_assert!(total <= score.spread, "floor {total} > spread {} ({score:?})", score.spread);
-                prop_assert!(per_pool.values().all(|floor| *floor <= score.spread), "{per_pool:?} ({score:?})");
                 prop_assert!(
                     stayings.iter().map(Staying::migrations_floor).min().unwrap_or(0) <= score.migrations,
                     "migrations floor above {score:?}"

@@ -23,7 +23,6 @@ use crate::mip::{families, warm_start, Compiler, Matrix, Outcome, Session, Solve
 use crate::Options;
 use blocks::{blocks, Block};
 use good_lp::Expression;
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use vksplan_model::plan::{Stats, StepStats};
 use vksplan_model::topology::ObjectiveKind;
@@ -409,8 +408,7 @@ pub fn lower_bounds(inventory: &Inventory, held: &Score) -> LowerBounds {
                 migrations: held.migrations,
                 level: level.as_ref().map(|(levels, level)| (levels, *level)),
             }),
-        )
-        .0,
+        ),
     }
 }
 
@@ -441,6 +439,10 @@ fn balance_lower_bound(inventory: &Inventory, levels: &Levels) -> Ratio {
 /// Balance probes just below the incumbent's peak before the search bisects (see
 /// `Solve::balance`).
 const DESCENTS: usize = 3;
+
+/// The probe at the balance bound gets this fraction (1 / n) of what is left of the step's
+/// whole-model budget (see `Solve::balance`).
+const BOUND_PROBE_SHARE: u32 = 20;
 
 /// What a step achieved.
 struct StepResult {
@@ -513,7 +515,7 @@ impl Solve<'_> {
                     Some(bounds::cost_floor(self.inventory, self.all_admitted()))
                 }
             },
-            StepKind::Spread => Some(f64::from(self.spread_floor().0)),
+            StepKind::Spread => Some(f64::from(self.spread_floor())),
         }
     }
 
@@ -562,8 +564,8 @@ impl Solve<'_> {
             .unwrap_or(rounding)
     }
 
-    /// The least spread possible, in total and per pool (see [`bounds::spread_floor`]).
-    fn spread_floor(&self) -> (u32, BTreeMap<usize, u32>) {
+    /// The least spread possible (see [`bounds::spread_floor`]).
+    fn spread_floor(&self) -> u32 {
         let stayings = self.stayings();
         let levels = self.levels.as_ref().zip(self.held_level);
         let held = self.held_migrations().map(|migrations| bounds::Held {
@@ -583,19 +585,6 @@ impl Solve<'_> {
             Some(0)
         };
         bounds::Staying::choices(self.inventory, self.all_admitted(), broken)
-    }
-
-    /// Bounds each pool's spread column from below by its floor (see
-    /// [`bounds::Staying::pool_floors`]): the LP alone spreads a pool's count fractionally.
-    fn bound_pools(&mut self) {
-        let (_, floors) = self.spread_floor();
-        let compiler = self.compiler;
-        let session = self.session();
-        for (group, column, least) in &compiler.objectives.spread_columns {
-            if let Some(floor) = floors.get(group).filter(|floor| *floor > least) {
-                session.set_bounds(*column, f64::from(*floor), f64::INFINITY);
-            }
-        }
     }
 
     /// Whether the incumbent reaches the step's best possible value.
@@ -669,9 +658,6 @@ impl Solve<'_> {
             _ => WHOLE_SHARE,
         };
         let whole_deadline = (Instant::now() + budget.mul_f64(share)).min(step_deadline);
-        if step == StepKind::Spread {
-            self.bound_pools();
-        }
         let result = if step == StepKind::Step4 && self.levels.is_some() {
             self.balance(whole_deadline, lower.unwrap_or(Ratio::ZERO))
         } else {
@@ -963,15 +949,16 @@ impl Solve<'_> {
             if remaining < Duration::from_millis(5) {
                 break;
             }
-            // The first probe is the bound itself (often the optimum, and when it is not, HiGHS
-            // often refutes it at the root). Then the level just below the peak: proofs that a level
-            // is impossible are the expensive probes near the optimum, and a plan found there is
-            // polished well below it, so descending proves a good start optimal in one probe
-            // (h30-zones: 2 probes in place of 4). After a few descents, halfway (by value)
-            // between the bound and the peak, so that a poor start cannot cost a probe a level.
-            // Before the halving, the LP relaxation's bisection raises the bound where it can
-            // (not first: on h96-memory its first solve alone took 6 s and raised nothing,
-            // and no hard-suite platform reached the halving).
+            // First the level just below the peak: proofs that a level is impossible are the
+            // expensive probes near the optimum, and the start is often optimal, so one probe
+            // proves it (h30-zones, h32-memory, h32-evacuate, h4-tight: one probe where the
+            // bound first took two). Then the bound itself, within a share of the budget: often
+            // the optimum, and when it is not HiGHS often refutes it at the root. Then more
+            // descents, each from a plan polished below its probe, and after a few of them
+            // halfway (by value) between the bound and the peak, so that a poor start cannot
+            // cost a probe a level. Before the halving, the LP relaxation's bisection raises
+            // the bound where it can (not first: on h96-memory its first solve alone took 6 s
+            // and raised nothing, and no hard-suite platform reached the halving).
             if probes == DESCENTS + 1 {
                 low = self.lp_floor(&levels, low, high, until);
                 if high <= low {
@@ -980,8 +967,8 @@ impl Solve<'_> {
                 }
             }
             let probe_at = match probes {
-                0 => low,
-                1..=DESCENTS => levels.below(high),
+                1 => low,
+                0..=DESCENTS => levels.below(high),
                 _ => levels.at_most((low.to_f64() + high.to_f64()) / 2.0),
             };
             probes += 1;
@@ -991,10 +978,24 @@ impl Solve<'_> {
             }
             self.set_caps(&levels, probe);
             let began = Instant::now();
+            // The probe at the bound, when it is not the level just below the peak, gets a
+            // share of the budget: refuted at the root it raises the bound at once, but a
+            // proof far from the peak can cost as much as the one just below it (h30-zones
+            // with a bound of 0.729 and HiGHS seed 3: 3.9 s, where 0.7656 took 3.1 s).
+            let capped = probe == low && probe < levels.below(high);
+            let probe_until = if capped {
+                Instant::now() + until.saturating_duration_since(Instant::now()) / BOUND_PROBE_SHARE
+            } else {
+                until
+            };
             let solved = {
-                let options = self.options(until);
+                let options = self.options(probe_until);
                 self.session().solve(None, &options)
             };
+            if capped && solved.outcome == Outcome::Unknown {
+                // Not settled in its share: descend from the peak instead.
+                continue;
+            }
             if tracing() {
                 eprintln!(
                     "vksplan: balance probe {:.6} in [{:.6}, {:.6}]: {:?} in {:.3}s",

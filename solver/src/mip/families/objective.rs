@@ -148,10 +148,6 @@ impl Family for Objective {
                     },
                 );
                 stats.columns += 1;
-                compiler
-                    .objectives
-                    .spread_columns
-                    .push((group, most, least));
                 for on_host in per_host.into_values() {
                     compiler
                         .objectives
