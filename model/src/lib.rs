@@ -41,6 +41,7 @@
 
 pub mod diagnostic;
 pub mod document;
+pub mod fix;
 pub mod id;
 pub mod inventory;
 pub mod plan;

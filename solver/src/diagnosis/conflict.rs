@@ -6,7 +6,8 @@
 //! the result is irreducible: without any one of its groups, the others can hold.
 
 use super::describe;
-use crate::check::verify::{account, Accounting, Alive, Copy};
+use crate::check::accounting::{account, Accounting};
+use crate::check::verify::{Alive, Copy};
 use crate::mip::{families, feasible, Compiler, Owner};
 use crate::placement::blocks::blocks;
 use std::collections::BTreeSet;

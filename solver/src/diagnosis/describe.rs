@@ -3,9 +3,9 @@
 //! plan. The searches (`elastic`, `fix`, `conflict`, `upgrade::stuck`) build typed values and
 //! leave the words to this module, as pubgrub keeps its derivation tree apart from its reporter.
 
-use super::change::{Quantity, Unit};
 use super::elastic::Raise;
 use crate::mip::Owner;
+use vksplan_model::fix::{Quantity, Unit};
 use vksplan_model::{Bytes, Constraint, Layer};
 
 /// How a quantity reads in a sentence: "the memory limit of namespace `team-a`".

@@ -2,9 +2,10 @@
 //! of a set of admitted units against each limit), each reported with the layer that owns the
 //! resource (docs/output-and-upgrades.md) and the shortfall.
 
-use super::change::{Change, Quantity};
-use crate::check::verify::{account, Alive, Assignment, Copy};
+use crate::check::accounting::account;
+use crate::check::verify::{Alive, Assignment, Copy};
 use std::collections::BTreeSet;
+use vksplan_model::fix::{Change, Quantity};
 use vksplan_model::inventory::GroupKind;
 use vksplan_model::{Bytes, Constraint, Diagnostic, Inventory, Layer, Status};
 use vksplan_model::{GroupId, HostId, UnitId, VmId};
@@ -23,7 +24,7 @@ struct Demand {
     devices: Vec<(String, u64)>,
 }
 
-/// The totals of `verify::account` (one implementation of the accounting rules) over every VM
+/// The totals of `accounting::account` (one implementation of the accounting rules) over every VM
 /// of the included units, all parked on one host: only totals are read, never host loads
 /// against a host's limits.
 fn demand(inventory: &Inventory, included: &dyn Fn(UnitId) -> bool) -> Demand {

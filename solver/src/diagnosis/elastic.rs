@@ -5,18 +5,19 @@
 //! maintenance...) stay hard. The objective counts the quantities changed first (each costs
 //! [`CHANGE_WEIGHT`]), then the relative size of each raise (slack / today's value): the fewest
 //! changes, then the smallest. The amounts reported are not the slack values but the exact
-//! needs of the elastic solution's placement, from [`crate::check::verify::account`], so that the fix
+//! needs of the elastic solution's placement, from [`crate::check::accounting::account`], so that the fix
 //! is exact; the caller verifies it by planning again with the fix applied.
 //!
 //! When even unlimited quantities do not help, the problem is in the hard rows: host count,
 //! capacity, anti-affinity, maintenance or rules (the facade then tries added hosts).
 
-use super::change::{Change, Quantity};
-use crate::check::verify::{account, Alive};
+use crate::check::accounting::account;
+use crate::check::verify::Alive;
 use crate::mip::{families, gib, minimise, Compiler, Minimum, Relaxable};
 use crate::placement::blocks::blocks;
 use good_lp::{constraint, variable, Expression};
 use std::time::Duration;
+use vksplan_model::fix::{Change, Quantity};
 use vksplan_model::{Inventory, Layer};
 
 /// What one changed quantity costs in the objective, against a raise's relative size: a raise
@@ -133,7 +134,7 @@ pub fn cheapest_fix(inventory: &Inventory, budget: Duration) -> Outcome {
 }
 
 /// What the accounted use needs beyond today's quantities.
-fn raises(inventory: &Inventory, totals: &crate::check::verify::Accounting) -> Vec<Raise> {
+fn raises(inventory: &Inventory, totals: &crate::check::accounting::Accounting) -> Vec<Raise> {
     let mut found = Vec::new();
     let mhz = u128::from(inventory.policy.vcpu_mhz);
     // A raise of a quantity in bytes, to whole MiB (what a fix can write).

@@ -1,10 +1,10 @@
 //! The cheapest fix of a stuck plan: the fewest added hosts, then the fewest and smallest
 //! raises of limits and counts, each candidate checked by planning the changed document again.
 
-use super::change::{AddedHost, Change};
 use super::describe;
 use super::elastic::{self, Raise};
 use crate::Deadline;
+use vksplan_model::fix::{AddedHost, Change};
 use vksplan_model::{self as model, Constraint, Plan, Status};
 
 /// How many hosts beyond the fewest the totals allow [`cheapest_fix`] tries (packing,
@@ -322,7 +322,7 @@ fn fix_entries(changes: &[Step]) -> Vec<model::Diagnostic> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnosis::change::Quantity;
+    use vksplan_model::fix::Quantity;
 
     fn memory(to_mib: u128) -> Raise {
         Raise {

@@ -1,7 +1,8 @@
 //! Placement: compile, solve step by step, name each VM's host, verify, and build the plan
 //! document.
 
-use crate::check::verify::{usage, verify, Assignment, Report};
+use crate::check::accounting::usage;
+use crate::check::verify::{verify, Assignment, Report};
 use crate::diagnosis::diagnose;
 use crate::mip::{ColumnValues, Compiler};
 use crate::placement::blocks::Block;

@@ -1093,7 +1093,7 @@ fn start_lower_bound(
         maintenance: &state.maintenance,
         admitted: &state.admitted,
     };
-    let start_ips = crate::check::verify::account(inventory, start_alive).network_ips;
+    let start_ips = crate::check::accounting::account(inventory, start_alive).network_ips;
     lower_bound(inventory, roll, upgrade, &start_ips)
 }
 

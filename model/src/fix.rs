@@ -2,13 +2,14 @@
 //! one change of it ([`Change`]) and a host a fix adds ([`AddedHost`]). Their `Display` is the
 //! `--what-if` assignment that makes the change (`namespaces.apps.limits.memory=65536`), and
 //! [`Change::what_if`] / [`AddedHost::what_if`] give the same change as a
-//! [`vksplan_model::what_if::Change`] without going through text. How they read in English is
-//! in [`super::describe`].
+//! [`crate::what_if::Change`] without going through text. How they read in English is the
+//! solver's (its `diagnosis::describe`). They live in the model, the vocabulary the solver's
+//! diagnosis and its independent verifier share, so that neither imports the other.
 
+use crate::what_if;
+use crate::{Constraint, Inventory, Layer};
 use serde_json::Value;
 use std::fmt;
-use vksplan_model::what_if;
-use vksplan_model::{Constraint, Inventory, Layer};
 
 /// What the values of a [`Quantity`] count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
