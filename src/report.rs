@@ -387,7 +387,7 @@ fn namespaces(html: &mut String, inventory: &Inventory, index: &Index, plan: &Va
 fn workload_network(inventory: &Inventory, vm: usize) -> Option<usize> {
     match inventory.groups[inventory.vms[VmId::new(vm)].group].namespace {
         Some(namespace) => Some(inventory.namespaces[namespace].workload_network),
-        None => inventory.supervisor_networks.map(|n| n[1]),
+        None => inventory.supervisor.as_ref().map(|s| s.networks.workload),
     }
 }
 

@@ -17,7 +17,7 @@ mod summary;
 pub use groups::{AdmissionUnit, Group, GroupKind, VmSlot};
 pub use specs::{
     default_classes, ClassSpec, ClusterSpec, EffectivePolicy, HostSpec, NamespaceSpec, RuleSpec,
-    SupervisorSpec, UpgradeSpec, DEFAULT_CLASS_SIZES,
+    SupervisorNetworks, SupervisorSpec, UpgradeSpec, DEFAULT_CLASS_SIZES,
 };
 pub use summary::{Capacity, Demand, GroupSummary, Summary, UpgradeSummary, VmCounts};
 
@@ -46,8 +46,6 @@ pub struct Inventory {
     pub networks: Vec<Network>,
     /// The Supervisor, if the platform has one.
     pub supervisor: Option<SupervisorSpec>,
-    /// The Supervisor's management, workload and load-balancer network indices.
-    pub supervisor_networks: Option<[usize; 3]>,
     /// Namespaces.
     pub namespaces: Vec<NamespaceSpec>,
     /// Clusters, over all namespaces.

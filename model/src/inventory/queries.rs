@@ -65,13 +65,13 @@ impl Inventory {
     /// it: the Supervisor for the management network and for a Supervisor network no namespace
     /// uses; the namespaces otherwise.
     pub fn network_layer(&self, network: usize) -> crate::Layer {
-        let management = self.supervisor_networks.is_some_and(|n| n[0] == network);
-        let supervisor_only =
-            self.supervisor_networks
-                .is_some_and(|n| n.contains(&network))
-                && !self.namespaces.iter().any(|ns| {
-                    ns.workload_network == network || ns.load_balancer_network == network
-                });
+        let networks = self.supervisor.as_ref().map(|s| s.networks);
+        let management = networks.is_some_and(|n| n.management == network);
+        let supervisor_only = networks.is_some_and(|n| n.contains(network))
+            && !self
+                .namespaces
+                .iter()
+                .any(|ns| ns.workload_network == network || ns.load_balancer_network == network);
         if management || supervisor_only {
             crate::Layer::Supervisor
         } else {

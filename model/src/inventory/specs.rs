@@ -111,6 +111,26 @@ pub struct SupervisorSpec {
     pub replicas: u32,
     /// The group of its control-plane VMs.
     pub group: GroupId,
+    /// Its networks.
+    pub networks: SupervisorNetworks,
+}
+
+/// The Supervisor's networks, as indices into `Inventory::networks`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SupervisorNetworks {
+    /// Management network (control-plane VMs, floating IP, upgrade reserve).
+    pub management: usize,
+    /// Workload network (one address per control-plane VM).
+    pub workload: usize,
+    /// Load-balancer network (the Supervisor's API address).
+    pub load_balancer: usize,
+}
+
+impl SupervisorNetworks {
+    /// Whether `network` is one of them.
+    pub fn contains(&self, network: usize) -> bool {
+        [self.management, self.workload, self.load_balancer].contains(&network)
+    }
 }
 
 /// A namespace with resolved references.

@@ -180,10 +180,11 @@ pub(crate) fn resolve(
     let hosts = r.host_specs(&zones, &policy);
     let catalog = r.catalog();
     let mut workloads = Workloads::default();
-    let (supervisor, supervisor_networks) = r.supervisor(&zones, &catalog, &mut workloads);
+    let supervisor = r.supervisor(&zones, &catalog, &mut workloads);
     if r.too_many_vms() {
         return Err(r.errors.0);
     }
+    let supervisor_networks = supervisor.as_ref().map(|s| s.networks);
     r.namespaces(&zones, &catalog, supervisor_networks, &mut workloads);
     let rules = r.rules(workloads.vms.raw(), &hosts);
     let placement = r.placement(workloads.vms.raw(), &host_names);
@@ -218,7 +219,6 @@ pub(crate) fn resolve(
         storage_policies: topology.storage_policies.clone(),
         networks: topology.networks.clone(),
         supervisor,
-        supervisor_networks,
         namespaces: workloads.namespaces,
         clusters: workloads.clusters,
         groups: workloads.groups,

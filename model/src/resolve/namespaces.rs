@@ -5,7 +5,9 @@ use super::classes::Catalog;
 use super::hosts::Zones;
 use super::{Resolver, Workloads};
 use crate::document::{Bytes, Namespace, NetworkKind, Path};
-use crate::inventory::{AdmissionUnit, ClassSpec, Group, GroupKind, NamespaceSpec, MAX_VMS};
+use crate::inventory::{
+    AdmissionUnit, ClassSpec, Group, GroupKind, NamespaceSpec, SupervisorNetworks, MAX_VMS,
+};
 use std::collections::HashSet;
 
 /// One namespace being resolved: what its clusters and VMs may use.
@@ -102,7 +104,7 @@ impl Resolver<'_> {
         &mut self,
         zones: &Zones,
         catalog: &Catalog,
-        supervisor_networks: Option<[usize; 3]>,
+        supervisor_networks: Option<SupervisorNetworks>,
         workloads: &mut Workloads,
     ) {
         let t = self.t;
@@ -128,7 +130,7 @@ impl Resolver<'_> {
     fn namespace_spec(
         &mut self,
         scope: &Scope,
-        supervisor_networks: Option<[usize; 3]>,
+        supervisor_networks: Option<SupervisorNetworks>,
     ) -> NamespaceSpec {
         let (ns, path) = (scope.ns, &scope.path);
         let subject = ns.name.as_str();
@@ -156,14 +158,14 @@ impl Resolver<'_> {
             &ns.workload_network,
             "workload_network",
             NetworkKind::Workload,
-            supervisor_networks.map(|n| n[1]),
+            supervisor_networks.map(|n| n.workload),
         );
         let load_balancer_network = self.namespace_network(
             scope,
             &ns.load_balancer_network,
             "load_balancer_network",
             NetworkKind::LoadBalancer,
-            supervisor_networks.map(|n| n[2]),
+            supervisor_networks.map(|n| n.load_balancer),
         );
         NamespaceSpec {
             name: ns.name.clone(),

@@ -5,7 +5,7 @@ use super::classes::Catalog;
 use super::hosts::Zones;
 use super::{numbered, Resolver, Workloads};
 use crate::document::{Bytes, NetworkKind, Path, Supervisor};
-use crate::inventory::{Group, GroupKind, SupervisorSpec};
+use crate::inventory::{Group, GroupKind, SupervisorNetworks, SupervisorSpec};
 use std::collections::HashSet;
 
 impl Resolver<'_> {
@@ -17,10 +17,8 @@ impl Resolver<'_> {
         zones: &Zones,
         catalog: &Catalog,
         workloads: &mut Workloads,
-    ) -> (Option<SupervisorSpec>, Option<[usize; 3]>) {
-        let Some(supervisor) = self.t.supervisor.as_ref() else {
-            return (None, None);
-        };
+    ) -> Option<SupervisorSpec> {
+        let supervisor = self.t.supervisor.as_ref()?;
         let path = self.root.key("supervisor");
         self.supervisor_replicas_and_zones(supervisor, &path, zones);
         let networks = self.supervisor_networks(supervisor, &path, catalog);
@@ -42,11 +40,12 @@ impl Resolver<'_> {
             },
             numbered("supervisor/cp", replicas),
         );
-        let spec = SupervisorSpec {
+        // Without its networks the document has errors, and no inventory is made of it.
+        Some(SupervisorSpec {
             replicas: supervisor.replicas,
             group,
-        };
-        (Some(spec), networks)
+            networks: networks?,
+        })
     }
 
     /// Checks the control-plane replicas (1 or 3) and, for a Supervisor that spans zones,
@@ -107,7 +106,7 @@ impl Resolver<'_> {
         supervisor: &Supervisor,
         path: &Path,
         catalog: &Catalog,
-    ) -> Option<[usize; 3]> {
+    ) -> Option<SupervisorNetworks> {
         let management = self.network_of_kind(
             catalog,
             &supervisor.management_network,
@@ -130,7 +129,11 @@ impl Resolver<'_> {
             "supervisor",
         );
         match (management, workload, load_balancer) {
-            (Some(m), Some(w), Some(l)) => Some([m, w, l]),
+            (Some(management), Some(workload), Some(load_balancer)) => Some(SupervisorNetworks {
+                management,
+                workload,
+                load_balancer,
+            }),
             _ => None,
         }
     }

@@ -105,15 +105,14 @@ pub fn account(inventory: &Inventory, alive: Alive) -> Accounting {
             accounting.network_ips[inventory.namespaces[namespace_index].workload_network] += 1;
         }
     }
-    if let (Some([management, workload, load_balancer]), Some(supervisor)) =
-        (inventory.supervisor_networks, inventory.supervisor.as_ref())
-    {
+    if let Some(supervisor) = &inventory.supervisor {
+        let networks = supervisor.networks;
         // Replicas + the floating IP + the address reserved for upgrades; during a Supervisor
         // roll the new copy takes that reserve: alive copies + 1.
-        accounting.network_ips[management] +=
+        accounting.network_ips[networks.management] +=
             (u64::from(supervisor.replicas) + 2).max(supervisor_copies + 1);
-        accounting.network_ips[workload] += supervisor_copies;
-        accounting.network_ips[load_balancer] += 1;
+        accounting.network_ips[networks.workload] += supervisor_copies;
+        accounting.network_ips[networks.load_balancer] += 1;
     }
     for (cluster_index, cluster) in inventory.clusters.iter().enumerate() {
         if inventory

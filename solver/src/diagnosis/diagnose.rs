@@ -90,8 +90,9 @@ fn network_users(inventory: &Inventory, network: usize) -> String {
         .map(|ns| format!("`{}`", ns.name))
         .collect();
     if inventory
-        .supervisor_networks
-        .is_some_and(|n| n.contains(&network))
+        .supervisor
+        .as_ref()
+        .is_some_and(|s| s.networks.contains(network))
     {
         users.insert(0, "the Supervisor".into());
     }
@@ -101,21 +102,22 @@ fn network_users(inventory: &Inventory, network: usize) -> String {
 /// The networks short of addresses: the Supervisor's, and each network's shared count.
 fn network_shortfalls(inventory: &Inventory, d: &Demand, found: &mut Vec<Diagnostic>) {
     // Supervisor networks.
-    if let (Some([management, workload, _]), Some(supervisor)) =
-        (inventory.supervisor_networks, inventory.supervisor.as_ref())
-    {
-        let network = &inventory.networks[management];
+    if let Some(supervisor) = &inventory.supervisor {
+        let network = &inventory.networks[supervisor.networks.management];
         if network.ips < supervisor.replicas + 2 {
             found.push(Diagnostic::new(Layer::Supervisor, &network.name, Constraint::ManagementIps, format!("the management network `{}` has {} addresses; a Supervisor of {} control-plane VMs needs {} (one per VM, the floating IP and one reserved for upgrades)", network.name, network.ips, supervisor.replicas, supervisor.replicas + 2), format!("add {} address(es) to `{}`", supervisor.replicas + 2 - network.ips, network.name)).with_fix(Change::new(addresses(&network.name), supervisor.replicas + 2).to_string()));
         }
-        let network = &inventory.networks[workload];
+        let network = &inventory.networks[supervisor.networks.workload];
         if network.ips < supervisor.replicas {
             found.push(Diagnostic::new(Layer::Supervisor, &network.name, Constraint::WorkloadIps, format!("the Supervisor's workload network `{}` has {} addresses for {} control-plane VMs", network.name, network.ips, supervisor.replicas), format!("add {} address(es) to `{}`", supervisor.replicas - network.ips, network.name)).with_fix(Change::new(addresses(&network.name), supervisor.replicas).to_string()));
         }
     }
     // Namespace networks (workload and load balancer), shared counts.
     for (index, network) in inventory.networks.iter().enumerate() {
-        let is_management = inventory.supervisor_networks.is_some_and(|n| n[0] == index);
+        let is_management = inventory
+            .supervisor
+            .as_ref()
+            .is_some_and(|s| s.networks.management == index);
         if is_management || d.network_ips[index] <= u64::from(network.ips) {
             continue;
         }

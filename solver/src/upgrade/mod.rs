@@ -88,9 +88,11 @@ pub fn lower_bound(
         let network = match (
             group.kind.clone(),
             group.namespace,
-            inventory.supervisor_networks,
+            inventory.supervisor.as_ref(),
         ) {
-            (GroupKind::SupervisorControlPlane, _, Some([_, workload, _])) => workload,
+            (GroupKind::SupervisorControlPlane, _, Some(supervisor)) => {
+                supervisor.networks.workload
+            }
             (GroupKind::ControlPlane { .. }, Some(namespace), _) => {
                 inventory.namespaces[namespace].workload_network
             }
@@ -774,13 +776,12 @@ impl Loads {
         }
         let supervisor_copies = self.supervisor_copies
             + u128::from(group.kind == vksplan_model::GroupKind::SupervisorControlPlane);
-        if let (Some([management, workload, load_balancer]), Some(supervisor)) =
-            (inventory.supervisor_networks, inventory.supervisor.as_ref())
-        {
-            addresses[management] +=
+        if let Some(supervisor) = &inventory.supervisor {
+            let networks = supervisor.networks;
+            addresses[networks.management] +=
                 (u128::from(supervisor.replicas) + 2).max(supervisor_copies + 1);
-            addresses[workload] += supervisor_copies;
-            addresses[load_balancer] += 1;
+            addresses[networks.workload] += supervisor_copies;
+            addresses[networks.load_balancer] += 1;
         }
         for (c, cluster) in inventory.clusters.iter().enumerate() {
             if inventory

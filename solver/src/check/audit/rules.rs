@@ -299,14 +299,14 @@ fn limits_and_pools(
             ));
         }
     }
-    if let (Some([management, workload, load_balancer]), Some(supervisor)) =
-        (inventory.supervisor_networks, inventory.supervisor.as_ref())
-    {
+    if let Some(supervisor) = &inventory.supervisor {
+        let networks = supervisor.networks;
         // Replicas, the floating address and the one kept for upgrades; during a roll the new
         // copy takes the kept one: at least live copies + 1.
-        addresses[management] += (u128::from(supervisor.replicas) + 2).max(supervisor_copies + 1);
-        addresses[workload] += supervisor_copies;
-        addresses[load_balancer] += 1;
+        addresses[networks.management] +=
+            (u128::from(supervisor.replicas) + 2).max(supervisor_copies + 1);
+        addresses[networks.workload] += supervisor_copies;
+        addresses[networks.load_balancer] += 1;
     }
     for (c, cluster) in inventory.clusters.iter().enumerate() {
         if inventory

@@ -14,13 +14,12 @@ pub struct IpAddresses;
 pub fn network_use(compiler: &Compiler) -> Vec<Expression> {
     let inventory: &Inventory = compiler.inventory;
     let mut used = vec![Expression::from(0.0); inventory.networks.len()];
-    if let (Some([management, workload, load_balancer]), Some(supervisor)) =
-        (inventory.supervisor_networks, inventory.supervisor.as_ref())
-    {
+    if let Some(supervisor) = &inventory.supervisor {
+        let networks = supervisor.networks;
         let runs = compiler.supervisor();
-        used[management] += runs.clone() * f64::from(supervisor.replicas + 2);
-        used[workload] += runs.clone() * f64::from(supervisor.replicas);
-        used[load_balancer] += runs;
+        used[networks.management] += runs.clone() * f64::from(supervisor.replicas + 2);
+        used[networks.workload] += runs.clone() * f64::from(supervisor.replicas);
+        used[networks.load_balancer] += runs;
     }
     for (block_index, block) in compiler.blocks.iter().enumerate() {
         let group = &inventory.groups[block.group];
