@@ -424,14 +424,14 @@ fn check(input: &str) -> i32 {
 }
 
 /// Parses `--what-if` arguments: `PATH=VALUE` or `@FILE` (a JSON merge patch).
-fn changes_of(arguments: &[String]) -> Result<Vec<model::what_if::Change>, Diagnostic> {
+fn changes_of(arguments: &[String]) -> Result<Vec<model::document::what_if::Change>, Diagnostic> {
     arguments
         .iter()
         .map(|argument| match argument.strip_prefix('@') {
             Some(file) => {
                 let bytes = read_input(file)?;
                 serde_json::from_slice(&bytes)
-                    .map(model::what_if::Change::MergePatch)
+                    .map(model::document::what_if::Change::MergePatch)
                     .map_err(|error| {
                         Diagnostic::input(
                             "--what-if",
@@ -442,7 +442,7 @@ fn changes_of(arguments: &[String]) -> Result<Vec<model::what_if::Change>, Diagn
                         )
                     })
             }
-            None => model::what_if::Change::parse_assignment(argument),
+            None => model::document::what_if::Change::parse_assignment(argument),
         })
         .collect()
 }
@@ -482,7 +482,7 @@ fn planned_inventory(bytes: &[u8], what_if: &[String]) -> Option<model::Inventor
         return Some(inventory);
     }
     let changes = changes_of(what_if).ok()?;
-    let changed = model::what_if::apply(&value, &changes).ok()?;
+    let changed = model::document::what_if::apply(&value, &changes).ok()?;
     model::load_value(&changed).ok()
 }
 

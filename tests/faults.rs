@@ -173,7 +173,7 @@ fn errors_are_capped_and_huge_documents_refused() {
     let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}"));
     let errors = report["diagnosis"].as_array().map_or(0, Vec::len);
     assert_eq!(errors, vksplan::model::MAX_REPORTED_ERRORS + 1);
-    let huge = vec![b' '; vksplan::model::json::MAX_DOCUMENT_BYTES + 1];
+    let huge = vec![b' '; vksplan::model::document::MAX_DOCUMENT_BYTES + 1];
     let output = with_stdin(&["check", "-"], &huge);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("at most"));

@@ -13,9 +13,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     };
     let changes: Vec<_> = text
         .lines()
-        .filter_map(|line| vksplan::model::what_if::Change::parse_assignment(line).ok())
+        .filter_map(|line| vksplan::model::document::what_if::Change::parse_assignment(line).ok())
         .collect();
-    if let Ok(changed) = vksplan::model::what_if::apply(&document, &changes) {
+    if let Ok(changed) = vksplan::model::document::what_if::apply(&document, &changes) {
         let _ = vksplan::model::load_value(&changed);
     }
 });

@@ -26,7 +26,7 @@ mod read;
 pub use read::Source;
 
 use serde_json::Value;
-use vksplan_model::what_if::Change;
+use vksplan_model::document::what_if::Change;
 
 /// Something the import could not use, or could not read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,7 +79,7 @@ pub fn import(files: &[(String, Vec<u8>)], changes: &[Change]) -> Imported {
     }
     let (mut document, more) = build::build(&sources);
     reports.extend(more);
-    match vksplan_model::what_if::apply(&document, changes) {
+    match vksplan_model::document::what_if::apply(&document, changes) {
         Ok(changed) => document = changed,
         Err(errors) => reports.extend(errors.into_iter().map(|e| Report {
             file: "--set/--overlay".into(),

@@ -2,11 +2,11 @@
 //! one change of it ([`Change`]) and a host a fix adds ([`AddedHost`]). Their `Display` is the
 //! `--what-if` assignment that makes the change (`namespaces.apps.limits.memory=65536`), and
 //! [`Change::what_if`] / [`AddedHost::what_if`] give the same change as a
-//! [`crate::what_if::Change`] without going through text. How they read in English is the
+//! [`crate::document::what_if::Change`] without going through text. How they read in English is the
 //! solver's (its `diagnosis::describe`). They live in the model, the vocabulary the solver's
 //! diagnosis and its independent verifier share, so that neither imports the other.
 
-use crate::what_if;
+use crate::document::what_if;
 use crate::{Constraint, Inventory, Layer};
 use serde_json::Value;
 use std::fmt;

@@ -55,30 +55,6 @@ pub use inventory::{Group, GroupKind, Inventory};
 pub use plan::{Plan, Status};
 pub use resolve::is_valid_name;
 
-/// The input document's types, at their path of the flat layout (other crates use
-/// `topology::RuleKind` and `topology::ObjectiveKind`); they live in [`document`].
-pub mod topology {
-    pub use crate::document::{
-        Cluster, Host, Namespace, Network, NetworkKind, NodePool, ObjectiveKind, Policy, Rule,
-        RuleKind, ServiceVm, StoragePolicy, Supervisor, SupervisorSize, Topology, Upgrade, VmClass,
-    };
-}
-
-/// Quantities, at their path of the flat layout; they live in [`document`].
-pub mod quantity {
-    pub use crate::document::{mib_value, serialize_mib, serialize_opt_mib, Bytes, MAX_BYTES, MIB};
-}
-
-/// The size cap on a document, at its path of the flat layout; it lives in [`document`].
-pub mod json {
-    pub use crate::document::MAX_DOCUMENT_BYTES;
-}
-
-/// What-if changes, at their path of the flat layout; they live in [`document`].
-pub mod what_if {
-    pub use crate::document::{apply, merge_patch, Change};
-}
-
 /// The most errors one validation reports: the first ones, then one entry that counts the
 /// rest (a document of 500,000 mistakes would otherwise print more than it holds).
 pub const MAX_REPORTED_ERRORS: usize = 1_000;

@@ -79,13 +79,13 @@ fn plan_with_fix(
     Ok(plan)
 }
 
-/// Plans a document with `changes` applied (see [`model::what_if`]) and reports in the plan's
+/// Plans a document with `changes` applied (see [`model::document::what_if`]) and reports in the plan's
 /// `what_if` block how it differs from the plan of the document as it is: status, admissions,
 /// objective, VMs that change host, upgrade waves. A changed document that is still stuck gets
 /// its cheapest fix, as [`plan_bytes`] gives.
 pub fn plan_what_if(
     document: &[u8],
-    changes: &[model::what_if::Change],
+    changes: &[model::document::what_if::Change],
     options: &Options,
 ) -> Result<Plan, SolverError> {
     let started = Instant::now();
@@ -93,7 +93,7 @@ pub fn plan_what_if(
         Ok(loaded) => loaded,
         Err(invalid) => return Ok(Plan::invalid(invalid)),
     };
-    let changed = match model::what_if::apply(&value, changes) {
+    let changed = match model::document::what_if::apply(&value, changes) {
         Ok(changed) => changed,
         Err(errors) => return Ok(Plan::without_placement(Status::Invalid, errors)),
     };
@@ -130,7 +130,7 @@ pub fn plan_what_if(
 }
 
 /// The what-if block: the changes, both plans in brief, and what differs.
-fn difference(before: &Plan, after: &Plan, changes: &[model::what_if::Change]) -> WhatIf {
+fn difference(before: &Plan, after: &Plan, changes: &[model::document::what_if::Change]) -> WhatIf {
     let not_in = |list: &[String], other: &[String]| -> Vec<String> {
         list.iter()
             .filter(|u| !other.contains(u))
@@ -163,7 +163,7 @@ fn difference(before: &Plan, after: &Plan, changes: &[model::what_if::Change]) -
     WhatIf {
         changes: changes
             .iter()
-            .map(model::what_if::Change::describe)
+            .map(model::document::what_if::Change::describe)
             .collect(),
         before: summary(before),
         after: summary(after),

@@ -8,7 +8,7 @@ mod common;
 
 use proptest::prelude::*;
 use serde_json::{json, Value};
-use vksplan_model::topology::ObjectiveKind;
+use vksplan_model::document::ObjectiveKind;
 use vksplan_model::VmId;
 use vksplan_model::{HostId, IdVec};
 use vksplan_model::{Inventory, Status};

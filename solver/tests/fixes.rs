@@ -6,7 +6,7 @@
 
 mod common;
 
-use vksplan_model::what_if::Change;
+use vksplan_model::document::what_if::Change;
 use vksplan_model::{Constraint, Status};
 use vksplan_solver::Options;
 

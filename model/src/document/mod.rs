@@ -8,7 +8,7 @@
 //! - `quantity` and `version`: its scalar values, memory and storage quantities ([`Bytes`])
 //!   and Kubernetes versions ([`Version`]);
 //! - `glob`: the patterns its rules select VMs and hosts with;
-//! - `what_if`: the changes `--what-if` and the fix search make to a document ([`Change`]),
+//! - [`what_if`]: the changes `--what-if` and the fix search make to a document ([`what_if::Change`]),
 //!   on the JSON itself, so that a changed document is read like any other.
 //!
 //! What it means (references resolved, VM slots derived) is the resolver's, into an
@@ -21,7 +21,7 @@ mod json;
 mod quantity;
 mod topology;
 mod version;
-mod what_if;
+pub mod what_if;
 
 pub use glob::Glob;
 pub use json::MAX_DOCUMENT_BYTES;
@@ -31,7 +31,6 @@ pub use topology::{
     RuleKind, ServiceVm, StoragePolicy, Supervisor, SupervisorSize, Topology, Upgrade, VmClass,
 };
 pub use version::Version;
-pub use what_if::{apply, merge_patch, Change};
 
 pub(crate) use decode::{Errors, Path};
 pub(crate) use json::parse;

@@ -4,9 +4,9 @@
 
 use super::verify::Alive;
 use std::collections::BTreeMap;
+use vksplan_model::document::mib_value;
 use vksplan_model::inventory::GroupKind;
 use vksplan_model::plan::{HostUsage, NamespaceUsage, NetworkUsage, StorageUsage, Usage};
-use vksplan_model::quantity::mib_value;
 use vksplan_model::{Bytes, Inventory};
 
 /// Sums per host, namespace, network and storage policy.

@@ -63,7 +63,7 @@ impl Step {
     }
 
     /// Its `--what-if` changes, in order.
-    fn what_if(&self) -> Vec<model::what_if::Change> {
+    fn what_if(&self) -> Vec<model::document::what_if::Change> {
         match self {
             Step::AddHosts { hosts, .. } => hosts.iter().map(AddedHost::what_if).collect(),
             Step::Raise(raise) => vec![raise.change().what_if()],
@@ -210,8 +210,9 @@ pub fn cheapest_fix(
 /// The document with `changes` applied, validated; `None` if a change does not apply or the
 /// result is invalid.
 fn changed_inventory(document: &serde_json::Value, changes: &[Step]) -> Option<model::Inventory> {
-    let assignments: Vec<model::what_if::Change> = changes.iter().flat_map(Step::what_if).collect();
-    let changed = model::what_if::apply(document, &assignments).ok()?;
+    let assignments: Vec<model::document::what_if::Change> =
+        changes.iter().flat_map(Step::what_if).collect();
+    let changed = model::document::what_if::apply(document, &assignments).ok()?;
     model::load_value(&changed).ok()
 }
 

@@ -344,7 +344,7 @@ impl<'a> Compiler<'a> {
         }
         for rule in block.rules.iter().map(|r| &inventory.rules[*r]) {
             if rule.must
-                && rule.kind == vksplan_model::topology::RuleKind::VmHost
+                && rule.kind == vksplan_model::document::RuleKind::VmHost
                 && rule.hosts.contains(&HostId::new(host)) != rule.run_on
             {
                 owners.extend(Owner::new(

@@ -3,7 +3,7 @@
 
 use super::Compiler;
 use crate::check::verify::Assignment;
-use vksplan_model::topology::RuleKind;
+use vksplan_model::document::RuleKind;
 use vksplan_model::UnitId;
 use vksplan_model::{HostId, VmId};
 

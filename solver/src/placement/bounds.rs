@@ -29,8 +29,8 @@
 use super::levels::Levels;
 use super::score::Ratio;
 use std::collections::BTreeMap;
+use vksplan_model::document::RuleKind;
 use vksplan_model::inventory::GroupKind;
-use vksplan_model::topology::RuleKind;
 use vksplan_model::Inventory;
 use vksplan_model::{GroupId, HostId, VmId};
 

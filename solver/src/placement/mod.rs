@@ -24,8 +24,8 @@ use crate::Options;
 use blocks::{blocks, Block};
 use good_lp::Expression;
 use std::time::{Duration, Instant};
+use vksplan_model::document::ObjectiveKind;
 use vksplan_model::plan::{Stats, StepStats};
-use vksplan_model::topology::ObjectiveKind;
 use vksplan_model::Inventory;
 use vksplan_model::{GroupId, HostId};
 

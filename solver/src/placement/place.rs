@@ -262,8 +262,8 @@ fn build_plan(
         .filter_map(|(unit, _)| unit.priority.map(u64::from))
         .sum();
     let step4_value = match inventory.policy.objective {
-        vksplan_model::topology::ObjectiveKind::Balance => report.max_utilization,
-        vksplan_model::topology::ObjectiveKind::Consolidate => report.cost,
+        vksplan_model::document::ObjectiveKind::Balance => report.max_utilization,
+        vksplan_model::document::ObjectiveKind::Consolidate => report.cost,
     };
     let bound = step4_bound.map_or(0.0, |bound| bound.clamp(0.0, step4_value));
     let gap = if step4_value <= 0.0 {

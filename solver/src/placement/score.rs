@@ -4,7 +4,7 @@
 
 use crate::check::verify::{verify, Assignment, Report};
 use std::cmp::Ordering;
-use vksplan_model::topology::ObjectiveKind;
+use vksplan_model::document::ObjectiveKind;
 use vksplan_model::Inventory;
 
 /// A non-negative fraction `numerator / denominator` (denominator > 0), compared exactly.

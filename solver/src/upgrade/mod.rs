@@ -558,7 +558,7 @@ impl Loads {
         let group_index = inventory.vms[VmId::new(vm)].group;
         let group = &inventory.groups[group_index];
         for rule_index in &rules_of[vm] {
-            if inventory.rules[*rule_index].kind != vksplan_model::topology::RuleKind::VmHost {
+            if inventory.rules[*rule_index].kind != vksplan_model::document::RuleKind::VmHost {
                 self.rules.entry((*rule_index, host)).or_default().push(vm);
             }
         }
@@ -636,9 +636,9 @@ impl Loads {
             let others_here = *rule_host == host && members.iter().any(|v| *v != vm);
             let elsewhere = *rule_host != host && !members.is_empty();
             let breaks = match rule.kind {
-                vksplan_model::topology::RuleKind::Separate => others_here,
-                vksplan_model::topology::RuleKind::Together => elsewhere,
-                vksplan_model::topology::RuleKind::VmHost => false,
+                vksplan_model::document::RuleKind::Separate => others_here,
+                vksplan_model::document::RuleKind::Together => elsewhere,
+                vksplan_model::document::RuleKind::VmHost => false,
             };
             if breaks {
                 if let Some(d) = over(planner, Layer::Rule, &rule.name, Constraint::Rules) {
@@ -965,7 +965,7 @@ impl Loads {
             }
         }
         for rule in planner.rules_of[vm].iter().map(|r| &inventory.rules[*r]) {
-            if rule.kind == vksplan_model::topology::RuleKind::VmHost
+            if rule.kind == vksplan_model::document::RuleKind::VmHost
                 && rule.hosts.contains(&HostId::new(host)) != rule.run_on
             {
                 if let Some(d) = refuse(

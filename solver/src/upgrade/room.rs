@@ -23,8 +23,8 @@ use crate::upgrade::stuck::Need;
 use crate::Options;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
+use vksplan_model::document::RuleKind;
 use vksplan_model::inventory::{GroupKind, RuleSpec, VmSlot};
-use vksplan_model::topology::RuleKind;
 use vksplan_model::{Constraint, Diagnostic, Inventory, Layer};
 use vksplan_model::{GroupId, HostId, VmId};
 

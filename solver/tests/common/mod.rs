@@ -49,10 +49,10 @@ pub fn cheapest_fix(plan: &vksplan_model::Plan) -> Vec<String> {
 
 /// Whether the document with `fix` applied plans everything it must.
 pub fn fits_with(document: &serde_json::Value, fix: &[String]) -> bool {
-    let changes: Vec<vksplan_model::what_if::Change> = fix
+    let changes: Vec<vksplan_model::document::what_if::Change> = fix
         .iter()
         .map(|f| {
-            vksplan_model::what_if::Change::parse_assignment(f)
+            vksplan_model::document::what_if::Change::parse_assignment(f)
                 .unwrap_or_else(|e| panic!("bad fix {f}: {e}"))
         })
         .collect();

@@ -2,8 +2,8 @@
 //! summed from the copies directly, in integers.
 
 use std::collections::{BTreeMap, BTreeSet};
+use vksplan_model::document::RuleKind;
 use vksplan_model::inventory::GroupKind;
-use vksplan_model::topology::RuleKind;
 use vksplan_model::Inventory;
 use vksplan_model::{GroupId, HostId, VmId};
 

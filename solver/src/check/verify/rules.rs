@@ -5,7 +5,7 @@
 use super::anti_affinity::shared_hosts;
 use super::{ByGroup, Copy};
 use std::collections::BTreeSet;
-use vksplan_model::topology::RuleKind;
+use vksplan_model::document::RuleKind;
 use vksplan_model::{Constraint, Diagnostic, HostId, Inventory, Layer};
 
 /// Every rule over the live copies of its VMs: the hard ones broken go to `violations`, the

@@ -11,7 +11,7 @@ use crate::mip::{gib, Compiler, Family, FamilyStats, Hint, Level};
 use crate::placement::StepKind;
 use good_lp::{variable, Expression};
 use std::collections::BTreeMap;
-use vksplan_model::topology::ObjectiveKind;
+use vksplan_model::document::ObjectiveKind;
 use vksplan_model::GroupKind;
 use vksplan_model::{GroupId, HostId};
 

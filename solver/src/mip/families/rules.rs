@@ -6,7 +6,7 @@
 use crate::mip::{Compiler, Family, FamilyStats, Hint, Owner};
 use good_lp::{variable, Expression};
 use std::collections::BTreeMap;
-use vksplan_model::topology::RuleKind;
+use vksplan_model::document::RuleKind;
 use vksplan_model::HostId;
 use vksplan_model::{Constraint, Layer};
 

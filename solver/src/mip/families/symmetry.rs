@@ -22,7 +22,7 @@ impl Family for Symmetry {
         for rule in inventory
             .rules
             .iter()
-            .filter(|r| r.kind == vksplan_model::topology::RuleKind::VmHost)
+            .filter(|r| r.kind == vksplan_model::document::RuleKind::VmHost)
         {
             for host in &rule.hosts {
                 named[host.index()] = true;

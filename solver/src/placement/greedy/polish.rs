@@ -419,7 +419,7 @@ mod tests {
         let mut inventory = spread_out();
         inventory.rules.push(vksplan_model::inventory::RuleSpec {
             name: "apart".to_string(),
-            kind: vksplan_model::topology::RuleKind::Separate,
+            kind: vksplan_model::document::RuleKind::Separate,
             vms: vec![VmId::new(0), VmId::new(1)],
             hosts: Vec::new(),
             must: true,

@@ -4,8 +4,8 @@
 
 use crate::check::verify::Assignment;
 use std::collections::HashMap;
+use vksplan_model::document::RuleKind;
 use vksplan_model::inventory::GroupKind;
-use vksplan_model::topology::RuleKind;
 use vksplan_model::Inventory;
 use vksplan_model::{HostId, IdVec, UnitId, VmId};
 
