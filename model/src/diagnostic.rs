@@ -161,6 +161,8 @@ constraints! {
     CheapestFix => "cheapest_fix",
     /// The solver's time limit.
     TimeLimit => "time_limit",
+    /// A name a replayed action gives that the platform does not have.
+    UnknownName => "unknown",
 }
 
 impl fmt::Display for Constraint {

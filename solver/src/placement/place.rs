@@ -99,7 +99,7 @@ pub fn plan(inventory: &Inventory, options: &Options) -> Result<Plan, SolverErro
                     vksplan_model::Diagnostic::new(
                         vksplan_model::Layer::Infrastructure,
                         &finding.subject,
-                        vksplan_model::Constraint::parse(finding.rule),
+                        finding.rule,
                         format!("wave {}: {}", finding.wave, finding.message),
                         "a bug in the upgrade planner: report it",
                     )

@@ -10,7 +10,7 @@ use rules::{section3, Copy};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use vksplan_model::inventory::GroupKind;
 use vksplan_model::plan::Action;
-use vksplan_model::Inventory;
+use vksplan_model::{Constraint, Inventory};
 use vksplan_model::{GroupId, HostId, VmId};
 use vksplan_model::{IdVec, UnitId};
 
@@ -19,8 +19,8 @@ use vksplan_model::{IdVec, UnitId};
 pub struct Finding {
     /// Wave, 1-based (0: the sequence as a whole).
     pub wave: usize,
-    /// The rule (`host_vcpus`, `anti_affinity`, `max_surge`, `order`...).
-    pub rule: &'static str,
+    /// The rule broken (`HostVcpus`, `AntiAffinity`, `MaxSurge`, `PhaseOrder`...).
+    pub rule: Constraint,
     /// What it concerns.
     pub subject: String,
     /// What happened.
@@ -71,7 +71,7 @@ pub struct Replay<'a> {
     maintenance: Vec<bool>,
     entered: Vec<Option<usize>>,
     exited: Vec<Option<usize>>,
-    tolerated: BTreeSet<(&'static str, String)>,
+    tolerated: BTreeSet<(Constraint, String)>,
     waves: usize,
     /// VM and host indices by name (shared by the clones of a search).
     names: std::sync::Arc<Names>,
@@ -230,7 +230,7 @@ impl<'a> Replay<'a> {
         for &host in exits {
             if self.entered[host].is_none() || self.exited[host].is_some() {
                 notes.note(
-                    "maintenance",
+                    Constraint::Maintenance,
                     &self.inventory.hosts[HostId::new(host)].name,
                     "exits maintenance it did not enter".into(),
                 );
@@ -245,14 +245,14 @@ impl<'a> Replay<'a> {
         for (vm, host) in creates {
             let name = &self.inventory.vms[VmId::new(*vm)].name;
             if !self.rolled[*vm] {
-                notes.note("roll", name, "created but not rolled".into());
+                notes.note(Constraint::Roll, name, "created but not rolled".into());
             }
             if self.slots[*vm].created.is_some() {
-                notes.note("roll", name, "created twice".into());
+                notes.note(Constraint::Roll, name, "created twice".into());
             }
             if self.maintenance[*host] {
                 notes.note(
-                    "maintenance",
+                    Constraint::Maintenance,
                     name,
                     "created on a host in maintenance".into(),
                 );
@@ -279,19 +279,23 @@ impl<'a> Replay<'a> {
                 .collect();
             if live.len() != 1 {
                 notes.note(
-                    "migrate",
+                    Constraint::Migrate,
                     name,
                     format!("migrates with {} live copies", live.len()),
                 );
                 continue;
             }
             if moving.contains_key(vm) {
-                notes.note("migrate", name, "migrates twice in one wave".into());
+                notes.note(
+                    Constraint::Migrate,
+                    name,
+                    "migrates twice in one wave".into(),
+                );
                 continue;
             }
             if self.maintenance[*to] || live[0] == *to {
                 notes.note(
-                    "migrate",
+                    Constraint::Migrate,
                     name,
                     "migrates to a host in maintenance or to its own host".into(),
                 );
@@ -321,7 +325,7 @@ impl<'a> Replay<'a> {
         for (rule, subject, message) in
             section3(inventory, &peak, &self.maintenance, &self.admitted)
         {
-            if !self.tolerated.contains(&(rule, subject.clone())) {
+            if !self.tolerated.contains(&(rule.clone(), subject.clone())) {
                 notes.note(rule, &subject, format!("at the peak: {message}"));
             }
         }
@@ -338,7 +342,7 @@ impl<'a> Replay<'a> {
             if let GroupKind::NodePool { cluster, .. } = inventory.groups[*group].kind {
                 if *count > inventory.clusters[cluster].max_surge {
                     notes.note(
-                        "max_surge",
+                        Constraint::MaxSurge,
                         &inventory.groups[*group].name,
                         format!("{count} slots with two copies"),
                     );
@@ -360,14 +364,14 @@ impl<'a> Replay<'a> {
             let name = &self.inventory.vms[VmId::new(*vm)].name;
             if !self.rolled[*vm] || slots[*vm].deleted.is_some() || slots[*vm].old.is_none() {
                 notes.note(
-                    "roll",
+                    Constraint::Roll,
                     name,
                     "deleted twice, without an old copy, or not rolled".into(),
                 );
                 continue;
             }
             if moving.contains_key(vm) {
-                notes.note("roll", name, "deleted while it migrates".into());
+                notes.note(Constraint::Roll, name, "deleted while it migrates".into());
                 continue;
             }
             slots[*vm].old = None;
@@ -390,7 +394,7 @@ impl<'a> Replay<'a> {
             let name = &inventory.hosts[HostId::new(host)].name;
             if !self.to_patch.contains(&host) || self.entered[host].is_some() {
                 notes.note(
-                    "maintenance",
+                    Constraint::Maintenance,
                     name,
                     "enters maintenance twice or is not to be patched".into(),
                 );
@@ -400,7 +404,11 @@ impl<'a> Replay<'a> {
                 .iter()
                 .any(|s| s.old == Some(host) || s.new == Some(host))
             {
-                notes.note("maintenance", name, "enters maintenance holding VMs".into());
+                notes.note(
+                    Constraint::Maintenance,
+                    name,
+                    "enters maintenance holding VMs".into(),
+                );
             }
             self.maintenance[host] = true;
             self.entered[host] = Some(notes.wave);
@@ -410,7 +418,7 @@ impl<'a> Replay<'a> {
             .count();
         if down > self.max_in_maintenance {
             notes.note(
-                "maintenance",
+                Constraint::Maintenance,
                 "hosts",
                 format!("{down} hosts in maintenance at once"),
             );
@@ -427,7 +435,7 @@ impl<'a> Replay<'a> {
             &self.maintenance,
             &self.admitted,
         ) {
-            if !self.tolerated.contains(&(rule, subject.clone())) {
+            if !self.tolerated.contains(&(rule.clone(), subject.clone())) {
                 notes.note(rule, &subject, format!("at the end: {message}"));
             }
         }
@@ -444,14 +452,14 @@ impl<'a> Replay<'a> {
                 GroupKind::NodePool { cluster, .. } => {
                     if *count > inventory.clusters[cluster].max_unavailable {
                         notes.note(
-                            "max_unavailable",
+                            Constraint::MaxUnavailable,
                             &inventory.groups[*group].name,
                             format!("{count} slots unavailable"),
                         );
                     }
                 }
                 _ => notes.note(
-                    "control_plane_roll",
+                    Constraint::ControlPlaneRoll,
                     &inventory.groups[*group].name,
                     "a control-plane slot is unavailable".into(),
                 ),
@@ -482,7 +490,7 @@ impl<'a> Replay<'a> {
                     let deleted_now = slots[vm].deleted == Some(number);
                     if created_now != deleted_now {
                         notes.note(
-                            "control_plane_roll",
+                            Constraint::ControlPlaneRoll,
                             &inventory.vms[VmId::new(vm)].name,
                             "not created and deleted in one wave".into(),
                         );
@@ -504,7 +512,7 @@ impl<'a> Replay<'a> {
                         });
                     if !control_plane_done {
                         notes.note(
-                            "control_plane_first",
+                            Constraint::ControlPlaneFirst,
                             &inventory.clusters[cluster].name,
                             "a pool rolls before the control plane is done".into(),
                         );
@@ -516,7 +524,7 @@ impl<'a> Replay<'a> {
         for (group, count) in control_plane_slots {
             if count > 1 {
                 notes.note(
-                    "control_plane_roll",
+                    Constraint::ControlPlaneRoll,
                     &inventory.groups[GroupId::new(group)].name,
                     format!("{count} control-plane slots in one wave"),
                 );
@@ -540,7 +548,7 @@ impl<'a> Replay<'a> {
             if rolled[vm] && (slot.created.is_none() || slot.deleted.is_none()) {
                 findings.push(Finding {
                     wave: 0,
-                    rule: "roll",
+                    rule: Constraint::Roll,
                     subject: inventory.vms[VmId::new(vm)].name.clone(),
                     message: "never created or never deleted".into(),
                 });
@@ -550,7 +558,7 @@ impl<'a> Replay<'a> {
             if entered[*host].is_none() || exited[*host].is_none() {
                 findings.push(Finding {
                     wave: 0,
-                    rule: "maintenance",
+                    rule: Constraint::Maintenance,
                     subject: inventory.hosts[HostId::new(*host)].name.clone(),
                     message: "never put into maintenance or never brought back".into(),
                 });
@@ -570,7 +578,7 @@ struct Notes {
 
 impl Notes {
     /// Notes that the wave breaks `rule` for `subject`.
-    fn note(&mut self, rule: &'static str, subject: &str, message: String) {
+    fn note(&mut self, rule: Constraint, subject: &str, message: String) {
         self.findings.push(Finding {
             wave: self.wave,
             rule,
@@ -608,11 +616,11 @@ struct Phases {
 
 /// Sorts a wave's actions into their phases by the names they give; (rule, subject, message)
 /// for actions out of phase order and for names that do not exist.
-fn phases(wave: &[Action], names: &Names) -> (Phases, Vec<(&'static str, String, String)>) {
+fn phases(wave: &[Action], names: &Names) -> (Phases, Vec<(Constraint, String, String)>) {
     let vm = |name: &str| names.0.get(name).copied();
     let host = |name: &str| names.1.get(name).copied();
     let mut problems = Vec::new();
-    let mut note = |rule: &'static str, subject: &str, message: String| {
+    let mut note = |rule: Constraint, subject: &str, message: String| {
         problems.push((rule, subject.to_string(), message));
     };
     // Actions are listed in phase order.
@@ -624,7 +632,7 @@ fn phases(wave: &[Action], names: &Names) -> (Phases, Vec<(&'static str, String,
     };
     if wave.windows(2).any(|w| phase(&w[0]) > phase(&w[1])) {
         note(
-            "phase_order",
+            Constraint::PhaseOrder,
             "upgrade",
             "actions are not in phase order".into(),
         );
@@ -640,23 +648,31 @@ fn phases(wave: &[Action], names: &Names) -> (Phases, Vec<(&'static str, String,
         match action {
             Action::ExitMaintenance { host: h } => match host(h) {
                 Some(h) => phases.exits.push(h),
-                None => note("unknown", h, format!("no host `{h}`")),
+                None => note(Constraint::UnknownName, h, format!("no host `{h}`")),
             },
             Action::Create { vm: v, host: h } => match (vm(v), host(h)) {
                 (Some(v), Some(h)) => phases.creates.push((v, h)),
-                _ => note("unknown", v, format!("no VM `{v}` or host `{h}`")),
+                _ => note(
+                    Constraint::UnknownName,
+                    v,
+                    format!("no VM `{v}` or host `{h}`"),
+                ),
             },
             Action::Migrate { vm: v, to } => match (vm(v), host(to)) {
                 (Some(v), Some(h)) => phases.migrations.push((v, h)),
-                _ => note("unknown", v, format!("no VM `{v}` or host `{to}`")),
+                _ => note(
+                    Constraint::UnknownName,
+                    v,
+                    format!("no VM `{v}` or host `{to}`"),
+                ),
             },
             Action::Delete { vm: v } => match vm(v) {
                 Some(v) => phases.deletes.push(v),
-                None => note("unknown", v, format!("no VM `{v}`")),
+                None => note(Constraint::UnknownName, v, format!("no VM `{v}`")),
             },
             Action::EnterMaintenance { host: h } => match host(h) {
                 Some(h) => phases.enters.push(h),
-                None => note("unknown", h, format!("no host `{h}`")),
+                None => note(Constraint::UnknownName, h, format!("no host `{h}`")),
             },
         }
     }

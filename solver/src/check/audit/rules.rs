@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use vksplan_model::document::RuleKind;
 use vksplan_model::inventory::GroupKind;
-use vksplan_model::Inventory;
+use vksplan_model::{Constraint, Inventory};
 use vksplan_model::{GroupId, HostId, VmId};
 
 /// A live copy of a VM on a host. `counted`: whether it counts for namespace limits,
@@ -21,7 +21,7 @@ fn hosts_and_admission(
     inventory: &Inventory,
     copies: &[Copy],
     maintenance: &[bool],
-    broken: &mut Vec<(&'static str, String, String)>,
+    broken: &mut Vec<(Constraint, String, String)>,
 ) {
     let group = |vm: usize| &inventory.groups[inventory.vms[VmId::new(vm)].group];
     let hosts = inventory.hosts.len();
@@ -49,35 +49,35 @@ fn hosts_and_admission(
         let name = || host.name.clone();
         if maintenance[h] && on_host[h] > 0 {
             broken.push((
-                "maintenance",
+                Constraint::Maintenance,
                 name(),
                 format!("`{}` is in maintenance and holds VMs", host.name),
             ));
         }
         if vcpus[h] > u128::from(host.vcpu_limit) {
             broken.push((
-                "host_vcpus",
+                Constraint::HostVcpus,
                 name(),
                 format!("{} vCPUs on `{}`", vcpus[h], host.name),
             ));
         }
         if memory[h] > u128::from(host.memory_limit.0) {
             broken.push((
-                "host_memory",
+                Constraint::HostMemory,
                 name(),
                 format!("memory over the limit on `{}`", host.name),
             ));
         }
         if reserved_vcpus[h] > u128::from(host.cpu_cores) {
             broken.push((
-                "host_reserved_vcpus",
+                Constraint::HostReservedVcpus,
                 name(),
                 format!("reserved vCPUs over the cores of `{}`", host.name),
             ));
         }
         if reserved_memory[h] > u128::from(host.memory.0) {
             broken.push((
-                "host_reserved_memory",
+                Constraint::HostReservedMemory,
                 name(),
                 format!("reserved memory over `{}`", host.name),
             ));
@@ -86,7 +86,7 @@ fn hosts_and_admission(
     for ((h, device), used) in &devices {
         if *used > u128::from(inventory.hosts[HostId::new(*h)].device_count(device)) {
             broken.push((
-                "devices",
+                Constraint::Devices,
                 inventory.hosts[HostId::new(*h)].name.clone(),
                 format!(
                     "{used} `{device}` on `{}`",
@@ -122,7 +122,7 @@ fn hosts_and_admission(
         };
         if over(cpu, cores) || over(mem, total_memory) {
             broken.push((
-                "ha_admission",
+                Constraint::HaAdmission,
                 "hosts".to_string(),
                 "reserved capacity beyond what HA admission allows".into(),
             ));
@@ -134,7 +134,7 @@ fn hosts_and_admission(
 fn anti_affinity_and_zones(
     inventory: &Inventory,
     copies: &[Copy],
-    broken: &mut Vec<(&'static str, String, String)>,
+    broken: &mut Vec<(Constraint, String, String)>,
 ) {
     // Control-plane anti-affinity (two copies of one slot may share) and pool zones.
     let mut slots_on: BTreeMap<(usize, usize), BTreeSet<usize>> = BTreeMap::new();
@@ -163,7 +163,7 @@ fn anti_affinity_and_zones(
         {
             if inventory.hosts[HostId::new(copy.host)].zone != Some(zone) {
                 broken.push((
-                    "zone_pinning",
+                    Constraint::ZonePinning,
                     g.name.clone(),
                     format!(
                         "`{}` outside its zone",
@@ -176,7 +176,7 @@ fn anti_affinity_and_zones(
     for ((g, _), slots) in slots_on.iter().chain(&slots_in_zone) {
         if slots.len() > 1 {
             broken.push((
-                "anti_affinity",
+                Constraint::AntiAffinity,
                 inventory.groups[GroupId::new(*g)].name.clone(),
                 format!(
                     "control-plane VMs of `{}` share a host or zone",
@@ -192,7 +192,7 @@ fn limits_and_pools(
     inventory: &Inventory,
     copies: &[Copy],
     admitted: &[bool],
-    broken: &mut Vec<(&'static str, String, String)>,
+    broken: &mut Vec<(Constraint, String, String)>,
 ) {
     let group = |vm: usize| &inventory.groups[inventory.vms[VmId::new(vm)].group];
     // Namespace limits (per zone thirds in a 3-zone Supervisor), storage, addresses.
@@ -230,7 +230,7 @@ fn limits_and_pools(
         if let Some(limit) = spec.cpu_mhz_limit {
             if ns_vcpus[ns] * mhz > u128::from(limit) {
                 broken.push((
-                    "cpu_limit",
+                    Constraint::CpuLimit,
                     spec.name.clone(),
                     format!("`{}` over its CPU limit", spec.name),
                 ));
@@ -239,7 +239,7 @@ fn limits_and_pools(
         if let Some(limit) = spec.memory_limit {
             if ns_memory[ns] > u128::from(limit.0) {
                 broken.push((
-                    "memory_limit",
+                    Constraint::MemoryLimit,
                     spec.name.clone(),
                     format!("`{}` over its memory limit", spec.name),
                 ));
@@ -255,7 +255,7 @@ fn limits_and_pools(
                     .is_some_and(|l| 3 * cpu * mhz > u128::from(l))
                 {
                     broken.push((
-                        "cpu_limit",
+                        Constraint::CpuLimit,
                         spec.name.clone(),
                         format!(
                             "`{}` over a third of its CPU limit in zone `{}`",
@@ -265,7 +265,7 @@ fn limits_and_pools(
                 }
                 if spec.memory_limit.is_some_and(|l| 3 * mem > u128::from(l.0)) {
                     broken.push((
-                        "memory_limit",
+                        Constraint::MemoryLimit,
                         spec.name.clone(),
                         format!(
                             "`{}` over a third of its memory limit in zone `{}`",
@@ -279,7 +279,7 @@ fn limits_and_pools(
             if let Some(limit) = limit {
                 if ns_storage.get(&(ns, policy)).copied().unwrap_or(0) > u128::from(limit.0) {
                     broken.push((
-                        "storage_limit",
+                        Constraint::StorageLimit,
                         spec.name.clone(),
                         format!("`{}` over its storage limit", spec.name),
                     ));
@@ -293,7 +293,7 @@ fn limits_and_pools(
             .is_some_and(|c| storage[policy] > u128::from(c.0))
         {
             broken.push((
-                "storage_capacity",
+                Constraint::StorageCapacity,
                 spec.name.clone(),
                 format!("`{}` over its capacity", spec.name),
             ));
@@ -320,7 +320,7 @@ fn limits_and_pools(
     for (n, network) in inventory.networks.iter().enumerate() {
         if addresses[n] > u128::from(network.ips) {
             broken.push((
-                "ip_addresses",
+                Constraint::IpAddresses,
                 network.name.clone(),
                 format!("`{}` needs {} addresses", network.name, addresses[n]),
             ));
@@ -334,7 +334,7 @@ pub fn section3(
     copies: &[Copy],
     maintenance: &[bool],
     admitted: &[bool],
-) -> Vec<(&'static str, String, String)> {
+) -> Vec<(Constraint, String, String)> {
     let mut broken = Vec::new();
 
     hosts_and_admission(inventory, copies, maintenance, &mut broken);
@@ -362,7 +362,7 @@ pub fn section3(
         };
         if !ok {
             broken.push((
-                "rules",
+                Constraint::Rules,
                 rule.name.clone(),
                 format!("rule `{}` broken", rule.name),
             ));
