@@ -94,10 +94,8 @@ fn today(inventory: &Inventory, quantity: Relaxable) -> f64 {
 pub fn cheapest_fix(inventory: &Inventory, budget: Duration) -> Outcome {
     let blocks = blocks(inventory);
     let mut compiler = Compiler::elastic(inventory, &blocks);
-    for family in families::all() {
-        if family.name() != "objective" {
-            family.emit(&mut compiler);
-        }
+    for family in families::constraints() {
+        family.emit(&mut compiler);
     }
     let slacks = compiler.slacks.clone().unwrap_or_default();
     let mut objective = Expression::from(0.0);

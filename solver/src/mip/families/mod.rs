@@ -17,6 +17,13 @@ use super::Family;
 
 /// Every family, in the order they are emitted. The objective family comes last.
 pub fn all() -> Vec<Box<dyn Family>> {
+    let mut all = constraints();
+    all.push(Box::new(objective::Objective));
+    all
+}
+
+/// The families that state what a valid placement is (every family but the objective's).
+pub fn constraints() -> Vec<Box<dyn Family>> {
     vec![
         Box::new(capacity::HostCapacity),
         Box::new(devices::Devices),
@@ -27,7 +34,6 @@ pub fn all() -> Vec<Box<dyn Family>> {
         Box::new(networks::IpAddresses),
         Box::new(rules::DrsRules),
         Box::new(symmetry::Symmetry),
-        Box::new(objective::Objective),
     ]
 }
 
