@@ -529,7 +529,7 @@ pub struct Held<'a> {
 /// over the choices of soft rules.
 pub fn spread_floor(inventory: &Inventory, all_admitted: bool, held: Option<Held<'_>>) -> u32 {
     let must = |rule: usize| inventory.rules[rule].must;
-    let plain = || pool_floors(inventory, all_admitted, &must).values().sum();
+    let plain = || even_floors(inventory, all_admitted, &must).values().sum();
     let Some(Held {
         stayings,
         migrations,
@@ -542,7 +542,7 @@ pub fn spread_floor(inventory: &Inventory, all_admitted: bool, held: Option<Held
         .iter()
         .map(|staying| {
             let binds = |rule: usize| must(rule) || staying.holds[rule];
-            let mut floors = pool_floors(inventory, all_admitted, &binds);
+            let mut floors = even_floors(inventory, all_admitted, &binds);
             staying.pool_floors(inventory, &mut floors, migrations, &staying.shed_at(level));
             staying
                 .spread_bound(inventory, &floors, migrations)
@@ -552,13 +552,23 @@ pub fn spread_floor(inventory: &Inventory, all_admitted: bool, held: Option<Held
         .unwrap_or_else(plain)
 }
 
-/// Per node pool (group index): `ceil(replicas / hosts it may use)` for pools surely
-/// admitted, else 0, where the hosts are those the rules that `binds` allow.
-fn pool_floors(
+/// Per node pool (group index), spread evenly: `ceil(replicas / hosts it may use)` for pools
+/// surely admitted, else 0, where the hosts are those the rules that `binds` allow.
+fn even_floors(
     inventory: &Inventory,
     all_admitted: bool,
     binds: &dyn Fn(usize) -> bool,
 ) -> BTreeMap<usize, u32> {
+    // Per VM, the `vm_host` rules that bind it: VMs of a pool with the same ones may use the
+    // same hosts, so one of each kind is asked (a pool's VMs are usually of one kind).
+    let mut rules_of: Vec<Vec<usize>> = vec![Vec::new(); inventory.vms.len()];
+    for (index, rule) in inventory.rules.iter().enumerate() {
+        if rule.kind == RuleKind::VmHost && binds(index) {
+            for vm in &rule.vms {
+                rules_of[vm.index()].push(index);
+            }
+        }
+    }
     let mut floors: BTreeMap<usize, u32> = BTreeMap::new();
     for (group_index, group) in inventory.groups.iter().enumerate() {
         if !matches!(group.kind, GroupKind::NodePool { .. }) || group.vms.is_empty() {
@@ -568,14 +578,31 @@ fn pool_floors(
             || inventory
                 .unit_of_group(GroupId::new(group_index))
                 .is_none_or(|unit| inventory.admission_units[unit].priority.is_none());
+        let mut kinds: Vec<VmId> = Vec::new();
+        for vm in &group.vms {
+            if !kinds
+                .iter()
+                .any(|seen| rules_of[seen.index()] == rules_of[vm.index()])
+            {
+                kinds.push(*vm);
+            }
+        }
+        let zone = match group.kind {
+            GroupKind::NodePool { zone, .. } => zone,
+            _ => None,
+        };
         let hosts = inventory
             .hosts
-            .ids()
-            .filter(|host| {
-                group
-                    .vms
-                    .iter()
-                    .any(|vm| may_stay(inventory, *vm, *host, binds))
+            .iter_enumerated()
+            .filter(|(host, spec)| {
+                !spec.maintenance
+                    && zone.is_none_or(|zone| spec.zone == Some(zone))
+                    && kinds.iter().any(|vm| {
+                        rules_of[vm.index()].iter().all(|rule| {
+                            let rule = &inventory.rules[*rule];
+                            rule.hosts.binary_search(host).is_ok() == rule.run_on
+                        })
+                    })
             })
             .count() as u32;
         let replicas = group.vms.len() as u32;

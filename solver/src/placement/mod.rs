@@ -140,6 +140,13 @@ struct Solve<'a> {
     holds: Vec<good_lp::Constraint>,
     /// The level balance holds (its capacities bound the load columns).
     held_level: Option<Ratio>,
+    /// What may stay today, per choice of soft rules, for (all admitted, soft rules broken).
+    #[allow(clippy::type_complexity)]
+    stayings: std::cell::RefCell<Option<((bool, Option<u32>), std::rc::Rc<Vec<bounds::Staying>>)>>,
+    /// The spread floor for (all admitted, soft rules broken, migrations, level) held.
+    #[allow(clippy::type_complexity)]
+    spread_floors:
+        std::cell::RefCell<Option<((bool, Option<u32>, Option<u32>, Option<Ratio>), u32)>>,
     /// A family is switched off (tests): no heuristics, the MIP alone.
     testing: bool,
     /// Set when a step found the placement infeasible.
@@ -253,6 +260,8 @@ pub fn place(inventory: &Inventory, options: &Options) -> Placed {
         testing,
         holds: Vec::new(),
         held_level: None,
+        stayings: std::cell::RefCell::new(None),
+        spread_floors: std::cell::RefCell::new(None),
         infeasible: false,
         error: None,
         deadline,
@@ -564,8 +573,27 @@ impl Solve<'_> {
             .unwrap_or(rounding)
     }
 
-    /// The least spread possible (see [`bounds::spread_floor`]).
+    /// The least spread possible (see [`bounds::spread_floor`]), computed once per held
+    /// state (on 288 hosts one computation is a pass per choice of soft rules).
     fn spread_floor(&self) -> u32 {
+        let key = (
+            self.all_admitted(),
+            self.incumbent.as_ref().map(|i| i.score.soft_rules),
+            self.held_migrations(),
+            self.held_level,
+        );
+        if let Some((cached, floor)) = *self.spread_floors.borrow() {
+            if cached == key {
+                return floor;
+            }
+        }
+        let floor = self.compute_spread_floor();
+        *self.spread_floors.borrow_mut() = Some((key, floor));
+        floor
+    }
+
+    /// See [`Solve::spread_floor`].
+    fn compute_spread_floor(&self) -> u32 {
         let stayings = self.stayings();
         let levels = self.levels.as_ref().zip(self.held_level);
         let held = self.held_migrations().map(|migrations| bounds::Held {
@@ -578,13 +606,34 @@ impl Solve<'_> {
 
     /// Today's VMs that may stay, one per choice of the soft rules that hold in the plans
     /// the held steps allow (see [`bounds::Staying::choices`]).
-    fn stayings(&self) -> Vec<bounds::Staying> {
+    /// They depend only on step 1's admissions and step 2's count, so they are built once per
+    /// pair (a 288-host platform with ~50 soft rules has up to 64 choices, each a pass over
+    /// today's placement and the rules).
+    fn stayings(&self) -> std::rc::Rc<Vec<bounds::Staying>> {
         let broken = if self.present(StepKind::SoftRules) {
             self.incumbent.as_ref().map(|i| i.score.soft_rules)
         } else {
             Some(0)
         };
-        bounds::Staying::choices(self.inventory, self.all_admitted(), broken)
+        let key = (self.all_admitted(), broken);
+        let mut cache = self.stayings.borrow_mut();
+        match &*cache {
+            Some((cached, stayings)) if *cached == key => stayings.clone(),
+            _ => {
+                let began = Instant::now();
+                let stayings =
+                    std::rc::Rc::new(bounds::Staying::choices(self.inventory, key.0, key.1));
+                if tracing() {
+                    eprintln!(
+                        "vksplan: stayings {key:?}: {} in {:.3}s",
+                        stayings.len(),
+                        began.elapsed().as_secs_f64()
+                    );
+                }
+                *cache = Some((key, stayings.clone()));
+                stayings
+            }
+        }
     }
 
     /// Whether the incumbent reaches the step's best possible value.
