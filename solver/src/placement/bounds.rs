@@ -625,6 +625,50 @@ mod tests {
     use serde_json::json;
     use vksplan_model::IdVec;
 
+    /// The VM classes the test platforms use.
+    const CLASSES: [&str; 3] = [
+        "best-effort-small",
+        "best-effort-medium",
+        "best-effort-large",
+    ];
+
+    /// Three hosts (`cores`, `memory_gib`) and one namespace `ns` whose `key` (`vms` or
+    /// `clusters`) is `workloads`, with the VMs of `today` running where it says and `rules`.
+    fn three_hosts(
+        cores: &[u32],
+        memory_gib: &[u32],
+        (key, workloads): (&str, serde_json::Value),
+        today: serde_json::Map<String, serde_json::Value>,
+        rules: Option<serde_json::Value>,
+    ) -> Inventory {
+        let hosts: Vec<_> = (0..3)
+            .map(|h| {
+                json!({"name": format!("h{h}"), "cpu_cores": cores[h], "cpu_core_mhz": 2000,
+                            "memory": format!("{}Gi", memory_gib[h])})
+            })
+            .collect();
+        let mut namespace = json!({"name": "ns", "vm_classes": CLASSES, "storage_policies": ["s"],
+                                   "workload_network": "w", "load_balancer_network": "lb"});
+        namespace[key] = workloads;
+        let mut document = json!({
+            "version": 1,
+            "policy": {"cpu_overcommit": 4.0},
+            "hosts": hosts,
+            "storage_policies": [{"name": "s"}],
+            "networks": [{"name": "w", "kind": "workload", "ips": 20},
+                         {"name": "lb", "kind": "load_balancer", "ips": 4}],
+            "namespaces": [namespace],
+            "placement": today,
+        });
+        if let Some(rules) = rules {
+            document["rules"] = rules;
+        }
+        match vksplan_model::load_value(&document) {
+            Ok(inventory) => inventory,
+            Err(invalid) => panic!("the test platform is invalid: {invalid:?}"),
+        }
+    }
+
     /// Three hosts and five VMs running on them today; VMs 0 and 1 kept apart when `separate`.
     fn platform(
         cores: &[u32],
@@ -633,46 +677,21 @@ mod tests {
         today: &[usize],
         separate: bool,
     ) -> Inventory {
-        let names = [
-            "best-effort-small",
-            "best-effort-medium",
-            "best-effort-large",
-        ];
-        let hosts: Vec<_> = (0..3)
-            .map(|h| {
-                json!({"name": format!("h{h}"), "cpu_cores": cores[h], "cpu_core_mhz": 2000,
-                            "memory": format!("{}Gi", memory_gib[h])})
-            })
-            .collect();
         let vms: Vec<_> = classes
             .iter()
             .enumerate()
-            .map(|(i, class)| json!({"name": format!("v{i}"), "vm_class": names[*class], "disk": "10Gi"}))
+            .map(|(i, class)| json!({"name": format!("v{i}"), "vm_class": CLASSES[*class], "disk": "10Gi"}))
             .collect();
-        let placement: serde_json::Map<String, serde_json::Value> = today
+        let placement = today
             .iter()
             .enumerate()
             .map(|(i, h)| (format!("ns/vm/v{i}"), json!(format!("h{h}"))))
             .collect();
-        let mut document = json!({
-            "version": 1,
-            "policy": {"cpu_overcommit": 4.0},
-            "hosts": hosts,
-            "storage_policies": [{"name": "s"}],
-            "networks": [{"name": "w", "kind": "workload", "ips": 20},
-                         {"name": "lb", "kind": "load_balancer", "ips": 4}],
-            "namespaces": [{"name": "ns", "vm_classes": names, "storage_policies": ["s"],
-                            "workload_network": "w", "load_balancer_network": "lb", "vms": vms}],
-            "placement": placement,
+        let rules = separate.then(|| {
+            json!([{"name": "apart", "kind": "separate", "must": true,
+                    "vms": ["ns/vm/v0", "ns/vm/v1"]}])
         });
-        if separate {
-            document["rules"] = json!([{"name": "apart", "kind": "separate", "must": true,
-                                        "vms": ["ns/vm/v0", "ns/vm/v1"]}]);
-        }
-        match vksplan_model::load_value(&document) {
-            Ok(inventory) => inventory,
-            Err(invalid) => panic!("the test platform is invalid: {invalid:?}"),
-        }
+        three_hosts(cores, memory_gib, ("vms", json!(vms)), placement, rules)
     }
 
     /// Three hosts and one cluster: a control plane of one VM and a pool of `today.len() - 1`
@@ -685,50 +704,21 @@ mod tests {
         today: &[usize],
         soft: bool,
     ) -> Inventory {
-        let names = [
-            "best-effort-small",
-            "best-effort-medium",
-            "best-effort-large",
-        ];
-        let hosts: Vec<_> = (0..3)
-            .map(|h| {
-                json!({"name": format!("h{h}"), "cpu_cores": cores[h], "cpu_core_mhz": 2000,
-                            "memory": format!("{}Gi", memory_gib[h])})
-            })
-            .collect();
         let replicas = today.len() - 1;
-        let vm_names: Vec<String> = std::iter::once("ns/c/cp-1".to_string())
+        let placement = std::iter::once("ns/c/cp-1".to_string())
             .chain((1..=replicas).map(|r| format!("ns/c/p-{r}")))
-            .collect();
-        let placement: serde_json::Map<String, serde_json::Value> = vm_names
-            .iter()
             .zip(today)
-            .map(|(name, h)| (name.clone(), json!(format!("h{h}"))))
+            .map(|(name, h)| (name, json!(format!("h{h}"))))
             .collect();
-        let mut document = json!({
-            "version": 1,
-            "policy": {"cpu_overcommit": 4.0},
-            "hosts": hosts,
-            "storage_policies": [{"name": "s"}],
-            "networks": [{"name": "w", "kind": "workload", "ips": 20},
-                         {"name": "lb", "kind": "load_balancer", "ips": 4}],
-            "namespaces": [{"name": "ns", "vm_classes": names, "storage_policies": ["s"],
-                            "workload_network": "w", "load_balancer_network": "lb",
-                            "clusters": [{"name": "c", "kubernetes_version": "v1.31.4",
-                                "control_plane": {"replicas": 1, "vm_class": "best-effort-small"},
-                                "node_pools": [{"name": "p", "replicas": replicas,
-                                                "vm_class": names[class]}],
-                                "disk": "10Gi"}]}],
-            "placement": placement,
+        let cluster = json!([{"name": "c", "kubernetes_version": "v1.31.4",
+            "control_plane": {"replicas": 1, "vm_class": "best-effort-small"},
+            "node_pools": [{"name": "p", "replicas": replicas, "vm_class": CLASSES[class]}],
+            "disk": "10Gi"}]);
+        let rules = soft.then(|| {
+            json!([{"name": "apart", "kind": "separate", "must": false,
+                    "vms": ["ns/c/p-1", "ns/c/p-2"]}])
         });
-        if soft {
-            document["rules"] = json!([{"name": "apart", "kind": "separate", "must": false,
-                                        "vms": ["ns/c/p-1", "ns/c/p-2"]}]);
-        }
-        match vksplan_model::load_value(&document) {
-            Ok(inventory) => inventory,
-            Err(invalid) => panic!("the test platform is invalid: {invalid:?}"),
-        }
+        three_hosts(cores, memory_gib, ("clusters", cluster), placement, rules)
     }
 
     proptest! {
