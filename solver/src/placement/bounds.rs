@@ -119,6 +119,7 @@ impl Staying {
     /// rules always do).
     fn holding(inventory: &Inventory, all_admitted: bool, holds: &[bool]) -> Staying {
         let binds = |rule: usize| inventory.rules[rule].must || holds[rule];
+        let rules_of = binding_rules(inventory, &binds);
         let mut per_host = vec![Vec::new(); inventory.hosts.len()];
         let mut forced = 0;
         let mut staying: Vec<(usize, usize)> = Vec::new();
@@ -132,7 +133,7 @@ impl Staying {
             if !surely {
                 continue;
             }
-            if may_stay(inventory, *vm, *host, &binds) {
+            if may_run(inventory, *vm, *host, &rules_of[vm.index()]) {
                 per_host[host.index()].push((
                     u64::from(group.vcpus),
                     u128::from(group.memory.0),
@@ -421,9 +422,22 @@ fn never_holds(inventory: &Inventory, all_admitted: bool, rule: usize) -> bool {
     against_rule || against_plane
 }
 
-/// Whether `vm` may run on `host` by the domain rules alone (maintenance, zone pin, and the
-/// `vm_host` rules that `binds`).
-fn may_stay(inventory: &Inventory, vm: VmId, host: HostId, binds: &dyn Fn(usize) -> bool) -> bool {
+/// Per VM, the `vm_host` rules that bind it (those `binds` says hold).
+fn binding_rules(inventory: &Inventory, binds: &dyn Fn(usize) -> bool) -> Vec<Vec<usize>> {
+    let mut rules_of: Vec<Vec<usize>> = vec![Vec::new(); inventory.vms.len()];
+    for (index, rule) in inventory.rules.iter().enumerate() {
+        if rule.kind == RuleKind::VmHost && binds(index) {
+            for vm in &rule.vms {
+                rules_of[vm.index()].push(index);
+            }
+        }
+    }
+    rules_of
+}
+
+/// Whether `vm` may run on `host` by the domain rules alone: maintenance, zone pin, and
+/// `rules`, the `vm_host` rules that bind it (see [`binding_rules`]).
+fn may_run(inventory: &Inventory, vm: VmId, host: HostId, rules: &[usize]) -> bool {
     let spec = &inventory.hosts[host];
     if spec.maintenance {
         return false;
@@ -436,11 +450,9 @@ fn may_stay(inventory: &Inventory, vm: VmId, host: HostId, binds: &dyn Fn(usize)
             return false;
         }
     }
-    inventory.rules.iter().enumerate().all(|(index, rule)| {
-        !(binds(index)
-            && rule.kind == RuleKind::VmHost
-            && rule.vms.binary_search(&vm).is_ok()
-            && rule.hosts.binary_search(&host).is_ok() != rule.run_on)
+    rules.iter().all(|rule| {
+        let rule = &inventory.rules[*rule];
+        rule.hosts.binary_search(&host).is_ok() == rule.run_on
     })
 }
 
@@ -559,16 +571,9 @@ fn even_floors(
     all_admitted: bool,
     binds: &dyn Fn(usize) -> bool,
 ) -> BTreeMap<usize, u32> {
-    // Per VM, the `vm_host` rules that bind it: VMs of a pool with the same ones may use the
-    // same hosts, so one of each kind is asked (a pool's VMs are usually of one kind).
-    let mut rules_of: Vec<Vec<usize>> = vec![Vec::new(); inventory.vms.len()];
-    for (index, rule) in inventory.rules.iter().enumerate() {
-        if rule.kind == RuleKind::VmHost && binds(index) {
-            for vm in &rule.vms {
-                rules_of[vm.index()].push(index);
-            }
-        }
-    }
+    // VMs of a pool bound by the same `vm_host` rules may use the same hosts, so one of each
+    // kind is asked (a pool's VMs are usually of one kind).
+    let rules_of = binding_rules(inventory, binds);
     let mut floors: BTreeMap<usize, u32> = BTreeMap::new();
     for (group_index, group) in inventory.groups.iter().enumerate() {
         if !matches!(group.kind, GroupKind::NodePool { .. }) || group.vms.is_empty() {
@@ -587,22 +592,13 @@ fn even_floors(
                 kinds.push(*vm);
             }
         }
-        let zone = match group.kind {
-            GroupKind::NodePool { zone, .. } => zone,
-            _ => None,
-        };
         let hosts = inventory
             .hosts
-            .iter_enumerated()
-            .filter(|(host, spec)| {
-                !spec.maintenance
-                    && zone.is_none_or(|zone| spec.zone == Some(zone))
-                    && kinds.iter().any(|vm| {
-                        rules_of[vm.index()].iter().all(|rule| {
-                            let rule = &inventory.rules[*rule];
-                            rule.hosts.binary_search(host).is_ok() == rule.run_on
-                        })
-                    })
+            .ids()
+            .filter(|host| {
+                kinds
+                    .iter()
+                    .any(|vm| may_run(inventory, *vm, *host, &rules_of[vm.index()]))
             })
             .count() as u32;
         let replicas = group.vms.len() as u32;
@@ -721,6 +717,26 @@ mod tests {
         three_hosts(cores, memory_gib, ("clusters", cluster), placement, rules)
     }
 
+    /// Every valid plan of a three-host platform that admits every unit, with its score.
+    fn valid_plans(inventory: &Inventory) -> Vec<(Vec<Option<usize>>, Score)> {
+        let vms = inventory.vms.len();
+        let mut plans = Vec::new();
+        for code in 0..3usize.pow(vms as u32) {
+            let host_of: Vec<Option<usize>> = (0..vms)
+                .map(|vm| Some(code / 3usize.pow(vm as u32) % 3))
+                .collect();
+            let assignment = Assignment {
+                host_of: host_of.iter().map(|h| h.map(HostId::new)).collect(),
+                admitted: IdVec::from_elem(true, inventory.admission_units.len()),
+            };
+            let (score, report) = Score::evaluate(inventory, &assignment);
+            if report.violations.is_empty() {
+                plans.push((host_of, score));
+            }
+        }
+        plans
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
@@ -737,21 +753,9 @@ mod tests {
             let inventory = platform(&cores, &memory_gib, &classes, &today, separate);
             let staying = Staying::new(&inventory, true, false);
             let levels = Levels::new(&inventory, 1);
-            let vms = inventory.vms.len();
-            let mut valid = 0;
-            for code in 0..3usize.pow(vms as u32) {
-                let host_of: Vec<Option<usize>> =
-                    (0..vms).map(|vm| Some(code / 3usize.pow(vm as u32) % 3)).collect();
-                let assignment = Assignment {
-                    host_of: host_of.iter().map(|h| h.map(HostId::new)).collect(),
-                    admitted: IdVec::from_elem(true, inventory.admission_units.len()),
-                };
-                let (score, report) = Score::evaluate(&inventory, &assignment);
+            let plans = valid_plans(&inventory);
+            for (host_of, score) in &plans {
                 let Step4::Peak(peak) = score.step4 else { panic!("balance scores a peak") };
-                if !report.violations.is_empty() {
-                    continue;
-                }
-                valid += 1;
                 for cap in levels.caps(peak) {
                     let moved = inventory
                         .placement
@@ -762,9 +766,9 @@ mod tests {
                     prop_assert!(moved >= least, "host {} sheds {moved} < {least} at {:?}", cap.host, peak);
                 }
             }
-            prop_assume!(valid > 0);
+            prop_assume!(!plans.is_empty());
         }
-            /// The spread floor is valid: every valid plan spreads its pool at least as much as
+        /// The spread floor is valid: every valid plan spreads its pool at least as much as
         /// the floor says a plan with its migrations, its soft rules broken and its peak can.
         #[test]
         fn no_valid_plan_spreads_less_than_the_floor(
@@ -776,19 +780,9 @@ mod tests {
         ) {
             let inventory = pool_platform(&cores, &memory_gib, class, &today, soft);
             let levels = Levels::new(&inventory, 1);
-            let vms = inventory.vms.len();
-            let mut valid = 0;
-            for code in 0..3usize.pow(vms as u32) {
-                let assignment = Assignment {
-                    host_of: (0..vms).map(|vm| Some(HostId::new(code / 3usize.pow(vm as u32) % 3))).collect(),
-                    admitted: IdVec::from_elem(true, inventory.admission_units.len()),
-                };
-                let (score, report) = Score::evaluate(&inventory, &assignment);
+            let plans = valid_plans(&inventory);
+            for (_, score) in &plans {
                 let Step4::Peak(peak) = score.step4 else { panic!("balance scores a peak") };
-                if !report.violations.is_empty() {
-                    continue;
-                }
-                valid += 1;
                 let stayings = Staying::choices(&inventory, true, Some(score.soft_rules));
                 let total = spread_floor(
                     &inventory,
@@ -805,7 +799,7 @@ mod tests {
                     "migrations floor above {score:?}"
                 );
             }
-            prop_assume!(valid > 0);
+            prop_assume!(!plans.is_empty());
         }
     }
 }
