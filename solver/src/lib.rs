@@ -44,7 +44,7 @@ pub use diagnosis::text::render as render_text;
 // Building blocks that tests, benchmarks and examples drive on their own.
 pub use mip::families::SWITCHABLE as SWITCHABLE_FAMILIES;
 pub use placement::greedy::{greedy, Strategy};
-pub use placement::{lower_bounds, place, Score, Step4, StepKind};
+pub use placement::{lower_bounds, place, Ratio, Score, Step4, StepKind};
 
 /// How to run the solver; everything else comes from the topology's `policy`.
 #[derive(Debug, Clone)]

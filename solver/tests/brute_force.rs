@@ -12,14 +12,14 @@ use vksplan_model::document::ObjectiveKind;
 use vksplan_model::VmId;
 use vksplan_model::{HostId, IdVec};
 use vksplan_model::{Inventory, Status};
-use vksplan_solver::{verify, Assignment, Report};
+use vksplan_solver::{verify, Assignment, Ratio, Report};
 
-/// The objective of docs/accounting.md §12 as a tuple to minimise.
-fn key(
-    inventory: &Inventory,
-    assignment: &Assignment,
-    report: &Report,
-) -> (i64, i64, u32, u32, f64, u32) {
+/// The objective of docs/accounting.md §12: priority and admitted (negated), soft rules
+/// broken, migrations, peak or cost, spread; smaller is better.
+type Key = (i64, i64, u32, u32, f64, u32);
+
+/// An assignment's [`Key`].
+fn key(inventory: &Inventory, assignment: &Assignment, report: &Report) -> Key {
     let mut priority = 0i64;
     let mut admitted = 0i64;
     for (unit, on) in inventory.admission_units.iter().zip(&assignment.admitted) {
@@ -42,18 +42,32 @@ fn key(
     )
 }
 
-fn better(a: &(i64, i64, u32, u32, f64, u32), b: &(i64, i64, u32, u32, f64, u32)) -> bool {
+fn better(a: &Key, b: &Key) -> bool {
     let close = (a.4 - b.4).abs() <= 1e-7;
     (a.0, a.1, a.2, a.3) < (b.0, b.1, b.2, b.3)
         || (a.0, a.1, a.2, a.3) == (b.0, b.1, b.2, b.3)
             && (!close && a.4 < b.4 || close && a.5 < b.5)
 }
 
-/// The best objective over every assignment, or `None` when nothing is valid.
-fn brute_force(inventory: &Inventory) -> Option<(i64, i64, u32, u32, f64, u32)> {
+/// The exact peak utilisation of a valid assignment: the verifier's loads over the limits.
+fn exact_peak(inventory: &Inventory, report: &Report) -> Ratio {
+    let mut peak = Ratio::ZERO;
+    for (host, load) in inventory.hosts.iter().zip(&report.accounting.hosts) {
+        if load.vms > 0 {
+            let vcpus = Ratio::new(u128::from(load.vcpus), u128::from(host.vcpu_limit.max(1)));
+            let memory = Ratio::new(load.memory, u128::from(host.memory_limit.0.max(1)));
+            peak = peak.max(vcpus).max(memory);
+        }
+    }
+    peak
+}
+
+/// The best objective over every assignment with the best one's exact peak, or `None` when
+/// nothing is valid.
+fn brute_force(inventory: &Inventory) -> Option<(Key, Ratio)> {
     let units = inventory.admission_units.len();
     let hosts = inventory.hosts.len();
-    let mut best: Option<(i64, i64, u32, u32, f64, u32)> = None;
+    let mut best: Option<(Key, Ratio)> = None;
     for mask in 0u32..(1 << units) {
         let admitted: Vec<bool> = (0..units).map(|u| mask & (1 << u) != 0).collect();
         let placed: Vec<usize> = (0..inventory.vms.len())
@@ -78,8 +92,8 @@ fn brute_force(inventory: &Inventory) -> Option<(i64, i64, u32, u32, f64, u32)> 
             let report = verify(inventory, &assignment);
             if report.violations.is_empty() {
                 let candidate = key(inventory, &assignment, &report);
-                if best.as_ref().is_none_or(|b| better(&candidate, b)) {
-                    best = Some(candidate);
+                if best.as_ref().is_none_or(|(b, _)| better(&candidate, b)) {
+                    best = Some((candidate, exact_peak(inventory, &report)));
                 }
             }
         }
@@ -210,7 +224,7 @@ proptest! {
                 prop_assert_eq!(plan.status, Status::Infeasible, "brute force finds nothing valid; {}", document);
                 assert_irreducible(&inventory);
             }
-            Some(best) => {
+            Some((best, _)) => {
                 prop_assert_eq!(plan.status, Status::Optimal, "brute force finds {:?}; {}", best, document);
                 let assignment = Assignment::from_plan(&inventory, &plan);
                 let report = verify(&inventory, &assignment);
@@ -229,7 +243,7 @@ proptest! {
     fn lower_bounds_never_exceed_the_brute_forced_optimum(document in tiny_topology()) {
         let inventory = vksplan_model::load_value(&document).unwrap_or_else(|e| panic!("generator made an invalid topology: {e}\n{document}"));
         prop_assume!(inventory.vms.len() <= 6);
-        let Some(best) = brute_force(&inventory) else {
+        let Some((best, peak)) = brute_force(&inventory) else {
             return Ok(());
         };
         let held = vksplan_solver::Score {
@@ -237,7 +251,10 @@ proptest! {
             admitted: (-best.1) as u32,
             soft_rules: best.2,
             migrations: best.3,
-            step4: vksplan_solver::Step4::Cost(best.4),
+            step4: match inventory.policy.objective {
+                ObjectiveKind::Balance => vksplan_solver::Step4::Peak(peak),
+                ObjectiveKind::Consolidate => vksplan_solver::Step4::Cost(best.4),
+            },
             spread: best.5,
         };
         let bounds = vksplan_solver::lower_bounds(&inventory, &held);

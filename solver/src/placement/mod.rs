@@ -86,8 +86,12 @@ fn weight(step: StepKind) -> f64 {
     }
 }
 
-/// The share of a step's budget the whole model gets before neighbourhoods take over.
-const WHOLE_SHARE: f64 = 0.4;
+/// The share of a step's budget the whole model gets before neighbourhoods take over. Only the
+/// whole model proves a step, and a second whole solve starts its search again: at 0.4,
+/// h96-memory's migrations step stopped at 5.7 s, where its proof takes 4.8-7 s, in three of
+/// four HiGHS seeds (then balance and spread went unproven too); at 0.75 every step was proven
+/// in all four (BENCHMARKS.md).
+const WHOLE_SHARE: f64 = 0.75;
 
 /// [`LNS_COLUMN_LIMIT`], or `VKSPLAN_LNS_COLUMNS` (experiments).
 fn lns_column_limit() -> usize {
@@ -392,12 +396,11 @@ pub fn lower_bounds(inventory: &Inventory, held: &Score) -> LowerBounds {
             } else {
                 rounding
             };
-            // The held peak's level: the smallest candidate at or above its value.
             let level = match held.step4 {
-                Step4::Peak(level) => level,
-                Step4::Cost(value) => levels.at_most(value + 1e-9),
+                Step4::Peak(level) => Some((levels, level)),
+                Step4::Cost(_) => None,
             };
-            (Some(peak.max(rounding)), None, Some((levels, level)))
+            (Some(peak.max(rounding)), None, level)
         }
         ObjectiveKind::Consolidate => (
             None,
@@ -534,15 +537,6 @@ impl Solve<'_> {
         self.incumbent
             .as_ref()
             .is_some_and(|i| f64::from(i.score.admitted) >= optional - 0.5)
-    }
-
-    /// Whether every soft rule holds in every plan the later steps consider (step 2 at 0).
-    fn soft_hold(&self) -> bool {
-        !self.present(StepKind::SoftRules)
-            || self
-                .incumbent
-                .as_ref()
-                .is_some_and(|i| i.score.soft_rules == 0)
     }
 
     /// The migrations the later steps are held to (`None` when nothing runs today).
@@ -768,7 +762,7 @@ impl Solve<'_> {
         let holds = &self.holds;
         let caps = self.held_level;
         let levels = self.levels.clone();
-        let staying = caps.map(|_| self.staying());
+        let stayings = caps.map(|_| self.stayings());
         self.session.get_or_insert_with(|| {
             let mut session = Session::new(
                 compiler,
@@ -781,8 +775,8 @@ impl Solve<'_> {
                     .map(|(_, row)| row)
                     .chain(holds),
             );
-            if let (Some(level), Some(levels), Some(staying)) = (caps, levels, staying) {
-                set_caps(&mut session, compiler, &levels, level, &staying);
+            if let (Some(level), Some(levels), Some(stayings)) = (caps, levels, stayings) {
+                set_caps(&mut session, compiler, &levels, level, &stayings);
             }
             session
         })
@@ -1089,13 +1083,8 @@ impl Solve<'_> {
     /// Bounds every host's load columns by the capacities of `level`.
     fn set_caps(&mut self, levels: &Levels, level: Ratio) {
         let compiler = self.compiler;
-        let staying = self.staying();
-        set_caps(self.session(), compiler, levels, level, &staying);
-    }
-
-    /// Today's VMs that may stay, as the steps held so far allow.
-    fn staying(&self) -> bounds::Staying {
-        bounds::Staying::new(self.inventory, self.all_admitted(), self.soft_hold())
+        let stayings = self.stayings();
+        set_caps(self.session(), compiler, levels, level, &stayings);
     }
 
     /// The smallest level whose LP relaxation is feasible, from `low` (every level below it
@@ -1114,14 +1103,14 @@ impl Solve<'_> {
                 .chain(&self.holds),
         );
         relaxed.minimise(&Expression::from(0.0));
-        let staying = self.staying();
+        let stayings = self.stayings();
         let (mut low, mut high) = (low, high);
         while low < high && Instant::now() < until {
             let mut probe = levels.at_most((low.to_f64() + high.to_f64()) / 2.0);
             if probe < low {
                 probe = low;
             }
-            set_caps(&mut relaxed, self.compiler, levels, probe, &staying);
+            set_caps(&mut relaxed, self.compiler, levels, probe, &stayings);
             let solved = relaxed.solve(None, &self.options(until));
             if tracing() {
                 eprintln!(
@@ -1189,14 +1178,15 @@ impl Solve<'_> {
 }
 
 /// Bounds every host's load columns in `session` by the capacities of `level`, and its shed
-/// column from below by the fewest of today's VMs it must shed to keep within them (a cut:
-/// the LP alone lets a host shed a fraction of a large VM).
+/// column from below by the fewest of today's VMs it must shed to keep within them, over the
+/// choices of soft rules that hold (a cut: the LP alone lets a host shed a fraction of a large
+/// VM).
 fn set_caps(
     session: &mut Session,
     compiler: &Compiler,
     levels: &Levels,
     level: Ratio,
-    staying: &bounds::Staying,
+    stayings: &[bounds::Staying],
 ) {
     let caps = levels.caps(level);
     for load in &compiler.objectives.levels {
@@ -1206,7 +1196,12 @@ fn set_caps(
         session.set_bounds(load.vcpus, 0.0, cap.vcpus as f64);
         session.set_bounds(load.memory, 0.0, cap.granules as f64);
         if let Some(shed) = load.shed {
-            let least = staying.must_shed(cap.host, cap.vcpus, cap.granules * levels.granule());
+            let least = bounds::least_shed(
+                stayings,
+                cap.host,
+                cap.vcpus,
+                cap.granules * levels.granule(),
+            );
             session.set_bounds(shed, f64::from(least), f64::INFINITY);
         }
     }
