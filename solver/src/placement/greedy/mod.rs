@@ -5,7 +5,8 @@
 //! constrained and the largest. Each VM goes to the allowed host a [`Strategy`] prefers: under
 //! the capacities of a target utilisation level when one is given (over them only where it
 //! fits nowhere else), first to the hosts with fewest VMs of its pool. A unit that does not fit
-//! whole is left out. The result is only used when the verifier accepts it.
+//! whole is left out; when one is, the starts try every unit in one pass (see [`starts`]). The
+//! result is only used when the verifier accepts it.
 
 mod polish;
 mod state;
@@ -46,6 +47,9 @@ pub struct Strategy {
     pub spread: bool,
     /// Order in which hosts are tried and ties broken.
     pub host_order: Vec<usize>,
+    /// Units with a priority go in the first pass with those that must be admitted, instead
+    /// of one by one after them: a plan that admits every unit or none at all.
+    pub admit_all: bool,
 }
 
 impl Strategy {
@@ -57,6 +61,7 @@ impl Strategy {
             used_first: false,
             spread: true,
             host_order: (0..inventory.hosts.len()).collect(),
+            admit_all: false,
         }
     }
 
@@ -69,6 +74,7 @@ impl Strategy {
             used_first: true,
             spread: false,
             host_order: cost_per_capacity_order(inventory, facts),
+            admit_all: false,
         }
     }
 }
@@ -108,6 +114,12 @@ pub fn greedy(
 /// lowest level where everything fits under the level's capacities (a bisection over candidate
 /// levels from `lower` up, while `deadline` allows); for consolidate, first-fit and best-fit
 /// decreasing over hosts ordered by cost per capacity. Every plan returned is verified.
+///
+/// When the first strategy leaves a unit with a priority out, it is tried again with every
+/// unit in one pass ([`Strategy::admit_all`]): a unit placed after all the others can find no
+/// room that placing it among them leaves (h288-zones: a 16-VM cluster whose control planes
+/// need a host in each zone). If every unit fits so, the other strategies admit every unit
+/// too (no plan admits more).
 pub fn starts(
     inventory: &Inventory,
     facts: &Facts,
@@ -116,14 +128,41 @@ pub fn starts(
     deadline: std::time::Instant,
 ) -> Vec<Assignment> {
     let mut found = Vec::new();
+    let first = match (inventory.policy.objective, levels) {
+        (ObjectiveKind::Balance, Some(_)) => Strategy::balance(inventory, None),
+        _ => Strategy::consolidate(inventory, facts, Fit::First),
+    };
+    let plain = greedy_with(inventory, facts, &first, deadline);
+    let left_out = |plan: &Option<Assignment>| {
+        facts.admission.is_none()
+            && plan
+                .as_ref()
+                .is_none_or(|plan| plan.admitted.iter().any(|admitted| !admitted))
+    };
+    let admit_all = left_out(&plain) && {
+        let all = Strategy {
+            admit_all: true,
+            ..first
+        };
+        let every = greedy_with(inventory, facts, &all, deadline);
+        let fits = every.is_some();
+        found.extend(every);
+        fits
+    };
+    found.extend(plain);
+    let run = |strategy: Strategy| {
+        greedy_with(
+            inventory,
+            facts,
+            &Strategy {
+                admit_all,
+                ..strategy
+            },
+            deadline,
+        )
+    };
     match (inventory.policy.objective, levels) {
         (ObjectiveKind::Balance, Some(levels)) => {
-            found.extend(greedy_with(
-                inventory,
-                facts,
-                &Strategy::balance(inventory, None),
-                deadline,
-            ));
             let mut low = lower.unwrap_or(Ratio::ZERO);
             let mut high = Ratio::new(1, 1);
             while low < high && std::time::Instant::now() < deadline {
@@ -131,8 +170,7 @@ pub fn starts(
                 if level < low {
                     level = low;
                 }
-                let strategy = Strategy::balance(inventory, Some(level));
-                let clean = match greedy_with(inventory, facts, &strategy, deadline) {
+                let clean = match run(Strategy::balance(inventory, Some(level))) {
                     Some(assignment) => {
                         let clean = within(inventory, &assignment, level);
                         found.push(assignment);
@@ -150,16 +188,7 @@ pub fn starts(
                 }
             }
         }
-        _ => {
-            for fit in [Fit::First, Fit::Best] {
-                found.extend(greedy_with(
-                    inventory,
-                    facts,
-                    &Strategy::consolidate(inventory, facts, fit),
-                    deadline,
-                ));
-            }
-        }
+        _ => found.extend(run(Strategy::consolidate(inventory, facts, Fit::Best))),
     }
     found
 }
@@ -201,7 +230,7 @@ fn level_caps(inventory: &Inventory, strategy: &Strategy) -> Vec<(u64, u128)> {
 /// everything that must be admitted (Supervisor and units without priority) first, then each
 /// optional unit by priority. With admission fixed, the admitted units must run and the others
 /// stay out.
-fn batches(inventory: &Inventory, facts: &Facts) -> Vec<(Vec<usize>, bool)> {
+fn batches(inventory: &Inventory, facts: &Facts, admit_all: bool) -> Vec<(Vec<usize>, bool)> {
     let fixed = |unit: usize| facts.admission.as_ref().and_then(|a| a.get(unit).copied());
     let mandatory: Vec<usize> = (0..inventory.admission_units.len())
         .filter(|u| {
@@ -230,6 +259,9 @@ fn batches(inventory: &Inventory, facts: &Facts) -> Vec<(Vec<usize>, bool)> {
             *u,
         )
     });
+    if admit_all {
+        return vec![(mandatory.into_iter().chain(optional).collect(), true)];
+    }
     let mut batches: Vec<(Vec<usize>, bool)> = vec![(mandatory, true)];
     batches.extend(optional.into_iter().map(|u| (vec![u], false)));
     batches
@@ -250,7 +282,7 @@ fn greedy_with(
         position
     };
     let caps = level_caps(inventory, strategy);
-    let batches = batches(inventory, facts);
+    let batches = batches(inventory, facts, strategy.admit_all);
     // Sizes as shares of the total demand, to order VMs largest first.
     let size = |vm: usize| facts.group_size[(inventory.vms[VmId::new(vm)].group).index()];
     let restricted = |vm: usize| facts.allowed[vm].iter().filter(|a| **a).count();
@@ -443,4 +475,71 @@ fn choose(
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    /// Two hosts of 16 GiB, two VMs of 8 GiB that must run and one of 16 GiB with a priority:
+    /// placed one by one after the others, worst fit puts an 8 GiB VM on each host and leaves
+    /// the large one no room; placed largest first among them, all three fit.
+    fn fragmenting() -> Inventory {
+        let host = |name: &str| serde_json::json!({"name": name, "cpu_cores": 8, "cpu_core_mhz": 2000, "memory": "16Gi"});
+        let vm = |name: &str, class: &str| serde_json::json!({"name": name, "vm_class": class, "disk": "10Gi"});
+        let mut large = vm("large", "m16");
+        large["priority"] = serde_json::json!(10);
+        let topology = serde_json::json!({
+            "version": 1,
+            "hosts": [host("esx-a"), host("esx-b")],
+            "vm_classes": [
+                {"name": "m8", "cpus": 1, "memory": "8Gi", "reserved": false},
+                {"name": "m16", "cpus": 1, "memory": "16Gi", "reserved": false}
+            ],
+            "storage_policies": [{"name": "vsan"}],
+            "networks": [
+                {"name": "net", "kind": "workload", "ips": 10},
+                {"name": "lb", "kind": "load_balancer", "ips": 10}
+            ],
+            "namespaces": [{
+                "name": "apps",
+                "vm_classes": ["m8", "m16"],
+                "storage_policies": ["vsan"],
+                "workload_network": "net",
+                "load_balancer_network": "lb",
+                "vms": [vm("small-1", "m8"), vm("small-2", "m8"), large]
+            }]
+        });
+        match vksplan_model::load_value(&topology) {
+            Ok(inventory) => inventory,
+            Err(invalid) => panic!("the test topology is invalid: {invalid:?}"),
+        }
+    }
+
+    #[test]
+    fn starts_admit_every_unit_when_one_pass_fits_them_all() {
+        let inventory = fragmenting();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let one_by_one = greedy(&inventory, &Strategy::balance(&inventory, None), deadline);
+        let Some(one_by_one) = one_by_one else {
+            panic!("the VMs that must run fit");
+        };
+        assert!(
+            one_by_one.admitted.iter().any(|admitted| !admitted),
+            "the test needs a unit that one pass per unit leaves out"
+        );
+        let facts = Facts::new(&inventory);
+        let levels = Levels::new(&inventory, 1);
+        let starts = starts(&inventory, &facts, Some(&levels), None, deadline);
+        assert!(
+            starts
+                .iter()
+                .any(|start| start.admitted.iter().all(|admitted| *admitted)),
+            "no start admits every unit"
+        );
+        for start in &starts {
+            assert!(verify(&inventory, start).violations.is_empty());
+        }
+    }
 }
