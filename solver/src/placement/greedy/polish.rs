@@ -1,9 +1,10 @@
 //! Local search on a verified plan that never gives back what the earlier steps of the
 //! objective achieved: one VM moves at a time, only where every hard rule still holds, no more
 //! soft rules break, migrations stay within what the plan has, and (for spread) every host
-//! stays within the held level's capacities. It lowers the peak ([`Goal::Peak`]) or the
-//! pools' largest counts per host ([`Goal::Spread`]), or empties hosts to lower the cost of
-//! the hosts used ([`Goal::Cost`]); the result is verified by the caller.
+//! stays within the held level's capacities. It brings moved VMs back to today's hosts
+//! ([`Goal::Migrations`]), lowers the peak ([`Goal::Peak`]) or the pools' largest counts per
+//! host ([`Goal::Spread`]), or empties hosts to lower the cost of the hosts used
+//! ([`Goal::Cost`]); the result is verified by the caller.
 
 use super::state::{Facts, State};
 use crate::check::verify::Assignment;
@@ -15,6 +16,8 @@ use vksplan_model::{GroupId, HostId, VmId};
 /// What the local search lowers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Goal {
+    /// The VMs that run away from today's host.
+    Migrations,
     /// The highest host utilisation.
     Peak,
     /// The sum over node pools of the largest count of a pool's VMs on one host.
@@ -120,11 +123,80 @@ pub fn polish(
         state,
     };
     match goal {
+        Goal::Migrations => lower_migrations(&mut search, deadline),
         Goal::Peak => lower_peak(&mut search, deadline),
         Goal::Spread => lower_spread(&mut search, deadline),
         Goal::Cost => lower_cost(&mut search, deadline),
     }
     search.state.assignment(assignment.admitted.clone())
+}
+
+/// While a VM that runs away from today's host fits back there, move it home; where it does
+/// not, first move elsewhere a VM that only visits that host (it counts as a migration
+/// already, unless it goes home too).
+fn lower_migrations(search: &mut Search, deadline: Instant) {
+    let inventory = search.state.inventory;
+    let hosts = inventory.hosts.len();
+    let mut on_host = search.vms_by_host();
+    loop {
+        let mut improved = false;
+        for vm in 0..inventory.vms.len() {
+            if Instant::now() >= deadline {
+                return;
+            }
+            let (Some(home), Some(now)) =
+                (search.state.facts.current[vm], search.state.host_of[vm])
+            else {
+                continue;
+            };
+            if home == now {
+                continue;
+            }
+            search.lift(vm, now);
+            if search.try_place(vm, home) {
+                on_host[now].retain(|v| *v != vm);
+                on_host[home].push(vm);
+                improved = true;
+                continue;
+            }
+            let visitors: Vec<usize> = on_host[home]
+                .iter()
+                .copied()
+                .filter(|v| search.state.facts.current[*v] != Some(home))
+                .collect();
+            let mut evicted = None;
+            for other in visitors {
+                search.lift(other, home);
+                if search.try_place(vm, home) {
+                    let own = search.state.facts.current[other];
+                    let target = own
+                        .into_iter()
+                        .chain(0..hosts)
+                        .filter(|h| *h != home)
+                        .find(|h| search.try_place(other, *h));
+                    if let Some(target) = target {
+                        evicted = Some((other, target));
+                        break;
+                    }
+                    search.lift(vm, home);
+                }
+                search.put_back(other, home);
+            }
+            match evicted {
+                Some((other, target)) => {
+                    on_host[now].retain(|v| *v != vm);
+                    on_host[home].retain(|v| *v != other);
+                    on_host[home].push(vm);
+                    on_host[target].push(other);
+                    improved = true;
+                }
+                None => search.put_back(vm, now),
+            }
+        }
+        if !improved {
+            return;
+        }
+    }
 }
 
 /// While some VM on a host at the peak can move to a host that stays below it, move it.
@@ -390,6 +462,65 @@ mod tests {
             Ok(inventory) => inventory,
             Err(invalid) => panic!("the test topology is invalid: {invalid:?}"),
         }
+    }
+
+    /// Two VMs that fill a host each, swapped away from the hosts they run on today, and a
+    /// spare host.
+    fn swapped() -> (Inventory, Assignment) {
+        let host = |name: &str| serde_json::json!({"name": name, "cpu_cores": 8, "cpu_core_mhz": 2000, "memory": "16Gi"});
+        let vm = |name: &str| serde_json::json!({"name": name, "vm_class": "m16", "disk": "10Gi"});
+        let topology = serde_json::json!({
+            "version": 1,
+            "hosts": [host("esx-a"), host("esx-b"), host("esx-c")],
+            "vm_classes": [{"name": "m16", "cpus": 1, "memory": "16Gi", "reserved": false}],
+            "storage_policies": [{"name": "vsan"}],
+            "networks": [
+                {"name": "net", "kind": "workload", "ips": 10},
+                {"name": "lb", "kind": "load_balancer", "ips": 10}
+            ],
+            "namespaces": [{
+                "name": "apps",
+                "vm_classes": ["m16"],
+                "storage_policies": ["vsan"],
+                "workload_network": "net",
+                "load_balancer_network": "lb",
+                "vms": [vm("a"), vm("b")]
+            }],
+            "placement": {"apps/vm/a": "esx-a", "apps/vm/b": "esx-b"}
+        });
+        let inventory = match vksplan_model::load_value(&topology) {
+            Ok(inventory) => inventory,
+            Err(invalid) => panic!("the test topology is invalid: {invalid:?}"),
+        };
+        let swapped = Assignment {
+            host_of: IdVec::from_vec(vec![Some(HostId::new(1)), Some(HostId::new(0))]),
+            admitted: IdVec::from_elem(true, inventory.admission_units.len()),
+        };
+        (inventory, swapped)
+    }
+
+    #[test]
+    fn migration_search_brings_vms_home_moving_visitors_out_of_the_way() {
+        let (inventory, before) = swapped();
+        let facts = Facts::new(&inventory);
+        assert_eq!(verify(&inventory, &before).migrations, 2);
+        let deadline = Instant::now() + std::time::Duration::from_secs(5);
+        let after = polish(
+            &inventory,
+            &facts,
+            &before,
+            Goal::Migrations,
+            None,
+            deadline,
+        );
+        let report = verify(&inventory, &after);
+        assert!(report.violations.is_empty(), "{:?}", report.violations);
+        // Neither fits home while the other is there: one goes home only once the other moves.
+        assert_eq!(report.migrations, 0);
+        assert_eq!(
+            after.host_of.raw(),
+            [Some(HostId::new(0)), Some(HostId::new(1))]
+        );
     }
 
     #[test]
