@@ -7,7 +7,9 @@
 //! feasibility problem, between a proven lower bound and the best plan.
 
 use super::score::Ratio;
-use vksplan_model::Inventory;
+use std::collections::BTreeMap;
+use vksplan_model::inventory::GroupKind;
+use vksplan_model::{GroupId, Inventory};
 
 /// The hosts in service with the limits a level scales.
 #[derive(Debug, Clone)]
@@ -202,6 +204,125 @@ pub fn rounding(limits: &[u128], granule: u128, demand: u128) -> Ratio {
     best.unwrap_or(Ratio::new(1, 1))
 }
 
+/// The mix bound: the smallest level at which the VMs of the groups `counted` accepts could be
+/// spread over the hosts in service even in fractions, when each host keeps within the level
+/// on vCPUs and on memory at once, its devices are shared out, and pools pinned to a zone stay
+/// in it. Where the rounding bound pools each resource over every host, this one sees that a
+/// host full on memory has vCPUs left that memory-heavy VMs cannot use (h288-zones: 0.58 by
+/// rounding, more by mix). VMs of one size, devices and zone count as one kind, and hosts of
+/// one size, devices and zone as one class, so the LP stays small. A relaxation of every plan,
+/// so a valid bound; `None` when the LP cannot be solved in time.
+pub fn mix_bound(
+    inventory: &Inventory,
+    levels: &Levels,
+    counted: &dyn Fn(GroupId) -> bool,
+    seconds: f64,
+) -> Option<Ratio> {
+    use good_lp::{variable, Expression, ProblemVariables, SolverModel};
+    const GIB: f64 = (1u64 << 30) as f64;
+    // Host classes: (vCPU limit, memory limit, zone, devices) -> count.
+    type Class = (u64, u128, Option<usize>, Vec<(String, u32)>);
+    let mut classes: BTreeMap<Class, u32> = BTreeMap::new();
+    for host in inventory.hosts.iter().filter(|h| !h.maintenance) {
+        let key = (
+            host.vcpu_limit,
+            u128::from(host.memory_limit.0),
+            host.zone,
+            host.devices.clone(),
+        );
+        *classes.entry(key).or_default() += 1;
+    }
+    // VM kinds: (vCPUs, memory, devices, zone pin) -> VMs.
+    type Kind = (u32, u128, Vec<(String, u32)>, Option<usize>);
+    let mut kinds: BTreeMap<Kind, u32> = BTreeMap::new();
+    for (index, group) in inventory.groups.iter().enumerate() {
+        if group.vms.is_empty() || !counted(GroupId::new(index)) {
+            continue;
+        }
+        let zone = match group.kind {
+            GroupKind::NodePool { zone, .. } => zone,
+            _ => None,
+        };
+        let key = (
+            group.vcpus,
+            u128::from(group.memory.0),
+            group.devices.clone(),
+            zone,
+        );
+        *kinds.entry(key).or_default() += group.vms.len() as u32;
+    }
+    if kinds.is_empty() {
+        return Some(Ratio::ZERO);
+    }
+    let classes: Vec<(Class, u32)> = classes.into_iter().collect();
+    let mut problem = ProblemVariables::new();
+    let level = problem.add(variable().min(0.0));
+    let mut vcpus: Vec<Expression> = vec![Expression::from(0.0); classes.len()];
+    let mut memory: Vec<Expression> = vec![Expression::from(0.0); classes.len()];
+    let mut devices: Vec<BTreeMap<String, Expression>> = vec![BTreeMap::new(); classes.len()];
+    let mut rows = Vec::new();
+    for ((kind_vcpus, kind_memory, kind_devices, pin), count) in &kinds {
+        let mut placed = Expression::from(0.0);
+        for (class, ((_, _, zone, host_devices), _)) in classes.iter().enumerate() {
+            let has = |(device, need): &(String, u32)| {
+                host_devices
+                    .iter()
+                    .any(|(name, have)| name == device && have >= need)
+            };
+            if pin.is_some_and(|pin| *zone != Some(pin)) || !kind_devices.iter().all(has) {
+                continue;
+            }
+            let share = problem.add(variable().min(0.0));
+            placed += share;
+            vcpus[class] += f64::from(*kind_vcpus) * share;
+            memory[class] += (*kind_memory as f64 / GIB) * share;
+            for (device, need) in kind_devices {
+                *devices[class].entry(device.clone()).or_default() += f64::from(*need) * share;
+            }
+        }
+        rows.push(placed.eq(f64::from(*count)));
+    }
+    for (class, ((vcpu_limit, memory_limit, _, host_devices), count)) in classes.iter().enumerate()
+    {
+        let count = f64::from(*count);
+        rows.push((vcpus[class].clone() - count * (*vcpu_limit as f64) * level).leq(0.0));
+        rows.push((memory[class].clone() - count * (*memory_limit as f64 / GIB) * level).leq(0.0));
+        for (device, used) in &devices[class] {
+            let have = host_devices
+                .iter()
+                .find(|(name, _)| name == device)
+                .map_or(0, |(_, have)| *have);
+            rows.push(used.clone().leq(count * f64::from(have)));
+        }
+    }
+    let mut lp = good_lp::solvers::highs::highs(problem.minimise(level));
+    for row in rows {
+        lp.add_constraint(row);
+    }
+    let mut model = lp.try_into_inner().ok()?;
+    model.make_quiet();
+    let set = model
+        .try_set_option("time_limit", seconds.max(0.01))
+        .is_ok()
+        && model.try_set_option("threads", 1).is_ok();
+    let solved = set.then(|| model.try_solve().ok()).flatten()?;
+    match solved.status() {
+        // Kinds with no host they may use at all, or more than every host holds at any level.
+        highs::HighsModelStatus::Infeasible => return Some(Ratio::new(1, 1)),
+        highs::HighsModelStatus::Optimal => {}
+        _ => return None,
+    }
+    let value = *solved.get_solution().columns().first()?;
+    // A hair below the LP's value (its tolerances), then the smallest candidate at or above.
+    let below = value * (1.0 - 1e-7) - 1e-9;
+    let candidate = levels.at_most(below);
+    Some(if candidate.to_f64() >= below {
+        candidate
+    } else {
+        levels.next_above(candidate).unwrap_or(Ratio::new(1, 1))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,6 +337,45 @@ mod tests {
         assert_eq!(rounding(&[4, 8], 1, 13), Ratio::new(1, 1));
         // Granules of 2: limits 10 and 10 hold 5 granules each; 6 granules need 3 + 3 = 0.6.
         assert_eq!(rounding(&[10, 10], 2, 6), Ratio::new(6, 10));
+    }
+
+    /// Two VMs of 4 vCPUs and 1 GiB, a host with vCPUs to spare but little memory and one the
+    /// other way round: pooled, the resources allow 1/8; per host, the VMs that the memory of
+    /// the vCPU-rich host cannot take load the other one's vCPUs.
+    #[test]
+    fn the_mix_bound_sees_resources_that_do_not_pool() {
+        let host = |name: &str, cores: u32, memory: &str| serde_json::json!({"name": name, "cpu_cores": cores, "cpu_core_mhz": 2000, "memory": memory});
+        let vm = |name: &str| serde_json::json!({"name": name, "vm_class": "x", "disk": "10Gi"});
+        let topology = serde_json::json!({
+            "version": 1,
+            "policy": {"cpu_overcommit": 1.0},
+            "hosts": [host("esx-memory", 8, "64Gi"), host("esx-cpu", 64, "8Gi")],
+            "vm_classes": [{"name": "x", "cpus": 4, "memory": "1Gi", "reserved": false}],
+            "storage_policies": [{"name": "vsan"}],
+            "networks": [
+                {"name": "net", "kind": "workload", "ips": 10},
+                {"name": "lb", "kind": "load_balancer", "ips": 10}
+            ],
+            "namespaces": [{
+                "name": "apps",
+                "vm_classes": ["x"],
+                "storage_policies": ["vsan"],
+                "workload_network": "net",
+                "load_balancer_network": "lb",
+                "vms": [vm("a"), vm("b")]
+            }]
+        });
+        let inventory = match vksplan_model::load_value(&topology) {
+            Ok(inventory) => inventory,
+            Err(invalid) => panic!("the test topology is invalid: {invalid:?}"),
+        };
+        let levels = Levels::new(&inventory, 1 << 30);
+        assert_eq!(levels.rounding_bound(8, 2 << 30), Ratio::new(1, 8));
+        // A share f on the memory-rich host: f = 8f / 8 there, and 2(1 - f) / 8 of the other's
+        // memory; they meet at f = 0.2, whose smallest candidate is 13/64. The best plan puts
+        // both on the vCPU-rich host, at 2 GiB / 8 GiB = 0.25.
+        let mix = mix_bound(&inventory, &levels, &|_| true, 5.0);
+        assert_eq!(mix, Some(Ratio::new(13, 64)));
     }
 
     #[test]

@@ -223,7 +223,7 @@ pub fn place(inventory: &Inventory, options: &Options) -> Placed {
     let levels = balance.then(|| Levels::new(inventory, compiler.objectives.memory_granule));
     let lower = levels
         .as_ref()
-        .map(|levels| balance_lower_bound(inventory, levels));
+        .map(|levels| balance_lower_bound(inventory, levels, false, MIX_SECONDS));
     // Greedy starts (a verified plan at once); with a family switched off (tests), the MIP
     // alone decides.
     let mut facts = greedy::Facts::new(inventory);
@@ -386,7 +386,7 @@ pub fn lower_bounds(inventory: &Inventory, held: &Score) -> LowerBounds {
                 gcd(g, u128::from(inventory.groups[block.group].memory.0))
             });
             let levels = Levels::new(inventory, granule.max(1));
-            let rounding = balance_lower_bound(inventory, &levels);
+            let rounding = balance_lower_bound(inventory, &levels, all_admitted, 5.0);
             let peak = if placed {
                 stayings
                     .iter()
@@ -432,21 +432,35 @@ fn gcd(a: u128, b: u128) -> u128 {
     }
 }
 
-/// A valid lower bound on the peak: the rounding bound over the hosts in service for the VMs
-/// that must be admitted (the Supervisor and every unit without a priority).
-fn balance_lower_bound(inventory: &Inventory, levels: &Levels) -> Ratio {
+/// A valid lower bound on the peak: the rounding bound over the hosts in service and the mix
+/// bound (see [`levels::mix_bound`], within `seconds`), for the VMs that must be admitted (the
+/// Supervisor and every unit without a priority), or every VM when `all_admitted`.
+fn balance_lower_bound(
+    inventory: &Inventory,
+    levels: &Levels,
+    all_admitted: bool,
+    seconds: f64,
+) -> Ratio {
+    let counted = |group: GroupId| {
+        all_admitted
+            || inventory
+                .unit_of_group(group)
+                .is_none_or(|unit| inventory.admission_units[unit].priority.is_none())
+    };
     let (mut vcpus, mut memory) = (0u128, 0u128);
     for (index, group) in inventory.groups.iter().enumerate() {
-        let mandatory = inventory
-            .unit_of_group(GroupId::new(index))
-            .is_none_or(|unit| inventory.admission_units[unit].priority.is_none());
-        if mandatory {
+        if counted(GroupId::new(index)) {
             vcpus += group.vms.len() as u128 * u128::from(group.vcpus);
             memory += group.vms.len() as u128 * u128::from(group.memory.0);
         }
     }
-    levels.rounding_bound(vcpus, memory)
+    let rounding = levels.rounding_bound(vcpus, memory);
+    levels::mix_bound(inventory, levels, &counted, seconds)
+        .map_or(rounding, |mix| mix.max(rounding))
 }
+
+/// The most the mix bound's LP may take (it takes milliseconds on the hard suite's platforms).
+const MIX_SECONDS: f64 = 1.0;
 
 /// Balance probes just below the incumbent's peak before the search bisects (see
 /// `Solve::balance`).
@@ -546,8 +560,18 @@ impl Solve<'_> {
             .flatten()
     }
 
-    /// The lowest peak possible: the rounding bound, and what the held migrations allow.
+    /// The lowest peak possible: the rounding and mix bounds (over every VM once every unit is
+    /// admitted), and what the held migrations allow.
     fn balance_floor(&self, rounding: Ratio) -> Ratio {
+        let rounding = match &self.levels {
+            Some(levels) if self.all_admitted() => rounding.max(balance_lower_bound(
+                self.inventory,
+                levels,
+                true,
+                MIX_SECONDS,
+            )),
+            _ => rounding,
+        };
         let (Some(levels), Some(migrations), Some(incumbent)) =
             (&self.levels, self.held_migrations(), &self.incumbent)
         else {
