@@ -344,31 +344,16 @@ mod tests {
     /// the vCPU-rich host cannot take load the other one's vCPUs.
     #[test]
     fn the_mix_bound_sees_resources_that_do_not_pool() {
-        let host = |name: &str, cores: u32, memory: &str| serde_json::json!({"name": name, "cpu_cores": cores, "cpu_core_mhz": 2000, "memory": memory});
-        let vm = |name: &str| serde_json::json!({"name": name, "vm_class": "x", "disk": "10Gi"});
-        let topology = serde_json::json!({
-            "version": 1,
-            "policy": {"cpu_overcommit": 1.0},
-            "hosts": [host("esx-memory", 8, "64Gi"), host("esx-cpu", 64, "8Gi")],
-            "vm_classes": [{"name": "x", "cpus": 4, "memory": "1Gi", "reserved": false}],
-            "storage_policies": [{"name": "vsan"}],
-            "networks": [
-                {"name": "net", "kind": "workload", "ips": 10},
-                {"name": "lb", "kind": "load_balancer", "ips": 10}
-            ],
-            "namespaces": [{
-                "name": "apps",
-                "vm_classes": ["x"],
-                "storage_policies": ["vsan"],
-                "workload_network": "net",
-                "load_balancer_network": "lb",
-                "vms": [vm("a"), vm("b")]
-            }]
-        });
-        let inventory = match vksplan_model::load_value(&topology) {
-            Ok(inventory) => inventory,
-            Err(invalid) => panic!("the test topology is invalid: {invalid:?}"),
-        };
+        use crate::placement::testing::{class, host, one_namespace, vm};
+        let inventory = one_namespace(
+            serde_json::json!([host("esx-memory", 8, "64Gi"), host("esx-cpu", 64, "8Gi")]),
+            &["x"],
+            ("vms", serde_json::json!([vm("a", "x"), vm("b", "x")])),
+            serde_json::json!({
+                "policy": {"cpu_overcommit": 1.0},
+                "vm_classes": [class("x", 4, "1Gi")]
+            }),
+        );
         let levels = Levels::new(&inventory, 1 << 30);
         assert_eq!(levels.rounding_bound(8, 2 << 30), Ratio::new(1, 8));
         // A share f on the memory-rich host: f = 8f / 8 there, and 2(1 - f) / 8 of the other's

@@ -14,6 +14,8 @@ mod levels;
 mod lns;
 pub(crate) mod place;
 mod score;
+#[cfg(test)]
+mod testing;
 
 pub use levels::Levels;
 pub use score::{Ratio, Score, Step4, StepKind};

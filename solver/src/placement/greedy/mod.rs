@@ -486,35 +486,18 @@ mod tests {
     /// placed one by one after the others, worst fit puts an 8 GiB VM on each host and leaves
     /// the large one no room; placed largest first among them, all three fit.
     fn fragmenting() -> Inventory {
-        let host = |name: &str| serde_json::json!({"name": name, "cpu_cores": 8, "cpu_core_mhz": 2000, "memory": "16Gi"});
-        let vm = |name: &str, class: &str| serde_json::json!({"name": name, "vm_class": class, "disk": "10Gi"});
+        use crate::placement::testing::{class, host, one_namespace, vm};
         let mut large = vm("large", "m16");
         large["priority"] = serde_json::json!(10);
-        let topology = serde_json::json!({
-            "version": 1,
-            "hosts": [host("esx-a"), host("esx-b")],
-            "vm_classes": [
-                {"name": "m8", "cpus": 1, "memory": "8Gi", "reserved": false},
-                {"name": "m16", "cpus": 1, "memory": "16Gi", "reserved": false}
-            ],
-            "storage_policies": [{"name": "vsan"}],
-            "networks": [
-                {"name": "net", "kind": "workload", "ips": 10},
-                {"name": "lb", "kind": "load_balancer", "ips": 10}
-            ],
-            "namespaces": [{
-                "name": "apps",
-                "vm_classes": ["m8", "m16"],
-                "storage_policies": ["vsan"],
-                "workload_network": "net",
-                "load_balancer_network": "lb",
-                "vms": [vm("small-1", "m8"), vm("small-2", "m8"), large]
-            }]
-        });
-        match vksplan_model::load_value(&topology) {
-            Ok(inventory) => inventory,
-            Err(invalid) => panic!("the test topology is invalid: {invalid:?}"),
-        }
+        one_namespace(
+            serde_json::json!([host("esx-a", 8, "16Gi"), host("esx-b", 8, "16Gi")]),
+            &["m8", "m16"],
+            (
+                "vms",
+                serde_json::json!([vm("small-1", "m8"), vm("small-2", "m8"), large]),
+            ),
+            serde_json::json!({"vm_classes": [class("m8", 1, "8Gi"), class("m16", 1, "16Gi")]}),
+        )
     }
 
     #[test]

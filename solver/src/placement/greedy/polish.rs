@@ -429,69 +429,47 @@ fn relocate(
 mod tests {
     use super::*;
     use crate::check::verify::verify;
+    use crate::placement::testing;
     use vksplan_model::IdVec;
 
     /// Two VMs of one cluster on two hosts of cost 5, and an empty host of cost 1.
     fn spread_out() -> Inventory {
-        let host = |name: &str, cost: f64| serde_json::json!({"name": name, "cpu_cores": 16, "cpu_core_mhz": 2000, "memory": "64Gi", "cost": cost});
-        let topology = serde_json::json!({
-            "version": 1,
-            "policy": {"objective": "consolidate"},
-            "hosts": [host("esx-a", 5.0), host("esx-b", 5.0), host("esx-c", 1.0)],
-            "storage_policies": [{"name": "vsan"}],
-            "networks": [
-                {"name": "net", "kind": "workload", "ips": 100},
-                {"name": "lb", "kind": "load_balancer", "ips": 20}
-            ],
-            "namespaces": [{
-                "name": "apps",
-                "vm_classes": ["best-effort-medium"],
-                "storage_policies": ["vsan"],
-                "workload_network": "net",
-                "load_balancer_network": "lb",
-                "clusters": [{
-                    "name": "web",
-                    "kubernetes_version": "v1.31.4",
-                    "control_plane": {"replicas": 1, "vm_class": "best-effort-medium"},
-                    "disk": "20Gi",
-                    "node_pools": [{"name": "workers", "replicas": 1, "vm_class": "best-effort-medium"}]
-                }]
-            }]
+        let host = |name: &str, cost: f64| {
+            let mut host = testing::host(name, 16, "64Gi");
+            host["cost"] = serde_json::json!(cost);
+            host
+        };
+        let cluster = serde_json::json!({
+            "name": "web",
+            "kubernetes_version": "v1.31.4",
+            "control_plane": {"replicas": 1, "vm_class": "best-effort-medium"},
+            "disk": "20Gi",
+            "node_pools": [{"name": "workers", "replicas": 1, "vm_class": "best-effort-medium"}]
         });
-        match vksplan_model::load_value(&topology) {
-            Ok(inventory) => inventory,
-            Err(invalid) => panic!("the test topology is invalid: {invalid:?}"),
-        }
+        testing::one_namespace(
+            serde_json::json!([host("esx-a", 5.0), host("esx-b", 5.0), host("esx-c", 1.0)]),
+            &["best-effort-medium"],
+            ("clusters", serde_json::json!([cluster])),
+            serde_json::json!({"policy": {"objective": "consolidate"}}),
+        )
     }
 
     /// Two VMs that fill a host each, swapped away from the hosts they run on today, and a
     /// spare host.
     fn swapped() -> (Inventory, Assignment) {
-        let host = |name: &str| serde_json::json!({"name": name, "cpu_cores": 8, "cpu_core_mhz": 2000, "memory": "16Gi"});
-        let vm = |name: &str| serde_json::json!({"name": name, "vm_class": "m16", "disk": "10Gi"});
-        let topology = serde_json::json!({
-            "version": 1,
-            "hosts": [host("esx-a"), host("esx-b"), host("esx-c")],
-            "vm_classes": [{"name": "m16", "cpus": 1, "memory": "16Gi", "reserved": false}],
-            "storage_policies": [{"name": "vsan"}],
-            "networks": [
-                {"name": "net", "kind": "workload", "ips": 10},
-                {"name": "lb", "kind": "load_balancer", "ips": 10}
-            ],
-            "namespaces": [{
-                "name": "apps",
-                "vm_classes": ["m16"],
-                "storage_policies": ["vsan"],
-                "workload_network": "net",
-                "load_balancer_network": "lb",
-                "vms": [vm("a"), vm("b")]
-            }],
-            "placement": {"apps/vm/a": "esx-a", "apps/vm/b": "esx-b"}
-        });
-        let inventory = match vksplan_model::load_value(&topology) {
-            Ok(inventory) => inventory,
-            Err(invalid) => panic!("the test topology is invalid: {invalid:?}"),
-        };
+        let hosts = ["esx-a", "esx-b", "esx-c"].map(|name| testing::host(name, 8, "16Gi"));
+        let inventory = testing::one_namespace(
+            serde_json::json!(hosts),
+            &["m16"],
+            (
+                "vms",
+                serde_json::json!([testing::vm("a", "m16"), testing::vm("b", "m16")]),
+            ),
+            serde_json::json!({
+                "vm_classes": [testing::class("m16", 1, "16Gi")],
+                "placement": {"apps/vm/a": "esx-a", "apps/vm/b": "esx-b"}
+            }),
+        );
         let swapped = Assignment {
             host_of: IdVec::from_vec(vec![Some(HostId::new(1)), Some(HostId::new(0))]),
             admitted: IdVec::from_elem(true, inventory.admission_units.len()),
