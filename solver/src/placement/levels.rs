@@ -204,6 +204,9 @@ pub fn rounding(limits: &[u128], granule: u128, demand: u128) -> Ratio {
     best.unwrap_or(Ratio::new(1, 1))
 }
 
+/// The most (VM kind, host class) pairs the mix bound's LP takes.
+const MIX_COLUMN_LIMIT: usize = 100_000;
+
 /// The mix bound: the smallest level at which the VMs of the groups `counted` accepts could be
 /// spread over the hosts in service even in fractions, when each host keeps within the level
 /// on vCPUs and on memory at once, its devices are shared out, and pools pinned to a zone stay
@@ -253,6 +256,11 @@ pub fn mix_bound(
     }
     if kinds.is_empty() {
         return Some(Ratio::ZERO);
+    }
+    if classes.len().saturating_mul(kinds.len()) > MIX_COLUMN_LIMIT {
+        // Hosts or VMs of too many sizes (an import where every host reports its own memory):
+        // the LP would not stay small.
+        return None;
     }
     let classes: Vec<(Class, u32)> = classes.into_iter().collect();
     let mut problem = ProblemVariables::new();

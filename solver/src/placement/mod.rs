@@ -223,9 +223,10 @@ pub fn place(inventory: &Inventory, options: &Options) -> Placed {
     let compiler = compile(inventory, &blocks, options);
     let balance = inventory.policy.objective == ObjectiveKind::Balance;
     let levels = balance.then(|| Levels::new(inventory, compiler.objectives.memory_granule));
-    let lower = levels
-        .as_ref()
-        .map(|levels| balance_lower_bound(inventory, levels, false, MIX_SECONDS));
+    let lower = levels.as_ref().map(|levels| {
+        let seconds = (time_limit * MIX_SHARE).min(MIX_SECONDS);
+        balance_lower_bound(inventory, levels, false, seconds)
+    });
     // Greedy starts (a verified plan at once); with a family switched off (tests), the MIP
     // alone decides.
     let mut facts = greedy::Facts::new(inventory);
@@ -464,6 +465,9 @@ fn balance_lower_bound(
 /// The most the mix bound's LP may take (it takes milliseconds on the hard suite's platforms).
 const MIX_SECONDS: f64 = 1.0;
 
+/// The share of the time limit (at step 4, of what is left of it) the mix bound's LP may take.
+const MIX_SHARE: f64 = 0.05;
+
 /// Balance probes just below the incumbent's peak before the search bisects (see
 /// `Solve::balance`).
 const DESCENTS: usize = 3;
@@ -566,12 +570,11 @@ impl Solve<'_> {
     /// admitted), and what the held migrations allow.
     fn balance_floor(&self, rounding: Ratio) -> Ratio {
         let rounding = match &self.levels {
-            Some(levels) if self.all_admitted() => rounding.max(balance_lower_bound(
-                self.inventory,
-                levels,
-                true,
-                MIX_SECONDS,
-            )),
+            Some(levels) if self.all_admitted() => {
+                let left = self.deadline.saturating_duration_since(Instant::now());
+                let seconds = (left.as_secs_f64() * MIX_SHARE).min(MIX_SECONDS);
+                rounding.max(balance_lower_bound(self.inventory, levels, true, seconds))
+            }
             _ => rounding,
         };
         let (Some(levels), Some(migrations), Some(incumbent)) =
