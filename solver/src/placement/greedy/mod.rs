@@ -228,8 +228,8 @@ fn level_caps(inventory: &Inventory, strategy: &Strategy) -> Vec<(u64, u128)> {
 
 /// The batches of admission units the greedy places, each with whether it must run:
 /// everything that must be admitted (Supervisor and units without priority) first, then each
-/// optional unit by priority. With admission fixed, the admitted units must run and the others
-/// stay out.
+/// optional unit by priority; with `admit_all`, every unit in that first batch. With admission
+/// fixed, the admitted units must run and the others stay out.
 fn batches(inventory: &Inventory, facts: &Facts, admit_all: bool) -> Vec<(Vec<usize>, bool)> {
     let fixed = |unit: usize| facts.admission.as_ref().and_then(|a| a.get(unit).copied());
     let mandatory: Vec<usize> = (0..inventory.admission_units.len())
