@@ -676,7 +676,8 @@ mod tests {
         }
     }
 
-    /// Three hosts and five VMs running on them today; VMs 0 and 1 kept apart when `separate`.
+    /// Three hosts and five VMs running on them today; with `separate`, VMs 0 and 1 kept apart
+    /// by a must (`Some(true)`) or soft (`Some(false)`) rule.
     fn platform(
         cores: &[u32],
         memory_gib: &[u32],

@@ -570,7 +570,9 @@ impl Solve<'_> {
     /// admitted), and what the held migrations allow.
     fn balance_floor(&self, rounding: Ratio) -> Ratio {
         let rounding = match &self.levels {
-            Some(levels) if self.all_admitted() => {
+            // Without units that may be left out (no admission step), `rounding` already
+            // counts every VM.
+            Some(levels) if self.all_admitted() && self.present(StepKind::Admitted) => {
                 let left = self.deadline.saturating_duration_since(Instant::now());
                 let seconds = (left.as_secs_f64() * MIX_SHARE).min(MIX_SECONDS);
                 rounding.max(balance_lower_bound(self.inventory, levels, true, seconds))
