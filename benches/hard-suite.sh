@@ -13,6 +13,9 @@ shift $(( $# > 2 ? 2 : $# )) || true
 cargo build --release -q --bin vksplan --example hard_suite
 ./target/release/examples/hard_suite "$out" >/dev/null
 peer="${VKSPLAN_PEER:-../shared/peer/run}"
+# Both engines get the machine's two cores: the peer two CP-SAT workers, vksplan two threads
+# (two raced HiGHS instances; VKSPLAN_THREADS=1 for one).
+threads="${VKSPLAN_THREADS:-2}"
 platforms=("$@")
 if [ ${#platforms[@]} -eq 0 ]; then
   platforms=($(ls "$out"/*.json | grep -v '\.plan\.' | xargs -n1 basename | sed 's/\.json$//'))
@@ -39,7 +42,7 @@ PY
 printf 'platform\tengine\tstatus\trejected\tpriority\tsoft\tmigrations\tpeak\tcost\tspread\tbound/gap\twall_s\tmax_rss_mib\n'
 for name in "${platforms[@]}"; do
   file="$out/$name.json"
-  /usr/bin/time -f '%e %M' -o "$out/$name.vksplan.time" ./target/release/vksplan plan "$file" --time-limit "$limit" > "$out/$name.plan.vksplan.json" 2>"$out/$name.vksplan.err" || true
+  /usr/bin/time -f '%e %M' -o "$out/$name.vksplan.time" ./target/release/vksplan plan "$file" --time-limit "$limit" --threads "$threads" > "$out/$name.plan.vksplan.json" 2>"$out/$name.vksplan.err" || true
   read -r wall rss < <(tail -n 1 "$out/$name.vksplan.time")
   summary vksplan "$name" "$out/$name.plan.vksplan.json" "$wall" "$rss"
   if [ -x "$peer" ] && [ -z "${VKSPLAN_NO_PEER:-}" ]; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # How much a platform's times owe to the solvers' luck: vksplan and the CP-SAT peer, each with
-# random seeds 0..N-1 (HiGHS's through VKSPLAN_HIGHS_SEED, CP-SAT's through --cpsat-param
-# random_seed), one after the other, on platforms the hard suite wrote.
+# random seeds 0..N-1 (HiGHS's through VKSPLAN_HIGHS_SEED, the two raced instances taking seeds
+# N and N+1; CP-SAT's through --cpsat-param random_seed), one after the other, on platforms the
+# hard suite wrote.
 #   bash benches/seeds.sh PLATFORM_DIR SEEDS TIME_LIMIT_S PLATFORM...
 # Prints one line per run: platform, engine, seed, status, spread, wall seconds.
 set -euo pipefail
@@ -11,6 +12,9 @@ seeds="$2"
 limit="$3"
 shift 3
 peer="${VKSPLAN_PEER:-../shared/peer/run}"
+# Both engines get the machine's two cores: the peer two CP-SAT workers, vksplan two threads
+# (two raced HiGHS instances; VKSPLAN_THREADS=1 for one).
+threads="${VKSPLAN_THREADS:-2}"
 cargo build --release -q --bin vksplan
 row() {  # row PLATFORM ENGINE SEED PLAN_FILE WALL
   python3 - "$@" <<'PY'
@@ -31,7 +35,7 @@ for name in "$@"; do
   file="$dir/$name.json"
   for seed in $(seq 0 $((seeds - 1))); do
     /usr/bin/time -f '%e' -o /tmp/seeds.time env VKSPLAN_HIGHS_SEED="$seed" \
-      ./target/release/vksplan plan "$file" --time-limit "$limit" > /tmp/seeds.plan.json 2>/dev/null || true
+      ./target/release/vksplan plan "$file" --time-limit "$limit" --threads "$threads" > /tmp/seeds.plan.json 2>/dev/null || true
     row "$name" vksplan "$seed" /tmp/seeds.plan.json "$(tail -n 1 /tmp/seeds.time)"
     /usr/bin/time -f '%e' -o /tmp/seeds.time "$peer" "$file" --time-limit "$limit" --workers 2 \
       --cpsat-param "random_seed=$seed" > /tmp/seeds.plan.json 2>/dev/null || true

@@ -273,3 +273,34 @@ fn an_infeasible_placement_names_its_minimal_conflict() {
         ]
     );
 }
+
+/// With two threads the whole-model solves race two seeded HiGHS instances (`mip::session`):
+/// the plan may be another of the optimal ones, but every step's value is the one-thread
+/// plan's, proven, and the plan verifies. (Two hard-suite platforms whose steps go through
+/// the MIP: soft rules, migrations, balance probes and spread.)
+#[test]
+fn two_racing_threads_prove_the_same_optimum_as_one() {
+    for (name, document) in vksplan_testkit::hard::suite()
+        .into_iter()
+        .filter(|(name, _)| ["h4-tight", "h16-vcpu"].contains(name))
+    {
+        let inventory = vksplan_model::load(&document.to_string())
+            .unwrap_or_else(|e| panic!("{name} is invalid: {e}"));
+        let plan = |threads| {
+            let options = vksplan_solver::Options {
+                threads,
+                ..vksplan_solver::Options::default()
+            };
+            vksplan_solver::plan(&inventory, &options).unwrap_or_else(|e| panic!("{name}: {e}"))
+        };
+        let (one, two) = (plan(1), plan(2));
+        assert_eq!(one.status, Status::Optimal, "{name}");
+        assert_eq!(two.status, Status::Optimal, "{name}");
+        assert_eq!(
+            serde_json::to_value(&one.objective).unwrap_or_default(),
+            serde_json::to_value(&two.objective).unwrap_or_default(),
+            "{name}"
+        );
+        common::assert_verified(&inventory, &two);
+    }
+}

@@ -4,11 +4,22 @@
 //!
 //! HiGHS 1.16 measures `time_limit` per run (its report's `Timing` restarts with each run, as
 //! measured here), so each solve sets it to that solve's budget.
+//!
+//! With two threads or more, a session holds two models and races them: the same model, solved
+//! at once on two threads with different random seeds. HiGHS's proofs near an optimum (root
+//! cuts, conflicts) take from one to several times as long depending on the seed (see
+//! BENCHMARKS.md), and HiGHS 1.16 adds a second tree-search worker only once its node queue
+//! grows, which these root proofs never reach: a second seeded instance is what uses the second
+//! core. The first to prove (optimal or infeasible) stops the other; when neither does, the best
+//! solution and the higher of the two dual bounds are kept. Which seed wins, and so which of the
+//! optimal plans comes back, may differ from run to run; with one thread it never does.
 
 use super::{ColumnIndex, ColumnValues, Compiler, Owner};
 use good_lp::{Constraint, Expression, IntoAffineExpression, Variable};
 use highs::{Col, HighsModelStatus, Model, RowProblem, Sense};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use vksplan_interrupt::{solve_until, Movable};
 
 /// How a solve of a [`Session`] ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +52,7 @@ pub struct Solved {
 pub struct SolveOptions {
     /// Wall-clock budget of this solve.
     pub budget: Duration,
-    /// HiGHS threads.
+    /// Threads: with two or more, the session's racers (if it has two) share them.
     pub threads: u32,
     /// Relative MIP gap at which HiGHS may stop.
     pub mip_gap: f64,
@@ -56,7 +67,9 @@ pub struct SolveOptions {
 
 /// A HiGHS model built from a compiler, changed in place between solves.
 pub struct Session {
-    model: Option<Model>,
+    /// One HiGHS instance of the model per racer (see the module's documentation); a racer
+    /// whose instance HiGHS refused is gone, and with none left the session is over.
+    models: Vec<Model>,
     columns: Vec<Col>,
     index: ColumnIndex,
     /// Columns whose cost the current objective set (to clear them for the next one).
@@ -84,24 +97,26 @@ pub(super) fn row_of(constraint: &Constraint) -> (f64, f64, Vec<(Variable, f64)>
 
 impl Session {
     /// Builds the model of `compiler`'s columns, of the rows `keep` accepts and of `extra`
-    /// rows. (HiGHS adds rows one at a time to a built model slowly: rows known up front go
-    /// in here.)
-    pub fn new<'r>(
+    /// rows, with `racers` instances of it (1 or 2), raced whenever a solve has two threads or
+    /// more. (HiGHS adds rows one at a time to a built model slowly: rows known up front go in
+    /// here.)
+    pub fn racing<'r>(
         compiler: &'r Compiler,
         keep: impl Fn(&Option<Owner>) -> bool,
         extra: impl IntoIterator<Item = &'r Constraint>,
+        racers: usize,
     ) -> Session {
-        Session::build(compiler, keep, extra, true)
+        Session::build(compiler, keep, extra, true, racers.clamp(1, 2))
     }
 
-    /// [`Session::new`] with every column continuous: the LP relaxation, whose infeasibility
+    /// One instance of [`Session::racing`]'s model with every column continuous: the LP relaxation, whose infeasibility
     /// proves the MIP's. After a change of bounds HiGHS re-solves it from the last basis.
     pub fn relaxed<'r>(
         compiler: &'r Compiler,
         keep: impl Fn(&Option<Owner>) -> bool,
         extra: impl IntoIterator<Item = &'r Constraint>,
     ) -> Session {
-        Session::build(compiler, keep, extra, false)
+        Session::build(compiler, keep, extra, false, 1)
     }
 
     fn build<'r>(
@@ -109,6 +124,7 @@ impl Session {
         keep: impl Fn(&Option<Owner>) -> bool,
         extra: impl IntoIterator<Item = &'r Constraint>,
         integers: bool,
+        racers: usize,
     ) -> Session {
         let index = ColumnValues::index_of(&compiler.variables);
         let mut problem = RowProblem::default();
@@ -140,14 +156,19 @@ impl Session {
             problem.add_row(lower..=upper, factors);
             rows += 1;
         }
-        let mut model = Model::new(problem);
-        model.make_quiet();
-        if std::env::var_os("VKSPLAN_HIGHS_LOG").is_some() {
-            model.set_option("output_flag", true);
-            model.set_option("log_to_console", true);
-        }
+        let instance = |problem: RowProblem| {
+            let mut model = Model::new(problem);
+            model.make_quiet();
+            if std::env::var_os("VKSPLAN_HIGHS_LOG").is_some() {
+                model.set_option("output_flag", true);
+                model.set_option("log_to_console", true);
+            }
+            model
+        };
+        let mut models: Vec<Model> = (1..racers).map(|_| instance(problem.clone())).collect();
+        models.insert(0, instance(problem));
         Session {
-            model: Some(model),
+            models,
             columns,
             index,
             costed: Vec::new(),
@@ -157,26 +178,27 @@ impl Session {
 
     /// Sets the objective to minimise `expression` (its constant is ignored).
     pub fn minimise(&mut self, expression: &Expression) {
-        let Some(model) = self.model.as_mut() else {
-            return;
-        };
-        for column in self.costed.drain(..) {
-            model.change_column_cost(self.columns[column], 0.0);
-        }
-        model.set_sense(Sense::Minimise);
-        for (variable, coefficient) in expression.linear_coefficients() {
-            if let Some(column) = self.index.get(&variable) {
-                model.change_column_cost(self.columns[*column], coefficient);
-                self.costed.push(*column);
+        let costs: Vec<(usize, f64)> = expression
+            .linear_coefficients()
+            .filter_map(|(variable, coefficient)| Some((*self.index.get(&variable)?, coefficient)))
+            .collect();
+        for model in &mut self.models {
+            for column in &self.costed {
+                model.change_column_cost(self.columns[*column], 0.0);
+            }
+            model.set_sense(Sense::Minimise);
+            for (column, coefficient) in &costs {
+                model.change_column_cost(self.columns[*column], *coefficient);
             }
         }
+        self.costed = costs.iter().map(|(column, _)| *column).collect();
     }
 
     /// Adds a row.
     pub fn add_row(&mut self, constraint: &Constraint) {
-        let Some(model) = self.model.as_mut() else {
+        if self.models.is_empty() {
             return;
-        };
+        }
         let (lower, upper, terms) = row_of(constraint);
         let factors: Vec<(Col, f64)> = terms
             .iter()
@@ -184,28 +206,27 @@ impl Session {
                 Some((self.columns[*self.index.get(variable)?], *coefficient))
             })
             .collect();
-        if model.try_add_row(lower..=upper, factors).is_ok() {
+        // A racer that refuses the row would solve another model: it leaves the race.
+        self.models
+            .retain_mut(|model| model.try_add_row(lower..=upper, factors.clone()).is_ok());
+        if !self.models.is_empty() {
             self.rows += 1;
         }
     }
 
     /// Changes a column's bounds.
     pub fn set_bounds(&mut self, variable: Variable, lower: f64, upper: f64) {
-        let (Some(model), Some(column)) = (self.model.as_mut(), self.index.get(&variable)) else {
+        let Some(column) = self.index.get(&variable) else {
             return;
         };
-        model.change_column_bounds(self.columns[*column], lower..=upper);
+        for model in &mut self.models {
+            model.change_column_bounds(self.columns[*column], lower..=upper);
+        }
     }
 
     /// Solves the current model from `start` (a complete solution in column order, or none)
-    /// within `options.budget`.
+    /// within `options.budget`: with two racers and two threads or more, races them.
     pub fn solve(&mut self, start: Option<&[f64]>, options: &SolveOptions) -> Solved {
-        let unknown = Solved {
-            outcome: Outcome::Unknown,
-            values: None,
-            bound: f64::NEG_INFINITY,
-            objective: f64::NAN,
-        };
         if self.columns.is_empty() {
             // Nothing to decide: an empty model never reaches HiGHS.
             return Solved {
@@ -215,70 +236,211 @@ impl Session {
                 objective: 0.0,
             };
         }
-        let Some(mut model) = self.model.take() else {
-            return unknown;
+        let models = std::mem::take(&mut self.models);
+        let racing = models.len() > 1 && options.threads > 1;
+        let runs: Vec<Run> = if racing {
+            let threads = options.threads / 2;
+            let stop = AtomicBool::new(false);
+            let stop = &stop;
+            std::thread::scope(|scope| {
+                let racers: Vec<_> = models
+                    .into_iter()
+                    .zip(0..)
+                    .map(|(model, racer)| {
+                        let model = Movable(model);
+                        scope.spawn(move || {
+                            // The whole `Movable` moves in, not only the model inside it.
+                            let model = model;
+                            let run = run(model.0, start, options, threads, racer, Some(stop));
+                            if run.proved() {
+                                stop.store(true, Ordering::Relaxed);
+                            }
+                            (run.model.map(Movable), run.result, run.finished)
+                        })
+                    })
+                    .collect();
+                racers
+                    .into_iter()
+                    .filter_map(|racer| racer.join().ok())
+                    .map(|(model, result, finished)| Run {
+                        model: model.map(|m| m.0),
+                        result,
+                        finished,
+                    })
+                    .collect()
+            })
+        } else {
+            // One racer solves (with every thread); any other waits for a race.
+            let mut models = models.into_iter();
+            let first = models
+                .next()
+                .map(|model| run(model, start, options, options.threads, 0, None));
+            let rest = models.map(|model| Run {
+                model: Some(model),
+                result: None,
+                finished: Instant::now(),
+            });
+            first.into_iter().chain(rest).collect()
         };
-        let limit = options.budget.as_secs_f64().max(0.01);
-        let threads = i32::try_from(options.threads.max(1)).unwrap_or(1);
-        let set = model.try_set_option("time_limit", limit).is_ok()
-            && model.try_set_option("mip_rel_gap", options.mip_gap).is_ok()
-            && model.try_set_option("threads", threads).is_ok()
-            && model.try_set_option("random_seed", seed()).is_ok()
-            && model
-                .try_set_option("presolve", if options.presolve { "on" } else { "off" })
-                .is_ok()
-            && model
-                .try_set_option(
-                    "mip_max_improving_sols",
-                    if options.first_solution { 1 } else { i32::MAX },
-                )
-                .is_ok();
-        if !set {
-            self.model = Some(model);
-            return unknown;
-        }
-        if let Some(effort) = std::env::var("VKSPLAN_HEURISTIC_EFFORT")
-            .ok()
-            .and_then(|e| e.parse::<f64>().ok())
-        {
-            let _ = model.try_set_option("mip_heuristic_effort", effort);
-        }
-        let root = if options.ipm_root { "ipm" } else { "simplex" };
-        if model.try_set_option("mip_lp_solver", root).is_err() {
-            self.model = Some(model);
-            return unknown;
-        }
-        if let Some(start) = start {
-            // A start is a hint: HiGHS checks it and ignores an unusable one.
-            let _ = model.try_set_solution(Some(start), None, None, None);
-        }
-        let solved = model.try_solve();
-        let Ok(solved) = solved else {
-            // HiGHS refused the model; it is gone with the error, so the session is over.
-            return unknown;
-        };
-        let status = solved.status();
-        let values = (super::has_solution(&solved))
-            .then(|| ColumnValues::new(&self.index, solved.get_solution().columns().to_vec()));
-        let bound = solved
-            .double_info_value(c"mip_dual_bound")
-            .unwrap_or(f64::NEG_INFINITY);
-        let objective = solved.objective_value();
-        let outcome = match status {
-            HighsModelStatus::Optimal if values.is_some() => Outcome::Optimal,
-            HighsModelStatus::Infeasible | HighsModelStatus::UnboundedOrInfeasible => {
-                Outcome::Infeasible
+        self.finish(runs)
+    }
+
+    /// Keeps the racers' instances and returns the race's result: the first proof, else the
+    /// best solution with the highest dual bound.
+    fn finish(&mut self, runs: Vec<Run>) -> Solved {
+        let mut results: Vec<(Instant, RunResult)> = Vec::new();
+        for run in runs {
+            self.models.extend(run.model);
+            if let Some(result) = run.result {
+                results.push((run.finished, result));
             }
-            _ if values.is_some() => Outcome::Feasible,
-            _ => Outcome::Unknown,
-        };
-        self.model = Some(Model::from(solved));
-        Solved {
-            outcome,
-            values,
-            bound,
-            objective,
         }
+        let bound = results
+            .iter()
+            .map(|(_, result)| result.bound)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let first_proof = (0..results.len())
+            .filter(|i| results[*i].1.proved())
+            .min_by_key(|i| results[*i].0);
+        let best = first_proof.or_else(|| {
+            (0..results.len())
+                .filter(|i| results[*i].1.values.is_some())
+                .min_by(|a, b| results[*a].1.objective.total_cmp(&results[*b].1.objective))
+        });
+        let Some((_, result)) = best
+            .or((!results.is_empty()).then_some(0))
+            .map(|i| results.swap_remove(i))
+        else {
+            return Solved {
+                outcome: Outcome::Unknown,
+                values: None,
+                bound: f64::NEG_INFINITY,
+                objective: f64::NAN,
+            };
+        };
+        Solved {
+            outcome: result.outcome,
+            bound: if result.proved() { result.bound } else { bound },
+            objective: result.objective,
+            values: result
+                .values
+                .map(|values| ColumnValues::new(&self.index, values)),
+        }
+    }
+}
+
+/// One racer's solve: its instance back (unless HiGHS refused it) and what it found.
+struct Run {
+    model: Option<Model>,
+    result: Option<RunResult>,
+    finished: Instant,
+}
+
+/// What one racer's solve found, before it is matched to the session's columns.
+struct RunResult {
+    outcome: Outcome,
+    values: Option<Vec<f64>>,
+    bound: f64,
+    objective: f64,
+}
+
+impl RunResult {
+    /// Whether the solve ended with a proof: optimal, or infeasible.
+    fn proved(&self) -> bool {
+        matches!(self.outcome, Outcome::Optimal | Outcome::Infeasible)
+    }
+}
+
+impl Run {
+    fn proved(&self) -> bool {
+        self.result.as_ref().is_some_and(RunResult::proved)
+    }
+}
+
+/// One HiGHS solve of `model` with `threads` threads and racer `racer`'s seed, stopped early
+/// once `stop` is set (when racing).
+fn run(
+    mut model: Model,
+    start: Option<&[f64]>,
+    options: &SolveOptions,
+    threads: u32,
+    racer: i32,
+    stop: Option<&AtomicBool>,
+) -> Run {
+    let limit = options.budget.as_secs_f64().max(0.01);
+    let threads = i32::try_from(threads.max(1)).unwrap_or(1);
+    let set = model.try_set_option("time_limit", limit).is_ok()
+        && model.try_set_option("mip_rel_gap", options.mip_gap).is_ok()
+        && model.try_set_option("threads", threads).is_ok()
+        && model
+            .try_set_option("random_seed", seed().wrapping_add(racer))
+            .is_ok()
+        && model
+            .try_set_option("presolve", if options.presolve { "on" } else { "off" })
+            .is_ok()
+        && model
+            .try_set_option(
+                "mip_max_improving_sols",
+                if options.first_solution { 1 } else { i32::MAX },
+            )
+            .is_ok()
+        && model
+            .try_set_option(
+                "mip_lp_solver",
+                if options.ipm_root { "ipm" } else { "simplex" },
+            )
+            .is_ok();
+    if !set {
+        return Run {
+            model: Some(model),
+            result: None,
+            finished: Instant::now(),
+        };
+    }
+    if let Some(effort) = std::env::var("VKSPLAN_HEURISTIC_EFFORT")
+        .ok()
+        .and_then(|e| e.parse::<f64>().ok())
+    {
+        let _ = model.try_set_option("mip_heuristic_effort", effort);
+    }
+    if let Some(start) = start {
+        // A start is a hint: HiGHS checks it and ignores an unusable one.
+        let _ = model.try_set_solution(Some(start), None, None, None);
+    }
+    let solved = match stop {
+        Some(stop) => solve_until(model, stop),
+        None => model.try_solve(),
+    };
+    let finished = Instant::now();
+    let Ok(solved) = solved else {
+        // HiGHS refused the model; it is gone with the error.
+        return Run {
+            model: None,
+            result: None,
+            finished,
+        };
+    };
+    let values = super::has_solution(&solved).then(|| solved.get_solution().columns().to_vec());
+    let outcome = match solved.status() {
+        HighsModelStatus::Optimal if values.is_some() => Outcome::Optimal,
+        HighsModelStatus::Infeasible | HighsModelStatus::UnboundedOrInfeasible => {
+            Outcome::Infeasible
+        }
+        _ if values.is_some() => Outcome::Feasible,
+        _ => Outcome::Unknown,
+    };
+    let result = RunResult {
+        outcome,
+        values,
+        bound: solved
+            .double_info_value(c"mip_dual_bound")
+            .unwrap_or(f64::NEG_INFINITY),
+        objective: solved.objective_value(),
+    };
+    Run {
+        model: Some(Model::from(solved)),
+        result: Some(result),
+        finished,
     }
 }
 

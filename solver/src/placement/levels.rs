@@ -214,12 +214,15 @@ const MIX_COLUMN_LIMIT: usize = 100_000;
 /// host full on memory has vCPUs left that memory-heavy VMs cannot use (h288-zones: 0.576 by
 /// rounding, 0.719 by mix). VMs of one size, devices and zone count as one kind, and hosts of
 /// one size, devices and zone as one class, so the LP stays small. A relaxation of every plan,
-/// so a valid bound; `None` when the LP cannot be solved in time.
+/// so a valid bound; `None` when the LP cannot be solved in time. HiGHS runs with `threads`
+/// threads: the count every HiGHS solve of the calling thread uses (HiGHS 1.16 refuses a run
+/// whose count differs from the one its thread's scheduler started with).
 pub fn mix_bound(
     inventory: &Inventory,
     levels: &Levels,
     counted: &dyn Fn(GroupId) -> bool,
     seconds: f64,
+    threads: u32,
 ) -> Option<Ratio> {
     use good_lp::{variable, Expression, ProblemVariables, SolverModel};
     const GIB: f64 = (1u64 << 30) as f64;
@@ -312,7 +315,9 @@ pub fn mix_bound(
     let set = model
         .try_set_option("time_limit", seconds.max(0.01))
         .is_ok()
-        && model.try_set_option("threads", 1).is_ok();
+        && model
+            .try_set_option("threads", i32::try_from(threads.max(1)).unwrap_or(1))
+            .is_ok();
     let solved = set.then(|| model.try_solve().ok()).flatten()?;
     match solved.status() {
         // Kinds with no host they may use at all, or more than every host holds at any level.
@@ -367,7 +372,7 @@ mod tests {
         // A share f on the memory-rich host: f = 8f / 8 there, and 2(1 - f) / 8 of the other's
         // memory; they meet at f = 0.2, whose smallest candidate is 13/64. The best plan puts
         // both on the vCPU-rich host, at 2 GiB / 8 GiB = 0.25.
-        let mix = mix_bound(&inventory, &levels, &|_| true, 5.0);
+        let mix = mix_bound(&inventory, &levels, &|_| true, 5.0, 1);
         assert_eq!(mix, Some(Ratio::new(13, 64)));
     }
 

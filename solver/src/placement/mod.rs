@@ -225,7 +225,7 @@ pub fn place(inventory: &Inventory, options: &Options) -> Placed {
     let levels = balance.then(|| Levels::new(inventory, compiler.objectives.memory_granule));
     let lower = levels.as_ref().map(|levels| {
         let seconds = (time_limit * MIX_SHARE).min(MIX_SECONDS);
-        balance_lower_bound(inventory, levels, false, seconds)
+        balance_lower_bound(inventory, levels, false, seconds, options.threads)
     });
     // Greedy starts (a verified plan at once); with a family switched off (tests), the MIP
     // alone decides.
@@ -369,7 +369,7 @@ pub struct LowerBounds {
 }
 
 /// The lower bounds the staged solve would use once steps 1 and 2 are held at `held`'s values
-/// (and, for steps 4 and 5, step 3 at `held.migrations`).
+/// (and, for steps 4 and 5, step 3 at `held.migrations`). Its LP runs HiGHS with one thread.
 pub fn lower_bounds(inventory: &Inventory, held: &Score) -> LowerBounds {
     let optional = inventory
         .admission_units
@@ -389,7 +389,7 @@ pub fn lower_bounds(inventory: &Inventory, held: &Score) -> LowerBounds {
                 gcd(g, u128::from(inventory.groups[block.group].memory.0))
             });
             let levels = Levels::new(inventory, granule.max(1));
-            let rounding = balance_lower_bound(inventory, &levels, all_admitted, 5.0);
+            let rounding = balance_lower_bound(inventory, &levels, all_admitted, 5.0, 1);
             let peak = if placed {
                 stayings
                     .iter()
@@ -437,12 +437,14 @@ fn gcd(a: u128, b: u128) -> u128 {
 
 /// A valid lower bound on the peak: the rounding bound over the hosts in service and the mix
 /// bound (see [`levels::mix_bound`], within `seconds`), for the VMs that must be admitted (the
-/// Supervisor and every unit without a priority), or every VM when `all_admitted`.
+/// Supervisor and every unit without a priority), or every VM when `all_admitted`; its LP with
+/// `threads` HiGHS threads.
 fn balance_lower_bound(
     inventory: &Inventory,
     levels: &Levels,
     all_admitted: bool,
     seconds: f64,
+    threads: u32,
 ) -> Ratio {
     let counted = |group: GroupId| {
         all_admitted
@@ -458,7 +460,7 @@ fn balance_lower_bound(
         }
     }
     let rounding = levels.rounding_bound(vcpus, memory);
-    levels::mix_bound(inventory, levels, &counted, seconds)
+    levels::mix_bound(inventory, levels, &counted, seconds, threads)
         .map_or(rounding, |mix| mix.max(rounding))
 }
 
@@ -575,7 +577,13 @@ impl Solve<'_> {
             Some(levels) if self.all_admitted() && self.present(StepKind::Admitted) => {
                 let left = self.deadline.saturating_duration_since(Instant::now());
                 let seconds = (left.as_secs_f64() * MIX_SHARE).min(MIX_SECONDS);
-                rounding.max(balance_lower_bound(self.inventory, levels, true, seconds))
+                rounding.max(balance_lower_bound(
+                    self.inventory,
+                    levels,
+                    true,
+                    seconds,
+                    self.threads,
+                ))
             }
             _ => rounding,
         };
@@ -795,8 +803,10 @@ impl Solve<'_> {
         let caps = self.held_level;
         let levels = self.levels.clone();
         let stayings = caps.map(|_| self.stayings());
+        // Two threads race two seeded instances (see `mip::session`).
+        let racers = if self.threads > 1 { 2 } else { 1 };
         self.session.get_or_insert_with(|| {
-            let mut session = Session::new(
+            let mut session = Session::racing(
                 compiler,
                 |_| true,
                 compiler
@@ -806,6 +816,7 @@ impl Solve<'_> {
                     .filter(|(step, _)| !(testing && *step == StepKind::Step4))
                     .map(|(_, row)| row)
                     .chain(holds),
+                racers,
             );
             if let (Some(level), Some(levels), Some(stayings)) = (caps, levels, stayings) {
                 set_caps(&mut session, compiler, &levels, level, &stayings);
