@@ -39,9 +39,11 @@ use vksplan_model::{GroupId, HostId, VmId};
 pub struct Staying {
     /// Per host: (vCPUs, memory bytes, group) of each VM that runs there today and may stay.
     per_host: Vec<Vec<(u64, u128, usize)>>,
-    /// Per host: how many of those must leave all the same, because two of them break a
-    /// rule together (control-plane anti-affinity, hard `separate` rules, and the soft ones
-    /// assumed to hold): the most over any one rule of (its members there - 1).
+    /// Per host: how many of those must leave all the same, whatever the level: because two
+    /// of them break a rule together (control-plane anti-affinity, hard `separate` rules, and
+    /// the soft ones assumed to hold; the most over any one rule of (its members there - 1)),
+    /// or because together they overflow the host's capacity (all VMs against its vCPU and
+    /// memory limits, reserved VMs against its cores and memory), whichever is more.
     crowded: Vec<u32>,
     /// The fewest control-plane VMs among those that must leave because two of them share a
     /// host or, with a 3-zone Supervisor, a zone. Control planes are no node pool's, so these
@@ -51,6 +53,22 @@ pub struct Staying {
     forced: u32,
     /// Per rule: whether the soft rule is assumed to hold (must rules always do).
     holds: Vec<bool>,
+    /// Per VM of a surely admitted unit running today: why it may or must leave its host.
+    roles: Vec<Option<Role>>,
+}
+
+/// Why one of today's VMs may leave its host, in a plan of one choice of soft rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// It may not stay: a migration in every plan.
+    Forced,
+    /// It may stay, but shares its host with another member of a rule that keeps them apart,
+    /// or its zone (3-zone Supervisor) or host with another control plane of its cluster, or
+    /// runs on a host its VMs overflow: the members move at least `max(sum(crowded),
+    /// control_planes)` times between them.
+    Member,
+    /// It may stay, and nothing sends it away: moving it spends the migrations' slack.
+    Stays,
 }
 
 impl Staying {
@@ -122,6 +140,7 @@ impl Staying {
         let rules_of = binding_rules(inventory, &binds);
         let mut per_host = vec![Vec::new(); inventory.hosts.len()];
         let mut forced = 0;
+        let mut roles = vec![None; inventory.vms.len()];
         let mut staying: Vec<(usize, usize)> = Vec::new();
         for (vm, host) in &inventory.placement {
             let group_index = inventory.vms[*vm].group;
@@ -142,6 +161,7 @@ impl Staying {
                 staying.push((vm.index(), host.index()));
             } else {
                 forced += 1;
+                roles[vm.index()] = Some(Role::Forced);
             }
         }
         // Colocations that rules forbid: per (rule, host), members staying there; per
@@ -172,8 +192,60 @@ impl Staying {
                 }
             }
         }
-        for ((_, host), members) in together {
-            crowded[host] = crowded[host].max(members.saturating_sub(1));
+        for ((_, host), members) in &together {
+            crowded[*host] = crowded[*host].max(members.saturating_sub(1));
+        }
+        let mut pressed = vec![false; inventory.hosts.len()];
+        for (host, vms) in per_host.iter().enumerate() {
+            let spec = &inventory.hosts[HostId::new(host)];
+            let reserved = |vm: &&(u64, u128, usize)| inventory.groups[GroupId::new(vm.2)].reserved;
+            let overflow = fewest(
+                vms.iter().map(|v| u128::from(v.0)),
+                u128::from(spec.vcpu_limit),
+            )
+            .max(fewest(
+                vms.iter().map(|v| v.1),
+                u128::from(spec.memory_limit.0),
+            ))
+            .max(fewest(
+                vms.iter().filter(reserved).map(|v| u128::from(v.0)),
+                u128::from(spec.cpu_cores),
+            ))
+            .max(fewest(
+                vms.iter().filter(reserved).map(|v| v.1),
+                u128::from(spec.memory.0),
+            ));
+            let devices = spec.devices.iter().map(|(device, have)| {
+                let used = vms.iter().filter_map(|v| {
+                    let group = &inventory.groups[GroupId::new(v.2)];
+                    let (_, count) = group.devices.iter().find(|(d, _)| d == device)?;
+                    Some(u128::from(*count))
+                });
+                fewest(used, u128::from(*have))
+            });
+            let overflow = devices.fold(overflow, u32::max);
+            pressed[host] = overflow > 0;
+            crowded[host] = crowded[host].max(overflow);
+        }
+        for (vm, host) in &staying {
+            let group = inventory.vms[VmId::new(*vm)].group;
+            let crowds = |key: usize| together.get(&(key, *host)).is_some_and(|n| *n >= 2);
+            let zone = inventory.hosts[HostId::new(*host)]
+                .zone
+                .filter(|_| inventory.three_zone);
+            let domain = zone.unwrap_or(inventory.hosts.len() + *host);
+            let member = pressed[*host]
+                || (inventory.groups[group].anti_affine()
+                    && planes
+                        .get(&(group.index(), domain))
+                        .is_some_and(|n| *n >= 2))
+                || inventory.rules.iter().enumerate().any(|(index, rule)| {
+                    rule.kind == RuleKind::Separate
+                        && binds(index)
+                        && rule.vms.binary_search(&VmId::new(*vm)).is_ok()
+                        && crowds(index)
+                });
+            roles[*vm] = Some(if member { Role::Member } else { Role::Stays });
         }
         let control_planes = planes.values().map(|n| n.saturating_sub(1)).sum();
         Staying {
@@ -182,7 +254,33 @@ impl Staying {
             control_planes,
             forced,
             holds: holds.to_vec(),
+            roles,
         }
+    }
+
+    /// The most of `today` VMs of `vms` (one block's, all running today on `host`, so all of
+    /// one role) that a plan of this choice with at most `migrations` migrations moves away;
+    /// `None` when no plan of this choice has so few. Beyond the forced VMs, the members of
+    /// rules and control planes move at least `max(sum(crowded), control_planes)` times (the
+    /// floor, [`Staying::migrations_floor`]), so any other move spends the slack `migrations -
+    /// floor`, and a member moves within `migrations - forced`.
+    fn may_move(&self, vms: &[VmId], migrations: u32) -> Option<u32> {
+        let slack = migrations.checked_sub(self.migrations_floor())?;
+        let today = vms.len() as u32;
+        let most = match vms.first().and_then(|vm| self.roles[vm.index()]) {
+            Some(Role::Forced) => today,
+            Some(Role::Member) => migrations - self.forced,
+            // Stays, or not surely admitted (its moves are no part of the floor).
+            _ => slack,
+        };
+        Some(most.min(today))
+    }
+
+    /// Whether moving any of `vms` (one block's, all running today on one host) spends the
+    /// slack: nothing sends them away, or their unit is not surely admitted.
+    fn spends_slack(&self, vms: &[VmId]) -> bool {
+        vms.first()
+            .is_some_and(|vm| !matches!(self.roles[vm.index()], Some(Role::Forced | Role::Member)))
     }
 
     /// The fewest migrations any plan needs: the VMs that cannot stay, and on each host the
@@ -199,22 +297,8 @@ impl Staying {
     /// The fewest staying VMs host `host` must shed to keep within `vcpus` and `memory`.
     fn shed(&self, host: usize, vcpus: u128, memory: u128) -> u32 {
         let vms = &self.per_host[host];
-        let fewest = |sizes: &mut Vec<u128>, cap: u128| -> u32 {
-            let mut total: u128 = sizes.iter().sum();
-            sizes.sort_unstable_by(|a, b| b.cmp(a));
-            let mut removed = 0;
-            for size in sizes.iter() {
-                if total <= cap {
-                    break;
-                }
-                total -= size;
-                removed += 1;
-            }
-            removed
-        };
-        let mut cpu: Vec<u128> = vms.iter().map(|v| u128::from(v.0)).collect();
-        let mut mem: Vec<u128> = vms.iter().map(|v| v.1).collect();
-        fewest(&mut cpu, vcpus).max(fewest(&mut mem, memory))
+        fewest(vms.iter().map(|v| u128::from(v.0)), vcpus)
+            .max(fewest(vms.iter().map(|v| v.1), memory))
     }
 
     /// The fewest of today's VMs `host` must shed, to keep within `vcpus` and `memory` and to
@@ -390,6 +474,86 @@ pub fn least_shed(stayings: &[Staying], host: usize, vcpus: u128, memory: u128) 
         .map(|staying| staying.must_shed(host, vcpus, memory))
         .min()
         .unwrap_or(0)
+}
+
+/// The fewest of `sizes` to take away, largest first, to bring their sum within `cap`.
+fn fewest(sizes: impl Iterator<Item = u128>, cap: u128) -> u32 {
+    let mut sizes: Vec<u128> = sizes.collect();
+    let mut total: u128 = sizes.iter().sum();
+    sizes.sort_unstable_by(|a, b| b.cmp(a));
+    let mut removed = 0;
+    for size in &sizes {
+        if total <= cap {
+            break;
+        }
+        total -= size;
+        removed += 1;
+    }
+    removed
+}
+
+/// What a plan with at most the held migrations can move of today's VMs (see [`movable`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Moves {
+    /// (block, host, most) where fewer of the block's VMs running there today may move away
+    /// than run there: the most over the choices of soft rules (see [`Staying::may_move`]).
+    pub caps: Vec<(usize, usize, u32)>,
+    /// The (block, host) pairs whose VMs nothing sends away in any choice: between them they
+    /// move at most `slack` times.
+    pub free: Vec<(usize, usize)>,
+    /// What the migrations leave beyond their floor, the most over the choices.
+    pub slack: u32,
+}
+
+/// What any plan with at most `migrations` migrations can move of today's VMs of `blocks`:
+/// per (block, host), and between the VMs that nothing sends away. With the migrations held at
+/// their floor, every VM that nothing sends away stays where it is.
+pub fn movable(
+    stayings: &[Staying],
+    blocks: &[super::blocks::Block],
+    inventory: &Inventory,
+    migrations: u32,
+) -> Moves {
+    let feasible: Vec<&Staying> = stayings
+        .iter()
+        .filter(|staying| staying.migrations_floor() <= migrations)
+        .collect();
+    let Some(slack) = feasible
+        .iter()
+        .map(|staying| migrations - staying.migrations_floor())
+        .max()
+    else {
+        return Moves::default();
+    };
+    let mut today: BTreeMap<(usize, usize), Vec<VmId>> = BTreeMap::new();
+    let block_of: BTreeMap<VmId, usize> = blocks
+        .iter()
+        .enumerate()
+        .flat_map(|(index, block)| block.vms.iter().map(move |vm| (*vm, index)))
+        .collect();
+    for (vm, host) in &inventory.placement {
+        if let Some(block) = block_of.get(vm) {
+            today.entry((*block, host.index())).or_default().push(*vm);
+        }
+    }
+    let mut moves = Moves {
+        slack,
+        ..Moves::default()
+    };
+    for ((block, host), vms) in today {
+        let most = feasible
+            .iter()
+            .filter_map(|staying| staying.may_move(&vms, migrations))
+            .max()
+            .unwrap_or(0);
+        if most < vms.len() as u32 {
+            moves.caps.push((block, host, most));
+        }
+        if feasible.iter().all(|staying| staying.spends_slack(&vms)) {
+            moves.free.push((block, host));
+        }
+    }
+    moves
 }
 
 /// Whether soft rule `rule` breaks in every plan: a `together` rule with two surely admitted
@@ -632,11 +796,13 @@ mod tests {
     use serde_json::json;
     use vksplan_model::IdVec;
 
-    /// The VM classes the test platforms use.
-    const CLASSES: [&str; 3] = [
+    /// The VM classes the test platforms use (the last one reserved: it counts against the
+    /// host's cores and memory as well).
+    const CLASSES: [&str; 4] = [
         "best-effort-small",
         "best-effort-medium",
         "best-effort-large",
+        "guaranteed-large",
     ];
 
     /// Three hosts (`cores`, `memory_gib`) and one namespace `ns` whose `key` (`vms` or
@@ -778,6 +944,40 @@ mod tests {
                     let least = least_shed(&stayings, cap.host, cap.vcpus, cap.granules * levels.granule());
                     prop_assert!(moved >= least, "host {} sheds {moved} < {least} at {:?}", cap.host, peak);
                 }
+            }
+            prop_assume!(!plans.is_empty());
+        }
+        /// The bounds on the `moved` columns are valid: no valid plan moves more of a block's
+        /// VMs away from a host, nor more of the VMs nothing sends away, than `movable` allows
+        /// a plan with its migrations and its count of broken soft rules (counted as the MIP
+        /// counts them: the block's VMs there today less those the plan puts there).
+        #[test]
+        fn no_valid_plan_moves_more_than_movable_allows(
+            cores in prop::collection::vec(4u32..=16, 3),
+            memory_gib in prop::collection::vec(8u32..=48, 3),
+            classes in prop::collection::vec(0usize..4, 5),
+            today in prop::collection::vec(0usize..3, 5),
+            separate in prop::option::of(any::<bool>()),
+        ) {
+            let inventory = platform(&cores, &memory_gib, &classes, &today, separate);
+            let blocks = crate::placement::blocks::blocks(&inventory);
+            let plans = valid_plans(&inventory);
+            for (host_of, score) in &plans {
+                let stayings = Staying::choices(&inventory, true, Some(score.soft_rules));
+                let moved = |block: usize, host: usize| {
+                    let vms = &blocks[block].vms;
+                    let there = |on: &dyn Fn(VmId) -> bool| vms.iter().filter(|vm| on(**vm)).count();
+                    let today_there = there(&|vm| inventory.placement.contains(&(vm, HostId::new(host))));
+                    let planned_there = there(&|vm| host_of[vm.index()] == Some(host));
+                    today_there.saturating_sub(planned_there) as u32
+                };
+                let moves = movable(&stayings, &blocks, &inventory, score.migrations);
+                for (block, host, most) in &moves.caps {
+                    let moved = moved(*block, *host);
+                    prop_assert!(moved <= *most, "block {block} moves {moved} > {most} from h{host} ({score:?})");
+                }
+                let free: u32 = moves.free.iter().map(|(block, host)| moved(*block, *host)).sum();
+                prop_assert!(free <= moves.slack, "{free} free moves > slack {} ({score:?})", moves.slack);
             }
             prop_assume!(!plans.is_empty());
         }

@@ -25,6 +25,7 @@ use crate::mip::{families, warm_start, Compiler, Matrix, Outcome, Session, Solve
 use crate::Options;
 use blocks::{blocks, Block};
 use good_lp::Expression;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use vksplan_model::document::ObjectiveKind;
 use vksplan_model::plan::{Stats, StepStats};
@@ -146,6 +147,8 @@ struct Solve<'a> {
     holds: Vec<good_lp::Constraint>,
     /// The level balance holds (its capacities bound the load columns).
     held_level: Option<Ratio>,
+    /// Upper bounds of `moved` columns once migrations are held (see [`bounds::movable`]).
+    moved_caps: Vec<(good_lp::Variable, f64)>,
     /// What may stay today, per choice of soft rules, for (all admitted, soft rules broken).
     #[allow(clippy::type_complexity)]
     stayings: std::cell::RefCell<Option<((bool, Option<u32>), std::rc::Rc<Vec<bounds::Staying>>)>>,
@@ -267,6 +270,7 @@ pub fn place(inventory: &Inventory, options: &Options) -> Placed {
         testing,
         holds: Vec::new(),
         held_level: None,
+        moved_caps: Vec::new(),
         stayings: std::cell::RefCell::new(None),
         spread_floors: std::cell::RefCell::new(None),
         infeasible: false,
@@ -803,6 +807,7 @@ impl Solve<'_> {
         let caps = self.held_level;
         let levels = self.levels.clone();
         let stayings = caps.map(|_| self.stayings());
+        let moved_caps = &self.moved_caps;
         // Two threads race two seeded instances (see `mip::session`).
         let racers = if self.threads > 1 { 2 } else { 1 };
         self.session.get_or_insert_with(|| {
@@ -820,6 +825,9 @@ impl Solve<'_> {
             );
             if let (Some(level), Some(levels), Some(stayings)) = (caps, levels, stayings) {
                 set_caps(&mut session, compiler, &levels, level, &stayings);
+            }
+            for (moved, most) in moved_caps {
+                session.set_bounds(*moved, 0.0, *most);
             }
             session
         })
@@ -1217,6 +1225,67 @@ impl Solve<'_> {
             matrix.add_row(&row);
         }
         self.holds.push(row);
+        let migrations = self.incumbent.as_ref().map(|i| i.score.migrations);
+        if let (StepKind::Migrations, Some(migrations), false) = (step, migrations, self.testing) {
+            self.hold_moves(migrations);
+        }
+    }
+
+    /// Bounds each `moved` column by what a plan with at most `migrations` migrations can move
+    /// (see [`bounds::movable`]): with the migrations at their floor, the VMs that nothing
+    /// sends away are fixed where they run, which the migrations row alone does not tell HiGHS.
+    fn hold_moves(&mut self, migrations: u32) {
+        let stayings = self.stayings();
+        let moves = bounds::movable(&stayings, self.blocks, self.inventory, migrations);
+        let column: BTreeMap<(usize, usize), good_lp::Variable> = self
+            .compiler
+            .hints
+            .iter()
+            .filter_map(|(variable, hint)| match hint {
+                crate::mip::Hint::Moved { block, host } => Some(((*block, *host), *variable)),
+                _ => None,
+            })
+            .collect();
+        self.moved_caps = moves
+            .caps
+            .iter()
+            .filter_map(|(block, host, most)| {
+                Some((*column.get(&(*block, *host))?, f64::from(*most)))
+            })
+            .collect();
+        for (moved, most) in &self.moved_caps {
+            if let Some(session) = self.session.as_mut() {
+                session.set_bounds(*moved, 0.0, *most);
+            }
+            if let Some(matrix) = self.matrix.as_mut() {
+                matrix.set_bounds(*moved, 0.0, *most);
+            }
+        }
+        // Between them, the VMs that nothing sends away move within the slack.
+        let free: Expression = moves
+            .free
+            .iter()
+            .filter_map(|pair| column.get(pair))
+            .map(|moved| Expression::from(*moved))
+            .sum();
+        if tracing() {
+            eprintln!(
+                "vksplan: migrations held at {migrations}: {} moved columns bounded, {} free within {}",
+                self.moved_caps.len(),
+                moves.free.len(),
+                moves.slack
+            );
+        }
+        if !moves.free.is_empty() {
+            let row = free.leq(f64::from(moves.slack));
+            if let Some(session) = self.session.as_mut() {
+                session.add_row(&row);
+            }
+            if let Some(matrix) = self.matrix.as_mut() {
+                matrix.add_row(&row);
+            }
+            self.holds.push(row);
+        }
     }
 }
 
