@@ -49,6 +49,13 @@ pub struct Staying {
     /// host or, with a 3-zone Supervisor, a zone. Control planes are no node pool's, so these
     /// moves lower no pool's count.
     control_planes: u32,
+    /// The fewest moves that `together` rules add beyond `crowded`: members that run today on
+    /// two hosts or more must end on one, so all but one host's share move, less what those
+    /// hosts shed anyway (rules with no member in common only, so that no move counts twice).
+    together: u32,
+    /// The fewest moves of VMs of no control plane that `crowded` and `together` count: the
+    /// control planes' `control_planes` are on top of them.
+    beside_planes: u32,
     /// VMs that run today where they may not stay: each is a migration.
     forced: u32,
     /// Per rule: whether the soft rule is assumed to hold (must rules always do).
@@ -64,8 +71,9 @@ enum Role {
     Forced,
     /// It may stay, but shares its host with another member of a rule that keeps them apart,
     /// or its zone (3-zone Supervisor) or host with another control plane of its cluster, or
-    /// runs on a host its VMs overflow: the members move at least `max(sum(crowded),
-    /// control_planes)` times between them.
+    /// runs on a host its VMs overflow, or belongs to a `together` rule whose members run on
+    /// two hosts today: the members move at least `max(sum(crowded) + together,
+    /// control_planes + beside_planes)` times between them.
     Member,
     /// It may stay, and nothing sends it away: moving it spends the migrations' slack.
     Stays,
@@ -168,6 +176,8 @@ impl Staying {
         // (control plane, zone) with a 3-zone Supervisor, and per (control plane, host).
         let mut crowded = vec![0u32; inventory.hosts.len()];
         let mut together: BTreeMap<(usize, usize), u32> = BTreeMap::new();
+        // The same for the separate rules, counting VMs of no control plane only.
+        let mut plain: BTreeMap<(usize, usize), u32> = BTreeMap::new();
         let mut planes: BTreeMap<(usize, usize), u32> = BTreeMap::new();
         for (vm, host) in &staying {
             let group_index = inventory.vms[VmId::new(*vm)].group;
@@ -189,11 +199,18 @@ impl Staying {
                     && rule.vms.binary_search(&VmId::new(*vm)).is_ok()
                 {
                     *together.entry((index, *host)).or_default() += 1;
+                    if !inventory.groups[group_index].anti_affine() {
+                        *plain.entry((index, *host)).or_default() += 1;
+                    }
                 }
             }
         }
         for ((_, host), members) in &together {
             crowded[*host] = crowded[*host].max(members.saturating_sub(1));
+        }
+        let mut plain_crowded = vec![0u32; inventory.hosts.len()];
+        for ((_, host), members) in &plain {
+            plain_crowded[*host] = plain_crowded[*host].max(members.saturating_sub(1));
         }
         let mut pressed = vec![false; inventory.hosts.len()];
         for (host, vms) in per_host.iter().enumerate() {
@@ -227,6 +244,23 @@ impl Staying {
             pressed[host] = overflow > 0;
             crowded[host] = crowded[host].max(overflow);
         }
+        let mut host_of = vec![None; inventory.vms.len()];
+        for (vm, host) in &staying {
+            host_of[*vm] = Some(*host);
+        }
+        let mut apart = vec![false; inventory.vms.len()];
+        let together_moves =
+            apart_moves(inventory, &binds, &host_of, &crowded, &|_| true, &mut apart);
+        // The moves of VMs of no control plane, which the control planes' own moves never are.
+        let plain_moves = plain_crowded.iter().sum::<u32>()
+            + apart_moves(
+                inventory,
+                &binds,
+                &host_of,
+                &plain_crowded,
+                &|vm| !inventory.group_of(VmId::new(vm)).anti_affine(),
+                &mut vec![false; inventory.vms.len()],
+            );
         for (vm, host) in &staying {
             let group = inventory.vms[VmId::new(*vm)].group;
             let crowds = |key: usize| together.get(&(key, *host)).is_some_and(|n| *n >= 2);
@@ -235,6 +269,7 @@ impl Staying {
                 .filter(|_| inventory.three_zone);
             let domain = zone.unwrap_or(inventory.hosts.len() + *host);
             let member = pressed[*host]
+                || apart[*vm]
                 || (inventory.groups[group].anti_affine()
                     && planes
                         .get(&(group.index(), domain))
@@ -252,6 +287,8 @@ impl Staying {
             per_host,
             crowded,
             control_planes,
+            together: together_moves,
+            beside_planes: plain_moves,
             forced,
             holds: holds.to_vec(),
             roles,
@@ -261,7 +298,8 @@ impl Staying {
     /// The most of `today` VMs of `vms` (one block's, all running today on `host`, so all of
     /// one role) that a plan of this choice with at most `migrations` migrations moves away;
     /// `None` when no plan of this choice has so few. Beyond the forced VMs, the members of
-    /// rules and control planes move at least `max(sum(crowded), control_planes)` times (the
+    /// rules and control planes move at least `max(sum(crowded) + together, control_planes +
+    /// beside_planes)` times (the
     /// floor, [`Staying::migrations_floor`]), so any other move spends the slack `migrations -
     /// floor`, and a member moves within `migrations - forced`.
     fn may_move(&self, vms: &[VmId], migrations: u32) -> Option<u32> {
@@ -284,9 +322,13 @@ impl Staying {
     }
 
     /// The fewest migrations any plan needs: the VMs that cannot stay, and on each host the
-    /// ones that must leave because they break a rule together.
+    /// ones that must leave because they break a rule together or overflow it, with the
+    /// members of `together` rules that run apart (or the control planes that share a host or
+    /// zone, if those are more).
     pub fn migrations_floor(&self) -> u32 {
-        self.forced + self.crowded.iter().sum::<u32>().max(self.control_planes)
+        self.forced
+            + (self.crowded.iter().sum::<u32>() + self.together)
+                .max(self.control_planes + self.beside_planes)
     }
 
     /// Whether nothing runs today.
@@ -474,6 +516,57 @@ pub fn least_shed(stayings: &[Staying], host: usize, vcpus: u128, memory: u128) 
         .map(|staying| staying.must_shed(host, vcpus, memory))
         .min()
         .unwrap_or(0)
+}
+
+/// The fewest moves the binding `together` rules add, over their members `keep` accepts, to
+/// what each host sheds anyway (`due`): members running today (`host_of`) on two hosts or more
+/// must end on one, so all but one host's share move. Rules sharing a member with one counted
+/// before are left out, so that no move counts twice; every member of a rule that runs apart is
+/// marked in `apart`.
+fn apart_moves(
+    inventory: &Inventory,
+    binds: &dyn Fn(usize) -> bool,
+    host_of: &[Option<usize>],
+    due: &[u32],
+    keep: &dyn Fn(usize) -> bool,
+    apart: &mut [bool],
+) -> u32 {
+    let mut counted = vec![false; inventory.vms.len()];
+    let mut moves = 0;
+    for (index, rule) in inventory.rules.iter().enumerate() {
+        if rule.kind != RuleKind::Together || !binds(index) {
+            continue;
+        }
+        let members: Vec<(usize, usize)> = rule
+            .vms
+            .iter()
+            .filter(|vm| keep(vm.index()))
+            .filter_map(|vm| Some((vm.index(), host_of[vm.index()]?)))
+            .collect();
+        let mut per_host: BTreeMap<usize, u32> = BTreeMap::new();
+        for (_, host) in &members {
+            *per_host.entry(*host).or_default() += 1;
+        }
+        if per_host.len() < 2 {
+            continue;
+        }
+        for (vm, _) in &members {
+            apart[*vm] = true;
+        }
+        if members.iter().any(|(vm, _)| counted[*vm]) {
+            continue;
+        }
+        for (vm, _) in &members {
+            counted[*vm] = true;
+        }
+        // Each host's share beyond what it sheds anyway; one host keeps its share.
+        let beyond: Vec<u32> = per_host
+            .iter()
+            .map(|(host, n)| n.saturating_sub(due[*host]))
+            .collect();
+        moves += beyond.iter().sum::<u32>() - beyond.iter().copied().max().unwrap_or(0);
+    }
+    moves
 }
 
 /// The fewest of `sizes` to take away, largest first, to bring their sum within `cap`.
@@ -851,6 +944,19 @@ mod tests {
         today: &[usize],
         separate: Option<bool>,
     ) -> Inventory {
+        let rule = separate.map(|must| ("separate", must, 2));
+        platform_with(cores, memory_gib, classes, today, rule)
+    }
+
+    /// Three hosts and five VMs running on them today; with `rule` (kind, must, members), a
+    /// rule of that kind over the first `members` VMs.
+    fn platform_with(
+        cores: &[u32],
+        memory_gib: &[u32],
+        classes: &[usize],
+        today: &[usize],
+        rule: Option<(&str, bool, usize)>,
+    ) -> Inventory {
         let vms: Vec<_> = classes
             .iter()
             .enumerate()
@@ -861,9 +967,9 @@ mod tests {
             .enumerate()
             .map(|(i, h)| (format!("ns/vm/v{i}"), json!(format!("h{h}"))))
             .collect();
-        let rules = separate.map(|must| {
-            json!([{"name": "apart", "kind": "separate", "must": must,
-                    "vms": ["ns/vm/v0", "ns/vm/v1"]}])
+        let rules = rule.map(|(kind, must, members)| {
+            let vms: Vec<String> = (0..members).map(|i| format!("ns/vm/v{i}")).collect();
+            json!([{"name": "r", "kind": kind, "must": must, "vms": vms}])
         });
         three_hosts(cores, memory_gib, ("vms", json!(vms)), placement, rules)
     }
@@ -957,9 +1063,9 @@ mod tests {
             memory_gib in prop::collection::vec(8u32..=48, 3),
             classes in prop::collection::vec(0usize..4, 5),
             today in prop::collection::vec(0usize..3, 5),
-            separate in prop::option::of(any::<bool>()),
+            rule in prop::option::of((prop::sample::select(vec!["separate", "together"]), any::<bool>(), 2usize..=4)),
         ) {
-            let inventory = platform(&cores, &memory_gib, &classes, &today, separate);
+            let inventory = platform_with(&cores, &memory_gib, &classes, &today, rule);
             let blocks = crate::placement::blocks::blocks(&inventory);
             let plans = valid_plans(&inventory);
             for (host_of, score) in &plans {
@@ -971,6 +1077,10 @@ mod tests {
                     let planned_there = there(&|vm| host_of[vm.index()] == Some(host));
                     today_there.saturating_sub(planned_there) as u32
                 };
+                prop_assert!(
+                    stayings.iter().map(Staying::migrations_floor).min().unwrap_or(0) <= score.migrations,
+                    "migrations floor above {score:?}"
+                );
                 let moves = movable(&stayings, &blocks, &inventory, score.migrations);
                 for (block, host, most) in &moves.caps {
                     let moved = moved(*block, *host);
@@ -1013,6 +1123,110 @@ mod tests {
                 );
             }
             prop_assume!(!plans.is_empty());
+        }
+    }
+
+    /// A 3-replica control plane and a pool of two on three hosts, placed today as `today`
+    /// says (cp-1..3, p-1, p-2), with a must `separate` rule over `members`.
+    fn plane_platform(today: [usize; 5], members: &[&str]) -> Inventory {
+        let names = [
+            "ns/c/cp-1",
+            "ns/c/cp-2",
+            "ns/c/cp-3",
+            "ns/c/p-1",
+            "ns/c/p-2",
+        ];
+        let placement = names
+            .iter()
+            .zip(today)
+            .map(|(name, h)| (name.to_string(), json!(format!("h{h}"))))
+            .collect();
+        let cluster = json!([{"name": "c", "kubernetes_version": "v1.31.4",
+            "control_plane": {"replicas": 3, "vm_class": "best-effort-small"},
+            "node_pools": [{"name": "p", "replicas": 2, "vm_class": "best-effort-small"}],
+            "disk": "10Gi"}]);
+        let rules = json!([{"name": "r", "kind": "separate", "must": true, "vms": members}]);
+        three_hosts(
+            &[16; 3],
+            &[48; 3],
+            ("clusters", cluster),
+            placement,
+            Some(rules),
+        )
+    }
+
+    /// Control planes that share a host and pool VMs that share one move on top of each other:
+    /// two control planes and both pool VMs on h0 take two moves, though h0 sheds one VM by
+    /// each rule alone. A rule over a control plane and a pool VM there takes one: the control
+    /// plane's move serves both.
+    #[test]
+    fn control_planes_and_other_vms_move_on_top_of_each_other() {
+        for (today, members, floor) in [
+            ([0, 0, 1, 0, 0], ["ns/c/p-1", "ns/c/p-2"], 2),
+            ([0, 0, 1, 0, 2], ["ns/c/cp-1", "ns/c/p-1"], 1),
+        ] {
+            let inventory = plane_platform(today, &members);
+            let stayings = Staying::choices(&inventory, true, Some(0));
+            let least = stayings.iter().map(Staying::migrations_floor).min();
+            assert_eq!(least, Some(floor), "{today:?} {members:?}");
+            let best = valid_plans(&inventory)
+                .iter()
+                .map(|(_, s)| s.migrations)
+                .min();
+            assert_eq!(best, Some(floor), "{today:?} {members:?}");
+        }
+    }
+
+    proptest! {
+        // The cases where the control planes' term binds are rarer: more of them.
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// The same with a 3-replica control plane beside the rule's VMs (its moves add to
+        /// those of the other VMs), and a rule that may take a control-plane VM in.
+        #[test]
+        fn no_valid_plan_with_control_planes_moves_more_than_movable_allows(
+            cores in prop::collection::vec(4u32..=16, 3),
+            memory_gib in prop::collection::vec(8u32..=48, 3),
+            class in 0usize..4,
+            today in prop::collection::vec(0usize..3, 5),
+            kind in prop::sample::select(vec!["separate", "together"]),
+            must in any::<bool>(),
+            with_plane in any::<bool>(),
+        ) {
+            let names = ["ns/c/cp-1", "ns/c/cp-2", "ns/c/cp-3", "ns/c/p-1", "ns/c/p-2"];
+            let placement = names
+                .iter()
+                .zip(&today)
+                .map(|(name, h)| (name.to_string(), json!(format!("h{h}"))))
+                .collect();
+            let cluster = json!([{"name": "c", "kubernetes_version": "v1.31.4",
+                "control_plane": {"replicas": 3, "vm_class": "best-effort-small"},
+                "node_pools": [{"name": "p", "replicas": 2, "vm_class": CLASSES[class]}],
+                "disk": "10Gi"}]);
+            let members: Vec<&str> = if with_plane { names[2..].to_vec() } else { names[3..].to_vec() };
+            let rules = json!([{"name": "r", "kind": kind, "must": must, "vms": members}]);
+            let inventory = three_hosts(&cores, &memory_gib, ("clusters", cluster), placement, Some(rules));
+            let blocks = crate::placement::blocks::blocks(&inventory);
+            for (host_of, score) in &valid_plans(&inventory) {
+                let stayings = Staying::choices(&inventory, true, Some(score.soft_rules));
+                prop_assert!(
+                    stayings.iter().map(Staying::migrations_floor).min().unwrap_or(0) <= score.migrations,
+                    "migrations floor above {score:?}"
+                );
+                let moves = movable(&stayings, &blocks, &inventory, score.migrations);
+                let moved = |block: usize, host: usize| {
+                    let vms = &blocks[block].vms;
+                    let there = |on: &dyn Fn(VmId) -> bool| vms.iter().filter(|vm| on(**vm)).count();
+                    let today_there = there(&|vm| inventory.placement.contains(&(vm, HostId::new(host))));
+                    let planned_there = there(&|vm| host_of[vm.index()] == Some(host));
+                    today_there.saturating_sub(planned_there) as u32
+                };
+                for (block, host, most) in &moves.caps {
+                    prop_assert!(moved(*block, *host) <= *most, "block {block} from h{host} ({score:?})");
+                }
+                let free: u32 = moves.free.iter().map(|(block, host)| moved(*block, *host)).sum();
+                prop_assert!(free <= moves.slack, "{free} free moves > slack {} ({score:?})", moves.slack);
+            }
         }
     }
 }
