@@ -13,9 +13,9 @@ shift $(( $# > 2 ? 2 : $# )) || true
 cargo build --release -q --bin vksplan --example hard_suite
 ./target/release/examples/hard_suite "$out" >/dev/null
 peer="${VKSPLAN_PEER:-../shared/peer/run}"
-# Both engines get the machine's two cores: the peer two CP-SAT workers, vksplan two threads
-# (two raced HiGHS instances; VKSPLAN_THREADS=1 for one).
-threads="${VKSPLAN_THREADS:-2}"
+# The peer runs two CP-SAT workers (the machine's two cores); vksplan its default one thread
+# (VKSPLAN_THREADS=2 races two seeded HiGHS instances of the whole model).
+threads="${VKSPLAN_THREADS:-1}"
 platforms=("$@")
 if [ ${#platforms[@]} -eq 0 ]; then
   platforms=($(ls "$out"/*.json | grep -v '\.plan\.' | xargs -n1 basename | sed 's/\.json$//'))

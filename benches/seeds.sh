@@ -12,9 +12,9 @@ seeds="$2"
 limit="$3"
 shift 3
 peer="${VKSPLAN_PEER:-../shared/peer/run}"
-# Both engines get the machine's two cores: the peer two CP-SAT workers, vksplan two threads
-# (two raced HiGHS instances; VKSPLAN_THREADS=1 for one).
-threads="${VKSPLAN_THREADS:-2}"
+# The peer runs two CP-SAT workers (the machine's two cores); vksplan its default one thread
+# (VKSPLAN_THREADS=2 races two seeded HiGHS instances of the whole model).
+threads="${VKSPLAN_THREADS:-1}"
 cargo build --release -q --bin vksplan
 row() {  # row PLATFORM ENGINE SEED PLAN_FILE WALL
   python3 - "$@" <<'PY'
