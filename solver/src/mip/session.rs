@@ -109,8 +109,9 @@ impl Session {
         Session::build(compiler, keep, extra, true, racers.clamp(1, 2))
     }
 
-    /// One instance of [`Session::racing`]'s model with every column continuous: the LP relaxation, whose infeasibility
-    /// proves the MIP's. After a change of bounds HiGHS re-solves it from the last basis.
+    /// One instance of [`Session::racing`]'s model with every column continuous: the LP
+    /// relaxation, whose infeasibility proves the MIP's. After a change of bounds HiGHS
+    /// re-solves it from the last basis.
     pub fn relaxed<'r>(
         compiler: &'r Compiler,
         keep: impl Fn(&Option<Owner>) -> bool,
