@@ -299,9 +299,8 @@ impl Staying {
     /// one role) that a plan of this choice with at most `migrations` migrations moves away;
     /// `None` when no plan of this choice has so few. Beyond the forced VMs, the members of
     /// rules and control planes move at least `max(sum(crowded) + together, control_planes +
-    /// beside_planes)` times (the
-    /// floor, [`Staying::migrations_floor`]), so any other move spends the slack `migrations -
-    /// floor`, and a member moves within `migrations - forced`.
+    /// beside_planes)` times (the floor, [`Staying::migrations_floor`]), so any other move
+    /// spends the slack `migrations - floor`, and a member moves within `migrations - forced`.
     fn may_move(&self, vms: &[VmId], migrations: u32) -> Option<u32> {
         let slack = migrations.checked_sub(self.migrations_floor())?;
         let today = vms.len() as u32;
