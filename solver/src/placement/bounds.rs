@@ -1052,10 +1052,8 @@ mod tests {
             }
             prop_assume!(!plans.is_empty());
         }
-        /// The bounds on the `moved` columns are valid: no valid plan moves more of a block's
-        /// VMs away from a host, nor more of the VMs nothing sends away, than `movable` allows
-        /// a plan with its migrations and its count of broken soft rules (counted as the MIP
-        /// counts them: the block's VMs there today less those the plan puts there).
+        /// The migrations floor and the bounds on the `moved` columns are valid (see
+        /// `movable_holds`), with rules of either kind over two to four VMs.
         #[test]
         fn no_valid_plan_moves_more_than_movable_allows(
             cores in prop::collection::vec(4u32..=16, 3),
@@ -1065,30 +1063,7 @@ mod tests {
             rule in prop::option::of((prop::sample::select(vec!["separate", "together"]), any::<bool>(), 2usize..=4)),
         ) {
             let inventory = platform_with(&cores, &memory_gib, &classes, &today, rule);
-            let blocks = crate::placement::blocks::blocks(&inventory);
-            let plans = valid_plans(&inventory);
-            for (host_of, score) in &plans {
-                let stayings = Staying::choices(&inventory, true, Some(score.soft_rules));
-                let moved = |block: usize, host: usize| {
-                    let vms = &blocks[block].vms;
-                    let there = |on: &dyn Fn(VmId) -> bool| vms.iter().filter(|vm| on(**vm)).count();
-                    let today_there = there(&|vm| inventory.placement.contains(&(vm, HostId::new(host))));
-                    let planned_there = there(&|vm| host_of[vm.index()] == Some(host));
-                    today_there.saturating_sub(planned_there) as u32
-                };
-                prop_assert!(
-                    stayings.iter().map(Staying::migrations_floor).min().unwrap_or(0) <= score.migrations,
-                    "migrations floor above {score:?}"
-                );
-                let moves = movable(&stayings, &blocks, &inventory, score.migrations);
-                for (block, host, most) in &moves.caps {
-                    let moved = moved(*block, *host);
-                    prop_assert!(moved <= *most, "block {block} moves {moved} > {most} from h{host} ({score:?})");
-                }
-                let free: u32 = moves.free.iter().map(|(block, host)| moved(*block, *host)).sum();
-                prop_assert!(free <= moves.slack, "{free} free moves > slack {} ({score:?})", moves.slack);
-            }
-            prop_assume!(!plans.is_empty());
+            movable_holds(&inventory)?;
         }
         /// The spread floor is valid: every valid plan spreads its pool at least as much as
         /// the floor says a plan with its migrations, its soft rules broken and its peak can.
@@ -1125,9 +1100,15 @@ mod tests {
         }
     }
 
-    /// A 3-replica control plane and a pool of two on three hosts, placed today as `today`
-    /// says (cp-1..3, p-1, p-2), with a must `separate` rule over `members`.
-    fn plane_platform(today: [usize; 5], members: &[&str]) -> Inventory {
+    /// A 3-replica control plane and a pool of two of class `class` on three hosts (`cores`,
+    /// `memory_gib`), placed today as `today` says (cp-1..3, p-1, p-2), with a rule of `kind`
+    /// (must or not) over `members`.
+    fn plane_platform(
+        (cores, memory_gib, class): (&[u32], &[u32], usize),
+        today: [usize; 5],
+        (kind, must): (&str, bool),
+        members: &[&str],
+    ) -> Inventory {
         let names = [
             "ns/c/cp-1",
             "ns/c/cp-2",
@@ -1142,16 +1123,57 @@ mod tests {
             .collect();
         let cluster = json!([{"name": "c", "kubernetes_version": "v1.31.4",
             "control_plane": {"replicas": 3, "vm_class": "best-effort-small"},
-            "node_pools": [{"name": "p", "replicas": 2, "vm_class": "best-effort-small"}],
+            "node_pools": [{"name": "p", "replicas": 2, "vm_class": CLASSES[class]}],
             "disk": "10Gi"}]);
-        let rules = json!([{"name": "r", "kind": "separate", "must": true, "vms": members}]);
+        let rules = json!([{"name": "r", "kind": kind, "must": must, "vms": members}]);
         three_hosts(
-            &[16; 3],
-            &[48; 3],
+            cores,
+            memory_gib,
             ("clusters", cluster),
             placement,
             Some(rules),
         )
+    }
+
+    /// Checks the migrations floor and [`movable`] against every valid plan of `inventory`:
+    /// no plan has fewer migrations than the floor, nor moves more of a block's VMs away from a
+    /// host, or more of the VMs nothing sends away, than `movable` allows a plan with its
+    /// migrations and its count of broken soft rules (counted as the MIP counts them: the
+    /// block's VMs there today less those the plan puts there).
+    fn movable_holds(inventory: &Inventory) -> Result<(), TestCaseError> {
+        let blocks = crate::placement::blocks::blocks(inventory);
+        let plans = valid_plans(inventory);
+        for (host_of, score) in &plans {
+            let stayings = Staying::choices(inventory, true, Some(score.soft_rules));
+            let floor = stayings.iter().map(Staying::migrations_floor).min();
+            prop_assert!(
+                floor.unwrap_or(0) <= score.migrations,
+                "floor {floor:?} above {score:?}"
+            );
+            let moved = |block: usize, host: usize| {
+                let vms = &blocks[block].vms;
+                let there = |on: &dyn Fn(VmId) -> bool| vms.iter().filter(|vm| on(**vm)).count();
+                let today = there(&|vm| inventory.placement.contains(&(vm, HostId::new(host))));
+                let planned = there(&|vm| host_of[vm.index()] == Some(host));
+                today.saturating_sub(planned) as u32
+            };
+            let moves = movable(&stayings, &blocks, inventory, score.migrations);
+            for (block, host, most) in &moves.caps {
+                let moved = moved(*block, *host);
+                prop_assert!(
+                    moved <= *most,
+                    "block {block} moves {moved} > {most} from h{host} ({score:?})"
+                );
+            }
+            let free: u32 = moves.free.iter().map(|(b, h)| moved(*b, *h)).sum();
+            prop_assert!(
+                free <= moves.slack,
+                "{free} free moves > slack {} ({score:?})",
+                moves.slack
+            );
+        }
+        prop_assume!(!plans.is_empty());
+        Ok(())
     }
 
     /// Control planes that share a host and pool VMs that share one move on top of each other:
@@ -1164,7 +1186,8 @@ mod tests {
             ([0, 0, 1, 0, 0], ["ns/c/p-1", "ns/c/p-2"], 2),
             ([0, 0, 1, 0, 2], ["ns/c/cp-1", "ns/c/p-1"], 1),
         ] {
-            let inventory = plane_platform(today, &members);
+            let sizes = (&[16u32; 3][..], &[48u32; 3][..], 0);
+            let inventory = plane_platform(sizes, today, ("separate", true), &members);
             let stayings = Staying::choices(&inventory, true, Some(0));
             let least = stayings.iter().map(Staying::migrations_floor).min();
             assert_eq!(least, Some(floor), "{today:?} {members:?}");
@@ -1193,39 +1216,10 @@ mod tests {
             with_plane in any::<bool>(),
         ) {
             let names = ["ns/c/cp-1", "ns/c/cp-2", "ns/c/cp-3", "ns/c/p-1", "ns/c/p-2"];
-            let placement = names
-                .iter()
-                .zip(&today)
-                .map(|(name, h)| (name.to_string(), json!(format!("h{h}"))))
-                .collect();
-            let cluster = json!([{"name": "c", "kubernetes_version": "v1.31.4",
-                "control_plane": {"replicas": 3, "vm_class": "best-effort-small"},
-                "node_pools": [{"name": "p", "replicas": 2, "vm_class": CLASSES[class]}],
-                "disk": "10Gi"}]);
-            let members: Vec<&str> = if with_plane { names[2..].to_vec() } else { names[3..].to_vec() };
-            let rules = json!([{"name": "r", "kind": kind, "must": must, "vms": members}]);
-            let inventory = three_hosts(&cores, &memory_gib, ("clusters", cluster), placement, Some(rules));
-            let blocks = crate::placement::blocks::blocks(&inventory);
-            for (host_of, score) in &valid_plans(&inventory) {
-                let stayings = Staying::choices(&inventory, true, Some(score.soft_rules));
-                prop_assert!(
-                    stayings.iter().map(Staying::migrations_floor).min().unwrap_or(0) <= score.migrations,
-                    "migrations floor above {score:?}"
-                );
-                let moves = movable(&stayings, &blocks, &inventory, score.migrations);
-                let moved = |block: usize, host: usize| {
-                    let vms = &blocks[block].vms;
-                    let there = |on: &dyn Fn(VmId) -> bool| vms.iter().filter(|vm| on(**vm)).count();
-                    let today_there = there(&|vm| inventory.placement.contains(&(vm, HostId::new(host))));
-                    let planned_there = there(&|vm| host_of[vm.index()] == Some(host));
-                    today_there.saturating_sub(planned_there) as u32
-                };
-                for (block, host, most) in &moves.caps {
-                    prop_assert!(moved(*block, *host) <= *most, "block {block} from h{host} ({score:?})");
-                }
-                let free: u32 = moves.free.iter().map(|(block, host)| moved(*block, *host)).sum();
-                prop_assert!(free <= moves.slack, "{free} free moves > slack {} ({score:?})", moves.slack);
-            }
+            let members = if with_plane { &names[2..] } else { &names[3..] };
+            let today = [today[0], today[1], today[2], today[3], today[4]];
+            let inventory = plane_platform((&cores, &memory_gib, class), today, (kind, must), members);
+            movable_holds(&inventory)?;
         }
     }
 }
