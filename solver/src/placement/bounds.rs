@@ -248,15 +248,50 @@ impl Staying {
         for (vm, host) in &staying {
             host_of[*vm] = Some(*host);
         }
+        // Per together rule that binds, the hosts where all its surely admitted members may
+        // run (their zone pins, maintenance, vm_host rules and devices): where they end.
+        let surely_vm = |vm: &VmId| {
+            all_admitted
+                || inventory
+                    .unit_of_group(inventory.vms[*vm].group)
+                    .is_none_or(|unit| inventory.admission_units[unit].priority.is_none())
+        };
+        let meet: Vec<Vec<bool>> = inventory
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(index, rule)| {
+                if rule.kind != RuleKind::Together || !binds(index) {
+                    return Vec::new();
+                }
+                (0..inventory.hosts.len())
+                    .map(|host| {
+                        let spec = &inventory.hosts[HostId::new(host)];
+                        rule.vms.iter().filter(|vm| surely_vm(vm)).all(|vm| {
+                            may_run(inventory, *vm, HostId::new(host), &rules_of[vm.index()])
+                                && inventory
+                                    .group_of(*vm)
+                                    .devices
+                                    .iter()
+                                    .all(|(device, count)| spec.device_count(device) >= *count)
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
         let mut apart = vec![false; inventory.vms.len()];
-        let together_moves =
-            apart_moves(inventory, &binds, &host_of, &crowded, &|_| true, &mut apart);
+        let together_moves = apart_moves(
+            inventory,
+            (&host_of, &meet),
+            &crowded,
+            &|_| true,
+            &mut apart,
+        );
         // The moves of VMs of no control plane, which the control planes' own moves never are.
         let plain_moves = plain_crowded.iter().sum::<u32>()
             + apart_moves(
                 inventory,
-                &binds,
-                &host_of,
+                (&host_of, &meet),
                 &plain_crowded,
                 &|vm| !inventory.group_of(VmId::new(vm)).anti_affine(),
                 &mut vec![false; inventory.vms.len()],
@@ -518,22 +553,22 @@ pub fn least_shed(stayings: &[Staying], host: usize, vcpus: u128, memory: u128) 
 }
 
 /// The fewest moves the binding `together` rules add, over their members `keep` accepts, to
-/// what each host sheds anyway (`due`): members running today (`host_of`) on two hosts or more
-/// must end on one, so all but one host's share move. Rules sharing a member with one counted
-/// before are left out, so that no move counts twice; every member of a rule that runs apart is
-/// marked in `apart`.
+/// what each host sheds anyway (`due`): the members must end on one host where all of them may
+/// run (`meet`, per rule; empty for the rules that are not binding `together` ones), so the
+/// members running today (`host_of`) anywhere else move, and all but one such host's share too.
+/// Rules sharing a member with one counted before are left out, so that no move counts twice;
+/// every member of a rule some of whose members must move is marked in `apart`.
 fn apart_moves(
     inventory: &Inventory,
-    binds: &dyn Fn(usize) -> bool,
-    host_of: &[Option<usize>],
+    (host_of, meet): (&[Option<usize>], &[Vec<bool>]),
     due: &[u32],
     keep: &dyn Fn(usize) -> bool,
     apart: &mut [bool],
 ) -> u32 {
     let mut counted = vec![false; inventory.vms.len()];
     let mut moves = 0;
-    for (index, rule) in inventory.rules.iter().enumerate() {
-        if rule.kind != RuleKind::Together || !binds(index) {
+    for (rule, meets) in inventory.rules.iter().zip(meet) {
+        if meets.is_empty() {
             continue;
         }
         let members: Vec<(usize, usize)> = rule
@@ -546,7 +581,7 @@ fn apart_moves(
         for (_, host) in &members {
             *per_host.entry(*host).or_default() += 1;
         }
-        if per_host.len() < 2 {
+        if per_host.len() < 2 && per_host.keys().all(|host| meets[*host]) {
             continue;
         }
         for (vm, _) in &members {
@@ -558,12 +593,16 @@ fn apart_moves(
         for (vm, _) in &members {
             counted[*vm] = true;
         }
-        // Each host's share beyond what it sheds anyway; one host keeps its share.
-        let beyond: Vec<u32> = per_host
+        // Each host's share beyond what it sheds anyway; one host where all may run keeps its.
+        let beyond = |host: &usize, n: &u32| n.saturating_sub(due[*host]);
+        let all: u32 = per_host.iter().map(|(host, n)| beyond(host, n)).sum();
+        let kept = per_host
             .iter()
-            .map(|(host, n)| n.saturating_sub(due[*host]))
-            .collect();
-        moves += beyond.iter().sum::<u32>() - beyond.iter().copied().max().unwrap_or(0);
+            .filter(|(host, _)| meets[**host])
+            .map(|(host, n)| beyond(host, n))
+            .max()
+            .unwrap_or(0);
+        moves += all - kept;
     }
     moves
 }
@@ -944,17 +983,18 @@ mod tests {
         separate: Option<bool>,
     ) -> Inventory {
         let rule = separate.map(|must| ("separate", must, 2));
-        platform_with(cores, memory_gib, classes, today, rule)
+        platform_with(cores, memory_gib, classes, today, (rule, None))
     }
 
     /// Three hosts and five VMs running on them today; with `rule` (kind, must, members), a
-    /// rule of that kind over the first `members` VMs.
+    /// rule of that kind over the first `members` VMs; with `pin`, VM 0 is new (it runs
+    /// nowhere today) and a must `vm_host` rule keeps it on that host.
     fn platform_with(
         cores: &[u32],
         memory_gib: &[u32],
         classes: &[usize],
         today: &[usize],
-        rule: Option<(&str, bool, usize)>,
+        (rule, pin): (Option<(&str, bool, usize)>, Option<usize>),
     ) -> Inventory {
         let vms: Vec<_> = classes
             .iter()
@@ -964,12 +1004,21 @@ mod tests {
         let placement = today
             .iter()
             .enumerate()
+            .skip(usize::from(pin.is_some()))
             .map(|(i, h)| (format!("ns/vm/v{i}"), json!(format!("h{h}"))))
             .collect();
-        let rules = rule.map(|(kind, must, members)| {
+        let mut rules: Vec<serde_json::Value> = Vec::new();
+        if let Some((kind, must, members)) = rule {
             let vms: Vec<String> = (0..members).map(|i| format!("ns/vm/v{i}")).collect();
-            json!([{"name": "r", "kind": kind, "must": must, "vms": vms}])
-        });
+            rules.push(json!({"name": "r", "kind": kind, "must": must, "vms": vms}));
+        }
+        if let Some(host) = pin {
+            rules.push(
+                json!({"name": "pin", "kind": "vm_host", "must": true, "run_on": true,
+                              "vms": ["ns/vm/v0"], "hosts": [format!("h{host}")]}),
+            );
+        }
+        let rules = (!rules.is_empty()).then(|| json!(rules));
         three_hosts(cores, memory_gib, ("vms", json!(vms)), placement, rules)
     }
 
@@ -1053,7 +1102,8 @@ mod tests {
             prop_assume!(!plans.is_empty());
         }
         /// The migrations floor and the bounds on the `moved` columns are valid (see
-        /// `movable_holds`), with rules of either kind over two to four VMs.
+        /// `movable_holds`), with rules of either kind over two to four VMs, and a new VM
+        /// pinned to a host.
         #[test]
         fn no_valid_plan_moves_more_than_movable_allows(
             cores in prop::collection::vec(4u32..=16, 3),
@@ -1061,8 +1111,9 @@ mod tests {
             classes in prop::collection::vec(0usize..4, 5),
             today in prop::collection::vec(0usize..3, 5),
             rule in prop::option::of((prop::sample::select(vec!["separate", "together"]), any::<bool>(), 2usize..=4)),
+            pin in prop::option::of(0usize..3),
         ) {
-            let inventory = platform_with(&cores, &memory_gib, &classes, &today, rule);
+            let inventory = platform_with(&cores, &memory_gib, &classes, &today, (rule, pin));
             movable_holds(&inventory)?;
         }
         /// The spread floor is valid: every valid plan spreads its pool at least as much as
