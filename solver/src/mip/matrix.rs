@@ -7,6 +7,8 @@ use super::session::{row_of, Outcome, SolveOptions};
 use super::{ColumnIndex, ColumnValues, Compiler};
 use good_lp::{Constraint, Expression, IntoAffineExpression, Variable};
 use highs::{Col, HighsModelStatus, Model, RowProblem, Sense};
+use std::sync::mpsc;
+use std::time::Duration;
 
 /// A row: `lower <= sum(terms) <= upper`.
 struct Row {
@@ -161,40 +163,15 @@ impl Matrix {
                 problem.add_row((row.lower - fixed)..=(row.upper - fixed), factors);
             }
         }
-        let mut model = Model::new(problem);
-        model.make_quiet();
-        model.set_sense(Sense::Minimise);
-        let set = model
-            .try_set_option("time_limit", options.budget.as_secs_f64().max(0.01))
-            .is_ok()
-            && model
-                .try_set_option(
-                    "threads",
-                    i32::try_from(options.threads.max(1)).unwrap_or(1),
-                )
-                .is_ok()
-            && model.try_set_option("random_seed", 0).is_ok()
-            && model.try_set_option("mip_rel_gap", options.mip_gap).is_ok();
-        if !set {
-            return none;
-        }
         let start: Vec<f64> = order.iter().map(|c| values[*c]).collect();
-        // The start may break the overridden bounds; HiGHS then ignores it.
-        let _ = model.try_set_solution(Some(&start), None, None, None);
-        let Ok(solved) = model.try_solve() else {
+        let give_up = options.budget + WATCHDOG_GRACE;
+        let Some((outcome, solution)) = watched(problem, start, options, give_up) else {
             return none;
         };
-        let outcome = match solved.status() {
-            HighsModelStatus::Optimal => Outcome::Optimal,
-            HighsModelStatus::Infeasible => Outcome::Infeasible,
-            _ if super::has_solution(&solved) => Outcome::Feasible,
-            _ => Outcome::Unknown,
-        };
-        let found = (super::has_solution(&solved)).then(|| {
-            let solution = solved.get_solution();
+        let found = solution.map(|solution| {
             let mut whole = values.to_vec();
             for (local, column) in order.iter().enumerate() {
-                whole[*column] = solution.columns()[local];
+                whole[*column] = solution[local];
             }
             ColumnValues::new(&self.index, whole)
         });
@@ -202,5 +179,127 @@ impl Matrix {
             outcome,
             values: found,
         }
+    }
+}
+
+/// How long past its budget a neighbourhood solve may run before it is abandoned.
+const WATCHDOG_GRACE: Duration = Duration::from_millis(250);
+
+/// Solves `problem` from `start` within `options.budget` on a thread of its own, and gives up
+/// on it after `give_up` (`solve_free`: the budget and `WATCHDOG_GRACE`). HiGHS 1.16 does not
+/// always keep its time limit: a RINS sub-MIP's presolve (`strengthenInequalities`) was seen
+/// looping for minutes on a cloud-balancing neighbourhood. An abandoned solve runs on,
+/// detached, until HiGHS returns; the placement goes on without it. `None` when HiGHS refused
+/// the model, the thread could not start, or the solve was given up on; else how it ended and
+/// the solution, in column order.
+fn watched(
+    problem: RowProblem,
+    start: Vec<f64>,
+    options: &SolveOptions,
+    give_up: Duration,
+) -> Option<(Outcome, Option<Vec<f64>>)> {
+    let options = *options;
+    let (sender, receiver) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("vksplan-neighbourhood".into())
+        .spawn(move || {
+            let _ = sender.send(solve(problem, &start, &options));
+        })
+        .ok()?;
+    receiver.recv_timeout(give_up).ok().flatten()
+}
+
+/// One HiGHS solve of `problem` from `start` (see [`watched`]).
+fn solve(
+    problem: RowProblem,
+    start: &[f64],
+    options: &SolveOptions,
+) -> Option<(Outcome, Option<Vec<f64>>)> {
+    let mut model = Model::new(problem);
+    model.make_quiet();
+    model.set_sense(Sense::Minimise);
+    let set = model
+        .try_set_option("time_limit", options.budget.as_secs_f64().max(0.01))
+        .is_ok()
+        && model
+            .try_set_option(
+                "threads",
+                i32::try_from(options.threads.max(1)).unwrap_or(1),
+            )
+            .is_ok()
+        && model.try_set_option("random_seed", 0).is_ok()
+        && model.try_set_option("mip_rel_gap", options.mip_gap).is_ok();
+    if !set {
+        return None;
+    }
+    // The start may break the overridden bounds; HiGHS then ignores it.
+    let _ = model.try_set_solution(Some(start), None, None, None);
+    let solved = model.try_solve().ok()?;
+    let outcome = match solved.status() {
+        HighsModelStatus::Optimal => Outcome::Optimal,
+        HighsModelStatus::Infeasible => Outcome::Infeasible,
+        _ if super::has_solution(&solved) => Outcome::Feasible,
+        _ => Outcome::Unknown,
+    };
+    let solution = super::has_solution(&solved).then(|| solved.get_solution().columns().to_vec());
+    Some((outcome, solution))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A market-split instance (Cornuéjols and Dawande): three equality knapsacks over 36
+    /// binaries, which branch and bound takes far longer than a second to settle.
+    fn market_split() -> RowProblem {
+        let mut problem = RowProblem::default();
+        let columns: Vec<Col> = (0..36)
+            .map(|_| problem.add_integer_column(0.0, 0..=1))
+            .collect();
+        let mut state = 12_345u64;
+        for _ in 0..3 {
+            let coefficients: Vec<f64> = columns
+                .iter()
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6_364_136_223_846_793_005)
+                        .wrapping_add(1);
+                    ((state >> 33) % 100) as f64
+                })
+                .collect();
+            let half = (coefficients.iter().sum::<f64>() / 2.0).floor();
+            let factors: Vec<(Col, f64)> = columns.iter().copied().zip(coefficients).collect();
+            problem.add_row(half..=half, factors);
+        }
+        problem
+    }
+
+    /// A solve still running when its time is up is given up on: no answer, though HiGHS,
+    /// left to itself, would have run on for its own (longer) limit.
+    #[test]
+    fn the_watchdog_gives_up_on_a_solve_that_outlasts_it() {
+        let options = SolveOptions {
+            budget: Duration::from_secs(5),
+            threads: 1,
+            mip_gap: 0.0,
+            first_solution: false,
+            presolve: true,
+            ipm_root: false,
+        };
+        let given_up = watched(
+            market_split(),
+            Vec::new(),
+            &options,
+            Duration::from_millis(50),
+        );
+        assert!(given_up.is_none(), "{given_up:?}");
+        // With time to finish (HiGHS's own 5 s limit), the same solve answers.
+        let answered = watched(
+            market_split(),
+            Vec::new(),
+            &options,
+            Duration::from_secs(60),
+        );
+        assert!(answered.is_some());
     }
 }
