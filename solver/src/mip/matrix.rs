@@ -7,7 +7,6 @@ use super::session::{row_of, Outcome, SolveOptions};
 use super::{ColumnIndex, ColumnValues, Compiler};
 use good_lp::{Constraint, Expression, IntoAffineExpression, Variable};
 use highs::{Col, HighsModelStatus, Model, RowProblem, Sense};
-use std::sync::mpsc;
 use std::time::Duration;
 
 /// A row: `lower <= sum(terms) <= upper`.
@@ -186,11 +185,8 @@ impl Matrix {
 const WATCHDOG_GRACE: Duration = Duration::from_millis(250);
 
 /// Solves `problem` from `start` within `options.budget` on a thread of its own, and gives up
-/// on it after `give_up` (`solve_free`: the budget and `WATCHDOG_GRACE`). HiGHS 1.16 does not
-/// always keep its time limit: a RINS sub-MIP's presolve (`strengthenInequalities`) was seen
-/// looping for minutes on a cloud-balancing neighbourhood. An abandoned solve runs on,
-/// detached, until HiGHS returns; the placement goes on without it. `None` when HiGHS refused
-/// the model, the thread could not start, or the solve was given up on; else how it ended and
+/// on it after `give_up` (`solve_free`: the budget and `WATCHDOG_GRACE`; see [`super::watch`]).
+/// `None` when HiGHS refused the model, or the solve was given up on; else how it ended and
 /// the solution, in column order.
 fn watched(
     problem: RowProblem,
@@ -199,14 +195,11 @@ fn watched(
     give_up: Duration,
 ) -> Option<(Outcome, Option<Vec<f64>>)> {
     let options = *options;
-    let (sender, receiver) = mpsc::channel();
-    std::thread::Builder::new()
-        .name("vksplan-neighbourhood".into())
-        .spawn(move || {
-            let _ = sender.send(solve(problem, &start, &options));
-        })
-        .ok()?;
-    receiver.recv_timeout(give_up).ok().flatten()
+    let job: super::watch::Job<_> = Box::new(move || solve(problem, &start, &options));
+    super::watch::answers(vec![job], give_up)
+        .into_iter()
+        .next()
+        .flatten()
 }
 
 /// One HiGHS solve of `problem` from `start` (see [`watched`]).
@@ -285,6 +278,7 @@ mod tests {
             first_solution: false,
             presolve: true,
             ipm_root: false,
+            give_up: Duration::from_secs(60),
         };
         let given_up = watched(
             market_split(),

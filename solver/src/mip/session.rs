@@ -13,11 +13,16 @@
 //! core. The first to prove (optimal or infeasible) stops the other; when neither does, the best
 //! solution and the higher of the two dual bounds are kept. Which seed wins, and so which of the
 //! optimal plans comes back, may differ from run to run; with one thread it never does.
+//!
+//! Every solve runs on a thread of its own and is waited for until `SolveOptions::give_up`
+//! (see [`super::watch`]): an instance still solving then is lost with its answer, and with no
+//! instance left the session is over.
 
-use super::{ColumnIndex, ColumnValues, Compiler, Owner};
+use super::{watch, ColumnIndex, ColumnValues, Compiler, Owner};
 use good_lp::{Constraint, Expression, IntoAffineExpression, Variable};
 use highs::{Col, HighsModelStatus, Model, RowProblem, Sense};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use vksplan_interrupt::{solve_until, Movable};
 
@@ -63,6 +68,9 @@ pub struct SolveOptions {
     /// Solve the root LP by interior point (HiGHS's IPX) when there is no basis, in place of
     /// the dual simplex.
     pub ipm_root: bool,
+    /// The longest a session waits for the solve (HiGHS does not always keep its time limit):
+    /// past it the solve is given up on, and its instance with it.
+    pub give_up: Duration,
 }
 
 /// A HiGHS model built from a compiler, changed in place between solves.
@@ -239,50 +247,42 @@ impl Session {
         }
         let models = std::mem::take(&mut self.models);
         let racing = models.len() > 1 && options.threads > 1;
-        let runs: Vec<Run> = if racing {
-            let threads = options.threads / 2;
-            let stop = AtomicBool::new(false);
-            let stop = &stop;
-            std::thread::scope(|scope| {
-                let racers: Vec<_> = models
-                    .into_iter()
-                    .zip(0..)
-                    .map(|(model, racer)| {
-                        let model = Movable(model);
-                        scope.spawn(move || {
-                            // The whole `Movable` moves in, not only the model inside it.
-                            let model = model;
-                            let run = run(model.0, start, options, threads, racer, Some(stop));
-                            if run.proved() {
-                                stop.store(true, Ordering::Relaxed);
-                            }
-                            (run.model.map(Movable), run.result, run.finished)
-                        })
-                    })
-                    .collect();
-                racers
-                    .into_iter()
-                    .filter_map(|racer| racer.join().ok())
-                    .map(|(model, result, finished)| Run {
-                        model: model.map(|m| m.0),
-                        result,
-                        finished,
-                    })
-                    .collect()
-            })
-        } else {
-            // One racer solves (with every thread); any other waits for a race.
-            let mut models = models.into_iter();
-            let first = models
-                .next()
-                .map(|model| run(model, start, options, options.threads, 0, None));
-            let rest = models.map(|model| Run {
-                model: Some(model),
-                result: None,
-                finished: Instant::now(),
-            });
-            first.into_iter().chain(rest).collect()
-        };
+        let start: Option<Arc<Vec<f64>>> = start.map(|start| Arc::new(start.to_vec()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut runs: Vec<Run> = Vec::new();
+        let mut jobs: Vec<watch::Job<Run>> = Vec::new();
+        for (model, racer) in models.into_iter().zip(0..) {
+            if racer > 0 && !racing {
+                // Not racing: the other instances wait for a race.
+                runs.push(Run {
+                    model: Some(Movable(model)),
+                    result: None,
+                    finished: Instant::now(),
+                });
+                continue;
+            }
+            let threads = if racing {
+                options.threads / 2
+            } else {
+                options.threads
+            };
+            let (model, start, options) = (Movable(model), start.clone(), *options);
+            let stop = racing.then(|| stop.clone());
+            jobs.push(Box::new(move || {
+                // The whole `Movable` moves in, not only the model inside it.
+                let model = model;
+                let start = start.as_deref().map(Vec::as_slice);
+                let stop = stop.as_deref();
+                let run = run(model.0, start, &options, threads, racer, stop);
+                if let (true, Some(stop)) = (run.proved(), stop) {
+                    stop.store(true, Ordering::Relaxed);
+                }
+                run
+            }));
+        }
+        // An instance still solving when the time is up is lost (see `watch`).
+        runs.extend(watch::answers(jobs, options.give_up));
+        stop.store(true, Ordering::Relaxed);
         self.finish(runs)
     }
 
@@ -291,7 +291,7 @@ impl Session {
     fn finish(&mut self, runs: Vec<Run>) -> Solved {
         let mut results: Vec<(Instant, RunResult)> = Vec::new();
         for run in runs {
-            self.models.extend(run.model);
+            self.models.extend(run.model.map(|Movable(model)| model));
             if let Some(result) = run.result {
                 results.push((run.finished, result));
             }
@@ -332,7 +332,7 @@ impl Session {
 
 /// One racer's solve: its instance back (unless HiGHS refused it) and what it found.
 struct Run {
-    model: Option<Model>,
+    model: Option<Movable>,
     result: Option<RunResult>,
     finished: Instant,
 }
@@ -393,7 +393,7 @@ fn run(
             .is_ok();
     if !set {
         return Run {
-            model: Some(model),
+            model: Some(Movable(model)),
             result: None,
             finished: Instant::now(),
         };
@@ -439,7 +439,7 @@ fn run(
         objective: solved.objective_value(),
     };
     Run {
-        model: Some(Model::from(solved)),
+        model: Some(Movable(Model::from(solved))),
         result: Some(result),
         finished,
     }

@@ -74,6 +74,10 @@ pub const IPM_ROOT_COLUMN_LIMIT: usize = 20_000;
 /// placement's deadline (see [`Solve::options`]).
 const IPM_DEADLINE_SHARE: f64 = 0.7;
 
+/// How long past the placement's deadline a whole-model solve may run before it is given up on
+/// (see [`SolveOptions::give_up`]).
+const GIVE_UP_GRACE: Duration = Duration::from_millis(250);
+
 /// Models with more columns than this (and a greedy start) are improved a few hosts at a time
 /// (`lns`) instead of solved whole: on the 288-host hard platform (700k columns) a whole
 /// solve of any step took its budget without improving on the start.
@@ -918,6 +922,10 @@ impl Solve<'_> {
             first_solution: false,
             presolve: self.presolve,
             ipm_root: self.ipm_root,
+            // Whatever the step's budget, a solve may run up to the placement's deadline
+            // (HiGHS overruns some budgets, see above) before it is given up on.
+            give_up: budget.max(self.deadline.saturating_duration_since(Instant::now()))
+                + GIVE_UP_GRACE,
         }
     }
 
