@@ -214,33 +214,7 @@ impl Staying {
         }
         let mut pressed = vec![false; inventory.hosts.len()];
         for (host, vms) in per_host.iter().enumerate() {
-            let spec = &inventory.hosts[HostId::new(host)];
-            let reserved = |vm: &&(u64, u128, usize)| inventory.groups[GroupId::new(vm.2)].reserved;
-            let overflow = fewest(
-                vms.iter().map(|v| u128::from(v.0)),
-                u128::from(spec.vcpu_limit),
-            )
-            .max(fewest(
-                vms.iter().map(|v| v.1),
-                u128::from(spec.memory_limit.0),
-            ))
-            .max(fewest(
-                vms.iter().filter(reserved).map(|v| u128::from(v.0)),
-                u128::from(spec.cpu_cores),
-            ))
-            .max(fewest(
-                vms.iter().filter(reserved).map(|v| v.1),
-                u128::from(spec.memory.0),
-            ));
-            let devices = spec.devices.iter().map(|(device, have)| {
-                let used = vms.iter().filter_map(|v| {
-                    let group = &inventory.groups[GroupId::new(v.2)];
-                    let (_, count) = group.devices.iter().find(|(d, _)| d == device)?;
-                    Some(u128::from(*count))
-                });
-                fewest(used, u128::from(*have))
-            });
-            let overflow = devices.fold(overflow, u32::max);
+            let overflow = overflow(inventory, HostId::new(host), vms);
             pressed[host] = overflow > 0;
             crowded[host] = crowded[host].max(overflow);
         }
@@ -248,37 +222,7 @@ impl Staying {
         for (vm, host) in &staying {
             host_of[*vm] = Some(*host);
         }
-        // Per together rule that binds, the hosts where all its surely admitted members may
-        // run (their zone pins, maintenance, vm_host rules and devices): where they end.
-        let surely_vm = |vm: &VmId| {
-            all_admitted
-                || inventory
-                    .unit_of_group(inventory.vms[*vm].group)
-                    .is_none_or(|unit| inventory.admission_units[unit].priority.is_none())
-        };
-        let meet: Vec<Vec<bool>> = inventory
-            .rules
-            .iter()
-            .enumerate()
-            .map(|(index, rule)| {
-                if rule.kind != RuleKind::Together || !binds(index) {
-                    return Vec::new();
-                }
-                (0..inventory.hosts.len())
-                    .map(|host| {
-                        let spec = &inventory.hosts[HostId::new(host)];
-                        rule.vms.iter().filter(|vm| surely_vm(vm)).all(|vm| {
-                            may_run(inventory, *vm, HostId::new(host), &rules_of[vm.index()])
-                                && inventory
-                                    .group_of(*vm)
-                                    .devices
-                                    .iter()
-                                    .all(|(device, count)| spec.device_count(device) >= *count)
-                        })
-                    })
-                    .collect()
-            })
-            .collect();
+        let meet = meeting_hosts(inventory, all_admitted, &binds, &rules_of);
         let mut apart = vec![false; inventory.vms.len()];
         let together_moves = apart_moves(
             inventory,
@@ -550,6 +494,77 @@ pub fn least_shed(stayings: &[Staying], host: usize, vcpus: u128, memory: u128) 
         .map(|staying| staying.must_shed(host, vcpus, memory))
         .min()
         .unwrap_or(0)
+}
+
+/// The fewest of `vms` (today's staying VMs on `host`: vCPUs, memory bytes, group) that must
+/// leave because together they overflow the host: all of them against its vCPU and memory
+/// limits, the reserved ones against its cores and memory, and each device against its count.
+fn overflow(inventory: &Inventory, host: HostId, vms: &[(u64, u128, usize)]) -> u32 {
+    let spec = &inventory.hosts[host];
+    let reserved = |vm: &&(u64, u128, usize)| inventory.groups[GroupId::new(vm.2)].reserved;
+    let vcpus = |vm: &(u64, u128, usize)| u128::from(vm.0);
+    let memory = |vm: &(u64, u128, usize)| vm.1;
+    let resources = [
+        fewest(vms.iter().map(vcpus), u128::from(spec.vcpu_limit)),
+        fewest(vms.iter().map(memory), u128::from(spec.memory_limit.0)),
+        fewest(
+            vms.iter().filter(reserved).map(vcpus),
+            u128::from(spec.cpu_cores),
+        ),
+        fewest(
+            vms.iter().filter(reserved).map(memory),
+            u128::from(spec.memory.0),
+        ),
+    ];
+    let devices = spec.devices.iter().map(|(device, have)| {
+        let used = vms.iter().filter_map(|vm| {
+            let group = &inventory.groups[GroupId::new(vm.2)];
+            let (_, count) = group.devices.iter().find(|(d, _)| d == device)?;
+            Some(u128::from(*count))
+        });
+        fewest(used, u128::from(*have))
+    });
+    resources.into_iter().chain(devices).max().unwrap_or(0)
+}
+
+/// Per rule, for the `together` rules that bind (`binds`), the hosts where every surely
+/// admitted member may run (zone pins, maintenance, the `vm_host` rules of `rules_of`, and
+/// devices): where the members can end together. Empty for the other rules.
+fn meeting_hosts(
+    inventory: &Inventory,
+    all_admitted: bool,
+    binds: &dyn Fn(usize) -> bool,
+    rules_of: &[Vec<usize>],
+) -> Vec<Vec<bool>> {
+    let surely = |vm: &&VmId| {
+        all_admitted
+            || inventory
+                .unit_of_group(inventory.vms[**vm].group)
+                .is_none_or(|unit| inventory.admission_units[unit].priority.is_none())
+    };
+    let fits = |vm: VmId, host: HostId| {
+        let spec = &inventory.hosts[host];
+        may_run(inventory, vm, host, &rules_of[vm.index()])
+            && (inventory.group_of(vm).devices.iter())
+                .all(|(device, count)| spec.device_count(device) >= *count)
+    };
+    let together = |(index, rule): &(usize, &vksplan_model::inventory::RuleSpec)| {
+        rule.kind == RuleKind::Together && binds(*index)
+    };
+    inventory
+        .rules
+        .iter()
+        .enumerate()
+        .map(|entry| {
+            if !together(&entry) {
+                return Vec::new();
+            }
+            let members: Vec<VmId> = entry.1.vms.iter().filter(surely).copied().collect();
+            (0..inventory.hosts.len())
+                .map(|host| members.iter().all(|vm| fits(*vm, HostId::new(host))))
+                .collect()
+        })
+        .collect()
 }
 
 /// The fewest moves the binding `together` rules add, over their members `keep` accepts, to
