@@ -24,9 +24,10 @@ pub struct Movable(pub Model);
 // holds the `Movable` is the only one that can touch the instance, from whichever thread.
 unsafe impl Send for Movable {}
 
-/// Solves `model` as [`Model::try_solve`] does, but stops (HiGHS status `ReachedInterrupt`, with the
-/// best solution so far) soon after `stop` becomes true: HiGHS asks at each of its MIP
-/// solver's limit checks (between nodes and between rounds of root cuts), not inside one LP.
+/// Solves `model` as [`Model::try_solve`] does, but stops (HiGHS status `ReachedInterrupt`,
+/// with the best solution so far) soon after `stop` becomes true: HiGHS asks at each of its
+/// MIP solver's limit checks (between nodes and between rounds of root cuts), not inside one
+/// LP, nor inside a sub-MIP (see `vksplan_solver`'s watchdog for those).
 pub fn solve_until(mut model: Model, stop: &AtomicBool) -> Result<SolvedModel, HighsStatus> {
     let highs = model.as_mut_ptr();
     let data = std::ptr::from_ref(stop).cast_mut().cast::<c_void>();
