@@ -7,7 +7,6 @@ use super::session::{row_of, Outcome, SolveOptions};
 use super::{ColumnIndex, ColumnValues, Compiler};
 use good_lp::{Constraint, Expression, IntoAffineExpression, Variable};
 use highs::{Col, HighsModelStatus, Model, RowProblem, Sense};
-use std::time::Duration;
 
 /// A row: `lower <= sum(terms) <= upper`.
 struct Row {
@@ -163,8 +162,7 @@ impl Matrix {
             }
         }
         let start: Vec<f64> = order.iter().map(|c| values[*c]).collect();
-        let give_up = options.budget + WATCHDOG_GRACE;
-        let Some((outcome, solution)) = watched(problem, start, options, give_up) else {
+        let Some((outcome, solution)) = watched(problem, start, options) else {
             return none;
         };
         let found = solution.map(|solution| {
@@ -181,22 +179,17 @@ impl Matrix {
     }
 }
 
-/// How long past its budget a neighbourhood solve may run before it is abandoned.
-const WATCHDOG_GRACE: Duration = Duration::from_millis(250);
-
 /// Solves `problem` from `start` within `options.budget` on a thread of its own, and gives up
-/// on it after `give_up` (`solve_free`: the budget and `WATCHDOG_GRACE`; see [`super::watch`]).
-/// `None` when HiGHS refused the model, or the solve was given up on; else how it ended and
-/// the solution, in column order.
+/// on it after `options.give_up` (see [`super::watch`]). `None` when HiGHS refused the model,
+/// or the solve was given up on; else how it ended and the solution, in column order.
 fn watched(
     problem: RowProblem,
     start: Vec<f64>,
     options: &SolveOptions,
-    give_up: Duration,
 ) -> Option<(Outcome, Option<Vec<f64>>)> {
     let options = *options;
     let job: super::watch::Job<_> = Box::new(move || solve(problem, &start, &options));
-    super::watch::answers(vec![job], give_up)
+    super::watch::answers(vec![job], options.give_up)
         .into_iter()
         .next()
         .flatten()
@@ -241,6 +234,7 @@ fn solve(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     /// A market-split instance (Cornuéjols and Dawande): three equality knapsacks over 36
     /// binaries, which branch and bound takes far longer than a second to settle.
@@ -271,28 +265,26 @@ mod tests {
     /// left to itself, would have run on for its own (longer) limit.
     #[test]
     fn the_watchdog_gives_up_on_a_solve_that_outlasts_it() {
-        let options = SolveOptions {
+        let options = |give_up| SolveOptions {
             budget: Duration::from_secs(5),
             threads: 1,
             mip_gap: 0.0,
             first_solution: false,
             presolve: true,
             ipm_root: false,
-            give_up: Duration::from_secs(60),
+            give_up,
         };
         let given_up = watched(
             market_split(),
             Vec::new(),
-            &options,
-            Duration::from_millis(50),
+            &options(Duration::from_millis(50)),
         );
         assert!(given_up.is_none(), "{given_up:?}");
         // With time to finish (HiGHS's own 5 s limit), the same solve answers.
         let answered = watched(
             market_split(),
             Vec::new(),
-            &options,
-            Duration::from_secs(60),
+            &options(Duration::from_secs(60)),
         );
         assert!(answered.is_some());
     }

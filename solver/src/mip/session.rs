@@ -68,8 +68,8 @@ pub struct SolveOptions {
     /// Solve the root LP by interior point (HiGHS's IPX) when there is no basis, in place of
     /// the dual simplex.
     pub ipm_root: bool,
-    /// The longest a session waits for the solve (HiGHS does not always keep its time limit):
-    /// past it the solve is given up on, and its instance with it.
+    /// The longest the caller waits for the solve (HiGHS does not always keep its time limit):
+    /// past it the solve is given up on (a session loses the instance with it).
     pub give_up: Duration,
 }
 

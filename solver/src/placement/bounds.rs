@@ -42,8 +42,8 @@ pub struct Staying {
     /// Per host: how many of those must leave all the same, whatever the level: because two
     /// of them break a rule together (control-plane anti-affinity, hard `separate` rules, and
     /// the soft ones assumed to hold; the most over any one rule of (its members there - 1)),
-    /// or because together they overflow the host's capacity (all VMs against its vCPU and
-    /// memory limits, reserved VMs against its cores and memory), whichever is more.
+    /// or because together they overflow the host's capacity (see [`overflow`]), whichever is
+    /// more.
     crowded: Vec<u32>,
     /// The fewest control-plane VMs among those that must leave because two of them share a
     /// host or, with a 3-zone Supervisor, a zone. Control planes are no node pool's, so these
@@ -153,11 +153,7 @@ impl Staying {
         for (vm, host) in &inventory.placement {
             let group_index = inventory.vms[*vm].group;
             let group = &inventory.groups[group_index];
-            let surely = all_admitted
-                || inventory
-                    .unit_of_group(group_index)
-                    .is_none_or(|unit| inventory.admission_units[unit].priority.is_none());
-            if !surely {
+            if !surely_admitted(inventory, all_admitted, group_index) {
                 continue;
             }
             if may_run(inventory, *vm, *host, &rules_of[vm.index()]) {
@@ -179,7 +175,21 @@ impl Staying {
         // The same for the separate rules, counting VMs of no control plane only.
         let mut plain: BTreeMap<(usize, usize), u32> = BTreeMap::new();
         let mut planes: BTreeMap<(usize, usize), u32> = BTreeMap::new();
-        for (vm, host) in &staying {
+        // Per staying VM (as `staying` orders them), the binding separate rules it is in.
+        let separate: Vec<Vec<usize>> = staying
+            .iter()
+            .map(|(vm, _)| {
+                (inventory.rules.iter().enumerate())
+                    .filter(|(index, rule)| {
+                        rule.kind == RuleKind::Separate
+                            && binds(*index)
+                            && rule.vms.binary_search(&VmId::new(*vm)).is_ok()
+                    })
+                    .map(|(index, _)| index)
+                    .collect()
+            })
+            .collect();
+        for ((vm, host), rules) in staying.iter().zip(&separate) {
             let group_index = inventory.vms[VmId::new(*vm)].group;
             if inventory.groups[group_index].anti_affine() {
                 // Key rules after the real ones: groups by index.
@@ -193,15 +203,10 @@ impl Staying {
                 let domain = zone.unwrap_or(inventory.hosts.len() + *host);
                 *planes.entry((group_index.index(), domain)).or_default() += 1;
             }
-            for (index, rule) in inventory.rules.iter().enumerate() {
-                if rule.kind == RuleKind::Separate
-                    && binds(index)
-                    && rule.vms.binary_search(&VmId::new(*vm)).is_ok()
-                {
-                    *together.entry((index, *host)).or_default() += 1;
-                    if !inventory.groups[group_index].anti_affine() {
-                        *plain.entry((index, *host)).or_default() += 1;
-                    }
+            for index in rules {
+                *together.entry((*index, *host)).or_default() += 1;
+                if !inventory.groups[group_index].anti_affine() {
+                    *plain.entry((*index, *host)).or_default() += 1;
                 }
             }
         }
@@ -240,7 +245,7 @@ impl Staying {
                 &|vm| !inventory.group_of(VmId::new(vm)).anti_affine(),
                 &mut vec![false; inventory.vms.len()],
             );
-        for (vm, host) in &staying {
+        for ((vm, host), rules) in staying.iter().zip(&separate) {
             let group = inventory.vms[VmId::new(*vm)].group;
             let crowds = |key: usize| together.get(&(key, *host)).is_some_and(|n| *n >= 2);
             let zone = inventory.hosts[HostId::new(*host)]
@@ -253,12 +258,7 @@ impl Staying {
                     && planes
                         .get(&(group.index(), domain))
                         .is_some_and(|n| *n >= 2))
-                || inventory.rules.iter().enumerate().any(|(index, rule)| {
-                    rule.kind == RuleKind::Separate
-                        && binds(index)
-                        && rule.vms.binary_search(&VmId::new(*vm)).is_ok()
-                        && crowds(index)
-                });
+                || rules.iter().any(|index| crowds(*index));
             roles[*vm] = Some(if member { Role::Member } else { Role::Stays });
         }
         let control_planes = planes.values().map(|n| n.saturating_sub(1)).sum();
@@ -536,12 +536,7 @@ fn meeting_hosts(
     binds: &dyn Fn(usize) -> bool,
     rules_of: &[Vec<usize>],
 ) -> Vec<Vec<bool>> {
-    let surely = |vm: &&VmId| {
-        all_admitted
-            || inventory
-                .unit_of_group(inventory.vms[**vm].group)
-                .is_none_or(|unit| inventory.admission_units[unit].priority.is_none())
-    };
+    let surely = |vm: &&VmId| surely_admitted(inventory, all_admitted, inventory.vms[**vm].group);
     let fits = |vm: VmId, host: HostId| {
         let spec = &inventory.hosts[host];
         may_run(inventory, vm, host, &rules_of[vm.index()])
@@ -702,6 +697,15 @@ pub fn movable(
     moves
 }
 
+/// Whether the VMs of `group` are surely placed: its unit has no priority (or it is the
+/// Supervisor's), or every unit is admitted (`all_admitted`).
+pub(super) fn surely_admitted(inventory: &Inventory, all_admitted: bool, group: GroupId) -> bool {
+    all_admitted
+        || inventory
+            .unit_of_group(group)
+            .is_none_or(|unit| inventory.admission_units[unit].priority.is_none())
+}
+
 /// Whether soft rule `rule` breaks in every plan: a `together` rule with two surely admitted
 /// members that a hard `separate` rule or control-plane anti-affinity keeps apart, or a
 /// `separate` rule with two that a hard `together` rule keeps on one host.
@@ -714,12 +718,7 @@ fn never_holds(inventory: &Inventory, all_admitted: bool, rule: usize) -> bool {
         .vms
         .iter()
         .copied()
-        .filter(|vm| {
-            all_admitted
-                || inventory
-                    .unit_of_group(inventory.vms[*vm].group)
-                    .is_none_or(|unit| inventory.admission_units[unit].priority.is_none())
-        })
+        .filter(|vm| surely_admitted(inventory, all_admitted, inventory.vms[*vm].group))
         .collect();
     let opposite = match spec.kind {
         RuleKind::Together => RuleKind::Separate,
@@ -792,11 +791,7 @@ pub fn cost_floor(inventory: &Inventory, all_admitted: bool) -> f64 {
     // Demand per resource: vCPUs, memory (bytes), then each device.
     let mut demand = vec![0f64; 2 + devices.len()];
     for (index, group) in inventory.groups.iter().enumerate() {
-        let surely = all_admitted
-            || inventory
-                .unit_of_group(GroupId::new(index))
-                .is_none_or(|unit| inventory.admission_units[unit].priority.is_none());
-        if !surely {
+        if !surely_admitted(inventory, all_admitted, GroupId::new(index)) {
             continue;
         }
         let n = group.vms.len() as f64;
@@ -900,10 +895,7 @@ fn even_floors(
         if !matches!(group.kind, GroupKind::NodePool { .. }) || group.vms.is_empty() {
             continue;
         }
-        let surely = all_admitted
-            || inventory
-                .unit_of_group(GroupId::new(group_index))
-                .is_none_or(|unit| inventory.admission_units[unit].priority.is_none());
+        let surely = surely_admitted(inventory, all_admitted, GroupId::new(group_index));
         let mut kinds: Vec<VmId> = Vec::new();
         for vm in &group.vms {
             if !kinds

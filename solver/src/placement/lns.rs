@@ -377,6 +377,9 @@ impl Solve<'_> {
                 .min(SOLVE_CAP);
             let mut options = self.options(Instant::now() + budget);
             options.presolve = true;
+            // A neighbourhood that overruns is given up on soon after its own budget, not the
+            // placement's deadline: the search goes on with the next one.
+            options.give_up = options.budget + super::GIVE_UP_GRACE;
             let Some(matrix) = self.matrix.as_ref() else {
                 break;
             };

@@ -74,8 +74,9 @@ pub const IPM_ROOT_COLUMN_LIMIT: usize = 20_000;
 /// placement's deadline (see [`Solve::options`]).
 const IPM_DEADLINE_SHARE: f64 = 0.7;
 
-/// How long past the placement's deadline a whole-model solve may run before it is given up on
-/// (see [`SolveOptions::give_up`]).
+/// How long past its time a HiGHS solve may run before it is given up on (see
+/// [`SolveOptions::give_up`]): a whole-model solve the placement's deadline, a neighbourhood
+/// its own budget.
 const GIVE_UP_GRACE: Duration = Duration::from_millis(250);
 
 /// Models with more columns than this (and a greedy start) are improved a few hosts at a time
@@ -454,12 +455,7 @@ fn balance_lower_bound(
     seconds: f64,
     threads: u32,
 ) -> Ratio {
-    let counted = |group: GroupId| {
-        all_admitted
-            || inventory
-                .unit_of_group(group)
-                .is_none_or(|unit| inventory.admission_units[unit].priority.is_none())
-    };
+    let counted = |group: GroupId| bounds::surely_admitted(inventory, all_admitted, group);
     let (mut vcpus, mut memory) = (0u128, 0u128);
     for (index, group) in inventory.groups.iter().enumerate() {
         if counted(GroupId::new(index)) {
