@@ -171,8 +171,19 @@ fn main() -> ExitCode {
             3
         }
     };
+    // A HiGHS solve that outlasted its limit was given up on and asked to stop, but HiGHS does
+    // not hear that inside every routine (vksplan_solver's `watch`); a normal exit destroys
+    // HiGHS's static objects under it. Wait a little for it, then leave without them.
+    if !vksplan::solver::settle(SETTLE) {
+        let _ = std::io::stdout().flush();
+        let _ = std::io::stderr().flush();
+        vksplan_interrupt::exit_at_once(code);
+    }
     ExitCode::from(code as u8)
 }
+
+/// How long the process waits at exit for HiGHS solves it gave up on.
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// The documents `vksplan schema` describes.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

@@ -1,4 +1,5 @@
-//! HiGHS solves that another thread can stop, and HiGHS models that may move between threads.
+//! HiGHS solves that another thread can stop, HiGHS models that may move between threads, and
+//! an exit that a HiGHS solve still running cannot crash.
 //!
 //! The placement races two HiGHS instances with different random seeds on the same model
 //! (one per core) and keeps the first proof; the other must then stop at once. The `highs`
@@ -51,6 +52,16 @@ pub fn solve_until(mut model: Model, stop: &AtomicBool) -> Result<SolvedModel, H
         }
     }
     solved
+}
+
+/// Ends the process at once with exit status `code`, without running exit handlers or static
+/// destructors. For a process that must not wait any longer for a HiGHS solve it gave up on:
+/// the normal exit destroys HiGHS's static objects while that solve still uses them (seen as
+/// `double free detected` aborts). Whoever calls it flushes what it wrote first.
+pub fn exit_at_once(code: i32) -> ! {
+    // SAFETY: `_exit` takes any status and ends the process; nothing of this process runs after
+    // it, so no invariant of Rust's can be broken by the destructors it skips.
+    unsafe { libc::_exit(code) }
 }
 
 /// HiGHS's callback: asks the MIP solver to stop once the `AtomicBool` behind `data` is set.

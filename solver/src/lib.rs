@@ -32,6 +32,8 @@ pub use diagnosis::fix::{cheapest_fix, MAX_ADDED_HOSTS};
 pub use document::{plan_bytes, plan_what_if};
 pub use placement::place::plan;
 pub use progress::stage as current_stage;
+// A process that planned waits for solves it gave up on before it exits.
+pub use mip::watch::settle;
 
 // The independent checks.
 pub use check::audit::{check as audit_sequence, Replay as AuditReplay};

@@ -7,6 +7,8 @@ use super::session::{row_of, Outcome, SolveOptions};
 use super::{ColumnIndex, ColumnValues, Compiler};
 use good_lp::{Constraint, Expression, IntoAffineExpression, Variable};
 use highs::{Col, HighsModelStatus, Model, RowProblem, Sense};
+use std::sync::atomic::AtomicBool;
+use vksplan_interrupt::solve_until;
 
 /// A row: `lower <= sum(terms) <= upper`.
 struct Row {
@@ -188,7 +190,8 @@ fn watched(
     options: &SolveOptions,
 ) -> Option<(Outcome, Option<Vec<f64>>)> {
     let options = *options;
-    let job: super::watch::Job<_> = Box::new(move || solve(problem, &start, &options));
+    let job: super::watch::Job<_> =
+        Box::new(move |stop: &AtomicBool| solve(problem, &start, &options, stop));
     super::watch::answers(vec![job], options.give_up)
         .into_iter()
         .next()
@@ -200,6 +203,7 @@ fn solve(
     problem: RowProblem,
     start: &[f64],
     options: &SolveOptions,
+    stop: &AtomicBool,
 ) -> Option<(Outcome, Option<Vec<f64>>)> {
     let mut model = Model::new(problem);
     model.make_quiet();
@@ -220,7 +224,7 @@ fn solve(
     }
     // The start may break the overridden bounds; HiGHS then ignores it.
     let _ = model.try_set_solution(Some(start), None, None, None);
-    let solved = model.try_solve().ok()?;
+    let solved = solve_until(model, stop).ok()?;
     let outcome = match solved.status() {
         HighsModelStatus::Optimal => Outcome::Optimal,
         HighsModelStatus::Infeasible => Outcome::Infeasible,
@@ -287,5 +291,8 @@ mod tests {
             &options(Duration::from_secs(60)),
         );
         assert!(answered.is_some());
+        // The solve given up on was asked to stop: it ends long before its 5 s (and this test
+        // binary must not exit while it runs).
+        assert!(super::super::watch::settle(Duration::from_secs(60)));
     }
 }

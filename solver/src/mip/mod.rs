@@ -6,7 +6,7 @@ mod matrix;
 mod session;
 mod solve;
 mod warm;
-mod watch;
+pub(crate) mod watch;
 
 pub use matrix::Matrix;
 pub use session::{Outcome, Session, SolveOptions, Solved};

@@ -248,7 +248,6 @@ impl Session {
         let models = std::mem::take(&mut self.models);
         let racing = models.len() > 1 && options.threads > 1;
         let start: Option<Arc<Vec<f64>>> = start.map(|start| Arc::new(start.to_vec()));
-        let stop = Arc::new(AtomicBool::new(false));
         let mut runs: Vec<Run> = Vec::new();
         let mut jobs: Vec<watch::Job<Run>> = Vec::new();
         for (model, racer) in models.into_iter().zip(0..) {
@@ -267,14 +266,13 @@ impl Session {
                 options.threads
             };
             let (model, start, options) = (Movable(model), start.clone(), *options);
-            let stop = racing.then(|| stop.clone());
-            jobs.push(Box::new(move || {
+            jobs.push(Box::new(move |stop: &AtomicBool| {
                 // The whole `Movable` moves in, not only the model inside it.
                 let model = model;
                 let start = start.as_deref().map(Vec::as_slice);
-                let stop = stop.as_deref();
                 let run = run(model.0, start, &options, threads, racer, stop);
-                if let (true, Some(stop)) = (run.proved(), stop) {
+                if run.proved() {
+                    // The first proof of a race stops the other racer.
                     stop.store(true, Ordering::Relaxed);
                 }
                 run
@@ -282,7 +280,6 @@ impl Session {
         }
         // An instance still solving when the time is up is lost (see `watch`).
         runs.extend(watch::answers(jobs, options.give_up));
-        stop.store(true, Ordering::Relaxed);
         self.finish(runs)
     }
 
@@ -359,14 +356,14 @@ impl Run {
 }
 
 /// One HiGHS solve of `model` with `threads` threads and racer `racer`'s seed, stopped early
-/// once `stop` is set (when racing).
+/// once `stop` is set (the other racer proved, or the watch gave up).
 fn run(
     mut model: Model,
     start: Option<&[f64]>,
     options: &SolveOptions,
     threads: u32,
     racer: i32,
-    stop: Option<&AtomicBool>,
+    stop: &AtomicBool,
 ) -> Run {
     let limit = options.budget.as_secs_f64().max(0.01);
     let threads = i32::try_from(threads.max(1)).unwrap_or(1);
@@ -408,10 +405,7 @@ fn run(
         // A start is a hint: HiGHS checks it and ignores an unusable one.
         let _ = model.try_set_solution(Some(start), None, None, None);
     }
-    let solved = match stop {
-        Some(stop) => solve_until(model, stop),
-        None => model.try_solve(),
-    };
+    let solved = solve_until(model, stop);
     let finished = Instant::now();
     let Ok(solved) = solved else {
         // HiGHS refused the model; it is gone with the error.
