@@ -395,12 +395,7 @@ fn run(
             finished: Instant::now(),
         };
     }
-    if let Some(effort) = std::env::var("VKSPLAN_HEURISTIC_EFFORT")
-        .ok()
-        .and_then(|e| e.parse::<f64>().ok())
-    {
-        let _ = model.try_set_option("mip_heuristic_effort", effort);
-    }
+    experiment_options(&mut model);
     if let Some(start) = start {
         // A start is a hint: HiGHS checks it and ignores an unusable one.
         let _ = model.try_set_solution(Some(start), None, None, None);
@@ -436,6 +431,30 @@ fn run(
         model: Some(Movable(Model::from(solved))),
         result: Some(result),
         finished,
+    }
+}
+
+/// Sets the HiGHS options of `VKSPLAN_HIGHS_OPTIONS` (experiments: `name=value` pairs separated
+/// by commas, such as `mip_detect_symmetry=false,mip_heuristic_effort=0.1`). A value reads as a
+/// bool, an integer, a number or else a string; an option HiGHS refuses is reported on stderr.
+fn experiment_options(model: &mut Model) {
+    let Ok(options) = std::env::var("VKSPLAN_HIGHS_OPTIONS") else {
+        return;
+    };
+    for pair in options.split(',').filter(|pair| !pair.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let set = if let Ok(value) = value.parse::<bool>() {
+            model.try_set_option(name, value)
+        } else if let Ok(value) = value.parse::<i32>() {
+            model.try_set_option(name, value)
+        } else if let Ok(value) = value.parse::<f64>() {
+            model.try_set_option(name, value)
+        } else {
+            model.try_set_option(name, value)
+        };
+        if set.is_err() {
+            eprintln!("vksplan: VKSPLAN_HIGHS_OPTIONS: HiGHS refused {pair}");
+        }
     }
 }
 

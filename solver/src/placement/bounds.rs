@@ -62,6 +62,8 @@ pub struct Staying {
     holds: Vec<bool>,
     /// Per VM of a surely admitted unit running today: why it may or must leave its host.
     roles: Vec<Option<Role>>,
+    /// Per host: the fewest of the `together` moves that are moves off other hosts.
+    together_elsewhere: Vec<u32>,
 }
 
 /// Why one of today's VMs may leave its host, in a plan of one choice of soft rules.
@@ -229,12 +231,13 @@ impl Staying {
         }
         let meet = meeting_hosts(inventory, all_admitted, &binds, &rules_of);
         let mut apart = vec![false; inventory.vms.len()];
+        let mut together_elsewhere = vec![0; inventory.hosts.len()];
         let together_moves = apart_moves(
             inventory,
             (&host_of, &meet),
             &crowded,
             &|_| true,
-            &mut apart,
+            (&mut apart, &mut together_elsewhere),
         );
         // The moves of VMs of no control plane, which the control planes' own moves never are.
         let plain_moves = plain_crowded.iter().sum::<u32>()
@@ -243,7 +246,10 @@ impl Staying {
                 (&host_of, &meet),
                 &plain_crowded,
                 &|vm| !inventory.group_of(VmId::new(vm)).anti_affine(),
-                &mut vec![false; inventory.vms.len()],
+                (
+                    &mut vec![false; inventory.vms.len()],
+                    &mut vec![0; inventory.hosts.len()],
+                ),
             );
         for ((vm, host), rules) in staying.iter().zip(&separate) {
             let group = inventory.vms[VmId::new(*vm)].group;
@@ -271,6 +277,7 @@ impl Staying {
             forced,
             holds: holds.to_vec(),
             roles,
+            together_elsewhere,
         }
     }
 
@@ -396,33 +403,124 @@ impl Staying {
         stays
     }
 
-    /// Raises each pool's floor to what a host can shed. A host that must shed `shed[h]` of
-    /// today's VMs (see [`Staying::shed_at`]) sheds at most `shed[h] + slack`, where `slack`
-    /// is what the `migrations` leave once every host has shed its due; and no host sheds
-    /// more pool VMs than the migrations leave once the control planes have moved
-    /// ([`Staying::pool_budget`]). So pool `p` keeps at least `stay(p, h)` less that on `h`.
+    /// Per node pool (group index), per host: today's VMs there that nothing sends away
+    /// ([`Role::Stays`]).
+    fn pool_stays_free(&self, inventory: &Inventory) -> BTreeMap<usize, BTreeMap<usize, u32>> {
+        let mut free: BTreeMap<usize, BTreeMap<usize, u32>> = BTreeMap::new();
+        for (vm, host) in &inventory.placement {
+            let group = inventory.vms[*vm].group;
+            if self.roles[vm.index()] == Some(Role::Stays)
+                && matches!(inventory.groups[group].kind, GroupKind::NodePool { .. })
+            {
+                *free
+                    .entry(group.index())
+                    .or_default()
+                    .entry(host.index())
+                    .or_default() += 1;
+            }
+        }
+        free
+    }
+
+    /// Raises each pool's floor to what its VMs running today keep on their hosts, with at
+    /// most `migrations` migrations and every host shedding at least `shed[h]` (see
+    /// [`Staying::shed_at`]). Today's staying VMs move at most `migrations - forced` times, of
+    /// which the other hosts shed at least their due: their `shed`, or their `crowded` plus
+    /// the `together` moves off them. So host `h` sheds at most what is
+    /// left, and no more pool VMs than the migrations leave once the control planes have moved
+    /// ([`Staying::pool_budget`]); pool `p` keeps at least `stay(p, h)` less that on `h`. And
+    /// the VMs nothing sends away move at most the slack beyond the migrations' floor between
+    /// them (see [`movable`]).
     pub fn pool_floors(
         &self,
         inventory: &Inventory,
         floors: &mut BTreeMap<usize, u32>,
         migrations: u32,
-        shed: &[u32],
+        level: Option<(&Levels, Ratio)>,
     ) {
-        let due = u64::from(self.forced) + shed.iter().map(|s| u64::from(*s)).sum::<u64>();
-        let Some(slack) = u64::from(migrations).checked_sub(due) else {
-            return;
-        };
-        let budget = self.pool_budget(migrations);
-        for (pool, per_host) in self.pool_stays(inventory) {
-            let Some(floor) = floors.get_mut(&pool) else {
-                continue;
-            };
-            for (host, stay) in per_host {
-                let sheds = (u64::from(shed[host]) + slack).min(budget);
-                let keeps = u64::from(stay).saturating_sub(sheds);
+        let shed = &self.shed_at(level);
+        let caps: Option<Vec<(u128, u128)>> = level.map(|(levels, level)| {
+            let mut caps = vec![(u128::MAX, u128::MAX); self.per_host.len()];
+            for cap in levels.caps(level) {
+                caps[cap.host] = (cap.vcpus, cap.granules * levels.granule());
+            }
+            caps
+        });
+        let mut raise = |pool: usize, stay: u64, sheds: u64| {
+            if let Some(floor) = floors.get_mut(&pool) {
+                let keeps = stay.saturating_sub(sheds);
                 *floor = (*floor).max(u32::try_from(keeps).unwrap_or(u32::MAX));
             }
+        };
+        if let Some(free_slack) = migrations.checked_sub(self.migrations_floor()) {
+            for (pool, per_host) in self.pool_stays_free(inventory) {
+                for free in per_host.into_values() {
+                    raise(pool, u64::from(free), u64::from(free_slack));
+                }
+            }
         }
+        let Some(moves) = u64::from(migrations).checked_sub(u64::from(self.forced)) else {
+            return;
+        };
+        let sum = |of: &[u32]| of.iter().map(|n| u64::from(*n)).sum::<u64>();
+        let (shed_sum, crowded_sum) = (sum(shed), sum(&self.crowded));
+        if moves < shed_sum {
+            return;
+        }
+        let budget = self.pool_budget(migrations);
+        for (pool, per_host) in self.pool_stays(inventory) {
+            for (host, stay) in per_host {
+                let elsewhere = (shed_sum - u64::from(shed[host])).max(
+                    crowded_sum - u64::from(self.crowded[host])
+                        + u64::from(self.together_elsewhere[host]),
+                );
+                let mut sheds = moves.saturating_sub(elsewhere).min(budget);
+                if let Some(caps) = &caps {
+                    sheds = sheds.min(self.pool_sheds(host, pool, sheds, caps[host]));
+                }
+                raise(pool, u64::from(stay), sheds);
+            }
+        }
+    }
+
+    /// The most of pool `pool`'s VMs among at most `sheds` VMs that `host` sheds to bring the
+    /// rest within `caps` (vCPUs, memory bytes): each one of them shed leaves one place fewer
+    /// for the largest of the others.
+    fn pool_sheds(&self, host: usize, pool: usize, sheds: u64, caps: (u128, u128)) -> u64 {
+        let vms = &self.per_host[host];
+        let Some(&(vcpus, memory, _)) = vms.iter().find(|vm| vm.2 == pool) else {
+            return 0;
+        };
+        let needs = (
+            vms.iter()
+                .map(|vm| u128::from(vm.0))
+                .sum::<u128>()
+                .saturating_sub(caps.0),
+            vms.iter()
+                .map(|vm| vm.1)
+                .sum::<u128>()
+                .saturating_sub(caps.1),
+        );
+        let largest = |size: &dyn Fn(&(u64, u128, usize)) -> u128| {
+            let mut sizes: Vec<u128> = vms.iter().filter(|vm| vm.2 != pool).map(size).collect();
+            sizes.sort_unstable_by(|a, b| b.cmp(a));
+            sizes
+        };
+        let (others_vcpus, others_memory) = (largest(&|vm| u128::from(vm.0)), largest(&|vm| vm.1));
+        // What `n` of the pool's VMs and the largest others, `sheds` in all, take away.
+        let covers = |n: u64, others: &[u128], size: u128, need: u128| {
+            let rest = usize::try_from(sheds - n).unwrap_or(usize::MAX);
+            u128::from(n) * size + others.iter().take(rest).sum::<u128>() >= need
+        };
+        let mine = vms.iter().filter(|vm| vm.2 == pool).count() as u64;
+        (0..=sheds.min(mine))
+            .rev()
+            .find(|n| {
+                covers(*n, &others_vcpus, u128::from(vcpus), needs.0)
+                    && covers(*n, &others_memory, memory, needs.1)
+            })
+            // No shed of so few brings the host within `caps`: no plan of this choice exists.
+            .unwrap_or(sheds)
     }
 
     /// The most of today's node-pool VMs that `migrations` can move: what is left once the
@@ -567,13 +665,14 @@ fn meeting_hosts(
 /// run (`meet`, per rule; empty for the rules that are not binding `together` ones), so the
 /// members running today (`host_of`) anywhere else move, and all but one such host's share too.
 /// Rules sharing a member with one counted before are left out, so that no move counts twice;
-/// every member of a rule some of whose members must move is marked in `apart`.
+/// every member of a rule some of whose members must move is marked in `apart`, and per host,
+/// `elsewhere` adds the fewest of these moves that are moves off other hosts.
 fn apart_moves(
     inventory: &Inventory,
     (host_of, meet): (&[Option<usize>], &[Vec<bool>]),
     due: &[u32],
     keep: &dyn Fn(usize) -> bool,
-    apart: &mut [bool],
+    (apart, elsewhere): (&mut [bool], &mut [u32]),
 ) -> u32 {
     let mut counted = vec![false; inventory.vms.len()];
     let mut moves = 0;
@@ -613,6 +712,17 @@ fn apart_moves(
             .max()
             .unwrap_or(0);
         moves += all - kept;
+        // Off hosts other than `h`: every other host's share, but one meeting host's.
+        for (host, off) in elsewhere.iter_mut().enumerate() {
+            let mine = per_host.get(&host).map_or(0, |n| beyond(&host, n));
+            let kept_elsewhere = per_host
+                .iter()
+                .filter(|(other, _)| **other != host && meets[**other])
+                .map(|(other, n)| beyond(other, n))
+                .max()
+                .unwrap_or(0);
+            *off += all - mine - kept_elsewhere;
+        }
     }
     moves
 }
@@ -856,28 +966,65 @@ pub struct Held<'a> {
 /// admitted, and, with today's VMs and the migrations held (`held`), what they allow: the least
 /// over the choices of soft rules.
 pub fn spread_floor(inventory: &Inventory, all_admitted: bool, held: Option<Held<'_>>) -> u32 {
-    let must = |rule: usize| inventory.rules[rule].must;
-    let plain = || even_floors(inventory, all_admitted, &must).values().sum();
-    let Some(Held {
-        stayings,
-        migrations,
-        level,
-    }) = held
-    else {
+    let plain = || {
+        each_pool_floor(inventory, all_admitted, None)
+            .values()
+            .sum()
+    };
+    let Some(held) = held else {
         return plain();
     };
-    stayings
+    held.stayings
         .iter()
         .map(|staying| {
-            let binds = |rule: usize| must(rule) || staying.holds[rule];
-            let mut floors = even_floors(inventory, all_admitted, &binds);
-            staying.pool_floors(inventory, &mut floors, migrations, &staying.shed_at(level));
+            let floors = held_pool_floors(inventory, all_admitted, staying, &held);
             staying
-                .spread_bound(inventory, &floors, migrations)
+                .spread_bound(inventory, &floors, held.migrations)
                 .max(floors.values().sum())
         })
         .min()
         .unwrap_or_else(plain)
+}
+
+/// Per node pool (group index), the fewest of its VMs on its fullest host: as in
+/// [`spread_floor`], pool by pool, the least over the choices of soft rules.
+pub fn each_pool_floor(
+    inventory: &Inventory,
+    all_admitted: bool,
+    held: Option<Held<'_>>,
+) -> BTreeMap<usize, u32> {
+    let must = |rule: usize| inventory.rules[rule].must;
+    let plain = || even_floors(inventory, all_admitted, &must);
+    let Some(held) = held else {
+        return plain();
+    };
+    let mut least: Option<BTreeMap<usize, u32>> = None;
+    for staying in held.stayings {
+        let floors = held_pool_floors(inventory, all_admitted, staying, &held);
+        match &mut least {
+            None => least = Some(floors),
+            Some(least) => {
+                for (pool, floor) in floors {
+                    least.entry(pool).and_modify(|l| *l = (*l).min(floor));
+                }
+            }
+        }
+    }
+    least.unwrap_or_else(plain)
+}
+
+/// Per node pool, its floor in the plans of one choice of soft rules (`staying`) with what
+/// `held` holds.
+fn held_pool_floors(
+    inventory: &Inventory,
+    all_admitted: bool,
+    staying: &Staying,
+    held: &Held<'_>,
+) -> BTreeMap<usize, u32> {
+    let binds = |rule: usize| inventory.rules[rule].must || staying.holds[rule];
+    let mut floors = even_floors(inventory, all_admitted, &binds);
+    staying.pool_floors(inventory, &mut floors, held.migrations, held.level);
+    floors
 }
 
 /// Per node pool (group index), spread evenly: `ceil(replicas / hosts it may use)` for pools
@@ -1158,6 +1305,35 @@ mod tests {
         }
     }
 
+    /// Three hosts and one cluster: a control plane of one VM, a pool `p` of three VMs of
+    /// class `classes[0]` and a pool `q` of two of class `classes[1]`, placed today on
+    /// `today`'s hosts (cp-1, p-1..3, q-1..2); with `rule` (kind, must, members), a rule of
+    /// that kind over the first `members` of p-1, q-1, p-2, q-2.
+    fn two_pool_platform(
+        (cores, memory_gib): (&[u32], &[u32]),
+        classes: &[usize],
+        today: &[usize],
+        rule: Option<(&str, bool, usize)>,
+    ) -> Inventory {
+        let names = ["cp-1", "p-1", "p-2", "p-3", "q-1", "q-2"];
+        let placement = names
+            .iter()
+            .zip(today)
+            .map(|(name, h)| (format!("ns/c/{name}"), json!(format!("h{h}"))))
+            .collect();
+        let cluster = json!([{"name": "c", "kubernetes_version": "v1.31.4",
+            "control_plane": {"replicas": 1, "vm_class": "best-effort-small"},
+            "node_pools": [{"name": "p", "replicas": 3, "vm_class": CLASSES[classes[0]]},
+                           {"name": "q", "replicas": 2, "vm_class": CLASSES[classes[1]]}],
+            "disk": "10Gi"}]);
+        let rules = rule.map(|(kind, must, members)| {
+            let vms: Vec<&str> =
+                ["ns/c/p-1", "ns/c/q-1", "ns/c/p-2", "ns/c/q-2"][..members].to_vec();
+            json!([{"name": "r", "kind": kind, "must": must, "vms": vms}])
+        });
+        three_hosts(cores, memory_gib, ("clusters", cluster), placement, rules)
+    }
+
     /// A 3-replica control plane and a pool of two of class `class` on three hosts (`cores`,
     /// `memory_gib`), placed today as `today` says (cp-1..3, p-1, p-2), with a rule of `kind`
     /// (must or not) over `members`.
@@ -1232,6 +1408,85 @@ mod tests {
         }
         prop_assume!(!plans.is_empty());
         Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+        /// The spread floor with the migrations held is valid on two pools whose VMs share
+        /// hosts, overflow them, and are bound by `separate` and `together` rules (whose moves
+        /// the floor places on the hosts the members run on).
+        #[test]
+        fn no_valid_plan_of_two_pools_spreads_less_than_the_floor(
+            cores in prop::collection::vec(4u32..=16, 3),
+            memory_gib in prop::collection::vec(8u32..=48, 3),
+            classes in prop::collection::vec(0usize..4, 2),
+            today in prop::collection::vec(0usize..3, 6),
+            rule in prop::option::of((prop::sample::select(vec!["separate", "together"]), any::<bool>(), 2usize..=4)),
+        ) {
+            let inventory = two_pool_platform((&cores, &memory_gib), &classes, &today, rule);
+            let levels = Levels::new(&inventory, 1);
+            let plans = valid_plans(&inventory);
+            for (host_of, score) in &plans {
+                let Step4::Peak(peak) = score.step4 else { panic!("balance scores a peak") };
+                let stayings = Staying::choices(&inventory, true, Some(score.soft_rules));
+                let held = |level| Held {
+                    stayings: &stayings,
+                    migrations: score.migrations,
+                    level,
+                };
+                // Per pool, its most VMs on one host in this plan.
+                let mut counts: BTreeMap<(usize, usize), u32> = BTreeMap::new();
+                for (vm, host) in host_of.iter().enumerate() {
+                    let group = inventory.vms[VmId::new(vm)].group.index();
+                    *counts.entry((group, host.unwrap_or(usize::MAX))).or_default() += 1;
+                }
+                let most = |pool: usize| {
+                    counts.iter().filter(|((group, _), _)| *group == pool).map(|(_, n)| *n).max()
+                };
+                for level in [None, Some((&levels, peak))] {
+                    let total = spread_floor(&inventory, true, Some(held(level)));
+                    prop_assert!(total <= score.spread, "floor {total} > {score:?}");
+                    for (pool, floor) in each_pool_floor(&inventory, true, Some(held(level))) {
+                        let most = most(pool).unwrap_or(0);
+                        prop_assert!(floor <= most, "pool {pool}: floor {floor} > {most} ({score:?})");
+                    }
+                }
+            }
+            prop_assume!(!plans.is_empty());
+        }
+    }
+
+    /// A host that must shed one VM to come within the held level sheds the one VM large
+    /// enough: h0 runs p-1 and p-2 (2 vCPUs, 4 GiB each) and q-1 (4 vCPUs, 16 GiB), 24 GiB in
+    /// all, and at the level 3/8 holds 18 GiB; with one migration, only q-1 can go, so pool p
+    /// keeps two VMs on h0.
+    #[test]
+    fn a_host_that_sheds_one_vm_keeps_the_pool_too_small_to_make_room() {
+        let inventory = two_pool_platform(
+            (&[4, 16, 16], &[48, 48, 48]),
+            &[0, 2],
+            &[1, 0, 0, 1, 0, 2],
+            None,
+        );
+        let levels = Levels::new(&inventory, 1);
+        let stayings = Staying::choices(&inventory, true, Some(0));
+        let floors = |level| {
+            let held = Held {
+                stayings: &stayings,
+                migrations: 1,
+                level,
+            };
+            each_pool_floor(&inventory, true, Some(held))
+        };
+        let pool = |name: &str| {
+            (inventory.groups.iter().position(|group| group.name == name))
+                .unwrap_or_else(|| panic!("no pool {name}"))
+        };
+        let at_level = floors(Some((&levels, Ratio::new(3, 8))));
+        assert_eq!(at_level[&pool("ns/c/p")], 2, "{at_level:?}");
+        // Without the level nothing must leave h0, and the one migration may move p-1.
+        let unheld = floors(None);
+        assert_eq!(unheld[&pool("ns/c/p")], 1, "{unheld:?}");
     }
 
     /// Control planes that share a host and pool VMs that share one move on top of each other:

@@ -153,7 +153,7 @@ struct Solve<'a> {
     /// The level balance holds (its capacities bound the load columns).
     held_level: Option<Ratio>,
     /// Upper bounds of `moved` columns once migrations are held (see [`bounds::movable`]).
-    moved_caps: Vec<(good_lp::Variable, f64)>,
+    held_bounds: Vec<(good_lp::Variable, f64, f64)>,
     /// What may stay today, per choice of soft rules, for (all admitted, soft rules broken).
     #[allow(clippy::type_complexity)]
     stayings: std::cell::RefCell<Option<((bool, Option<u32>), std::rc::Rc<Vec<bounds::Staying>>)>>,
@@ -275,7 +275,7 @@ pub fn place(inventory: &Inventory, options: &Options) -> Placed {
         testing,
         holds: Vec::new(),
         held_level: None,
-        moved_caps: Vec::new(),
+        held_bounds: Vec::new(),
         stayings: std::cell::RefCell::new(None),
         spread_floors: std::cell::RefCell::new(None),
         infeasible: false,
@@ -632,13 +632,7 @@ impl Solve<'_> {
     /// See [`Solve::spread_floor`].
     fn compute_spread_floor(&self) -> u32 {
         let stayings = self.stayings();
-        let levels = self.levels.as_ref().zip(self.held_level);
-        let held = self.held_migrations().map(|migrations| bounds::Held {
-            stayings: &stayings,
-            migrations,
-            level: levels,
-        });
-        bounds::spread_floor(self.inventory, self.all_admitted(), held)
+        bounds::spread_floor(self.inventory, self.all_admitted(), self.held(&stayings))
     }
 
     /// Today's VMs that may stay, one per choice of the soft rules that hold in the plans
@@ -748,6 +742,9 @@ impl Solve<'_> {
         let result = if step == StepKind::Step4 && self.levels.is_some() {
             self.balance(whole_deadline, lower.unwrap_or(Ratio::ZERO))
         } else {
+            if step == StepKind::Spread && !self.testing {
+                self.hold_pool_floors();
+            }
             self.minimise(step, whole_deadline)
         };
         if result.proven || self.testing || self.infeasible || Instant::now() >= step_deadline {
@@ -807,7 +804,7 @@ impl Solve<'_> {
         let caps = self.held_level;
         let levels = self.levels.clone();
         let stayings = caps.map(|_| self.stayings());
-        let moved_caps = &self.moved_caps;
+        let held_bounds = &self.held_bounds;
         // Two threads race two seeded instances (see `mip::session`).
         let racers = if self.threads > 1 { 2 } else { 1 };
         self.session.get_or_insert_with(|| {
@@ -826,8 +823,8 @@ impl Solve<'_> {
             if let (Some(level), Some(levels), Some(stayings)) = (caps, levels, stayings) {
                 set_caps(&mut session, compiler, &levels, level, &stayings);
             }
-            for (moved, most) in moved_caps {
-                session.set_bounds(*moved, 0.0, *most);
+            for (column, lower, upper) in held_bounds {
+                session.set_bounds(*column, *lower, *upper);
             }
             session
         })
@@ -1250,21 +1247,15 @@ impl Solve<'_> {
                 _ => None,
             })
             .collect();
-        self.moved_caps = moves
+        let caps: Vec<_> = moves
             .caps
             .iter()
             .filter_map(|(block, host, most)| {
-                Some((*column.get(&(*block, *host))?, f64::from(*most)))
+                Some((*column.get(&(*block, *host))?, 0.0, f64::from(*most)))
             })
             .collect();
-        for (moved, most) in &self.moved_caps {
-            if let Some(session) = self.session.as_mut() {
-                session.set_bounds(*moved, 0.0, *most);
-            }
-            if let Some(matrix) = self.matrix.as_mut() {
-                matrix.set_bounds(*moved, 0.0, *most);
-            }
-        }
+        let bounded = caps.len();
+        self.hold_bounds(caps);
         // Between them, the VMs that nothing sends away move within the slack.
         let free: Expression = moves
             .free
@@ -1274,8 +1265,7 @@ impl Solve<'_> {
             .sum();
         if tracing() {
             eprintln!(
-                "vksplan: migrations held at {migrations}: {} moved columns bounded, {} free within {}",
-                self.moved_caps.len(),
+                "vksplan: migrations held at {migrations}: {bounded} moved columns bounded, {} free within {}",
                 moves.free.len(),
                 moves.slack
             );
@@ -1290,6 +1280,54 @@ impl Solve<'_> {
             }
             self.holds.push(row);
         }
+    }
+
+    /// Sets column bounds that hold from now on, in the whole model and the neighbourhoods'.
+    fn hold_bounds(&mut self, bounds: Vec<(good_lp::Variable, f64, f64)>) {
+        for (column, lower, upper) in &bounds {
+            if let Some(session) = self.session.as_mut() {
+                session.set_bounds(*column, *lower, *upper);
+            }
+            if let Some(matrix) = self.matrix.as_mut() {
+                matrix.set_bounds(*column, *lower, *upper);
+            }
+        }
+        self.held_bounds.extend(bounds);
+    }
+
+    /// Raises each pool's spread column to the pool's floor with what the earlier steps hold
+    /// (see [`bounds::each_pool_floor`]): the LP relaxation can then no longer spread one pool
+    /// below its floor to make up for another above its own.
+    fn hold_pool_floors(&mut self) {
+        let stayings = self.stayings();
+        let floors =
+            bounds::each_pool_floor(self.inventory, self.all_admitted(), self.held(&stayings));
+        let raised: Vec<_> = (self.compiler.hints.iter())
+            .filter_map(|(column, hint)| match hint {
+                crate::mip::Hint::Spread { group, lower } => {
+                    let floor = *floors.get(group)?;
+                    (floor > *lower).then_some((*column, f64::from(floor), f64::INFINITY))
+                }
+                _ => None,
+            })
+            .collect();
+        if tracing() {
+            eprintln!(
+                "vksplan: spread held: {} pools' floors raised",
+                raised.len()
+            );
+        }
+        self.hold_bounds(raised);
+    }
+
+    /// What the steps before spread hold, for its floors.
+    fn held<'a>(&'a self, stayings: &'a [bounds::Staying]) -> Option<bounds::Held<'a>> {
+        let levels = self.levels.as_ref().zip(self.held_level);
+        self.held_migrations().map(|migrations| bounds::Held {
+            stayings,
+            migrations,
+            level: levels,
+        })
     }
 }
 
