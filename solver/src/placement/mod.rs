@@ -152,7 +152,9 @@ struct Solve<'a> {
     holds: Vec<good_lp::Constraint>,
     /// The level balance holds (its capacities bound the load columns).
     held_level: Option<Ratio>,
-    /// Upper bounds of `moved` columns once migrations are held (see [`bounds::movable`]).
+    /// Column bounds that hold from their step on, replayed into a rebuilt session: the
+    /// `moved` columns' caps once migrations are held (see [`bounds::movable`]) and the
+    /// pools' spread floors (see [`Solve::hold_pool_floors`]).
     held_bounds: Vec<(good_lp::Variable, f64, f64)>,
     /// What may stay today, per choice of soft rules, for (all admitted, soft rules broken).
     #[allow(clippy::type_complexity)]
