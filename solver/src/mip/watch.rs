@@ -70,8 +70,9 @@ pub(super) fn answers<T: Send + 'static>(jobs: Vec<Job<T>>, give_up: Duration) -
     answers
 }
 
-/// Waits up to `wait` for every solve given up on to end; true when none is left running.
-/// A process calls it before it exits (see the module's documentation).
+/// Waits up to `wait` until no solve thread is left running (once nothing waits for a solve
+/// any more, the ones given up on); true when none is left. A process calls it before it
+/// exits (see the module's documentation).
 pub fn settle(wait: Duration) -> bool {
     let running = RUNNING.0.lock().unwrap_or_else(PoisonError::into_inner);
     let (running, _) = RUNNING

@@ -485,7 +485,8 @@ impl Staying {
 
     /// The most of pool `pool`'s VMs among at most `sheds` VMs that `host` sheds to bring the
     /// rest within `caps` (vCPUs, memory bytes): each one of them shed leaves one place fewer
-    /// for the largest of the others.
+    /// for the largest of the others. A pool's VMs are all of its one VM class, so any one of
+    /// them gives their size.
     fn pool_sheds(&self, host: usize, pool: usize, sheds: u64, caps: (u128, u128)) -> u64 {
         let vms = &self.per_host[host];
         let Some(&(vcpus, memory, _)) = vms.iter().find(|vm| vm.2 == pool) else {
@@ -1281,27 +1282,7 @@ mod tests {
             soft in any::<bool>(),
         ) {
             let inventory = pool_platform(&cores, &memory_gib, class, &today, soft);
-            let levels = Levels::new(&inventory, 1);
-            let plans = valid_plans(&inventory);
-            for (_, score) in &plans {
-                let Step4::Peak(peak) = score.step4 else { panic!("balance scores a peak") };
-                let stayings = Staying::choices(&inventory, true, Some(score.soft_rules));
-                let total = spread_floor(
-                    &inventory,
-                    true,
-                    Some(Held {
-                        stayings: &stayings,
-                        migrations: score.migrations,
-                        level: Some((&levels, peak)),
-                    }),
-                );
-                prop_assert!(total <= score.spread, "floor {total} > spread {} ({score:?})", score.spread);
-                prop_assert!(
-                    stayings.iter().map(Staying::migrations_floor).min().unwrap_or(0) <= score.migrations,
-                    "migrations floor above {score:?}"
-                );
-            }
-            prop_assume!(!plans.is_empty());
+            spread_floor_holds(&inventory)?;
         }
     }
 
@@ -1424,36 +1405,64 @@ mod tests {
             rule in prop::option::of((prop::sample::select(vec!["separate", "together"]), any::<bool>(), 2usize..=4)),
         ) {
             let inventory = two_pool_platform((&cores, &memory_gib), &classes, &today, rule);
-            let levels = Levels::new(&inventory, 1);
-            let plans = valid_plans(&inventory);
-            for (host_of, score) in &plans {
-                let Step4::Peak(peak) = score.step4 else { panic!("balance scores a peak") };
-                let stayings = Staying::choices(&inventory, true, Some(score.soft_rules));
-                let held = |level| Held {
-                    stayings: &stayings,
-                    migrations: score.migrations,
-                    level,
-                };
-                // Per pool, its most VMs on one host in this plan.
-                let mut counts: BTreeMap<(usize, usize), u32> = BTreeMap::new();
-                for (vm, host) in host_of.iter().enumerate() {
-                    let group = inventory.vms[VmId::new(vm)].group.index();
-                    *counts.entry((group, host.unwrap_or(usize::MAX))).or_default() += 1;
-                }
-                let most = |pool: usize| {
-                    counts.iter().filter(|((group, _), _)| *group == pool).map(|(_, n)| *n).max()
-                };
-                for level in [None, Some((&levels, peak))] {
-                    let total = spread_floor(&inventory, true, Some(held(level)));
-                    prop_assert!(total <= score.spread, "floor {total} > {score:?}");
-                    for (pool, floor) in each_pool_floor(&inventory, true, Some(held(level))) {
-                        let most = most(pool).unwrap_or(0);
-                        prop_assert!(floor <= most, "pool {pool}: floor {floor} > {most} ({score:?})");
-                    }
+            spread_floor_holds(&inventory)?;
+        }
+    }
+
+    /// Every valid plan of `inventory` spreads each pool at least as much as the pool's floor
+    /// and all pools as much as the spread floor, with the migrations and soft rules broken the
+    /// plan has and with or without its peak held; its migrations reach the migrations floor.
+    fn spread_floor_holds(inventory: &Inventory) -> Result<(), TestCaseError> {
+        let levels = Levels::new(inventory, 1);
+        let plans = valid_plans(inventory);
+        for (host_of, score) in &plans {
+            let Step4::Peak(peak) = score.step4 else {
+                panic!("balance scores a peak")
+            };
+            let stayings = Staying::choices(inventory, true, Some(score.soft_rules));
+            prop_assert!(
+                stayings
+                    .iter()
+                    .map(Staying::migrations_floor)
+                    .min()
+                    .unwrap_or(0)
+                    <= score.migrations,
+                "migrations floor above {score:?}"
+            );
+            let held = |level| Held {
+                stayings: &stayings,
+                migrations: score.migrations,
+                level,
+            };
+            // Per (pool, host), the pool's VMs there in this plan.
+            let mut counts: BTreeMap<(usize, usize), u32> = BTreeMap::new();
+            for (vm, host) in host_of.iter().enumerate() {
+                let group = inventory.vms[VmId::new(vm)].group.index();
+                *counts
+                    .entry((group, host.unwrap_or(usize::MAX)))
+                    .or_default() += 1;
+            }
+            let most = |pool: usize| {
+                (counts.iter())
+                    .filter(|((group, _), _)| *group == pool)
+                    .map(|(_, n)| *n)
+                    .max()
+                    .unwrap_or(0)
+            };
+            for level in [None, Some((&levels, peak))] {
+                let total = spread_floor(inventory, true, Some(held(level)));
+                prop_assert!(total <= score.spread, "floor {total} > {score:?}");
+                for (pool, floor) in each_pool_floor(inventory, true, Some(held(level))) {
+                    let most = most(pool);
+                    prop_assert!(
+                        floor <= most,
+                        "pool {pool}: floor {floor} > {most} ({score:?})"
+                    );
                 }
             }
-            prop_assume!(!plans.is_empty());
         }
+        prop_assume!(!plans.is_empty());
+        Ok(())
     }
 
     /// A host that must shed one VM to come within the held level sheds the one VM large
