@@ -6,7 +6,7 @@
 //! hottest and coolest hosts (balance), the least used hosts or used hosts drawn at random
 //! (consolidate, in turn), the hosts where a pool is most crowded (spread).
 
-use super::{Incumbent, Score, Solve, Step4, StepKind};
+use super::{tracing, Incumbent, Score, Solve, Step4, StepKind};
 use crate::mip::{warm_start, Hint, Outcome};
 use good_lp::Expression;
 use std::collections::BTreeSet;
@@ -213,7 +213,7 @@ impl Solve<'_> {
         if round % 2 == 0 {
             hood.hosts.extend(rotated(&used, round, size / 2));
         } else {
-            let mut draw = Draw::new(round as u64);
+            let mut draw = crate::placement::greedy::Draw::new(round as u64);
             while hood.hosts.len() < (size / 2).min(used.len()) {
                 hood.hosts.insert(used[draw.below(used.len())]);
             }
@@ -503,25 +503,4 @@ fn rotated(hosts: &[usize], round: usize, count: usize) -> impl Iterator<Item = 
         .cycle()
         .skip(start)
         .take(hosts.len().min(count))
-}
-
-/// A small deterministic generator (xorshift64*): the same neighbourhoods on every run.
-struct Draw(u64);
-
-impl Draw {
-    fn new(seed: u64) -> Draw {
-        Draw(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    /// A number in `0..n` (`n` > 0).
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n
-    }
-}
-
-fn tracing() -> bool {
-    std::env::var_os("VKSPLAN_TRACE").is_some()
 }

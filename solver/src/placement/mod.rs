@@ -94,6 +94,15 @@ fn weight(step: StepKind) -> f64 {
     }
 }
 
+/// Consolidate: the share of what is left of the step's budget the first annealing takes
+/// (cloud-200: 133,000-134,000 after about 20 s, from 161,920), and the share each later one
+/// takes, starting at `REHEAT` times the first's temperature, once neighbourhoods stop
+/// improving. No round starts with less than [`ANNEAL_AT_LEAST`] left.
+const FIRST_ANNEAL_SHARE: f64 = 0.4;
+const ANNEAL_SHARE: f64 = 0.3;
+const REHEAT: f64 = 0.25;
+const ANNEAL_AT_LEAST: Duration = Duration::from_millis(100);
+
 /// The share of a step's budget the whole model gets before neighbourhoods take over. Only the
 /// whole model proves a step, and a second whole solve starts its search again: at 0.4,
 /// h96-memory's migrations step stopped at 5.7 s, where its proof takes 4.8-7 s, in three of
@@ -117,7 +126,7 @@ fn ipm_root_column_limit() -> usize {
         .unwrap_or(IPM_ROOT_COLUMN_LIMIT)
 }
 
-fn tracing() -> bool {
+pub(crate) fn tracing() -> bool {
     std::env::var_os("VKSPLAN_TRACE").is_some()
 }
 
@@ -728,8 +737,13 @@ impl Solve<'_> {
             );
         }
         if self.whole_too_large {
-            // Neighbourhoods only: the whole model is too large to solve within the limit.
-            self.neighbourhoods(step, step_deadline);
+            // Neighbourhoods only (and annealing, for consolidate): the whole model is too
+            // large to solve within the limit.
+            if step == StepKind::Step4 && self.levels.is_none() {
+                self.anneal_in_turn(step_deadline);
+            } else {
+                self.neighbourhoods(step, step_deadline);
+            }
             return self.after_neighbourhoods(step, lower, floor);
         }
         // The whole model first, with part of the budget when neighbourhoods can take over.
@@ -752,7 +766,11 @@ impl Solve<'_> {
         if result.proven || self.testing || self.infeasible || Instant::now() >= step_deadline {
             return result;
         }
-        let improved = self.neighbourhoods(step, step_deadline);
+        let improved = if step == StepKind::Step4 && self.levels.is_none() {
+            self.anneal_in_turn(step_deadline)
+        } else {
+            self.neighbourhoods(step, step_deadline)
+        };
         let mut result = result;
         // Neighbourhoods stop after a run of rounds without progress; what is left of the
         // budget goes to the whole model again, from the improved incumbent (it may prove the
@@ -859,6 +877,57 @@ impl Solve<'_> {
                 score,
             });
         }
+    }
+
+    /// Consolidate: annealing and neighbourhoods in turn until `until`, each round annealing
+    /// from the incumbent (cooler after the first) and then searching neighbourhoods until
+    /// they stop improving. True when the incumbent improved.
+    fn anneal_in_turn(&mut self, until: Instant) -> bool {
+        let mut improved = false;
+        let mut round = 0u64;
+        while Instant::now() + ANNEAL_AT_LEAST < until {
+            let left = until.saturating_duration_since(Instant::now());
+            let (share, heat) = if round == 0 {
+                (FIRST_ANNEAL_SHARE, 1.0)
+            } else {
+                (ANNEAL_SHARE, REHEAT)
+            };
+            improved |= self.anneal(Instant::now() + left.mul_f64(share), heat, round);
+            improved |= self.neighbourhoods(StepKind::Step4, until);
+            round += 1;
+        }
+        improved
+    }
+
+    /// Anneals the incumbent's cost (see [`greedy::anneal`]) until `until`; keeps the result
+    /// if it is lexicographically better, and says whether it was.
+    fn anneal(&mut self, until: Instant, heat: f64, seed: u64) -> bool {
+        let Some(incumbent) = &self.incumbent else {
+            return false;
+        };
+        let annealed = greedy::anneal(
+            self.inventory,
+            &self.facts,
+            &incumbent.assignment,
+            until,
+            heat,
+            seed,
+        );
+        let (score, report) = Score::evaluate(self.inventory, &annealed);
+        let better = report.violations.is_empty() && score.compare(&incumbent.score).is_lt();
+        if tracing() {
+            eprintln!(
+                "vksplan: annealed: {score:?}, {} violations",
+                report.violations.len()
+            );
+        }
+        if better {
+            self.incumbent = Some(Incumbent {
+                assignment: annealed,
+                score,
+            });
+        }
+        better
     }
 
     /// Per host, what the held steps allow a move to add up to: the held level's capacities

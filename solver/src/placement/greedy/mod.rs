@@ -8,9 +8,11 @@
 //! whole is left out; when one is, the starts try every unit in one pass (see [`starts`]). The
 //! result is only used when the verifier accepts it.
 
+mod anneal;
 mod polish;
 mod state;
 
+pub use anneal::anneal;
 pub use polish::{polish, Goal};
 pub use state::Facts;
 
@@ -475,6 +477,32 @@ fn choose(
         }
     }
     None
+}
+
+/// A small deterministic generator (xorshift64*): the same draws on every run.
+pub(crate) struct Draw(u64);
+
+impl Draw {
+    pub(crate) fn new(seed: u64) -> Draw {
+        Draw(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A number in `0..n` (`n` > 0).
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        (self.next() >> 33) as usize % n
+    }
+
+    /// A number in `[0, 1)`.
+    pub(crate) fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
 }
 
 #[cfg(test)]

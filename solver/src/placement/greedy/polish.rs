@@ -27,13 +27,54 @@ pub enum Goal {
 }
 
 /// The search's view of a plan.
-struct Search<'a> {
-    state: State<'a>,
+pub(super) struct Search<'a> {
+    pub(super) state: State<'a>,
     soft_budget: u32,
     migrations: u32,
     migration_budget: u32,
     /// Per host: (vCPUs, memory bytes) no move may exceed.
     caps: Vec<(u64, u128)>,
+}
+
+impl<'a> Search<'a> {
+    /// The search from `assignment`: no more soft rules broken nor migrations than it has,
+    /// and every host within `caps` (vCPUs, memory bytes; the hosts' limits when `None`).
+    pub(super) fn new(
+        inventory: &'a Inventory,
+        facts: &'a Facts,
+        assignment: &Assignment,
+        caps: Option<&[(u64, u128)]>,
+    ) -> Search<'a> {
+        let mut state = State::new(inventory, facts);
+        for (vm, host) in assignment.host_of.iter().enumerate() {
+            if let Some(host) = host {
+                state.apply(vm, host.index(), true);
+            }
+        }
+        let migrations = (0..inventory.vms.len())
+            .map(|vm| match (facts.current[vm], state.host_of[vm]) {
+                (Some(today), Some(now)) => u32::from(today != now),
+                _ => 0,
+            })
+            .sum();
+        let caps = caps.map_or_else(
+            || {
+                inventory
+                    .hosts
+                    .iter()
+                    .map(|h| (h.vcpu_limit, u128::from(h.memory_limit.0)))
+                    .collect()
+            },
+            <[(u64, u128)]>::to_vec,
+        );
+        Search {
+            soft_budget: state.soft.broken,
+            migrations,
+            migration_budget: migrations,
+            caps,
+            state,
+        }
+    }
 }
 
 impl Search<'_> {
@@ -45,7 +86,7 @@ impl Search<'_> {
     }
 
     /// Moves `vm` (off its host) to `target` if every rule allows; `false` leaves it off.
-    fn try_place(&mut self, vm: usize, target: usize) -> bool {
+    pub(super) fn try_place(&mut self, vm: usize, target: usize) -> bool {
         if !self.state.fits(vm, target, Some(self.caps[target])) {
             return false;
         }
@@ -72,12 +113,12 @@ impl Search<'_> {
         on_host
     }
 
-    fn lift(&mut self, vm: usize, host: usize) {
+    pub(super) fn lift(&mut self, vm: usize, host: usize) {
         self.migrations -= self.migrated(vm, Some(host));
         self.state.apply(vm, host, false);
     }
 
-    fn put_back(&mut self, vm: usize, host: usize) {
+    pub(super) fn put_back(&mut self, vm: usize, host: usize) {
         self.migrations += self.migrated(vm, Some(host));
         self.state.apply(vm, host, true);
     }
@@ -93,35 +134,7 @@ pub fn polish(
     caps: Option<&[(u64, u128)]>,
     deadline: Instant,
 ) -> Assignment {
-    let mut state = State::new(inventory, facts);
-    for (vm, host) in assignment.host_of.iter().enumerate() {
-        if let Some(host) = host {
-            state.apply(vm, host.index(), true);
-        }
-    }
-    let migrations = (0..inventory.vms.len())
-        .map(|vm| match (facts.current[vm], state.host_of[vm]) {
-            (Some(today), Some(now)) => u32::from(today != now),
-            _ => 0,
-        })
-        .sum();
-    let caps = caps.map_or_else(
-        || {
-            inventory
-                .hosts
-                .iter()
-                .map(|h| (h.vcpu_limit, u128::from(h.memory_limit.0)))
-                .collect()
-        },
-        <[(u64, u128)]>::to_vec,
-    );
-    let mut search = Search {
-        soft_budget: state.soft.broken,
-        migrations,
-        migration_budget: migrations,
-        caps,
-        state,
-    };
+    let mut search = Search::new(inventory, facts, assignment, caps);
     match goal {
         Goal::Migrations => lower_migrations(&mut search, deadline),
         Goal::Peak => lower_peak(&mut search, deadline),
@@ -426,14 +439,14 @@ fn relocate(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::check::verify::verify;
     use crate::placement::testing;
     use vksplan_model::IdVec;
 
     /// Two VMs of one cluster on two hosts of cost 5, and an empty host of cost 1.
-    fn spread_out() -> Inventory {
+    pub(in crate::placement::greedy) fn spread_out() -> Inventory {
         let host = |name: &str, cost: f64| {
             let mut host = testing::host(name, 16, "64Gi");
             host["cost"] = serde_json::json!(cost);
@@ -456,7 +469,7 @@ mod tests {
 
     /// Two VMs that fill a host each, swapped away from the hosts they run on today, and a
     /// spare host.
-    fn swapped() -> (Inventory, Assignment) {
+    pub(in crate::placement::greedy) fn swapped() -> (Inventory, Assignment) {
         let hosts = ["esx-a", "esx-b", "esx-c"].map(|name| testing::host(name, 8, "16Gi"));
         let inventory = testing::one_namespace(
             serde_json::json!(hosts),
@@ -522,9 +535,8 @@ mod tests {
         assert_eq!(report.cost, 1.0);
     }
 
-    #[test]
-    fn cost_search_keeps_hard_rules() {
-        // The control plane and its worker may not share a host: nothing can empty.
+    /// [`spread_out`] with a hard rule that keeps its two VMs on different hosts.
+    pub(in crate::placement::greedy) fn kept_apart() -> Inventory {
         let mut inventory = spread_out();
         inventory.rules.push(vksplan_model::inventory::RuleSpec {
             name: "apart".to_string(),
@@ -534,6 +546,13 @@ mod tests {
             must: true,
             run_on: false,
         });
+        inventory
+    }
+
+    #[test]
+    fn cost_search_keeps_hard_rules() {
+        // The control plane and its worker may not share a host: nothing can empty.
+        let inventory = kept_apart();
         let facts = Facts::new(&inventory);
         let before = Assignment {
             host_of: IdVec::from_vec(vec![Some(HostId::new(0)), Some(HostId::new(1))]),
