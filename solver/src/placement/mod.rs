@@ -706,6 +706,7 @@ impl Solve<'_> {
         // what the earlier steps achieved.
         let polish_until = Instant::now() + budget / 4;
         match step {
+            StepKind::SoftRules => self.improve(greedy::Goal::SoftRules, None, polish_until),
             StepKind::Migrations => self.improve(greedy::Goal::Migrations, None, polish_until),
             StepKind::Step4 if self.levels.is_some() => {
                 self.improve(greedy::Goal::Peak, None, polish_until);

@@ -16,6 +16,8 @@ use vksplan_model::{GroupId, HostId, VmId};
 /// What the local search lowers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Goal {
+    /// The soft rules broken (migrations are not held: their step comes later).
+    SoftRules,
     /// The VMs that run away from today's host.
     Migrations,
     /// The highest host utilisation.
@@ -136,12 +138,88 @@ pub fn polish(
 ) -> Assignment {
     let mut search = Search::new(inventory, facts, assignment, caps);
     match goal {
+        Goal::SoftRules => lower_soft_rules(&mut search, deadline),
         Goal::Migrations => lower_migrations(&mut search, deadline),
         Goal::Peak => lower_peak(&mut search, deadline),
         Goal::Spread => lower_spread(&mut search, deadline),
         Goal::Cost => lower_cost(&mut search, deadline),
     }
     search.state.assignment(assignment.admitted.clone())
+}
+
+/// While some VM of a soft rule can move to a host where the rules' excess (see
+/// [`super::state::SoftRules::excess_change`]) falls, move it there, the host where it falls
+/// most first; where it does not fit, first move elsewhere one of the host's VMs whose own
+/// move does not raise the excess (and that shares no soft rule with the first). An excess
+/// of 0 breaks no soft rule. Each move lowers the excess; the passes are bounded all the same.
+fn lower_soft_rules(search: &mut Search, deadline: Instant) {
+    search.migration_budget = u32::MAX;
+    search.soft_budget = u32::MAX;
+    let selected: Vec<usize> = search.state.soft.selected().collect();
+    for _ in 0..selected.len().saturating_mul(4) {
+        if search.state.soft.broken == 0 {
+            return;
+        }
+        let mut moved = false;
+        for vm in &selected {
+            if Instant::now() >= deadline {
+                return;
+            }
+            moved |= move_for_soft_rules(search, *vm);
+        }
+        if !moved {
+            return;
+        }
+    }
+}
+
+/// Moves `vm` to a host where the soft rules' excess falls, evicting one VM there if need
+/// be; false (nothing changed) when there is none.
+fn move_for_soft_rules(search: &mut Search, vm: usize) -> bool {
+    let hosts = search.state.inventory.hosts.len();
+    let Some(from) = search.state.host_of[vm] else {
+        return false;
+    };
+    let mut targets: Vec<(i32, usize)> = (0..hosts)
+        .filter(|h| *h != from)
+        .map(|h| (search.state.soft.excess_change(vm, from, h), h))
+        .filter(|(change, _)| *change < 0)
+        .collect();
+    if targets.is_empty() {
+        return false;
+    }
+    targets.sort_unstable();
+    search.lift(vm, from);
+    if targets.iter().any(|(_, h)| search.try_place(vm, *h)) {
+        return true;
+    }
+    for (change, target) in targets {
+        // Not a VM of the same soft rules: its move would change what `change` counts.
+        let residents: Vec<usize> = (0..search.state.host_of.len())
+            .filter(|w| search.state.host_of[*w] == Some(target))
+            .filter(|w| !search.state.soft.share_a_rule(vm, *w))
+            .collect();
+        for resident in residents {
+            // The resident's own move, weighed before either VM moves.
+            let away: Vec<usize> = (0..hosts)
+                .filter(|h| *h != target && *h != from)
+                .filter(|h| change + search.state.soft.excess_change(resident, target, *h) < 0)
+                .collect();
+            if away.is_empty() {
+                continue;
+            }
+            search.lift(resident, target);
+            if search.try_place(vm, target) {
+                if away.iter().any(|h| search.try_place(resident, *h)) {
+                    return true;
+                }
+                search.lift(vm, target);
+            }
+            search.put_back(resident, target);
+        }
+    }
+    search.put_back(vm, from);
+    false
 }
 
 /// While a VM that runs away from today's host fits back there, move it home; where it does
@@ -488,6 +566,71 @@ pub(super) mod tests {
             admitted: IdVec::from_elem(true, inventory.admission_units.len()),
         };
         (inventory, swapped)
+    }
+
+    /// Four VMs of 8 GiB, two on each of two 16 GiB hosts, a third host empty, and a soft
+    /// rule of `kind` over the first VM of each host.
+    fn two_full_hosts(kind: vksplan_model::document::RuleKind) -> (Inventory, Assignment) {
+        let hosts = ["esx-a", "esx-b", "esx-c"].map(|name| testing::host(name, 8, "16Gi"));
+        let vms = ["x", "z", "y", "w"].map(|name| testing::vm(name, "m8"));
+        let mut inventory = testing::one_namespace(
+            serde_json::json!(hosts),
+            &["m8"],
+            ("vms", serde_json::json!(vms)),
+            serde_json::json!({"vm_classes": [testing::class("m8", 1, "8Gi")]}),
+        );
+        inventory.rules.push(vksplan_model::inventory::RuleSpec {
+            name: "pair".to_string(),
+            kind,
+            vms: vec![VmId::new(0), VmId::new(2)],
+            hosts: Vec::new(),
+            must: false,
+            run_on: false,
+        });
+        let host = |h: usize| Some(HostId::new(h));
+        let assignment = Assignment {
+            host_of: IdVec::from_vec(vec![host(0), host(0), host(1), host(1)]),
+            admitted: IdVec::from_elem(true, inventory.admission_units.len()),
+        };
+        (inventory, assignment)
+    }
+
+    fn polished_soft_rules(inventory: &Inventory, before: &Assignment) -> Assignment {
+        let facts = Facts::new(inventory);
+        let deadline = Instant::now() + std::time::Duration::from_secs(5);
+        let after = polish(inventory, &facts, before, Goal::SoftRules, None, deadline);
+        let report = verify(inventory, &after);
+        assert!(report.violations.is_empty(), "{:?}", report.violations);
+        after
+    }
+
+    #[test]
+    fn soft_rule_search_makes_room_to_bring_a_pair_together() {
+        let (inventory, before) = two_full_hosts(vksplan_model::document::RuleKind::Together);
+        assert_eq!(verify(&inventory, &before).soft_rules_broken.len(), 1);
+        let after = polished_soft_rules(&inventory, &before);
+        assert!(verify(&inventory, &after).soft_rules_broken.is_empty());
+        assert_eq!(after.host_of[VmId::new(0)], after.host_of[VmId::new(2)]);
+    }
+
+    #[test]
+    fn soft_rule_search_moves_a_vm_apart_and_keeps_hard_rules() {
+        use vksplan_model::document::RuleKind;
+        let (mut inventory, mut before) = two_full_hosts(RuleKind::Separate);
+        // x and y share esx-a; z and w fill esx-b; a hard rule keeps x off esx-c.
+        before.host_of = IdVec::from_vec([0, 1, 0, 1].map(|h| Some(HostId::new(h))).to_vec());
+        inventory.rules.push(vksplan_model::inventory::RuleSpec {
+            name: "not-c".to_string(),
+            kind: RuleKind::VmHost,
+            vms: vec![VmId::new(0)],
+            hosts: vec![HostId::new(2)],
+            must: true,
+            run_on: false,
+        });
+        assert_eq!(verify(&inventory, &before).soft_rules_broken.len(), 1);
+        let after = polished_soft_rules(&inventory, &before);
+        assert!(verify(&inventory, &after).soft_rules_broken.is_empty());
+        assert_ne!(after.host_of[VmId::new(0)], Some(HostId::new(2)));
     }
 
     #[test]

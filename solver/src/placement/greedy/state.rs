@@ -212,6 +212,41 @@ impl<'a> SoftRules<'a> {
         over
     }
 
+    /// How much moving `vm` from `from` to `to` changes the soft rules' excess: per rule,
+    /// members sharing a host with another (separate), hosts beyond the first holding a member
+    /// (together), members on the wrong side (`vm_host`). A plan's excess is 0 exactly when
+    /// it breaks no soft rule, and one move changes each rule's by at most one each way.
+    pub(crate) fn excess_change(&self, vm: usize, from: usize, to: usize) -> i32 {
+        let mut change = 0;
+        for position in &self.of_vm[vm] {
+            let rule = &self.inventory.rules[self.rules[*position]];
+            let count = |host: usize| self.on_host.get(&(*position, host)).copied().unwrap_or(0);
+            change += match rule.kind {
+                RuleKind::Separate => i32::from(count(to) >= 1) - i32::from(count(from) >= 2),
+                RuleKind::Together => i32::from(count(to) == 0) - i32::from(count(from) == 1),
+                RuleKind::VmHost => {
+                    let wrong = |host: usize| {
+                        i32::from(
+                            rule.hosts.binary_search(&HostId::new(host)).is_ok() != rule.run_on,
+                        )
+                    };
+                    wrong(to) - wrong(from)
+                }
+            };
+        }
+        change
+    }
+
+    /// Whether some soft rule selects both `a` and `b`.
+    pub(crate) fn share_a_rule(&self, a: usize, b: usize) -> bool {
+        self.of_vm[a].iter().any(|p| self.of_vm[b].contains(p))
+    }
+
+    /// The VMs some soft rule selects.
+    pub(crate) fn selected(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.of_vm.len()).filter(|vm| !self.of_vm[*vm].is_empty())
+    }
+
     fn is_broken(&self, position: usize) -> bool {
         let rule = &self.inventory.rules[self.rules[position]];
         match rule.kind {
