@@ -756,6 +756,12 @@ impl Solve<'_> {
             _ => WHOLE_SHARE,
         };
         let whole_deadline = (Instant::now() + budget.mul_f64(share)).min(step_deadline);
+        if step == StepKind::Spread && !self.testing {
+            if let Some(floor) = floor.filter(|f| self.value(StepKind::Spread) == f.ceil() + 1.0) {
+                self.hold_pool_floors();
+                return self.probe_floor(floor.ceil(), step_deadline);
+            }
+        }
         let result = if step == StepKind::Step4 && self.levels.is_some() {
             self.balance(whole_deadline, lower.unwrap_or(Ratio::ZERO))
         } else {
@@ -1074,6 +1080,40 @@ impl Solve<'_> {
         StepResult {
             value,
             bound,
+            proven,
+        }
+    }
+
+    /// Spread, the last step, with the incumbent one above the step's floor: the only better
+    /// value is the floor, so the whole model is asked for a plan within it, with no
+    /// objective. None (infeasible) proves the incumbent optimal; any reaches the floor. The
+    /// row stays in the model, which no later step uses.
+    fn probe_floor(&mut self, floor: f64, until: Instant) -> StepResult {
+        let row = self.expression(StepKind::Spread).leq(floor + 0.5);
+        self.session().add_row(&row);
+        self.session().minimise(&Expression::from(0.0));
+        let began = Instant::now();
+        let solved = {
+            let options = self.options(until);
+            self.session().solve(None, &options)
+        };
+        if tracing() {
+            eprintln!(
+                "vksplan: spread probe at its floor {floor}: {:?} in {:.3}s",
+                solved.outcome,
+                began.elapsed().as_secs_f64()
+            );
+        }
+        if let (Outcome::Optimal | Outcome::Feasible, Some(values)) =
+            (solved.outcome, &solved.values)
+        {
+            self.offer(values);
+        }
+        let value = self.value(StepKind::Spread);
+        let proven = solved.outcome == Outcome::Infeasible || value <= floor + 1e-9;
+        StepResult {
+            value,
+            bound: if proven { value } else { floor },
             proven,
         }
     }

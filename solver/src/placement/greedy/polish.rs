@@ -398,12 +398,11 @@ fn lower_spread(search: &mut Search, deadline: Instant) {
                     .filter(|(n, h)| *h != source && *n + 2 <= most)
                     .collect();
                 targets.sort_unstable();
-                let target = targets
-                    .into_iter()
-                    .map(|(_, h)| h)
-                    .find(|h| search.try_place(vm.index(), *h));
+                let targets: Vec<usize> = targets.into_iter().map(|(_, h)| h).collect();
+                let target = targets.iter().find(|h| search.try_place(vm.index(), **h));
                 match target {
                     Some(_) => moved = true,
+                    None if swap_into(search, vm.index(), source, &targets) => moved = true,
                     None => search.put_back(vm.index(), source),
                 }
             }
@@ -412,6 +411,49 @@ fn lower_spread(search: &mut Search, deadline: Instant) {
             return;
         }
     }
+}
+
+/// Places `vm` (lifted off `source`) on the first of `targets` where it fits once one of the
+/// host's VMs moves to `source` in exchange: a VM of no node pool, or of a pool that has no
+/// more VMs on `source` after the exchange than it had on the target before. False (nothing
+/// changed but `vm` still lifted) when no exchange fits.
+fn swap_into(search: &mut Search, vm: usize, source: usize, targets: &[usize]) -> bool {
+    let inventory = search.state.inventory;
+    let pool_of = |w: usize| {
+        let group = inventory.vms[VmId::new(w)].group;
+        matches!(inventory.groups[group].kind, GroupKind::NodePool { .. }).then_some(group.index())
+    };
+    let own = pool_of(vm);
+    for target in targets {
+        let residents: Vec<usize> = (0..search.state.host_of.len())
+            .filter(|w| search.state.host_of[*w] == Some(*target))
+            .filter(|w| {
+                let count = |host: usize, pool: usize| {
+                    search
+                        .state
+                        .group_on_host
+                        .get(&(pool, host))
+                        .copied()
+                        .unwrap_or(0)
+                };
+                match pool_of(*w) {
+                    None => true,
+                    Some(pool) => Some(pool) != own && count(source, pool) < count(*target, pool),
+                }
+            })
+            .collect();
+        for resident in residents {
+            search.lift(resident, *target);
+            if search.try_place(vm, *target) {
+                if search.try_place(resident, source) {
+                    return true;
+                }
+                search.lift(vm, *target);
+            }
+            search.put_back(resident, *target);
+        }
+    }
+    false
 }
 
 /// While some used host can be emptied, its VMs moved into the room of the other used hosts
@@ -631,6 +673,52 @@ pub(super) mod tests {
         let after = polished_soft_rules(&inventory, &before);
         assert!(verify(&inventory, &after).soft_rules_broken.is_empty());
         assert_ne!(after.host_of[VmId::new(0)], Some(HostId::new(2)));
+    }
+
+    #[test]
+    fn spread_search_exchanges_a_pool_vm_with_one_of_no_pool() {
+        // Two hosts of two 8 GiB VMs each: both workers of `web` on esx-a, the control planes
+        // of `web` and `db` on esx-b. No worker fits on esx-b until a control plane leaves.
+        let hosts = ["esx-a", "esx-b"].map(|name| testing::host(name, 8, "16Gi"));
+        let cluster = |name: &str, workers: u32| {
+            serde_json::json!({
+                "name": name,
+                "kubernetes_version": "v1.31.4",
+                "control_plane": {"replicas": 1, "vm_class": "m8"},
+                "disk": "20Gi",
+                "node_pools": if workers == 0 { serde_json::json!([]) } else {
+                    serde_json::json!([{"name": "workers", "replicas": workers, "vm_class": "m8"}])
+                }
+            })
+        };
+        let inventory = testing::one_namespace(
+            serde_json::json!(hosts),
+            &["m8"],
+            (
+                "clusters",
+                serde_json::json!([cluster("web", 2), cluster("db", 0)]),
+            ),
+            serde_json::json!({"vm_classes": [testing::class("m8", 1, "8Gi")]}),
+        );
+        let host_of = inventory
+            .vms
+            .iter()
+            .map(|vm| Some(HostId::new(usize::from(!vm.name.contains("workers")))))
+            .collect();
+        let before = Assignment {
+            host_of: IdVec::from_vec(host_of),
+            admitted: IdVec::from_elem(true, inventory.admission_units.len()),
+        };
+        assert_eq!(inventory.vms.len(), 4);
+        let report = verify(&inventory, &before);
+        assert!(report.violations.is_empty(), "{:?}", report.violations);
+        assert_eq!(report.spread, 2);
+        let facts = Facts::new(&inventory);
+        let deadline = Instant::now() + std::time::Duration::from_secs(5);
+        let after = polish(&inventory, &facts, &before, Goal::Spread, None, deadline);
+        let report = verify(&inventory, &after);
+        assert!(report.violations.is_empty(), "{:?}", report.violations);
+        assert_eq!(report.spread, 1);
     }
 
     #[test]
