@@ -747,6 +747,13 @@ impl Solve<'_> {
             }
             return self.after_neighbourhoods(step, lower, floor);
         }
+        if step == StepKind::Spread && !self.testing {
+            self.hold_pool_floors();
+            // One above the floor: a probe at the floor settles the step.
+            if let Some(floor) = floor.filter(|f| self.value(StepKind::Spread) == f.ceil() + 1.0) {
+                return self.probe_floor(floor.ceil(), step_deadline);
+            }
+        }
         // The whole model first, with part of the budget when neighbourhoods can take over.
         let share = match (self.testing, step, self.inventory.policy.objective) {
             (true, _, _) => 1.0,
@@ -756,18 +763,9 @@ impl Solve<'_> {
             _ => WHOLE_SHARE,
         };
         let whole_deadline = (Instant::now() + budget.mul_f64(share)).min(step_deadline);
-        if step == StepKind::Spread && !self.testing {
-            if let Some(floor) = floor.filter(|f| self.value(StepKind::Spread) == f.ceil() + 1.0) {
-                self.hold_pool_floors();
-                return self.probe_floor(floor.ceil(), step_deadline);
-            }
-        }
         let result = if step == StepKind::Step4 && self.levels.is_some() {
             self.balance(whole_deadline, lower.unwrap_or(Ratio::ZERO))
         } else {
-            if step == StepKind::Spread && !self.testing {
-                self.hold_pool_floors();
-            }
             self.minimise(step, whole_deadline)
         };
         if result.proven || self.testing || self.infeasible || Instant::now() >= step_deadline {

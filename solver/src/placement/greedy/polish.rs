@@ -115,6 +115,11 @@ impl Search<'_> {
         on_host
     }
 
+    /// The VMs on `host` now.
+    fn residents(&self, host: usize) -> impl Iterator<Item = usize> + '_ {
+        (0..self.state.host_of.len()).filter(move |vm| self.state.host_of[*vm] == Some(host))
+    }
+
     pub(super) fn lift(&mut self, vm: usize, host: usize) {
         self.migrations -= self.migrated(vm, Some(host));
         self.state.apply(vm, host, false);
@@ -195,8 +200,8 @@ fn move_for_soft_rules(search: &mut Search, vm: usize) -> bool {
     }
     for (change, target) in targets {
         // Not a VM of the same soft rules: its move would change what `change` counts.
-        let residents: Vec<usize> = (0..search.state.host_of.len())
-            .filter(|w| search.state.host_of[*w] == Some(target))
+        let residents: Vec<usize> = search
+            .residents(target)
             .filter(|w| !search.state.soft.share_a_rule(vm, *w))
             .collect();
         for resident in residents {
@@ -425,8 +430,8 @@ fn swap_into(search: &mut Search, vm: usize, source: usize, targets: &[usize]) -
     };
     let own = pool_of(vm);
     for target in targets {
-        let residents: Vec<usize> = (0..search.state.host_of.len())
-            .filter(|w| search.state.host_of[*w] == Some(*target))
+        let residents: Vec<usize> = search
+            .residents(*target)
             .filter(|w| {
                 let count = |host: usize, pool: usize| {
                     search
