@@ -64,6 +64,9 @@ pub struct Staying {
     roles: Vec<Option<Role>>,
     /// Per host: the fewest of the `together` moves that are moves off other hosts.
     together_elsewhere: Vec<u32>,
+    /// Per host: how many of its staying VMs are [`Role::Member`]s, the only VMs whose moves
+    /// the floor's moves beyond `forced` can be.
+    members: Vec<u32>,
 }
 
 /// Why one of today's VMs may leave its host, in a plan of one choice of soft rules.
@@ -229,12 +232,12 @@ impl Staying {
         for (vm, host) in &staying {
             host_of[*vm] = Some(*host);
         }
-        let meet = meeting_hosts(inventory, all_admitted, &binds, &rules_of);
+        let groups = together_groups(inventory, all_admitted, &binds, &rules_of);
         let mut apart = vec![false; inventory.vms.len()];
         let mut together_elsewhere = vec![0; inventory.hosts.len()];
         let together_moves = apart_moves(
-            inventory,
-            (&host_of, &meet),
+            &host_of,
+            &groups,
             &crowded,
             &|_| true,
             (&mut apart, &mut together_elsewhere),
@@ -242,8 +245,8 @@ impl Staying {
         // The moves of VMs of no control plane, which the control planes' own moves never are.
         let plain_moves = plain_crowded.iter().sum::<u32>()
             + apart_moves(
-                inventory,
-                (&host_of, &meet),
+                &host_of,
+                &groups,
                 &plain_crowded,
                 &|vm| !inventory.group_of(VmId::new(vm)).anti_affine(),
                 (
@@ -268,6 +271,10 @@ impl Staying {
             roles[*vm] = Some(if member { Role::Member } else { Role::Stays });
         }
         let control_planes = planes.values().map(|n| n.saturating_sub(1)).sum();
+        let mut members = vec![0; inventory.hosts.len()];
+        for (vm, host) in &staying {
+            members[*host] += u32::from(roles[*vm] == Some(Role::Member));
+        }
         Staying {
             per_host,
             crowded,
@@ -278,6 +285,7 @@ impl Staying {
             holds: holds.to_vec(),
             roles,
             together_elsewhere,
+            members,
         }
     }
 
@@ -316,6 +324,12 @@ impl Staying {
                 .max(self.control_planes + self.beside_planes)
     }
 
+    /// Whether `vm` (one of today's) may go back where it runs today in a plan of this
+    /// choice: it is not [`Role::Forced`] away.
+    pub fn may_return(&self, vm: VmId) -> bool {
+        self.roles[vm.index()] != Some(Role::Forced)
+    }
+
     /// Whether nothing runs today.
     pub fn is_empty(&self) -> bool {
         self.forced == 0 && self.per_host.iter().all(Vec::is_empty)
@@ -335,16 +349,28 @@ impl Staying {
     }
 
     /// Whether a plan with at most `migrations` migrations can have its peak at `level`.
+    ///
+    /// Beyond the forced VMs, host `h` sheds `s_h` (at least [`Staying::must_shed`]) of its
+    /// staying VMs, and the members move at least `F = floor - forced` times between them
+    /// (see [`Role::Member`]); at most `members_h` of these moves are off `h`, so they cover at
+    /// most `min(s_h, members_h)` of its shed and the plan moves at least
+    /// `sum_h s_h + max(0, F - sum_h min(s_h, members_h))` VMs. Both parts of that sum only
+    /// grow host by host, so the first host past the budget decides.
     fn level_possible(&self, levels: &Levels, level: Ratio, migrations: u32) -> bool {
-        let mut needed = u64::from(self.forced);
+        let floor_moves = u64::from(self.migrations_floor() - self.forced);
+        let Some(budget) = migrations.checked_sub(self.forced).map(u64::from) else {
+            return false;
+        };
+        let (mut shed, mut covered) = (0u64, 0u64);
         for caps in levels.caps(level) {
-            needed +=
-                u64::from(self.must_shed(caps.host, caps.vcpus, caps.granules * levels.granule()));
-            if needed > u64::from(migrations) {
+            let must = self.must_shed(caps.host, caps.vcpus, caps.granules * levels.granule());
+            shed += u64::from(must);
+            covered += u64::from(must.min(self.members[caps.host]));
+            if shed + floor_moves.saturating_sub(covered) > budget {
                 return false;
             }
         }
-        true
+        shed + floor_moves.saturating_sub(covered) <= budget
     }
 
     /// The smallest level, from `low` up to `high` (a level some plan reaches), that at most
@@ -626,63 +652,83 @@ fn overflow(inventory: &Inventory, host: HostId, vms: &[(u64, u128, usize)]) -> 
     resources.into_iter().chain(devices).max().unwrap_or(0)
 }
 
-/// Per rule, for the `together` rules that bind (`binds`), the hosts where every surely
-/// admitted member may run (zone pins, maintenance, the `vm_host` rules of `rules_of`, and
-/// devices): where the members can end together. Empty for the other rules.
-fn meeting_hosts(
+/// The `together` rules that bind (`binds`), joined into groups whose surely admitted members
+/// must all end on one host: two rules sharing such a member join. Per group, its members (of
+/// every rule in it) and the hosts where every surely admitted one may run (zone pins,
+/// maintenance, the `vm_host` rules of `rules_of`, and devices).
+fn together_groups(
     inventory: &Inventory,
     all_admitted: bool,
     binds: &dyn Fn(usize) -> bool,
     rules_of: &[Vec<usize>],
-) -> Vec<Vec<bool>> {
-    let surely = |vm: &&VmId| surely_admitted(inventory, all_admitted, inventory.vms[**vm].group);
+) -> Vec<(Vec<VmId>, Vec<bool>)> {
+    let surely = |vm: &VmId| surely_admitted(inventory, all_admitted, inventory.vms[*vm].group);
     let fits = |vm: VmId, host: HostId| {
         let spec = &inventory.hosts[host];
         may_run(inventory, vm, host, &rules_of[vm.index()])
             && (inventory.group_of(vm).devices.iter())
                 .all(|(device, count)| spec.device_count(device) >= *count)
     };
-    let together = |(index, rule): &(usize, &vksplan_model::inventory::RuleSpec)| {
-        rule.kind == RuleKind::Together && binds(*index)
-    };
-    inventory
-        .rules
-        .iter()
-        .enumerate()
-        .map(|entry| {
-            if !together(&entry) {
-                return Vec::new();
-            }
-            let members: Vec<VmId> = entry.1.vms.iter().filter(surely).copied().collect();
-            (0..inventory.hosts.len())
-                .map(|host| members.iter().all(|vm| fits(*vm, HostId::new(host))))
-                .collect()
+    // Union-find over the binding together rules, joined through their surely admitted members.
+    let rules: Vec<usize> = (0..inventory.rules.len())
+        .filter(|r| inventory.rules[*r].kind == RuleKind::Together && binds(*r))
+        .collect();
+    let mut parent: Vec<usize> = (0..rules.len()).collect();
+    fn root(parent: &mut [usize], mut at: usize) -> usize {
+        while parent[at] != at {
+            parent[at] = parent[parent[at]];
+            at = parent[at];
+        }
+        at
+    }
+    let mut first_rule: BTreeMap<VmId, usize> = BTreeMap::new();
+    for (position, rule) in rules.iter().enumerate() {
+        for vm in inventory.rules[*rule].vms.iter().filter(|vm| surely(vm)) {
+            let other = *first_rule.entry(*vm).or_insert(position);
+            let (a, b) = (root(&mut parent, position), root(&mut parent, other));
+            parent[a] = b;
+        }
+    }
+    let mut groups: BTreeMap<usize, Vec<VmId>> = BTreeMap::new();
+    for (position, rule) in rules.iter().enumerate() {
+        let at = root(&mut parent, position);
+        groups
+            .entry(at)
+            .or_default()
+            .extend(inventory.rules[*rule].vms.iter().copied());
+    }
+    groups
+        .into_values()
+        .map(|mut members| {
+            members.sort_unstable();
+            members.dedup();
+            let meets = (0..inventory.hosts.len())
+                .map(|host| {
+                    (members.iter().filter(|vm| surely(vm))).all(|vm| fits(*vm, HostId::new(host)))
+                })
+                .collect();
+            (members, meets)
         })
         .collect()
 }
 
 /// The fewest moves the binding `together` rules add, over their members `keep` accepts, to
-/// what each host sheds anyway (`due`): the members must end on one host where all of them may
-/// run (`meet`, per rule; empty for the rules that are not binding `together` ones), so the
-/// members running today (`host_of`) anywhere else move, and all but one such host's share too.
-/// Rules sharing a member with one counted before are left out, so that no move counts twice;
-/// every member of a rule some of whose members must move is marked in `apart`, and per host,
-/// `elsewhere` adds the fewest of these moves that are moves off other hosts.
+/// what each host sheds anyway (`due`): each group's members (`groups`, see
+/// [`together_groups`]) must end on one host where all of them may run, so the members running
+/// today (`host_of`) anywhere else move, and all but one such host's share too. The groups
+/// share no surely admitted member (the only ones running today that count), so no move counts
+/// twice; every member of a group some of whose members must move is marked in `apart`, and
+/// per host, `elsewhere` adds the fewest of these moves that are moves off other hosts.
 fn apart_moves(
-    inventory: &Inventory,
-    (host_of, meet): (&[Option<usize>], &[Vec<bool>]),
+    host_of: &[Option<usize>],
+    groups: &[(Vec<VmId>, Vec<bool>)],
     due: &[u32],
     keep: &dyn Fn(usize) -> bool,
     (apart, elsewhere): (&mut [bool], &mut [u32]),
 ) -> u32 {
-    let mut counted = vec![false; inventory.vms.len()];
     let mut moves = 0;
-    for (rule, meets) in inventory.rules.iter().zip(meet) {
-        if meets.is_empty() {
-            continue;
-        }
-        let members: Vec<(usize, usize)> = rule
-            .vms
+    for (vms, meets) in groups {
+        let members: Vec<(usize, usize)> = vms
             .iter()
             .filter(|vm| keep(vm.index()))
             .filter_map(|vm| Some((vm.index(), host_of[vm.index()]?)))
@@ -696,12 +742,6 @@ fn apart_moves(
         }
         for (vm, _) in &members {
             apart[*vm] = true;
-        }
-        if members.iter().any(|(vm, _)| counted[*vm]) {
-            continue;
-        }
-        for (vm, _) in &members {
-            counted[*vm] = true;
         }
         // Each host's share beyond what it sheds anyway; one host where all may run keeps its.
         let beyond = |host: &usize, n: &u32| n.saturating_sub(due[*host]);
@@ -1291,10 +1331,25 @@ mod tests {
     /// `today`'s hosts (cp-1, p-1..3, q-1..2); with `rule` (kind, must, members), a rule of
     /// that kind over the first `members` of p-1, q-1, p-2, q-2.
     fn two_pool_platform(
-        (cores, memory_gib): (&[u32], &[u32]),
+        sizes: (&[u32], &[u32]),
         classes: &[usize],
         today: &[usize],
         rule: Option<(&str, bool, usize)>,
+    ) -> Inventory {
+        let rules = rule.map(|(kind, must, members)| {
+            let vms: Vec<&str> =
+                ["ns/c/p-1", "ns/c/q-1", "ns/c/p-2", "ns/c/q-2"][..members].to_vec();
+            json!([{"name": "r", "kind": kind, "must": must, "vms": vms}])
+        });
+        two_pools_with(sizes, classes, today, rules)
+    }
+
+    /// The platform of [`two_pool_platform`] with `rules` (a JSON array).
+    fn two_pools_with(
+        (cores, memory_gib): (&[u32], &[u32]),
+        classes: &[usize],
+        today: &[usize],
+        rules: Option<serde_json::Value>,
     ) -> Inventory {
         let names = ["cp-1", "p-1", "p-2", "p-3", "q-1", "q-2"];
         let placement = names
@@ -1307,12 +1362,23 @@ mod tests {
             "node_pools": [{"name": "p", "replicas": 3, "vm_class": CLASSES[classes[0]]},
                            {"name": "q", "replicas": 2, "vm_class": CLASSES[classes[1]]}],
             "disk": "10Gi"}]);
-        let rules = rule.map(|(kind, must, members)| {
-            let vms: Vec<&str> =
-                ["ns/c/p-1", "ns/c/q-1", "ns/c/p-2", "ns/c/q-2"][..members].to_vec();
-            json!([{"name": "r", "kind": kind, "must": must, "vms": vms}])
-        });
         three_hosts(cores, memory_gib, ("clusters", cluster), placement, rules)
+    }
+
+    /// [`two_pool_platform`] without its rule, and two `together` rules that share q-1,
+    /// {p-1, q-1} and {q-1, p-3}, must or soft as `musts` says: their three VMs meet on one
+    /// host.
+    fn chained_platform(
+        sizes: (&[u32], &[u32]),
+        classes: &[usize],
+        today: &[usize],
+        musts: (bool, bool),
+    ) -> Inventory {
+        let rules = json!([
+            {"name": "a", "kind": "together", "must": musts.0, "vms": ["ns/c/p-1", "ns/c/q-1"]},
+            {"name": "b", "kind": "together", "must": musts.1, "vms": ["ns/c/q-1", "ns/c/p-3"]},
+        ]);
+        two_pools_with(sizes, classes, today, Some(rules))
     }
 
     /// A 3-replica control plane and a pool of two of class `class` on three hosts (`cores`,
@@ -1386,6 +1452,18 @@ mod tests {
                 "{free} free moves > slack {} ({score:?})",
                 moves.slack
             );
+            let Step4::Peak(peak) = score.step4 else {
+                panic!("balance scores a peak")
+            };
+            let (low, high) = (Ratio::new(0, 1), Ratio::new(1, 1));
+            let levels = Levels::new(inventory, 1);
+            let bound = (stayings.iter())
+                .map(|s| s.balance_bound(&levels, low, high, score.migrations))
+                .min();
+            prop_assert!(
+                bound.is_none_or(|bound| bound <= peak),
+                "peak bound {bound:?} above {score:?}"
+            );
         }
         prop_assume!(!plans.is_empty());
         Ok(())
@@ -1405,6 +1483,21 @@ mod tests {
             rule in prop::option::of((prop::sample::select(vec!["separate", "together"]), any::<bool>(), 2usize..=4)),
         ) {
             let inventory = two_pool_platform((&cores, &memory_gib), &classes, &today, rule);
+            spread_floor_holds(&inventory)?;
+        }
+
+        /// The floors and bounds are valid when two `together` rules share a VM (their
+        /// members' moves are counted as one group's).
+        #[test]
+        fn no_valid_plan_with_chained_together_rules_beats_the_floors(
+            cores in prop::collection::vec(4u32..=16, 3),
+            memory_gib in prop::collection::vec(8u32..=48, 3),
+            classes in prop::collection::vec(0usize..4, 2),
+            today in prop::collection::vec(0usize..3, 6),
+            musts in (any::<bool>(), any::<bool>()),
+        ) {
+            let inventory = chained_platform((&cores, &memory_gib), &classes, &today, musts);
+            movable_holds(&inventory)?;
             spread_floor_holds(&inventory)?;
         }
     }
@@ -1519,6 +1612,58 @@ mod tests {
                 .min();
             assert_eq!(best, Some(floor), "{today:?} {members:?}");
         }
+    }
+
+    /// The members' moves that the migrations floor counts cool no other host: h1's three VMs
+    /// fill its memory, and a must `together` rule over v0 (on h0) and v1 (on h2) takes the
+    /// one migration allowed, so no plan with one migration sheds a VM of h1. The peak bound
+    /// reaches the brute-forced best peak (without the members' moves it would let h1 shed).
+    #[test]
+    fn the_moves_of_the_floor_cool_no_other_host() {
+        let rule = Some(("together", true, 2));
+        let inventory = platform_with(
+            &[16, 8, 16],
+            &[64, 24, 64],
+            &[0, 0, 1, 1, 1],
+            &[0, 2, 1, 1, 1],
+            (rule, None),
+        );
+        let levels = Levels::new(&inventory, 1);
+        let stayings = Staying::choices(&inventory, true, Some(0));
+        let (low, high) = (Ratio::new(0, 1), Ratio::new(1, 1));
+        let bound = (stayings.iter())
+            .map(|s| s.balance_bound(&levels, low, high, 1).to_f64())
+            .reduce(f64::min);
+        let best = valid_plans(&inventory)
+            .iter()
+            .filter(|(_, score)| score.migrations <= 1)
+            .filter_map(|(_, score)| match score.step4 {
+                Step4::Peak(peak) => Some(peak.to_f64()),
+                Step4::Cost(_) => None,
+            })
+            .reduce(f64::min);
+        assert_eq!(best, Some(1.0));
+        assert_eq!(bound, best);
+    }
+
+    /// Two `together` rules that share a VM make one group: p-1, q-1 and p-3 run on three
+    /// hosts today and must meet on one, so two of them move (each rule alone moves one).
+    #[test]
+    fn chained_together_rules_move_all_but_one_host_share() {
+        let inventory = chained_platform(
+            (&[16; 3], &[48; 3]),
+            &[1, 1],
+            &[0, 0, 1, 2, 1, 0],
+            (true, true),
+        );
+        let stayings = Staying::choices(&inventory, true, Some(0));
+        let floor = stayings.iter().map(Staying::migrations_floor).min();
+        let best = valid_plans(&inventory)
+            .iter()
+            .map(|(_, score)| score.migrations)
+            .min();
+        assert_eq!(best, Some(2));
+        assert_eq!(floor, best);
     }
 
     proptest! {

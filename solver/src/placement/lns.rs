@@ -138,19 +138,25 @@ impl Solve<'_> {
                 fill(&mut hood, &|_| true);
             }
             StepKind::Migrations => {
-                let moved: Vec<(usize, usize)> = inventory
+                // Only VMs that may go back home can save a migration; control planes last,
+                // as theirs are mostly moves out of a zone another control plane shares.
+                let stayings = self.stayings();
+                let mut moved: Vec<(bool, usize, usize)> = inventory
                     .placement
                     .iter()
+                    .filter(|(vm, _)| stayings.iter().any(|s| s.may_return(*vm)))
                     .filter_map(|(vm, home)| {
                         let now = incumbent.assignment.host_of[*vm]?;
-                        (now != *home).then_some((now.index(), home.index()))
+                        let plane = inventory.group_of(*vm).anti_affine();
+                        (now != *home).then_some((plane, now.index(), home.index()))
                     })
                     .collect();
                 if moved.is_empty() {
                     return None;
                 }
+                moved.sort_by_key(|(plane, _, _)| *plane);
                 let start = (round * size / 2) % moved.len();
-                for (now, home) in moved.iter().cycle().skip(start).take(moved.len()) {
+                for (_, now, home) in moved.iter().cycle().skip(start).take(moved.len()) {
                     if hood.hosts.len() + 2 > size {
                         break;
                     }
