@@ -5,8 +5,9 @@
 //! constrained and the largest. Each VM goes to the allowed host a [`Strategy`] prefers: under
 //! the capacities of a target utilisation level when one is given (over them only where it
 //! fits nowhere else), first to the hosts with fewest VMs of its pool. A unit that does not fit
-//! whole is left out; when one is, the starts try every unit in one pass (see [`starts`]). The
-//! result is only used when the verifier accepts it.
+//! whole is left out; when one is, the starts try every unit in one pass, and when a VM that
+//! must run fits nowhere, they place afresh, the VMs allowed on fewest hosts first (see
+//! [`starts`]). The result is only used when the verifier accepts it.
 
 mod anneal;
 mod polish;
@@ -52,6 +53,9 @@ pub struct Strategy {
     /// Units with a priority go in the first pass with those that must be admitted, instead
     /// of one by one after them: a plan that admits every unit or none at all.
     pub admit_all: bool,
+    /// Today's VMs get no first claim on their hosts, and the VMs allowed on fewest hosts go
+    /// first: the starts' fallback when a VM that must run finds no room (see [`starts`]).
+    pub afresh: bool,
 }
 
 impl Strategy {
@@ -64,6 +68,7 @@ impl Strategy {
             spread: true,
             host_order: (0..inventory.hosts.len()).collect(),
             admit_all: false,
+            afresh: false,
         }
     }
 
@@ -77,6 +82,7 @@ impl Strategy {
             spread: false,
             host_order: cost_per_capacity_order(inventory, facts),
             admit_all: false,
+            afresh: false,
         }
     }
 }
@@ -122,6 +128,11 @@ pub fn greedy(
 /// room that placing it among them leaves (h288-zones: a 16-VM cluster whose control planes
 /// need a host in each zone). If every unit fits so, the other strategies admit every unit
 /// too (no plan admits more).
+///
+/// When the first strategy finds no plan at all (a VM that must run fits nowhere), every
+/// strategy runs [`Strategy::afresh`]: today's VMs keeping their hosts can use up what a
+/// pinned VM needs (a namespace's share of a zone, with a 3-zone Supervisor, taken by VMs
+/// that could run in another zone).
 pub fn starts(
     inventory: &Inventory,
     facts: &Facts,
@@ -134,23 +145,43 @@ pub fn starts(
         (ObjectiveKind::Balance, Some(_)) => Strategy::balance(inventory, None),
         _ => Strategy::consolidate(inventory, facts, Fit::First),
     };
-    let plain = greedy_with(inventory, facts, &first, deadline);
     let left_out = |plan: &Option<Assignment>| {
         facts.admission.is_none()
             && plan
                 .as_ref()
                 .is_none_or(|plan| plan.admitted.iter().any(|admitted| !admitted))
     };
-    let admit_all = left_out(&plain) && {
-        let all = Strategy {
-            admit_all: true,
-            ..first
-        };
-        let every = greedy_with(inventory, facts, &all, deadline);
-        let fits = every.is_some();
-        found.extend(every);
-        fits
+    // The first strategy's plans, as is and (when it leaves a unit out) with every unit in one
+    // pass, and whether the latter admits every unit.
+    let first_plans = |afresh: bool| {
+        let plain = greedy_with(
+            inventory,
+            facts,
+            &Strategy {
+                afresh,
+                ..first.clone()
+            },
+            deadline,
+        );
+        let every = left_out(&plain)
+            .then(|| {
+                let all = Strategy {
+                    admit_all: true,
+                    afresh,
+                    ..first.clone()
+                };
+                greedy_with(inventory, facts, &all, deadline)
+            })
+            .flatten();
+        (plain, every)
     };
+    let (mut plain, mut every) = first_plans(false);
+    let afresh = plain.is_none() && every.is_none();
+    if afresh {
+        (plain, every) = first_plans(true);
+    }
+    let admit_all = every.is_some();
+    found.extend(every);
     found.extend(plain);
     let run = |strategy: Strategy| {
         greedy_with(
@@ -158,6 +189,7 @@ pub fn starts(
             facts,
             &Strategy {
                 admit_all,
+                afresh,
                 ..strategy
             },
             deadline,
@@ -306,19 +338,16 @@ fn greedy_with(
             );
         }
         let mut placed = Vec::new();
-        // VMs that run somewhere today stay there when they can (a move is a migration).
+        // VMs that run somewhere today stay there when they can (a move is a migration); afresh,
+        // each does so in its turn.
         let mut rest = Vec::new();
         for vm in vms {
-            let broken = state.soft.broken;
-            match facts.current[vm] {
-                // ...unless staying breaks a soft rule (step 2 ranks before migrations).
-                Some(host)
-                    if state.fits(vm, host, None) && !state.soft.breaks_more(vm, host, broken) =>
-                {
+            match home(&mut state, vm).filter(|_| !strategy.afresh) {
+                Some(host) => {
                     state.apply(vm, host, true);
                     placed.push(vm);
                 }
-                _ => rest.push(vm),
+                None => rest.push(vm),
             }
         }
         rest.sort_by(|a, b| {
@@ -332,8 +361,10 @@ fn greedy_with(
                     2
                 }
             };
+            let fewest_hosts = |vm: usize| if strategy.afresh { restricted(vm) } else { 0 };
             rank(*a)
                 .cmp(&rank(*b))
+                .then(fewest_hosts(*a).cmp(&fewest_hosts(*b)))
                 .then(
                     size(*b)
                         .partial_cmp(&size(*a))
@@ -343,7 +374,8 @@ fn greedy_with(
         });
         let mut complete = true;
         for vm in rest {
-            match choose(&mut state, strategy, &position, &caps, vm) {
+            let stays = home(&mut state, vm).filter(|_| strategy.afresh);
+            match stays.or_else(|| choose(&mut state, strategy, &position, &caps, vm)) {
                 Some(host) => {
                     state.apply(vm, host, true);
                     placed.push(vm);
@@ -407,6 +439,14 @@ fn greedy_with(
         .violations
         .is_empty()
         .then_some(assignment)
+}
+
+/// Where `vm` runs today, if it fits there and staying breaks no more soft rules (step 2 ranks
+/// before migrations).
+fn home(state: &mut State, vm: usize) -> Option<usize> {
+    let host = state.facts.current[vm]?;
+    let broken = state.soft.broken;
+    (state.fits(vm, host, None) && !state.soft.breaks_more(vm, host, broken)).then_some(host)
 }
 
 /// The host `strategy` picks for `vm`: within the level's capacities if any host allows, else
@@ -551,6 +591,43 @@ mod tests {
         );
         for start in &starts {
             assert!(verify(&inventory, start).violations.is_empty());
+        }
+    }
+
+    /// Two hosts of 16 GiB; `roamer` (16 GiB, allowed anywhere) runs today on esx-a, where a
+    /// must `vm_host` rule keeps the new `pinned` (16 GiB). Kept on its host first, `roamer`
+    /// leaves `pinned` no room and no plan comes out; afresh, `pinned` goes first and
+    /// `roamer` moves to esx-b.
+    #[test]
+    fn starts_place_afresh_when_todays_vms_leave_a_pinned_one_no_room() {
+        use crate::placement::testing::{class, host, one_namespace, vm};
+        let inventory = one_namespace(
+            serde_json::json!([host("esx-a", 8, "16Gi"), host("esx-b", 8, "16Gi")]),
+            &["m16"],
+            (
+                "vms",
+                serde_json::json!([vm("roamer", "m16"), vm("pinned", "m16")]),
+            ),
+            serde_json::json!({
+                "vm_classes": [class("m16", 1, "16Gi")],
+                "placement": {"apps/vm/roamer": "esx-a"},
+                "rules": [{"name": "pin", "kind": "vm_host", "must": true, "run_on": true,
+                           "vms": ["apps/vm/pinned"], "hosts": ["esx-a"]}],
+            }),
+        );
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let kept = greedy(&inventory, &Strategy::balance(&inventory, None), deadline);
+        assert!(
+            kept.is_none(),
+            "the test needs today's VM to block the pinned one"
+        );
+        let facts = Facts::new(&inventory);
+        let levels = Levels::new(&inventory, 1);
+        let starts = starts(&inventory, &facts, Some(&levels), None, deadline);
+        assert!(!starts.is_empty(), "no start");
+        for start in &starts {
+            assert!(verify(&inventory, start).violations.is_empty());
+            assert_eq!(start.host_of[VmId::new(1)], Some(HostId::new(0)));
         }
     }
 }
