@@ -138,30 +138,19 @@ impl Solve<'_> {
                 fill(&mut hood, &|_| true);
             }
             StepKind::Migrations => {
-                // Only VMs that may go back home can save a migration; control planes last,
-                // as theirs are mostly moves out of a zone another control plane shares.
-                let stayings = self.stayings();
-                let mut moved: Vec<(bool, usize, usize)> = inventory
-                    .placement
-                    .iter()
-                    .filter(|(vm, _)| stayings.iter().any(|s| s.may_return(*vm)))
-                    .filter_map(|(vm, home)| {
-                        let now = incumbent.assignment.host_of[*vm]?;
-                        let plane = inventory.group_of(*vm).anti_affine();
-                        (now != *home).then_some((plane, now.index(), home.index()))
-                    })
-                    .collect();
+                // Each round leads with the next moved VM that may go back home, then adds
+                // the following ones while there is room.
+                let moved = self.returnable(incumbent);
                 if moved.is_empty() {
                     return None;
                 }
-                moved.sort_by_key(|(plane, _, _)| *plane);
-                let start = (round * size / 2) % moved.len();
-                for (_, now, home) in moved.iter().cycle().skip(start).take(moved.len()) {
-                    if hood.hosts.len() + 2 > size {
+                let start = round % moved.len();
+                for vm in moved.iter().cycle().skip(start).take(moved.len()) {
+                    let hosts = self.return_hosts(incumbent, *vm);
+                    if !hood.hosts.is_empty() && hood.hosts.len() + hosts.len() > size {
                         break;
                     }
-                    hood.hosts.insert(*now);
-                    hood.hosts.insert(*home);
+                    hood.hosts.extend(hosts);
                 }
             }
             StepKind::Step4 => {
@@ -177,6 +166,8 @@ impl Solve<'_> {
                     for host in hot.iter().cycle().skip(start).take(hot.len().min(size / 2)) {
                         hood.hosts.insert(*host);
                     }
+                    let trades = self.plane_trades(incumbent, &hood.hosts);
+                    hood.hosts.extend(trades);
                     fill(&mut hood, &|h| utilisation[h] < peak - 1e-9);
                 } else {
                     // Consolidate: the least used hosts that hold something, used hosts with
@@ -231,6 +222,74 @@ impl Solve<'_> {
             .collect();
         hood.hosts.extend(rotated(&unused, round, size / 4));
         Some(())
+    }
+
+    /// Today's VMs that the incumbent moves and that may go back home (in some choice of the
+    /// soft rules the held steps allow): the others' moves save nothing. Control planes last,
+    /// as theirs are mostly moves out of a zone another control plane of theirs shares.
+    fn returnable(&self, incumbent: &Incumbent) -> Vec<VmId> {
+        let inventory = self.inventory;
+        let stayings = self.stayings();
+        let mut moved: Vec<(bool, VmId)> = inventory
+            .placement
+            .iter()
+            .filter(|(vm, home)| incumbent.assignment.host_of[*vm].is_some_and(|now| now != *home))
+            .filter(|(vm, _)| stayings.iter().any(|s| s.may_return(*vm)))
+            .map(|(vm, _)| (inventory.group_of(*vm).anti_affine(), *vm))
+            .collect();
+        moved.sort();
+        moved.into_iter().map(|(_, vm)| vm).collect()
+    }
+
+    /// The hosts a neighbourhood needs to bring moved `vm` home: where it runs and its home,
+    /// and for a control plane, the hosts of the others of its control plane (one of them may
+    /// have to leave the zone it would come back to).
+    fn return_hosts(&self, incumbent: &Incumbent, vm: VmId) -> BTreeSet<usize> {
+        let inventory = self.inventory;
+        let host_of = &incumbent.assignment.host_of;
+        let mut hosts: BTreeSet<usize> = host_of[vm].iter().map(|h| h.index()).collect();
+        hosts.extend(
+            (inventory.placement.iter())
+                .filter(|(today, _)| *today == vm)
+                .map(|(_, home)| home.index()),
+        );
+        let group = inventory.group_of(vm);
+        if group.anti_affine() {
+            hosts.extend(
+                group
+                    .vms
+                    .iter()
+                    .filter_map(|other| host_of[*other])
+                    .map(|h| h.index()),
+            );
+        }
+        hosts
+    }
+
+    /// For the control planes on `hosts`, the hosts that let one of them trade places with a
+    /// moved one of its own (where that one runs and its home): with the migrations held, a
+    /// control plane can leave a hot host when another of its cluster that left the same zone
+    /// comes home instead.
+    fn plane_trades(&self, incumbent: &Incumbent, hosts: &BTreeSet<usize>) -> BTreeSet<usize> {
+        let inventory = self.inventory;
+        let host_of = &incumbent.assignment.host_of;
+        let mut trades = BTreeSet::new();
+        for (vm, host) in host_of.iter().enumerate() {
+            let vm = VmId::new(vm);
+            let group = inventory.group_of(vm);
+            if !group.anti_affine() || !host.is_some_and(|h| hosts.contains(&h.index())) {
+                continue;
+            }
+            for other in group.vms.iter().filter(|other| **other != vm) {
+                let home = (inventory.placement.iter()).find(|(today, _)| today == other);
+                if let (Some((_, home)), Some(now)) = (home, host_of[*other]) {
+                    if *home != now {
+                        trades.extend([home.index(), now.index()]);
+                    }
+                }
+            }
+        }
+        trades
     }
 
     /// The soft rules the incumbent breaks, as indices into the inventory's rules.
@@ -365,7 +424,14 @@ impl Solve<'_> {
         let mut improved = false;
         let mut idle = 0;
         let mut round = 0;
-        while idle < PATIENCE && Instant::now() < until {
+        // Migrations: every returnable VM leads a neighbourhood once between improvements.
+        let patience = match (step, &self.incumbent) {
+            (StepKind::Migrations, Some(incumbent)) => {
+                PATIENCE.max(self.returnable(incumbent).len())
+            }
+            _ => PATIENCE,
+        };
+        while idle < patience && Instant::now() < until {
             let Some(hood) = self.hood(step, round) else {
                 break;
             };
