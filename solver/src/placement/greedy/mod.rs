@@ -129,8 +129,9 @@ pub fn greedy(
 /// need a host in each zone). If every unit fits so, the other strategies admit every unit
 /// too (no plan admits more).
 ///
-/// When the first strategy finds no plan at all (a VM that must run fits nowhere), every
-/// strategy runs [`Strategy::afresh`]: today's VMs keeping their hosts can use up what a
+/// When the first strategy still leaves a unit out or finds no plan at all (a VM that must
+/// run fits nowhere), it runs [`Strategy::afresh`] too, and if that admits more (by priority,
+/// then count), so do the other strategies: today's VMs keeping their hosts can use up what a
 /// pinned VM needs (a namespace's share of a zone, with a 3-zone Supervisor, taken by VMs
 /// that could run in another zone).
 pub fn starts(
@@ -176,10 +177,20 @@ pub fn starts(
         (plain, every)
     };
     let (mut plain, mut every) = first_plans(false);
-    let afresh = plain.is_none() && every.is_none();
-    if afresh {
-        (plain, every) = first_plans(true);
-    }
+    // Units left out (or no plan at all): placing afresh may admit more.
+    let afresh = left_out(&plain) && every.is_none() && {
+        let (fresh_plain, fresh_every) = first_plans(true);
+        let worth = |plans: [&Option<Assignment>; 2]| {
+            (plans.into_iter().flatten())
+                .map(|plan| admitted_worth(inventory, plan))
+                .max()
+        };
+        let better = worth([&fresh_plain, &fresh_every]) > worth([&plain, &every]);
+        if better {
+            (plain, every) = (fresh_plain, fresh_every);
+        }
+        better
+    };
     let admit_all = every.is_some();
     found.extend(every);
     found.extend(plain);
@@ -225,6 +236,15 @@ pub fn starts(
         _ => found.extend(run(Strategy::consolidate(inventory, facts, Fit::Best))),
     }
     found
+}
+
+/// What step 1 and step 2 count of `plan`: the priorities of the units it admits, and how many.
+fn admitted_worth(inventory: &Inventory, plan: &Assignment) -> (u64, usize) {
+    let admitted = (inventory.admission_units.iter().zip(plan.admitted.iter()))
+        .filter(|(_, admitted)| **admitted);
+    admitted.fold((0, 0), |(priority, count), (unit, _)| {
+        (priority + u64::from(unit.priority.unwrap_or(0)), count + 1)
+    })
 }
 
 /// Whether every host of `assignment` is within `level`'s capacities.
@@ -595,39 +615,46 @@ mod tests {
     }
 
     /// Two hosts of 16 GiB; `roamer` (16 GiB, allowed anywhere) runs today on esx-a, where a
-    /// must `vm_host` rule keeps the new `pinned` (16 GiB). Kept on its host first, `roamer`
-    /// leaves `pinned` no room and no plan comes out; afresh, `pinned` goes first and
-    /// `roamer` moves to esx-b.
+    /// must `vm_host` rule keeps the new `pinned` (16 GiB), which must run or (`priority`) may
+    /// be left out. Kept on its host first, `roamer` leaves `pinned` no room: no plan comes
+    /// out, or one without `pinned`; afresh, `pinned` goes first and `roamer` moves to esx-b.
     #[test]
     fn starts_place_afresh_when_todays_vms_leave_a_pinned_one_no_room() {
         use crate::placement::testing::{class, host, one_namespace, vm};
-        let inventory = one_namespace(
-            serde_json::json!([host("esx-a", 8, "16Gi"), host("esx-b", 8, "16Gi")]),
-            &["m16"],
-            (
-                "vms",
-                serde_json::json!([vm("roamer", "m16"), vm("pinned", "m16")]),
-            ),
-            serde_json::json!({
-                "vm_classes": [class("m16", 1, "16Gi")],
-                "placement": {"apps/vm/roamer": "esx-a"},
-                "rules": [{"name": "pin", "kind": "vm_host", "must": true, "run_on": true,
-                           "vms": ["apps/vm/pinned"], "hosts": ["esx-a"]}],
-            }),
-        );
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let kept = greedy(&inventory, &Strategy::balance(&inventory, None), deadline);
-        assert!(
-            kept.is_none(),
-            "the test needs today's VM to block the pinned one"
-        );
-        let facts = Facts::new(&inventory);
-        let levels = Levels::new(&inventory, 1);
-        let starts = starts(&inventory, &facts, Some(&levels), None, deadline);
-        assert!(!starts.is_empty(), "no start");
-        for start in &starts {
-            assert!(verify(&inventory, start).violations.is_empty());
-            assert_eq!(start.host_of[VmId::new(1)], Some(HostId::new(0)));
+        for priority in [None, Some(10)] {
+            let mut pinned = vm("pinned", "m16");
+            if let Some(priority) = priority {
+                pinned["priority"] = serde_json::json!(priority);
+            }
+            let inventory = one_namespace(
+                serde_json::json!([host("esx-a", 8, "16Gi"), host("esx-b", 8, "16Gi")]),
+                &["m16"],
+                ("vms", serde_json::json!([vm("roamer", "m16"), pinned])),
+                serde_json::json!({
+                    "vm_classes": [class("m16", 1, "16Gi")],
+                    "placement": {"apps/vm/roamer": "esx-a"},
+                    "rules": [{"name": "pin", "kind": "vm_host", "must": true, "run_on": true,
+                               "vms": ["apps/vm/pinned"], "hosts": ["esx-a"]}],
+                }),
+            );
+            let deadline = Instant::now() + Duration::from_secs(5);
+            let kept = greedy(&inventory, &Strategy::balance(&inventory, None), deadline);
+            assert!(
+                kept.is_none_or(|plan| plan.host_of[VmId::new(1)].is_none()),
+                "the test needs today's VM to block the pinned one"
+            );
+            let facts = Facts::new(&inventory);
+            let levels = Levels::new(&inventory, 1);
+            let starts = starts(&inventory, &facts, Some(&levels), None, deadline);
+            assert!(
+                starts
+                    .iter()
+                    .any(|start| start.host_of[VmId::new(1)] == Some(HostId::new(0))),
+                "no start places the pinned VM ({priority:?})"
+            );
+            for start in &starts {
+                assert!(verify(&inventory, start).violations.is_empty());
+            }
         }
     }
 }
