@@ -28,7 +28,7 @@
 
 use super::levels::Levels;
 use super::score::Ratio;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use vksplan_model::document::RuleKind;
 use vksplan_model::inventory::GroupKind;
 use vksplan_model::Inventory;
@@ -104,8 +104,8 @@ impl Staying {
         let mut holds = vec![true; inventory.rules.len()];
         // Soft rules that no plan keeps break in every choice.
         let mut broken = broken.map(|b| b as usize);
-        for rule in (0..inventory.rules.len()).filter(|r| never_holds(inventory, all_admitted, *r))
-        {
+        let (never, conflicts) = soft_conflicts(inventory, all_admitted);
+        for rule in (0..inventory.rules.len()).filter(|r| never[*r]) {
             holds[rule] = false;
             broken = broken.map(|b| b.saturating_sub(1));
         }
@@ -134,16 +134,24 @@ impl Staying {
             }
             choices = longer;
         }
-        choices
+        // Every plan breaks one rule of each pair that cannot both hold: so does every choice
+        // that covers a plan's broken rules.
+        let stayings: Vec<Staying> = choices
             .iter()
             .map(|choice| {
                 let mut holds = holds.clone();
                 for index in choice {
                     holds[soft[*index]] = false;
                 }
-                Staying::holding(inventory, all_admitted, &holds)
+                holds
             })
-            .collect()
+            .filter(|holds| conflicts.iter().all(|(a, b)| !holds[*a] || !holds[*b]))
+            .map(|holds| Staying::holding(inventory, all_admitted, &holds))
+            .collect();
+        if stayings.is_empty() {
+            return vec![Staying::new(inventory, all_admitted, false)];
+        }
+        stayings
     }
 
     /// Today's VMs of surely admitted units, when the soft rules `holds` marks hold (must
@@ -891,6 +899,94 @@ fn never_holds(inventory: &Inventory, all_admitted: bool, rule: usize) -> bool {
             group.anti_affine() && surely.iter().filter(|vm| group.vms.contains(vm)).count() >= 2
         });
     against_rule || against_plane
+}
+
+/// The fewest soft rules any plan breaks: those that break in every plan ([`never_holds`], and
+/// `vm_host` rules that leave a surely admitted member no host its hard constraints allow),
+/// and one of each pair of the others that cannot both hold: two `vm_host` rules that leave a
+/// surely admitted member they share no such host, or a `together` and a `separate` rule that
+/// share two surely admitted members. Pairs are taken greedily, no rule in two of them, so
+/// that each counts a different broken rule.
+pub fn soft_floor(inventory: &Inventory, all_admitted: bool) -> u32 {
+    let (never, conflicts) = soft_conflicts(inventory, all_admitted);
+    let mut taken = never.clone();
+    let mut floor = never.iter().filter(|n| **n).count() as u32;
+    for (first, second) in conflicts {
+        if !taken[first] && !taken[second] {
+            taken[first] = true;
+            taken[second] = true;
+            floor += 1;
+        }
+    }
+    floor
+}
+
+/// Per rule, whether it is a soft rule that breaks in every plan, and the pairs of soft rules
+/// that cannot both hold (see [`soft_floor`]).
+fn soft_conflicts(
+    inventory: &Inventory,
+    all_admitted: bool,
+) -> (Vec<bool>, BTreeSet<(usize, usize)>) {
+    let rules = &inventory.rules;
+    let surely = |vm: &VmId| surely_admitted(inventory, all_admitted, inventory.vms[*vm].group);
+    let must_rules = binding_rules(inventory, &|rule| rules[rule].must);
+    // Per surely admitted VM of a soft `vm_host` rule: the hosts its hard constraints allow.
+    let mut soft_of: BTreeMap<VmId, Vec<usize>> = BTreeMap::new();
+    for (index, rule) in rules.iter().enumerate() {
+        if !rule.must && rule.kind == RuleKind::VmHost {
+            for vm in rule.vms.iter().filter(|vm| surely(vm)) {
+                soft_of.entry(*vm).or_default().push(index);
+            }
+        }
+    }
+    let permits = |rule: usize, host: usize| {
+        rules[rule].hosts.binary_search(&HostId::new(host)).is_ok() == rules[rule].run_on
+    };
+    let mut never = vec![false; rules.len()];
+    for (index, flag) in never.iter_mut().enumerate() {
+        *flag = never_holds(inventory, all_admitted, index);
+    }
+    let mut conflicts: BTreeSet<(usize, usize)> = BTreeSet::new();
+    for (vm, soft) in &soft_of {
+        let spec = inventory.group_of(*vm);
+        let allowed: Vec<bool> = inventory
+            .hosts
+            .ids()
+            .map(|host| {
+                may_run(inventory, *vm, host, &must_rules[vm.index()])
+                    && (spec.devices.iter())
+                        .all(|(device, count)| inventory.hosts[host].device_count(device) >= *count)
+            })
+            .collect();
+        let meets = |with: &[usize]| {
+            (0..allowed.len()).any(|host| allowed[host] && with.iter().all(|r| permits(*r, host)))
+        };
+        for (i, first) in soft.iter().enumerate() {
+            if !meets(&[*first]) {
+                never[*first] = true;
+                continue;
+            }
+            for second in &soft[i + 1..] {
+                if !conflicts.contains(&(*first, *second)) && !meets(&[*first, *second]) {
+                    conflicts.insert((*first, *second));
+                }
+            }
+        }
+    }
+    let soft_of_kind = |kind: RuleKind| {
+        (0..rules.len()).filter(move |r| !rules[*r].must && rules[*r].kind == kind)
+    };
+    for together in soft_of_kind(RuleKind::Together) {
+        for separate in soft_of_kind(RuleKind::Separate) {
+            let shared = (rules[together].vms.iter())
+                .filter(|vm| surely(vm) && rules[separate].vms.binary_search(vm).is_ok())
+                .count();
+            if shared >= 2 {
+                conflicts.insert((together.min(separate), together.max(separate)));
+            }
+        }
+    }
+    (never, conflicts)
 }
 
 /// Per VM, the `vm_host` rules that bind it (those `binds` says hold).
@@ -1664,6 +1760,92 @@ mod tests {
             .min();
         assert_eq!(best, Some(2));
         assert_eq!(floor, best);
+    }
+
+    /// Five VMs of `classes` on three hosts (`cores`, 32 GiB each), running today on `today`,
+    /// with soft rules: per (kind 0..3 = vm_host run on, vm_host keep off, together, separate;
+    /// members as a bit mask over the VMs; hosts as a bit mask), one rule.
+    fn soft_platform(
+        cores: &[u32],
+        classes: &[usize],
+        today: &[usize],
+        rules: &[(usize, u8, u8)],
+    ) -> Inventory {
+        let vms: Vec<_> = classes
+            .iter()
+            .enumerate()
+            .map(|(i, class)| json!({"name": format!("v{i}"), "vm_class": CLASSES[*class], "disk": "10Gi"}))
+            .collect();
+        let placement = today
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (format!("ns/vm/v{i}"), json!(format!("h{h}"))))
+            .collect();
+        let rules: Vec<serde_json::Value> = rules
+            .iter()
+            .enumerate()
+            .map(|(index, (kind, members, hosts))| {
+                let vms: Vec<String> = (0..classes.len())
+                    .filter(|vm| members & (1 << vm) != 0)
+                    .map(|vm| format!("ns/vm/v{vm}"))
+                    .collect();
+                let hosts: Vec<String> = (0..3)
+                    .filter(|host| hosts & (1 << host) != 0)
+                    .map(|host| format!("h{host}"))
+                    .collect();
+                let name = format!("r{index}");
+                match kind {
+                    0 | 1 => json!({"name": name, "kind": "vm_host", "must": false,
+                                    "run_on": *kind == 0, "vms": vms, "hosts": hosts}),
+                    2 => json!({"name": name, "kind": "together", "must": false, "vms": vms}),
+                    _ => json!({"name": name, "kind": "separate", "must": false, "vms": vms}),
+                }
+            })
+            .collect();
+        three_hosts(
+            cores,
+            &[32; 3],
+            ("vms", json!(vms)),
+            placement,
+            Some(json!(rules)),
+        )
+    }
+
+    /// Two soft `vm_host` rules that send v0 to disjoint hosts: every plan breaks one, and the
+    /// floor says so (with no conflict found it would say 0).
+    #[test]
+    fn soft_rules_that_cannot_both_hold_break_one() {
+        let rules = [(0, 0b00001, 0b001), (0, 0b00001, 0b110)];
+        let inventory = soft_platform(&[16; 3], &[0; 5], &[0, 1, 2, 0, 1], &rules);
+        let best = valid_plans(&inventory)
+            .iter()
+            .map(|(_, score)| score.soft_rules)
+            .min();
+        assert_eq!(best, Some(1));
+        assert_eq!(soft_floor(&inventory, true), 1);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// The soft-rules floor is valid with up to four soft rules of every kind over random
+        /// VMs and hosts, and so are the migrations floor, `movable` and the peak bound built
+        /// on the choices of soft rules it leaves.
+        #[test]
+        fn no_valid_plan_breaks_fewer_soft_rules_than_the_floor(
+            cores in prop::collection::vec(4u32..=16, 3),
+            classes in prop::collection::vec(0usize..4, 5),
+            today in prop::collection::vec(0usize..3, 5),
+            rules in prop::collection::vec((0usize..4, 1u8..32, 1u8..8), 1..=4),
+        ) {
+            let inventory = soft_platform(&cores, &classes, &today, &rules);
+            let plans = valid_plans(&inventory);
+            let floor = soft_floor(&inventory, true);
+            for (_, score) in &plans {
+                prop_assert!(floor <= score.soft_rules, "floor {floor} above {score:?}");
+            }
+            movable_holds(&inventory)?;
+        }
     }
 
     proptest! {

@@ -551,7 +551,10 @@ impl Solve<'_> {
         match step {
             StepKind::Priority => best.priority,
             StepKind::Admitted => best.admitted,
-            StepKind::SoftRules => Some(0.0),
+            StepKind::SoftRules => Some(f64::from(bounds::soft_floor(
+                self.inventory,
+                self.all_admitted(),
+            ))),
             StepKind::Migrations => self
                 .stayings()
                 .iter()
