@@ -5,8 +5,10 @@
 //! hosts can shed only `M - forced` of today's VMs between them.
 //!
 //! - Balance: at a level `c`, host `h` must shed at least `r_h(c)` of its staying VMs (the
-//!   fewest, largest first, that bring its vCPUs and memory under `c`'s capacities), so `c` is
-//!   possible only when `forced + sum_h r_h(c) <= M`.
+//!   fewest, largest first, that bring its vCPUs and memory under `c`'s capacities), and the
+//!   members of rules and control planes move at least `F = floor - forced` times, at most
+//!   `members_h` of them off `h`, so `c` is possible only when
+//!   `forced + sum_h r_h(c) + max(0, F - sum_h min(r_h(c), members_h)) <= M`.
 //! - Spread: a pool holds at least `max_h stay(pool, h) - (moved away)` on some host; lowering
 //!   a pool's largest count by one below what stays costs one migration per host at that
 //!   count. The cheapest lowering within the budget (marginal costs only grow: a greedy is
@@ -21,7 +23,9 @@
 //! Which soft rules hold matters (a soft `vm_host` rule that holds sends its VMs away): with
 //! step 2 held at `k` broken, each bound is the least over the choices of `k` soft rules to
 //! break, after the rules no plan keeps (a soft `together` rule over two VMs a hard rule
-//! separates, and the converse).
+//! separates, and the converse; a soft `vm_host` rule that leaves a VM no host its hard
+//! constraints allow), and only choices that break one of each pair of rules that cannot both
+//! hold (see [`soft_floor`]).
 //!
 //! Only VMs of units that are surely admitted count: units without priority, and every unit
 //! when step 1 holds all of them admitted.
@@ -49,9 +53,10 @@ pub struct Staying {
     /// host or, with a 3-zone Supervisor, a zone. Control planes are no node pool's, so these
     /// moves lower no pool's count.
     control_planes: u32,
-    /// The fewest moves that `together` rules add beyond `crowded`: members that run today on
-    /// two hosts or more must end on one, so all but one host's share move, less what those
-    /// hosts shed anyway (rules with no member in common only, so that no move counts twice).
+    /// The fewest moves that `together` rules add beyond `crowded`: the members of a group of
+    /// rules joined by shared VMs (see [`together_groups`]) that run today on two hosts or more,
+    /// or on one where they cannot all run, must end on one host, so all but one host's share
+    /// move, less what those hosts shed anyway (groups share no VM, so no move counts twice).
     together: u32,
     /// The fewest moves of VMs of no control plane that `crowded` and `together` count: the
     /// control planes' `control_planes` are on top of them.
@@ -76,9 +81,10 @@ enum Role {
     Forced,
     /// It may stay, but shares its host with another member of a rule that keeps them apart,
     /// or its zone (3-zone Supervisor) or host with another control plane of its cluster, or
-    /// runs on a host its VMs overflow, or belongs to a `together` rule whose members run on
-    /// two hosts today: the members move at least `max(sum(crowded) + together,
-    /// control_planes + beside_planes)` times between them.
+    /// runs on a host its VMs overflow, or belongs to a group of `together` rules whose
+    /// members run on two hosts today (or on one where they cannot all run): the members move
+    /// at least `max(sum(crowded) + together, control_planes + beside_planes)` times between
+    /// them.
     Member,
     /// It may stay, and nothing sends it away: moving it spends the migrations' slack.
     Stays,
@@ -97,8 +103,9 @@ impl Staying {
 
     /// One [`Staying`] for each choice of the soft rules a plan may break, when at most
     /// `broken` of them break (`None`: any may): every plan holds the rules of one of them,
-    /// so the least of their bounds is a bound. Too many choices fall back to one that
-    /// assumes no soft rule holds.
+    /// so the least of their bounds is a bound. Only choices that break one rule of each pair
+    /// that cannot both hold are kept (see [`soft_floor`]). Too many choices (or, were the
+    /// count below the floor, none) fall back to one that assumes no soft rule holds.
     pub fn choices(inventory: &Inventory, all_admitted: bool, broken: Option<u32>) -> Vec<Staying> {
         const MOST_CHOICES: usize = 64;
         let mut holds = vec![true; inventory.rules.len()];
@@ -947,7 +954,17 @@ fn soft_conflicts(
         *flag = never_holds(inventory, all_admitted, index);
     }
     let mut conflicts: BTreeSet<(usize, usize)> = BTreeSet::new();
+    // VMs of one group under the same rules allow the same hosts: one of each is asked.
+    let mut asked: BTreeSet<(usize, &[usize], Vec<usize>)> = BTreeSet::new();
     for (vm, soft) in &soft_of {
+        let key = (
+            inventory.vms[*vm].group.index(),
+            must_rules[vm.index()].as_slice(),
+            soft.clone(),
+        );
+        if !asked.insert(key) {
+            continue;
+        }
         let spec = inventory.group_of(*vm);
         let allowed: Vec<bool> = inventory
             .hosts

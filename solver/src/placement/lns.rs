@@ -166,8 +166,14 @@ impl Solve<'_> {
                     for host in hot.iter().cycle().skip(start).take(hot.len().min(size / 2)) {
                         hood.hosts.insert(*host);
                     }
-                    let trades = self.plane_trades(incumbent, &hood.hosts);
-                    hood.hosts.extend(trades);
+                    let hot = hood.hosts.clone();
+                    for (home, now) in self
+                        .plane_trades(incumbent, &hot)
+                        .into_iter()
+                        .take(size / 2)
+                    {
+                        hood.hosts.extend([home, now]);
+                    }
                     fill(&mut hood, &|h| utilisation[h] < peak - 1e-9);
                 } else {
                     // Consolidate: the least used hosts that hold something, used hosts with
@@ -266,14 +272,14 @@ impl Solve<'_> {
         hosts
     }
 
-    /// For the control planes on `hosts`, the hosts that let one of them trade places with a
-    /// moved one of its own (where that one runs and its home): with the migrations held, a
+    /// For the control planes on `hosts`, the (home, now) pairs of hosts that let one of them
+    /// trade places with a moved one of its own: with the migrations held, a
     /// control plane can leave a hot host when another of its cluster that left the same zone
     /// comes home instead.
-    fn plane_trades(&self, incumbent: &Incumbent, hosts: &BTreeSet<usize>) -> BTreeSet<usize> {
+    fn plane_trades(&self, incumbent: &Incumbent, hosts: &BTreeSet<usize>) -> Vec<(usize, usize)> {
         let inventory = self.inventory;
         let host_of = &incumbent.assignment.host_of;
-        let mut trades = BTreeSet::new();
+        let mut trades = Vec::new();
         for (vm, host) in host_of.iter().enumerate() {
             let vm = VmId::new(vm);
             let group = inventory.group_of(vm);
@@ -284,7 +290,7 @@ impl Solve<'_> {
                 let home = (inventory.placement.iter()).find(|(today, _)| today == other);
                 if let (Some((_, home)), Some(now)) = (home, host_of[*other]) {
                     if *home != now {
-                        trades.extend([home.index(), now.index()]);
+                        trades.push((home.index(), now.index()));
                     }
                 }
             }
@@ -424,10 +430,11 @@ impl Solve<'_> {
         let mut improved = false;
         let mut idle = 0;
         let mut round = 0;
-        // Migrations: every returnable VM leads a neighbourhood once between improvements.
+        // Migrations: every returnable VM leads a neighbourhood once between improvements (up
+        // to four times the usual patience, so that the whole model keeps its turn).
         let patience = match (step, &self.incumbent) {
             (StepKind::Migrations, Some(incumbent)) => {
-                PATIENCE.max(self.returnable(incumbent).len())
+                (self.returnable(incumbent).len()).clamp(PATIENCE, 4 * PATIENCE)
             }
             _ => PATIENCE,
         };

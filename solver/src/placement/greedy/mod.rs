@@ -177,8 +177,8 @@ pub fn starts(
         (plain, every)
     };
     let (mut plain, mut every) = first_plans(false);
-    // Units left out (or no plan at all): placing afresh may admit more.
-    let afresh = left_out(&plain) && every.is_none() && {
+    // Units left out (or no plan at all, admission fixed or not): placing afresh may admit more.
+    let afresh = (plain.is_none() || left_out(&plain)) && every.is_none() && {
         let (fresh_plain, fresh_every) = first_plans(true);
         let worth = |plans: [&Option<Assignment>; 2]| {
             (plans.into_iter().flatten())
@@ -339,7 +339,11 @@ fn greedy_with(
     let batches = batches(inventory, facts, strategy.admit_all);
     // Sizes as shares of the total demand, to order VMs largest first.
     let size = |vm: usize| facts.group_size[(inventory.vms[VmId::new(vm)].group).index()];
-    let restricted = |vm: usize| facts.allowed[vm].iter().filter(|a| **a).count();
+    // Per VM, how many hosts it may use.
+    let allowed_hosts: Vec<usize> = (facts.allowed.iter())
+        .map(|hosts| hosts.iter().filter(|a| **a).count())
+        .collect();
+    let restricted = |vm: usize| allowed_hosts[vm];
     let mut admitted = vec![false; inventory.admission_units.len()];
     let mut pending_check = Vec::new();
     for (units, mandatory) in batches {
@@ -362,7 +366,7 @@ fn greedy_with(
         // each does so in its turn.
         let mut rest = Vec::new();
         for vm in vms {
-            match home(&mut state, vm).filter(|_| !strategy.afresh) {
+            match (!strategy.afresh).then(|| home(&mut state, vm)).flatten() {
                 Some(host) => {
                     state.apply(vm, host, true);
                     placed.push(vm);
@@ -394,7 +398,7 @@ fn greedy_with(
         });
         let mut complete = true;
         for vm in rest {
-            let stays = home(&mut state, vm).filter(|_| strategy.afresh);
+            let stays = strategy.afresh.then(|| home(&mut state, vm)).flatten();
             match stays.or_else(|| choose(&mut state, strategy, &position, &caps, vm)) {
                 Some(host) => {
                     state.apply(vm, host, true);
