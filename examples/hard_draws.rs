@@ -1,0 +1,36 @@
+//! Writes other draws of the hard suite's h288-zones (`vksplan_testkit::hard::h288_zones` with
+//! seeds 1288, 2288, ...), the same parameters with another seed, as topology files:
+//! `cargo run --release --example hard_draws -- DIR [COUNT]` (COUNT defaults to 4). Measure
+//! them with `benches/hard-suite.sh`'s method by hand or `benches/seeds.sh`; they show whether
+//! what holds on the suite's draw holds on others.
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let Some(directory) = args.next() else {
+        eprintln!("usage: hard_draws DIR [COUNT]");
+        std::process::exit(2);
+    };
+    let count: u64 = match args.next().map(|count| count.parse()) {
+        None => 4,
+        Some(Ok(count)) => count,
+        Some(Err(_)) => {
+            eprintln!("COUNT must be a whole number");
+            std::process::exit(2);
+        }
+    };
+    if let Err(error) = std::fs::create_dir_all(&directory) {
+        eprintln!("cannot create `{directory}`: {error}");
+        std::process::exit(1);
+    }
+    for draw in 1..=count {
+        let params = vksplan_testkit::hard::h288_zones(288 + draw * 1000);
+        let document = vksplan_testkit::hard::generate(&params);
+        let path = std::path::Path::new(&directory).join(format!("h288-draw{draw}.json"));
+        let text = serde_json::to_string_pretty(&document).unwrap_or_default();
+        if let Err(error) = std::fs::write(&path, text) {
+            eprintln!("cannot write `{}`: {error}", path.display());
+            std::process::exit(1);
+        }
+        println!("{}", path.display());
+    }
+}
