@@ -1294,6 +1294,30 @@ mod tests {
         platform_with(cores, memory_gib, classes, today, (rule, None))
     }
 
+    /// VMs `v0..` of `classes` (indices into [`CLASSES`]), and where they run today (`today`'s
+    /// hosts, the first `new` of them running nowhere).
+    fn vms_today(
+        classes: &[usize],
+        today: &[usize],
+        new: usize,
+    ) -> (
+        Vec<serde_json::Value>,
+        serde_json::Map<String, serde_json::Value>,
+    ) {
+        let vms = classes
+            .iter()
+            .enumerate()
+            .map(|(i, class)| json!({"name": format!("v{i}"), "vm_class": CLASSES[*class], "disk": "10Gi"}))
+            .collect();
+        let placement = today
+            .iter()
+            .enumerate()
+            .skip(new)
+            .map(|(i, h)| (format!("ns/vm/v{i}"), json!(format!("h{h}"))))
+            .collect();
+        (vms, placement)
+    }
+
     /// Three hosts and five VMs running on them today; with `rule` (kind, must, members), a
     /// rule of that kind over the first `members` VMs; with `pin`, VM 0 is new (it runs
     /// nowhere today) and a must `vm_host` rule keeps it on that host.
@@ -1304,17 +1328,7 @@ mod tests {
         today: &[usize],
         (rule, pin): (Option<(&str, bool, usize)>, Option<usize>),
     ) -> Inventory {
-        let vms: Vec<_> = classes
-            .iter()
-            .enumerate()
-            .map(|(i, class)| json!({"name": format!("v{i}"), "vm_class": CLASSES[*class], "disk": "10Gi"}))
-            .collect();
-        let placement = today
-            .iter()
-            .enumerate()
-            .skip(usize::from(pin.is_some()))
-            .map(|(i, h)| (format!("ns/vm/v{i}"), json!(format!("h{h}"))))
-            .collect();
+        let (vms, placement) = vms_today(classes, today, usize::from(pin.is_some()));
         let mut rules: Vec<serde_json::Value> = Vec::new();
         if let Some((kind, must, members)) = rule {
             let vms: Vec<String> = (0..members).map(|i| format!("ns/vm/v{i}")).collect();
@@ -1788,16 +1802,7 @@ mod tests {
         today: &[usize],
         rules: &[(usize, u8, u8)],
     ) -> Inventory {
-        let vms: Vec<_> = classes
-            .iter()
-            .enumerate()
-            .map(|(i, class)| json!({"name": format!("v{i}"), "vm_class": CLASSES[*class], "disk": "10Gi"}))
-            .collect();
-        let placement = today
-            .iter()
-            .enumerate()
-            .map(|(i, h)| (format!("ns/vm/v{i}"), json!(format!("h{h}"))))
-            .collect();
+        let (vms, placement) = vms_today(classes, today, 0);
         let rules: Vec<serde_json::Value> = rules
             .iter()
             .enumerate()

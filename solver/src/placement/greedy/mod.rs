@@ -54,7 +54,7 @@ pub struct Strategy {
     /// of one by one after them: a plan that admits every unit or none at all.
     pub admit_all: bool,
     /// Today's VMs get no first claim on their hosts, and the VMs allowed on fewest hosts go
-    /// first: the starts' fallback when a VM that must run finds no room (see [`starts`]).
+    /// first: the starts' fallback when a VM that must run finds no room (see `starts`).
     pub afresh: bool,
 }
 
@@ -604,18 +604,24 @@ mod tests {
             one_by_one.admitted.iter().any(|admitted| !admitted),
             "the test needs a unit that one pass per unit leaves out"
         );
-        let facts = Facts::new(&inventory);
-        let levels = Levels::new(&inventory, 1);
-        let starts = starts(&inventory, &facts, Some(&levels), None, deadline);
+        let starts = verified_starts(&inventory, deadline);
         assert!(
             starts
                 .iter()
                 .any(|start| start.admitted.iter().all(|admitted| *admitted)),
             "no start admits every unit"
         );
+    }
+
+    /// The balance starts of `inventory`, each checked by the verifier.
+    fn verified_starts(inventory: &Inventory, deadline: Instant) -> Vec<Assignment> {
+        let facts = Facts::new(inventory);
+        let levels = Levels::new(inventory, 1);
+        let starts = starts(inventory, &facts, Some(&levels), None, deadline);
         for start in &starts {
-            assert!(verify(&inventory, start).violations.is_empty());
+            assert!(verify(inventory, start).violations.is_empty());
         }
+        starts
     }
 
     /// Two hosts of 16 GiB; `roamer` (16 GiB, allowed anywhere) runs today on esx-a, where a
@@ -647,18 +653,13 @@ mod tests {
                 kept.is_none_or(|plan| plan.host_of[VmId::new(1)].is_none()),
                 "the test needs today's VM to block the pinned one"
             );
-            let facts = Facts::new(&inventory);
-            let levels = Levels::new(&inventory, 1);
-            let starts = starts(&inventory, &facts, Some(&levels), None, deadline);
+            let starts = verified_starts(&inventory, deadline);
             assert!(
                 starts
                     .iter()
                     .any(|start| start.host_of[VmId::new(1)] == Some(HostId::new(0))),
                 "no start places the pinned VM ({priority:?})"
             );
-            for start in &starts {
-                assert!(verify(&inventory, start).violations.is_empty());
-            }
         }
     }
 }
