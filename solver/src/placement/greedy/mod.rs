@@ -5,9 +5,9 @@
 //! constrained and the largest. Each VM goes to the allowed host a [`Strategy`] prefers: under
 //! the capacities of a target utilisation level when one is given (over them only where it
 //! fits nowhere else), first to the hosts with fewest VMs of its pool. A unit that does not fit
-//! whole is left out; when one is, the starts try every unit in one pass, and when a VM that
-//! must run fits nowhere, they place afresh, the VMs allowed on fewest hosts first (see
-//! [`starts`]). The result is only used when the verifier accepts it.
+//! whole is left out; when one is, the starts try every unit in one pass, and when that still
+//! leaves one out or a VM that must run fits nowhere, they place afresh, the VMs allowed on
+//! fewest hosts first (see [`starts`]). The result is only used when the verifier accepts it.
 
 mod anneal;
 mod polish;
