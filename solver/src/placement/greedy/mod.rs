@@ -208,32 +208,46 @@ pub fn starts(
     };
     match (inventory.policy.objective, levels) {
         (ObjectiveKind::Balance, Some(levels)) => {
-            let mut low = lower.unwrap_or(Ratio::ZERO);
-            let mut high = Ratio::new(1, 1);
-            while low < high && std::time::Instant::now() < deadline {
-                let mut level = levels.at_most((low.to_f64() + high.to_f64()) / 2.0);
-                if level < low {
-                    level = low;
-                }
-                let clean = match run(Strategy::balance(inventory, Some(level))) {
-                    Some(assignment) => {
-                        let clean = within(inventory, &assignment, level);
-                        found.push(assignment);
-                        clean
-                    }
-                    None => false,
-                };
-                if clean {
-                    high = level;
-                } else {
-                    match levels.next_above(level) {
-                        Some(next) => low = next,
-                        None => break,
-                    }
-                }
-            }
+            let span = (lower.unwrap_or(Ratio::ZERO), Ratio::new(1, 1));
+            found.extend(level_starts(inventory, levels, span, deadline, &run));
         }
         _ => found.extend(run(Strategy::consolidate(inventory, facts, Fit::Best))),
+    }
+    found
+}
+
+/// Worst-fit starts at the lowest level where every VM fits under the level's capacities: a
+/// bisection over the candidate levels from `low` to `high` while `deadline` allows, `run`
+/// placing at a level. Every plan found is returned.
+fn level_starts(
+    inventory: &Inventory,
+    levels: &Levels,
+    (mut low, mut high): (Ratio, Ratio),
+    deadline: std::time::Instant,
+    run: &dyn Fn(Strategy) -> Option<Assignment>,
+) -> Vec<Assignment> {
+    let mut found = Vec::new();
+    while low < high && std::time::Instant::now() < deadline {
+        let mut level = levels.at_most((low.to_f64() + high.to_f64()) / 2.0);
+        if level < low {
+            level = low;
+        }
+        let clean = match run(Strategy::balance(inventory, Some(level))) {
+            Some(assignment) => {
+                let clean = within(inventory, &assignment, level);
+                found.push(assignment);
+                clean
+            }
+            None => false,
+        };
+        if clean {
+            high = level;
+        } else {
+            match levels.next_above(level) {
+                Some(next) => low = next,
+                None => break,
+            }
+        }
     }
     found
 }
