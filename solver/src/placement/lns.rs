@@ -254,11 +254,7 @@ impl Solve<'_> {
         let inventory = self.inventory;
         let host_of = &incumbent.assignment.host_of;
         let mut hosts: BTreeSet<usize> = host_of[vm].iter().map(|h| h.index()).collect();
-        hosts.extend(
-            (inventory.placement.iter())
-                .filter(|(today, _)| *today == vm)
-                .map(|(_, home)| home.index()),
-        );
+        hosts.extend(self.facts.current[vm.index()]);
         let group = inventory.group_of(vm);
         if group.anti_affine() {
             hosts.extend(
@@ -287,10 +283,10 @@ impl Solve<'_> {
                 continue;
             }
             for other in group.vms.iter().filter(|other| **other != vm) {
-                let home = (inventory.placement.iter()).find(|(today, _)| today == other);
-                if let (Some((_, home)), Some(now)) = (home, host_of[*other]) {
-                    if *home != now {
-                        trades.push((home.index(), now.index()));
+                let home = self.facts.current[other.index()];
+                if let (Some(home), Some(now)) = (home, host_of[*other]) {
+                    if home != now.index() {
+                        trades.push((home, now.index()));
                     }
                 }
             }
