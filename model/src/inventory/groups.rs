@@ -67,6 +67,14 @@ impl Group {
         ) && self.vms.len() > 1
     }
 
+    /// The zone a node pool is pinned to.
+    pub fn pinned_zone(&self) -> Option<usize> {
+        match self.kind {
+            GroupKind::NodePool { zone, .. } => zone,
+            _ => None,
+        }
+    }
+
     /// The cluster this group belongs to.
     pub fn cluster(&self) -> Option<usize> {
         match self.kind {

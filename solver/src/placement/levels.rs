@@ -8,7 +8,6 @@
 
 use super::score::Ratio;
 use std::collections::BTreeMap;
-use vksplan_model::inventory::GroupKind;
 use vksplan_model::{GroupId, Inventory};
 
 /// The hosts in service with the limits a level scales.
@@ -207,6 +206,16 @@ pub fn rounding(limits: &[u128], granule: u128, demand: u128) -> Ratio {
 /// The most (VM kind, host class) pairs the mix bound's LP takes.
 const MIX_COLUMN_LIMIT: usize = 100_000;
 
+/// Host classes: (vCPU limit, memory limit, zone, devices) -> hosts.
+type Class = (u64, u128, Option<usize>, Vec<(String, u32)>);
+
+/// VM kinds: (vCPUs, memory, devices, zone pin) -> VMs.
+type Kind = (u32, u128, Vec<(String, u32)>, Option<usize>);
+
+/// The most levels the mix bound steps up through after its LP (each a feasibility LP of a
+/// few milliseconds on the hard suite's platforms).
+const MIX_STEPS: usize = 64;
+
 /// The mix bound: the smallest level at which the VMs of the groups `counted` accepts could be
 /// spread over the hosts in service even in fractions, when each host keeps within the level
 /// on vCPUs and on memory at once, its devices are shared out, and pools pinned to a zone stay
@@ -217,6 +226,13 @@ const MIX_COLUMN_LIMIT: usize = 100_000;
 /// so a valid bound; `None` when the LP cannot be solved in time. HiGHS runs with `threads`
 /// threads: the count every HiGHS solve of the calling thread uses (HiGHS 1.16 refuses a run
 /// whose count differs from the one its thread's scheduler started with).
+///
+/// From the LP's level it then steps up through the candidates while the same shares do not
+/// fit the hosts' whole capacities: at a level, a host holds at most `floor(c * limit)`
+/// vCPUs, and the counted VMs' load on it is a multiple of the gcd of their vCPUs (likewise
+/// memory), so each class holds at most its hosts' count times that capacity rounded down to
+/// the gcd. On 288-host platforms without today's placement, where every host is within a VM
+/// of its capacity, the LP's level alone stayed one step below the plans found.
 pub fn mix_bound(
     inventory: &Inventory,
     levels: &Levels,
@@ -224,10 +240,7 @@ pub fn mix_bound(
     seconds: f64,
     threads: u32,
 ) -> Option<Ratio> {
-    use good_lp::{variable, Expression, ProblemVariables, SolverModel};
-    const GIB: f64 = (1u64 << 30) as f64;
-    // Host classes: (vCPU limit, memory limit, zone, devices) -> count.
-    type Class = (u64, u128, Option<usize>, Vec<(String, u32)>);
+    let until = std::time::Instant::now() + std::time::Duration::from_secs_f64(seconds.max(0.01));
     let mut classes: BTreeMap<Class, u32> = BTreeMap::new();
     for host in inventory.hosts.iter().filter(|h| !h.maintenance) {
         let key = (
@@ -238,22 +251,16 @@ pub fn mix_bound(
         );
         *classes.entry(key).or_default() += 1;
     }
-    // VM kinds: (vCPUs, memory, devices, zone pin) -> VMs.
-    type Kind = (u32, u128, Vec<(String, u32)>, Option<usize>);
     let mut kinds: BTreeMap<Kind, u32> = BTreeMap::new();
     for (index, group) in inventory.groups.iter().enumerate() {
         if group.vms.is_empty() || !counted(GroupId::new(index)) {
             continue;
         }
-        let zone = match group.kind {
-            GroupKind::NodePool { zone, .. } => zone,
-            _ => None,
-        };
         let key = (
             group.vcpus,
             u128::from(group.memory.0),
             group.devices.clone(),
-            zone,
+            group.pinned_zone(),
         );
         *kinds.entry(key).or_default() += group.vms.len() as u32;
     }
@@ -265,75 +272,175 @@ pub fn mix_bound(
         // the LP would not stay small.
         return None;
     }
-    let classes: Vec<(Class, u32)> = classes.into_iter().collect();
-    let mut problem = ProblemVariables::new();
-    let level = problem.add(variable().min(0.0));
-    let mut vcpus: Vec<Expression> = vec![Expression::from(0.0); classes.len()];
-    let mut memory: Vec<Expression> = vec![Expression::from(0.0); classes.len()];
-    let mut devices: Vec<BTreeMap<String, Expression>> = vec![BTreeMap::new(); classes.len()];
-    let mut rows = Vec::new();
-    for ((kind_vcpus, kind_memory, kind_devices, pin), count) in &kinds {
-        let mut placed = Expression::from(0.0);
-        for (class, ((_, _, zone, host_devices), _)) in classes.iter().enumerate() {
-            let has = |(device, need): &(String, u32)| {
-                host_devices
-                    .iter()
-                    .any(|(name, have)| name == device && have >= need)
-            };
-            if pin.is_some_and(|pin| *zone != Some(pin)) || !kind_devices.iter().all(has) {
-                continue;
-            }
-            let share = problem.add(variable().min(0.0));
-            placed += share;
-            vcpus[class] += f64::from(*kind_vcpus) * share;
-            memory[class] += (*kind_memory as f64 / GIB) * share;
-            for (device, need) in kind_devices {
-                *devices[class].entry(device.clone()).or_default() += f64::from(*need) * share;
-            }
-        }
-        rows.push(placed.eq(f64::from(*count)));
-    }
-    for (class, ((vcpu_limit, memory_limit, _, host_devices), count)) in classes.iter().enumerate()
-    {
-        let count = f64::from(*count);
-        rows.push((vcpus[class].clone() - count * (*vcpu_limit as f64) * level).leq(0.0));
-        rows.push((memory[class].clone() - count * (*memory_limit as f64 / GIB) * level).leq(0.0));
-        for (device, used) in &devices[class] {
-            let have = host_devices
-                .iter()
-                .find(|(name, _)| name == device)
-                .map_or(0, |(_, have)| *have);
-            rows.push(used.clone().leq(count * f64::from(have)));
-        }
-    }
-    let mut lp = good_lp::solvers::highs::highs(problem.minimise(level));
-    for row in rows {
-        lp.add_constraint(row);
-    }
-    let mut model = lp.try_into_inner().ok()?;
-    model.make_quiet();
-    let set = model
-        .try_set_option("time_limit", seconds.max(0.01))
-        .is_ok()
-        && model
-            .try_set_option("threads", i32::try_from(threads.max(1)).unwrap_or(1))
-            .is_ok();
-    let solved = set.then(|| model.try_solve().ok()).flatten()?;
-    match solved.status() {
+    let lp = MixLp {
+        kinds: kinds.into_iter().collect(),
+        classes: classes.into_iter().collect(),
+        threads,
+    };
+    let value = match lp.solve(None, until)? {
+        MixOutcome::Level(value) => value,
         // Kinds with no host they may use at all, or more than every host holds at any level.
-        highs::HighsModelStatus::Infeasible => return Some(Ratio::new(1, 1)),
-        highs::HighsModelStatus::Optimal => {}
-        _ => return None,
-    }
-    let value = *solved.get_solution().columns().first()?;
+        MixOutcome::Infeasible => return Some(Ratio::new(1, 1)),
+        MixOutcome::Fits => return None,
+    };
     // A hair below the LP's value (its tolerances), then the smallest candidate at or above.
     let below = value * (1.0 - 1e-7) - 1e-9;
     let candidate = levels.at_most(below);
-    Some(if candidate.to_f64() >= below {
+    let mut level = if candidate.to_f64() >= below {
         candidate
     } else {
         levels.next_above(candidate).unwrap_or(Ratio::new(1, 1))
-    })
+    };
+    let (vcpu_unit, memory_unit) = lp.units();
+    for _ in 0..MIX_STEPS {
+        let caps: Vec<(f64, f64)> = lp
+            .classes
+            .iter()
+            .map(|((vcpus, memory, _, _), count)| {
+                let vcpus = level.floor_times(u128::from(*vcpus)) / vcpu_unit * vcpu_unit;
+                let memory = level.floor_times(*memory) / memory_unit * memory_unit;
+                let count = f64::from(*count);
+                (count * vcpus as f64, count * memory as f64 / GIB)
+            })
+            .collect();
+        match lp.solve(Some(&caps), until) {
+            Some(MixOutcome::Infeasible) => match levels.next_above(level) {
+                Some(next) => level = next,
+                None => return Some(Ratio::new(1, 1)),
+            },
+            _ => break,
+        }
+    }
+    Some(level)
+}
+
+const GIB: f64 = (1u64 << 30) as f64;
+
+/// The mix bound's LP: how many VMs of each kind go to each class of hosts.
+struct MixLp {
+    kinds: Vec<(Kind, u32)>,
+    classes: Vec<(Class, u32)>,
+    threads: u32,
+}
+
+/// What the mix LP says.
+enum MixOutcome {
+    /// The least level (the LP with the level free).
+    Level(f64),
+    /// The VMs fit the given capacities.
+    Fits,
+    /// They do not.
+    Infeasible,
+}
+
+impl MixLp {
+    /// The gcds of the kinds' vCPUs and of their memory sizes.
+    fn units(&self) -> (u128, u128) {
+        self.kinds
+            .iter()
+            .fold((0, 0), |(vcpus, memory), ((v, m, _, _), _)| {
+                (gcd(vcpus, u128::from(*v)), gcd(memory, *m))
+            })
+    }
+
+    /// With `caps` (per class: vCPUs, GiB), whether the VMs fit them; without, the least
+    /// level at which they fit every class's limits times the level. `None` when HiGHS gives
+    /// no answer by `until`.
+    fn solve(&self, caps: Option<&[(f64, f64)]>, until: std::time::Instant) -> Option<MixOutcome> {
+        use good_lp::{variable, Expression, ProblemVariables, SolverModel};
+        let classes = &self.classes;
+        let mut problem = ProblemVariables::new();
+        let level = problem.add(variable().min(0.0));
+        let mut vcpus: Vec<Expression> = vec![Expression::from(0.0); classes.len()];
+        let mut memory: Vec<Expression> = vec![Expression::from(0.0); classes.len()];
+        let mut devices: Vec<BTreeMap<String, Expression>> = vec![BTreeMap::new(); classes.len()];
+        let mut rows = Vec::new();
+        for ((kind_vcpus, kind_memory, kind_devices, pin), count) in &self.kinds {
+            let mut placed = Expression::from(0.0);
+            for (class, ((_, _, zone, host_devices), _)) in classes.iter().enumerate() {
+                let has = |(device, need): &(String, u32)| {
+                    host_devices
+                        .iter()
+                        .any(|(name, have)| name == device && have >= need)
+                };
+                if pin.is_some_and(|pin| *zone != Some(pin)) || !kind_devices.iter().all(has) {
+                    continue;
+                }
+                let share = problem.add(variable().min(0.0));
+                placed += share;
+                vcpus[class] += f64::from(*kind_vcpus) * share;
+                memory[class] += (*kind_memory as f64 / GIB) * share;
+                for (device, need) in kind_devices {
+                    *devices[class].entry(device.clone()).or_default() += f64::from(*need) * share;
+                }
+            }
+            rows.push(placed.eq(f64::from(*count)));
+        }
+        for (class, ((vcpu_limit, memory_limit, _, host_devices), count)) in
+            classes.iter().enumerate()
+        {
+            let count = f64::from(*count);
+            match caps {
+                Some(caps) => {
+                    let (cap_vcpus, cap_memory) = caps[class];
+                    // A hair of slack: a level is refuted only when the shares miss it by
+                    // more than HiGHS's tolerances.
+                    rows.push(vcpus[class].clone().leq(cap_vcpus * (1.0 + 1e-9) + 1e-6));
+                    rows.push(memory[class].clone().leq(cap_memory * (1.0 + 1e-9) + 1e-6));
+                }
+                None => {
+                    rows.push(
+                        (vcpus[class].clone() - count * (*vcpu_limit as f64) * level).leq(0.0),
+                    );
+                    rows.push(
+                        (memory[class].clone() - count * (*memory_limit as f64 / GIB) * level)
+                            .leq(0.0),
+                    );
+                }
+            }
+            for (device, used) in &devices[class] {
+                let have = host_devices
+                    .iter()
+                    .find(|(name, _)| name == device)
+                    .map_or(0, |(_, have)| *have);
+                rows.push(used.clone().leq(count * f64::from(have)));
+            }
+        }
+        let mut lp = good_lp::solvers::highs::highs(problem.minimise(level));
+        for row in rows {
+            lp.add_constraint(row);
+        }
+        let mut model = lp.try_into_inner().ok()?;
+        model.make_quiet();
+        let left = until
+            .saturating_duration_since(std::time::Instant::now())
+            .as_secs_f64();
+        if left <= 0.0 {
+            return None;
+        }
+        let set = model.try_set_option("time_limit", left).is_ok()
+            && model
+                .try_set_option("threads", i32::try_from(self.threads.max(1)).unwrap_or(1))
+                .is_ok();
+        let solved = set.then(|| model.try_solve().ok()).flatten()?;
+        match solved.status() {
+            highs::HighsModelStatus::Infeasible => Some(MixOutcome::Infeasible),
+            highs::HighsModelStatus::Optimal if caps.is_some() => Some(MixOutcome::Fits),
+            highs::HighsModelStatus::Optimal => {
+                Some(MixOutcome::Level(*solved.get_solution().columns().first()?))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Greatest common divisor (`gcd(0, b) = b`).
+pub(crate) fn gcd(a: u128, b: u128) -> u128 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
 }
 
 #[cfg(test)]
@@ -371,9 +478,37 @@ mod tests {
         assert_eq!(levels.rounding_bound(8, 2 << 30), Ratio::new(1, 8));
         // A share f on the memory-rich host: f = 8f / 8 there, and 2(1 - f) / 8 of the other's
         // memory; they meet at f = 0.2, whose smallest candidate is 13/64. The best plan puts
-        // both on the vCPU-rich host, at 2 GiB / 8 GiB = 0.25.
+        // both on the vCPU-rich host, at 2 GiB / 8 GiB = 0.25. Below it, whole loads do not
+        // fit: at 13/64 the memory-rich host holds 1 vCPU (less than a VM's 4) and the
+        // other 1 GiB; at 1/4 the VMs' 2 GiB fit on the vCPU-rich host.
         let mix = mix_bound(&inventory, &levels, &|_| true, 5.0, 1);
-        assert_eq!(mix, Some(Ratio::new(13, 64)));
+        assert_eq!(mix, Some(Ratio::new(1, 4)));
+    }
+
+    /// Three hosts of 5 vCPUs and four VMs of 2: pooled or in fractions they fit at 8/15,
+    /// candidate 3/5; but at 3/5 a host holds 3 vCPUs, so one VM, and three hosts hold three.
+    /// The best plan has two VMs on a host: 4/5, which the whole-load steps reach.
+    #[test]
+    fn the_mix_bound_counts_whole_vms() {
+        use crate::placement::testing::{class, host, one_namespace, vm};
+        let hosts = ["a", "b", "c"].map(|name| host(name, 5, "64Gi"));
+        let vms: Vec<_> = ["v1", "v2", "v3", "v4"]
+            .iter()
+            .map(|name| vm(name, "x"))
+            .collect();
+        let inventory = one_namespace(
+            serde_json::json!(hosts),
+            &["x"],
+            ("vms", serde_json::json!(vms)),
+            serde_json::json!({
+                "policy": {"cpu_overcommit": 1.0},
+                "vm_classes": [class("x", 2, "1Gi")]
+            }),
+        );
+        let levels = Levels::new(&inventory, 1 << 30);
+        assert_eq!(levels.rounding_bound(8, 4 << 30), Ratio::new(3, 5));
+        let mix = mix_bound(&inventory, &levels, &|_| true, 5.0, 1);
+        assert_eq!(mix, Some(Ratio::new(4, 5)));
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::mip::{warm_start, Hint, Outcome};
 use good_lp::Expression;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
+use vksplan_model::document::RuleKind;
 use vksplan_model::inventory::GroupKind;
 use vksplan_model::{HostId, UnitId, VmId};
 
@@ -24,8 +25,16 @@ struct Hood {
 /// The longest a single neighbourhood solve may take.
 const SOLVE_CAP: Duration = Duration::from_secs(1);
 
-/// Consecutive neighbourhoods without improvement after which a step stops searching.
+/// Consecutive neighbourhoods without improvement after which a step tries larger ones.
 const PATIENCE: usize = 40;
+
+/// How many times the usual size a neighbourhood may grow to: after [`PATIENCE`] rounds
+/// without improvement the size doubles, up to this, and the step stops searching only after
+/// a run without improvement at this size. On 288-host platforms without today's placement
+/// the 5-host neighbourhoods of balance were all infeasible (peak 105/144 against a bound of
+/// 104/144, stopped at 8 s of a 38 s budget) and those of a rejected 40-VM cluster all too
+/// small.
+const MOST_SCALE: usize = 8;
 
 impl Solve<'_> {
     /// Utilisation of every host under the incumbent.
@@ -69,11 +78,12 @@ impl Solve<'_> {
         hosts
     }
 
-    /// The neighbourhood of the `round`-th try on `step`; `None` when the step has none.
-    fn hood(&self, step: StepKind, round: usize) -> Option<Hood> {
+    /// The neighbourhood of the `round`-th try on `step`, of `scale` times the usual size;
+    /// `None` when the step has none.
+    fn hood(&self, step: StepKind, round: usize, scale: usize) -> Option<Hood> {
         let inventory = self.inventory;
         let incumbent = self.incumbent.as_ref()?;
-        let size = self.hood_size();
+        let size = self.hood_size() * scale;
         let utilisation = self.utilisations(incumbent);
         let coolest = self.by_utilisation(&utilisation);
         let mut hood = Hood::default();
@@ -116,8 +126,24 @@ impl Solve<'_> {
                 });
                 let unit = rejected[round % rejected.len()];
                 hood.units.insert(unit);
-                let allowed = self.unit_hosts(unit);
-                fill(&mut hood, &|h| allowed.contains(&h));
+                // Each block of the unit gets its share of cool hosts it may use: the
+                // coolest hosts any block may use can all be outside a zone-pinned pool's zone.
+                let blocks = self.unit_hosts(unit);
+                let share = size.div_ceil(blocks.len().max(1));
+                for allowed in &blocks {
+                    let mut added = 0;
+                    for host in rotated(&coolest, round * 3, coolest.len()) {
+                        if added >= share {
+                            break;
+                        }
+                        if allowed.contains(&host) && hood.hosts.insert(host) {
+                            added += 1;
+                        }
+                    }
+                }
+                fill(&mut hood, &|h| {
+                    blocks.iter().any(|allowed| allowed.contains(&h))
+                });
             }
             StepKind::SoftRules => {
                 let broken = self.broken_soft_rules(incumbent);
@@ -125,17 +151,38 @@ impl Solve<'_> {
                     return None;
                 }
                 let rule = &inventory.rules[broken[round % broken.len()]];
-                for vm in &rule.vms {
-                    if let Some(host) = incumbent.assignment.host_of[*vm] {
-                        hood.hosts.insert(host.index());
+                if rule.kind == RuleKind::VmHost {
+                    // The hosts of the VMs where the rule does not want them, and as many
+                    // again of the cool hosts where it does (a rule over a whole namespace
+                    // has its VMs on half the platform).
+                    let wanted = |h: usize| rule.hosts.contains(&HostId::new(h)) == rule.run_on;
+                    for vm in &rule.vms {
+                        if let Some(host) = incumbent.assignment.host_of[*vm] {
+                            if !wanted(host.index()) {
+                                hood.hosts.insert(host.index());
+                            }
+                        }
                     }
-                }
-                for host in rule.hosts.iter().filter(|_| rule.run_on) {
-                    if hood.hosts.len() < size {
-                        hood.hosts.insert(host.index());
+                    let goal = hood.hosts.len() + size;
+                    for host in coolest
+                        .iter()
+                        .copied()
+                        .filter(|h| wanted(*h))
+                        .skip(round * 3 % size)
+                    {
+                        if hood.hosts.len() >= goal {
+                            break;
+                        }
+                        hood.hosts.insert(host);
                     }
+                } else {
+                    for vm in &rule.vms {
+                        if let Some(host) = incumbent.assignment.host_of[*vm] {
+                            hood.hosts.insert(host.index());
+                        }
+                    }
+                    fill(&mut hood, &|_| true);
                 }
-                fill(&mut hood, &|_| true);
             }
             StepKind::Migrations => {
                 // Each round leads with the next moved VM that may go back home, then adds
@@ -371,13 +418,13 @@ impl Solve<'_> {
         self.matrix = Some(matrix);
     }
 
-    /// Hosts a unit's blocks may use.
-    fn unit_hosts(&self, unit: usize) -> BTreeSet<usize> {
+    /// Per block of a unit, the hosts it may use.
+    fn unit_hosts(&self, unit: usize) -> Vec<BTreeSet<usize>> {
         self.blocks
             .iter()
             .zip(&self.compiler.counts)
             .filter(|(block, _)| block.unit == Some(UnitId::new(unit)))
-            .flat_map(|(_, counts)| counts.iter().map(|(host, _)| *host))
+            .map(|(_, counts)| counts.iter().map(|(host, _)| *host).collect())
             .collect()
     }
 
@@ -417,8 +464,14 @@ impl Solve<'_> {
         free
     }
 
-    /// Searches neighbourhoods for `step` until `until`; true when the incumbent improved.
-    pub(super) fn neighbourhoods(&mut self, step: StepKind, until: Instant) -> bool {
+    /// Searches neighbourhoods for `step` until `until` or until the incumbent reaches
+    /// `floor`, the step's best possible value; true when the incumbent improved.
+    pub(super) fn neighbourhoods(
+        &mut self,
+        step: StepKind,
+        until: Instant,
+        floor: Option<f64>,
+    ) -> bool {
         if self.testing {
             return false;
         }
@@ -434,8 +487,23 @@ impl Solve<'_> {
             }
             _ => PATIENCE,
         };
-        while idle < patience && Instant::now() < until {
-            let Some(hood) = self.hood(step, round) else {
+        // Consolidate keeps the usual size: its neighbourhoods alternate with annealing,
+        // which moves VMs across the whole platform.
+        let most_scale = if step == StepKind::Step4 && self.levels.is_none() {
+            1
+        } else {
+            MOST_SCALE
+        };
+        let mut scale = 1;
+        while Instant::now() < until && !self.at_floor(step, floor) {
+            if idle >= patience {
+                if scale >= most_scale {
+                    break;
+                }
+                scale *= 2;
+                idle = 0;
+            }
+            let Some(hood) = self.hood(step, round, scale) else {
                 break;
             };
             round += 1;
@@ -449,7 +517,7 @@ impl Solve<'_> {
             let (objective, bounds) = self.hood_goal(step, &hood, &incumbent);
             let budget = until
                 .saturating_duration_since(Instant::now())
-                .min(SOLVE_CAP);
+                .min(SOLVE_CAP * scale as u32);
             let mut options = self.options(Instant::now() + budget);
             options.presolve = true;
             // A neighbourhood that overruns is given up on soon after its own budget, not the

@@ -406,7 +406,7 @@ pub fn lower_bounds(inventory: &Inventory, held: &Score) -> LowerBounds {
         ObjectiveKind::Balance => {
             let blocks = blocks(inventory);
             let granule = blocks.iter().fold(0u128, |g, block| {
-                gcd(g, u128::from(inventory.groups[block.group].memory.0))
+                levels::gcd(g, u128::from(inventory.groups[block.group].memory.0))
             });
             let levels = Levels::new(inventory, granule.max(1));
             let rounding = balance_lower_bound(inventory, &levels, all_admitted, 5.0, 1);
@@ -447,14 +447,6 @@ pub fn lower_bounds(inventory: &Inventory, held: &Score) -> LowerBounds {
     }
 }
 
-fn gcd(a: u128, b: u128) -> u128 {
-    if b == 0 {
-        a
-    } else {
-        gcd(b, a % b)
-    }
-}
-
 /// A valid lower bound on the peak: the rounding bound over the hosts in service and the mix
 /// bound (see [`levels::mix_bound`], within `seconds`), for the VMs that must be admitted (the
 /// Supervisor and every unit without a priority), or every VM when `all_admitted`; its LP with
@@ -492,6 +484,15 @@ const DESCENTS: usize = 3;
 /// The probe at the balance bound gets this fraction (1 / n) of what is left of the step's
 /// whole-model budget (see `Solve::balance`).
 const BOUND_PROBE_SHARE: u32 = 20;
+
+/// Whether `value` of `step` is as good as `best` (maximised steps at least, the others at
+/// most).
+fn reaches_value(step: StepKind, value: f64, best: f64) -> bool {
+    match step {
+        StepKind::Priority | StepKind::Admitted => value >= best - 1e-9,
+        _ => value <= best + 1e-9 * best.abs().max(1.0),
+    }
+}
 
 /// What a step achieved.
 struct StepResult {
@@ -694,11 +695,12 @@ impl Solve<'_> {
         let Some(best) = self.best_possible(step, lower) else {
             return false;
         };
-        let value = incumbent.score.value(step);
-        match step {
-            StepKind::Priority | StepKind::Admitted => value >= best - 1e-9,
-            _ => value <= best + 1e-9 * best.abs().max(1.0),
-        }
+        reaches_value(step, incumbent.score.value(step), best)
+    }
+
+    /// Whether the incumbent reaches `floor`, the step's best possible value if known.
+    fn at_floor(&self, step: StepKind, floor: Option<f64>) -> bool {
+        floor.is_some_and(|floor| reaches_value(step, self.value(step), floor))
     }
 
     /// Runs one step within `budget`.
@@ -746,7 +748,7 @@ impl Solve<'_> {
             if step == StepKind::Step4 && self.levels.is_none() {
                 self.anneal_in_turn(step_deadline);
             } else {
-                self.neighbourhoods(step, step_deadline);
+                self.neighbourhoods(step, step_deadline, floor);
             }
             return self.after_neighbourhoods(step, lower, floor);
         }
@@ -777,7 +779,7 @@ impl Solve<'_> {
         let improved = if step == StepKind::Step4 && self.levels.is_none() {
             self.anneal_in_turn(step_deadline)
         } else {
-            self.neighbourhoods(step, step_deadline)
+            self.neighbourhoods(step, step_deadline, floor)
         };
         let mut result = result;
         // Neighbourhoods stop after a run of rounds without progress; what is left of the
@@ -901,7 +903,7 @@ impl Solve<'_> {
                 (ANNEAL_SHARE, REHEAT)
             };
             improved |= self.anneal(Instant::now() + left.mul_f64(share), heat, round);
-            improved |= self.neighbourhoods(StepKind::Step4, until);
+            improved |= self.neighbourhoods(StepKind::Step4, until, None);
             round += 1;
         }
         improved
