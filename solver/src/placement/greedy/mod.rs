@@ -4,7 +4,8 @@
 //! them, VMs that run somewhere today first (on that host when it still fits), then the most
 //! constrained and the largest. Each VM goes to the allowed host a [`Strategy`] prefers: under
 //! the capacities of a target utilisation level when one is given (over them only where it
-//! fits nowhere else), first to the hosts with fewest VMs of its pool. A unit that does not fit
+//! fits nowhere else), first to the hosts where it would not take the share of a zone its
+//! namespace's VMs pinned there still need, then those with fewest VMs of its pool. A unit that does not fit
 //! whole is left out; when one is, the starts try every unit in one pass, and when that still
 //! leaves one out or a VM that must run fits nowhere, they place afresh, the VMs allowed on
 //! fewest hosts first (see [`starts`]). The result is only used when the verifier accepts it.
@@ -502,6 +503,10 @@ fn choose(
     let breaking: Vec<bool> = (0..inventory.hosts.len())
         .map(|host| state.soft.breaks_more(vm, host, broken))
         .collect();
+    // Then hosts where it would take room its namespace's pinned VMs need in the zone.
+    let squeezing: Vec<bool> = (0..inventory.hosts.len())
+        .map(|host| state.squeezes(vm, host))
+        .collect();
     let state = &*state;
     let soft_breaks = |host: usize| breaking[host];
     let group_index = inventory.vms[VmId::new(vm)].group;
@@ -520,7 +525,7 @@ fn choose(
             0
         };
         let unused = u8::from(strategy.used_first && state.vms_on[host] == 0);
-        let breaks = u32::from(soft_breaks(host));
+        let breaks = u32::from(soft_breaks(host)) + 1_000 * u32::from(squeezing[host]);
         let fit = match strategy.fit {
             Fit::Worst => state.utilisation_with(vm, host),
             Fit::Best => state.room_with(vm, host),
@@ -675,5 +680,63 @@ mod tests {
                 "no start places the pinned VM ({priority:?})"
             );
         }
+    }
+    /// A 3-zone Supervisor; namespace `apps` may use 2 vCPUs (4,000 MHz) per zone. `roamer`
+    /// (2 vCPUs, must run, any zone) goes first; cluster `c` (priority) has a control plane
+    /// (any zone) and a worker pinned to zone-a, 2 vCPUs each. esx-a, the largest host, is
+    /// where worst fit puts `roamer`; then zone-a has no share left for the worker and `c` is
+    /// left out. Keeping zone-a's share for the pinned worker, `roamer` goes elsewhere and
+    /// one pass per unit admits `c`.
+    #[test]
+    fn unpinned_vms_leave_a_zone_the_share_its_pinned_vms_need() {
+        use crate::placement::testing::{class, host};
+        let hosts = [
+            ("esx-a", 16, "zone-a"),
+            ("esx-b", 8, "zone-b"),
+            ("esx-c", 8, "zone-c"),
+        ]
+        .map(|(name, cores, zone)| {
+            let mut spec = host(name, cores, "64Gi");
+            spec["zone"] = serde_json::json!(zone);
+            spec
+        });
+        let document = serde_json::json!({
+            "version": 1,
+            "policy": {"cpu_overcommit": 1.0, "vcpu_mhz": 2000},
+            "hosts": hosts,
+            "vm_classes": [class("m", 2, "4Gi")],
+            "storage_policies": [{"name": "vsan"}],
+            "networks": [
+                {"name": "mgmt", "kind": "management", "ips": 10},
+                {"name": "net", "kind": "workload", "ips": 100},
+                {"name": "lb", "kind": "load_balancer", "ips": 20}
+            ],
+            "supervisor": {"control_plane": {"replicas": 3, "size": "tiny"},
+                           "management_network": "mgmt", "workload_network": "net",
+                           "load_balancer_network": "lb",
+                           "zones": ["zone-a", "zone-b", "zone-c"]},
+            "namespaces": [{
+                "name": "apps", "limits": {"cpu_mhz": 12000},
+                "vm_classes": ["m"], "storage_policies": ["vsan"],
+                "workload_network": "net", "load_balancer_network": "lb",
+                "vms": [{"name": "roamer", "vm_class": "m", "disk": "10Gi"}],
+                "clusters": [{"name": "c", "kubernetes_version": "v1.31.4", "priority": 10,
+                              "control_plane": {"replicas": 1, "vm_class": "m"},
+                              "node_pools": [{"name": "w", "replicas": 1, "vm_class": "m",
+                                              "zone": "zone-a"}],
+                              "storage_policy": "vsan", "disk": "10Gi"}]
+            }]
+        });
+        let inventory = match vksplan_model::load_value(&document) {
+            Ok(inventory) => inventory,
+            Err(invalid) => panic!("the test topology is invalid: {invalid:?}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let plan = greedy(&inventory, &Strategy::balance(&inventory, None), deadline);
+        let Some(plan) = plan else {
+            panic!("the VM that must run fits");
+        };
+        assert!(verify(&inventory, &plan).violations.is_empty());
+        assert!(plan.admitted.iter().all(|admitted| *admitted), "{plan:?}");
     }
 }

@@ -319,6 +319,9 @@ pub(crate) struct State<'a> {
     pub(crate) namespace_memory: Vec<u128>,
     pub(crate) zone_vcpus: Vec<Vec<u64>>,
     pub(crate) zone_memory: Vec<Vec<u128>>,
+    /// Per namespace and zone: vCPUs and memory of the namespace's VMs pinned to the zone
+    /// that are not placed (see [`State::squeezes`]).
+    pinned_left: Vec<Vec<(u64, u128)>>,
     /// (group, host) -> VMs of the group on the host.
     pub(crate) group_on_host: HashMap<(usize, usize), u32>,
     /// (group, zone) -> VMs of an anti-affine group in the zone.
@@ -364,6 +367,7 @@ impl<'a> State<'a> {
             namespace_memory: vec![0; namespaces],
             zone_vcpus: vec![vec![0; zones]; namespaces],
             zone_memory: vec![vec![0; zones]; namespaces],
+            pinned_left: pinned_demand(inventory),
             group_on_host: HashMap::new(),
             group_in_zone: HashMap::new(),
             rule_on_host: HashMap::new(),
@@ -452,21 +456,57 @@ impl<'a> State<'a> {
                 return false;
             }
             if let (true, Some(zone)) = (inventory.three_zone, spec.zone) {
-                let zone_vcpus = self.zone_vcpus[namespace_index][zone] + u64::from(group.vcpus);
-                let zone_memory =
-                    self.zone_memory[namespace_index][zone] + u128::from(group.memory.0);
-                if namespace
-                    .cpu_mhz_limit
-                    .is_some_and(|limit| 3 * zone_vcpus * mhz > limit)
-                    || namespace
-                        .memory_limit
-                        .is_some_and(|limit| 3 * zone_memory > u128::from(limit.0))
-                {
+                let extra = (u64::from(group.vcpus), u128::from(group.memory.0));
+                if self.over_zone_share(namespace_index, zone, extra) {
                     return false;
                 }
             }
         }
         true
+    }
+
+    /// Whether the namespace's VMs in the zone, with `extra` (vCPUs, memory) more, would use
+    /// more than a third of its limits (a 3-zone Supervisor).
+    fn over_zone_share(&self, namespace: usize, zone: usize, (vcpus, memory): (u64, u128)) -> bool {
+        let spec = &self.inventory.namespaces[namespace];
+        let mhz = self.inventory.policy.vcpu_mhz;
+        let vcpus = self.zone_vcpus[namespace][zone] + vcpus;
+        let memory = self.zone_memory[namespace][zone] + memory;
+        spec.cpu_mhz_limit
+            .is_some_and(|limit| 3 * vcpus * mhz > limit)
+            || spec
+                .memory_limit
+                .is_some_and(|limit| 3 * memory > u128::from(limit.0))
+    }
+
+    /// Whether `vm`, not pinned to a zone, would take on `host` what its namespace's share of
+    /// the host's zone must keep for the namespace's pinned VMs not yet placed: a unit placed
+    /// later can then find its pinned pool no room (h288 without today's placement: a
+    /// 17-VM pool pinned to zone-c, its namespace's third of zone-c used by VMs that could run
+    /// anywhere).
+    pub(crate) fn squeezes(&self, vm: usize, host: usize) -> bool {
+        let inventory = self.inventory;
+        let group = inventory.group_of(VmId::new(vm));
+        let (Some(namespace), Some(zone), true) = (
+            group.namespace,
+            inventory.hosts[HostId::new(host)].zone,
+            inventory.three_zone,
+        ) else {
+            return false;
+        };
+        if group.pinned_zone().is_some() {
+            return false;
+        }
+        let (vcpus, memory) = self.pinned_left[namespace][zone];
+        (vcpus, memory) != (0, 0)
+            && self.over_zone_share(
+                namespace,
+                zone,
+                (
+                    vcpus + u64::from(group.vcpus),
+                    memory + u128::from(group.memory.0),
+                ),
+            )
     }
 
     pub(crate) fn apply(&mut self, vm: usize, host: usize, add: bool) {
@@ -506,6 +546,11 @@ impl<'a> State<'a> {
                 u128::from(group.memory.0),
                 add,
             );
+            if let Some(pinned) = group.pinned_zone() {
+                let left = &mut self.pinned_left[namespace][pinned];
+                step(&mut left.0, u64::from(group.vcpus), !add);
+                step(&mut left.1, u128::from(group.memory.0), !add);
+            }
             if let Some(zone) = zone {
                 step(
                     &mut self.zone_vcpus[namespace][zone],
@@ -569,4 +614,18 @@ impl<'a> State<'a> {
         let memory = self.memory[host] as f64 / spec.memory_limit.0.max(1) as f64;
         cpu.max(memory)
     }
+}
+
+/// Per namespace and zone: the vCPUs and memory of the namespace's VMs pinned to the zone.
+fn pinned_demand(inventory: &Inventory) -> Vec<Vec<(u64, u128)>> {
+    let mut demand = vec![vec![(0, 0); inventory.zones.len()]; inventory.namespaces.len()];
+    for group in &inventory.groups {
+        if let (Some(namespace), Some(zone)) = (group.namespace, group.pinned_zone()) {
+            let count = group.vms.len() as u64;
+            let entry: &mut (u64, u128) = &mut demand[namespace][zone];
+            entry.0 += count * u64::from(group.vcpus);
+            entry.1 += u128::from(count) * u128::from(group.memory.0);
+        }
+    }
+    demand
 }
