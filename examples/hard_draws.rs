@@ -1,5 +1,6 @@
 //! Writes other draws of the hard suite's h288-zones (`vksplan_testkit::hard::h288_zones` with
-//! seeds 1288, 2288, ...), the same parameters with another seed, as topology files:
+//! seeds 1288, 2288, ...), the same parameters with another seed, as topology files, and of
+//! h288-fresh (the same with nothing placed today, seeds 1289, 2289, ...):
 //! `cargo run --release --example hard_draws -- DIR [COUNT]` (COUNT defaults to 4). Measure
 //! them with `benches/hard-suite.sh`'s method by hand or `benches/seeds.sh`; they show whether
 //! what holds on the suite's draw holds on others.
@@ -22,10 +23,20 @@ fn main() {
         eprintln!("cannot create `{directory}`: {error}");
         std::process::exit(1);
     }
-    for draw in 1..=count {
-        let params = vksplan_testkit::hard::h288_zones(288 + draw * 1000);
+    let draws = (1..=count).flat_map(|draw| {
+        let placed = vksplan_testkit::hard::h288_zones(288 + draw * 1000);
+        let fresh = vksplan_testkit::hard::Hard {
+            placed_fraction: 0.0,
+            ..vksplan_testkit::hard::h288_zones(289 + draw * 1000)
+        };
+        [
+            (format!("h288-draw{draw}"), placed),
+            (format!("h288-fresh-draw{draw}"), fresh),
+        ]
+    });
+    for (name, params) in draws {
         let document = vksplan_testkit::hard::generate(&params);
-        let path = std::path::Path::new(&directory).join(format!("h288-draw{draw}.json"));
+        let path = std::path::Path::new(&directory).join(format!("{name}.json"));
         let text = serde_json::to_string_pretty(&document).unwrap_or_default();
         if let Err(error) = std::fs::write(&path, text) {
             eprintln!("cannot write `{}`: {error}", path.display());

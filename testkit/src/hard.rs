@@ -1255,6 +1255,14 @@ pub fn suite() -> Vec<(&'static str, Value)> {
         },
     );
     add("h288-zones", h288_zones(288));
+    // The shape of the 288-host platform of issue 9: nothing runs today.
+    add(
+        "h288-fresh",
+        Hard {
+            placed_fraction: 0.0,
+            ..h288_zones(289)
+        },
+    );
     // Full upgrades: every cluster, every host, the Supervisor.
     add(
         "u96-gpu",
