@@ -420,6 +420,16 @@ fn greedy_with(
                     placed.push(vm);
                 }
                 None => {
+                    if mandatory && crate::placement::tracing() {
+                        eprintln!(
+                            "vksplan: greedy ({:?}, level {:?}, afresh {}): `{}`, which must \
+                             run, fits nowhere",
+                            strategy.fit,
+                            strategy.level.map(Ratio::to_f64),
+                            strategy.afresh,
+                            inventory.vms[VmId::new(vm)].name
+                        );
+                    }
                     complete = false;
                     break;
                 }
@@ -681,17 +691,18 @@ mod tests {
             );
         }
     }
-    /// A 3-zone Supervisor; namespace `apps` may use 2 vCPUs (4,000 MHz) per zone. `roamer`
-    /// (2 vCPUs, must run, any zone) goes first; cluster `c` (priority) has a control plane
-    /// (any zone) and a worker pinned to zone-a, 2 vCPUs each. esx-a, the largest host, is
-    /// where worst fit puts `roamer`; then zone-a has no share left for the worker and `c` is
-    /// left out. Keeping zone-a's share for the pinned worker, `roamer` goes elsewhere and
-    /// one pass per unit admits `c`.
-    #[test]
-    fn unpinned_vms_leave_a_zone_the_share_its_pinned_vms_need() {
+    /// A 3-zone Supervisor with esx-a (zone-a, `cores_a` cores) and esx-b, esx-c (8 cores);
+    /// namespace `apps` with a CPU limit of `cpu_mhz` (2,000 MHz a vCPU, a third per zone),
+    /// `roamers` (VMs of 2 vCPUs that must run, any zone) and `cluster` (with a priority).
+    fn zone_share_platform(
+        cores_a: u32,
+        cpu_mhz: u64,
+        roamers: &[&str],
+        cluster: serde_json::Value,
+    ) -> Inventory {
         use crate::placement::testing::{class, host};
         let hosts = [
-            ("esx-a", 16, "zone-a"),
+            ("esx-a", cores_a, "zone-a"),
             ("esx-b", 8, "zone-b"),
             ("esx-c", 8, "zone-c"),
         ]
@@ -700,6 +711,10 @@ mod tests {
             spec["zone"] = serde_json::json!(zone);
             spec
         });
+        let roamers: Vec<_> = roamers
+            .iter()
+            .map(|name| serde_json::json!({"name": name, "vm_class": "m", "disk": "10Gi"}))
+            .collect();
         let document = serde_json::json!({
             "version": 1,
             "policy": {"cpu_overcommit": 1.0, "vcpu_mhz": 2000},
@@ -716,27 +731,50 @@ mod tests {
                            "load_balancer_network": "lb",
                            "zones": ["zone-a", "zone-b", "zone-c"]},
             "namespaces": [{
-                "name": "apps", "limits": {"cpu_mhz": 12000},
+                "name": "apps", "limits": {"cpu_mhz": cpu_mhz},
                 "vm_classes": ["m"], "storage_policies": ["vsan"],
                 "workload_network": "net", "load_balancer_network": "lb",
-                "vms": [{"name": "roamer", "vm_class": "m", "disk": "10Gi"}],
-                "clusters": [{"name": "c", "kubernetes_version": "v1.31.4", "priority": 10,
-                              "control_plane": {"replicas": 1, "vm_class": "m"},
-                              "node_pools": [{"name": "w", "replicas": 1, "vm_class": "m",
-                                              "zone": "zone-a"}],
-                              "storage_policy": "vsan", "disk": "10Gi"}]
+                "vms": roamers, "clusters": [cluster]
             }]
         });
-        let inventory = match vksplan_model::load_value(&document) {
+        match vksplan_model::load_value(&document) {
             Ok(inventory) => inventory,
             Err(invalid) => panic!("the test topology is invalid: {invalid:?}"),
+        }
+    }
+
+    /// Both cases go wrong when VMs that may run anywhere go first to the largest host:
+    /// - a share of 2 vCPUs per zone, `roamer` and a cluster with a control plane (any zone)
+    ///   and a worker pinned to zone-a: `roamer` on esx-a leaves zone-a no share for the
+    ///   worker;
+    /// - a share of 4 vCPUs per zone, two roamers and a cluster with a 3-replica control
+    ///   plane (one in each zone): both roamers on esx-a leave no share for the control plane
+    ///   zone-a must hold.
+    ///
+    /// Keeping each zone's share for what is bound to the zone, the roamers go elsewhere and
+    /// one pass per unit admits the cluster.
+    #[test]
+    fn unbound_vms_leave_a_zone_the_share_its_bound_vms_need() {
+        let cluster = |replicas: u32, workers: u32| {
+            serde_json::json!({
+                "name": "c", "kubernetes_version": "v1.31.4", "priority": 10,
+                "control_plane": {"replicas": replicas, "vm_class": "m"},
+                "node_pools": [{"name": "w", "replicas": workers, "vm_class": "m", "zone": "zone-a"}],
+                "storage_policy": "vsan", "disk": "10Gi"
+            })
         };
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let plan = greedy(&inventory, &Strategy::balance(&inventory, None), deadline);
-        let Some(plan) = plan else {
-            panic!("the VM that must run fits");
-        };
-        assert!(verify(&inventory, &plan).violations.is_empty());
-        assert!(plan.admitted.iter().all(|admitted| *admitted), "{plan:?}");
+        let platforms = [
+            zone_share_platform(16, 12_000, &["roamer"], cluster(1, 1)),
+            zone_share_platform(32, 24_000, &["r1", "r2"], cluster(3, 0)),
+        ];
+        for inventory in &platforms {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            let plan = greedy(inventory, &Strategy::balance(inventory, None), deadline);
+            let Some(plan) = plan else {
+                panic!("the VMs that must run fit");
+            };
+            assert!(verify(inventory, &plan).violations.is_empty());
+            assert!(plan.admitted.iter().all(|admitted| *admitted), "{plan:?}");
+        }
     }
 }

@@ -319,8 +319,8 @@ pub(crate) struct State<'a> {
     pub(crate) namespace_memory: Vec<u128>,
     pub(crate) zone_vcpus: Vec<Vec<u64>>,
     pub(crate) zone_memory: Vec<Vec<u128>>,
-    /// Per namespace and zone: vCPUs and memory of the namespace's VMs pinned to the zone
-    /// that are not placed (see [`State::squeezes`]).
+    /// Per namespace and zone: vCPUs and memory of the namespace's VMs bound to the zone that
+    /// are not placed (see [`State::squeezes`] and [`zone_bound`]).
     pinned_left: Vec<Vec<(u64, u128)>>,
     /// (group, host) -> VMs of the group on the host.
     pub(crate) group_on_host: HashMap<(usize, usize), u32>,
@@ -479,11 +479,12 @@ impl<'a> State<'a> {
                 .is_some_and(|limit| 3 * memory > u128::from(limit.0))
     }
 
-    /// Whether `vm`, not pinned to a zone, would take on `host` what its namespace's share of
-    /// the host's zone must keep for the namespace's pinned VMs not yet placed: a unit placed
-    /// later can then find its pinned pool no room (h288 without today's placement: a
-    /// 17-VM pool pinned to zone-c, its namespace's third of zone-c used by VMs that could run
-    /// anywhere).
+    /// Whether `vm`, not bound to a zone, would take on `host` what its namespace's share of
+    /// the host's zone must keep for the namespace's VMs bound to the zone (pinned pools, a
+    /// 3-replica control plane's VM there) not yet placed: they can then find no room (h288
+    /// without today's placement: a 17-VM pool pinned to zone-c, its namespace's third of
+    /// zone-c used by VMs that could run anywhere; a third control plane whose zone was
+    /// full).
     pub(crate) fn squeezes(&self, vm: usize, host: usize) -> bool {
         let inventory = self.inventory;
         let group = inventory.group_of(VmId::new(vm));
@@ -494,7 +495,7 @@ impl<'a> State<'a> {
         ) else {
             return false;
         };
-        if group.pinned_zone().is_some() {
+        if zone_bound(inventory, group).is_some() {
             return false;
         }
         let (vcpus, memory) = self.pinned_left[namespace][zone];
@@ -546,10 +547,21 @@ impl<'a> State<'a> {
                 u128::from(group.memory.0),
                 add,
             );
-            if let Some(pinned) = group.pinned_zone() {
-                let left = &mut self.pinned_left[namespace][pinned];
-                step(&mut left.0, u64::from(group.vcpus), !add);
-                step(&mut left.1, u128::from(group.memory.0), !add);
+            let bound = match zone_bound(inventory, group) {
+                Some(ZoneBound::Pinned(pinned)) => Some(pinned),
+                Some(ZoneBound::OnePerZone) => zone,
+                None => None,
+            };
+            if let Some(bound) = bound {
+                // Saturating: a plan that breaks the binding (today's, unchecked) never
+                // takes the count below zero.
+                let left = &mut self.pinned_left[namespace][bound];
+                let (vcpus, memory) = (u64::from(group.vcpus), u128::from(group.memory.0));
+                *left = if add {
+                    (left.0.saturating_sub(vcpus), left.1.saturating_sub(memory))
+                } else {
+                    (left.0 + vcpus, left.1 + memory)
+                };
             }
             if let Some(zone) = zone {
                 step(
@@ -616,15 +628,42 @@ impl<'a> State<'a> {
     }
 }
 
-/// Per namespace and zone: the vCPUs and memory of the namespace's VMs pinned to the zone.
+/// How a group's VMs are bound to zones in a 3-zone Supervisor.
+enum ZoneBound {
+    /// A node pool pinned to the zone.
+    Pinned(usize),
+    /// A 3-replica control plane: one VM in each zone.
+    OnePerZone,
+}
+
+/// How `group`'s VMs are bound to zones (`None` when they may run in any).
+fn zone_bound(inventory: &Inventory, group: &vksplan_model::inventory::Group) -> Option<ZoneBound> {
+    if let Some(zone) = group.pinned_zone() {
+        return Some(ZoneBound::Pinned(zone));
+    }
+    (inventory.three_zone && group.anti_affine() && group.vms.len() == inventory.zones.len())
+        .then_some(ZoneBound::OnePerZone)
+}
+
+/// Per namespace and zone: the vCPUs and memory of the namespace's VMs bound to the zone.
 fn pinned_demand(inventory: &Inventory) -> Vec<Vec<(u64, u128)>> {
-    let mut demand = vec![vec![(0, 0); inventory.zones.len()]; inventory.namespaces.len()];
+    let zones = inventory.zones.len();
+    let mut demand = vec![vec![(0, 0); zones]; inventory.namespaces.len()];
     for group in &inventory.groups {
-        if let (Some(namespace), Some(zone)) = (group.namespace, group.pinned_zone()) {
-            let count = group.vms.len() as u64;
+        let Some(namespace) = group.namespace else {
+            continue;
+        };
+        let (vcpus, memory) = (u64::from(group.vcpus), u128::from(group.memory.0));
+        let count = group.vms.len() as u64;
+        let mut add = |zone: usize, count: u64| {
             let entry: &mut (u64, u128) = &mut demand[namespace][zone];
-            entry.0 += count * u64::from(group.vcpus);
-            entry.1 += u128::from(count) * u128::from(group.memory.0);
+            entry.0 += count * vcpus;
+            entry.1 += u128::from(count) * memory;
+        };
+        match zone_bound(inventory, group) {
+            Some(ZoneBound::Pinned(zone)) => add(zone, count),
+            Some(ZoneBound::OnePerZone) => (0..zones).for_each(|zone| add(zone, 1)),
+            None => {}
         }
     }
     demand
