@@ -7,12 +7,13 @@
 //! (consolidate, in turn), the hosts where a pool is most crowded (spread).
 
 use super::{tracing, Incumbent, Score, Solve, Step4, StepKind};
+use crate::check::verify::Assignment;
 use crate::mip::{warm_start, Hint, Outcome};
 use good_lp::Expression;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 use vksplan_model::document::RuleKind;
-use vksplan_model::inventory::GroupKind;
+use vksplan_model::inventory::{GroupKind, RuleSpec};
 use vksplan_model::{HostId, UnitId, VmId};
 
 /// Hosts whose VMs are re-solved, and units whose admission may change.
@@ -87,25 +88,12 @@ impl Solve<'_> {
         let utilisation = self.utilisations(incumbent);
         let coolest = self.by_utilisation(&utilisation);
         let mut hood = Hood::default();
-        // Fill up with cool hosts, a different slice each round.
-        let fill = |hood: &mut Hood, allowed: &dyn Fn(usize) -> bool| {
-            let candidates: Vec<usize> = coolest.iter().copied().filter(|h| allowed(*h)).collect();
-            if candidates.is_empty() {
-                return;
-            }
-            let offset = (round * 3) % candidates.len().max(1);
-            for host in candidates
-                .iter()
-                .cycle()
-                .skip(offset)
-                .take(candidates.len())
-            {
-                if hood.hosts.len() >= size {
-                    break;
-                }
-                hood.hosts.insert(*host);
-            }
+        let pick = Pick {
+            coolest: &coolest,
+            round,
+            size,
         };
+        let fill = |hood: &mut Hood, allowed: &dyn Fn(usize) -> bool| pick.fill(hood, allowed);
         match step {
             StepKind::Priority | StepKind::Admitted => {
                 let mut rejected: Vec<usize> = (0..inventory.admission_units.len())
@@ -126,24 +114,7 @@ impl Solve<'_> {
                 });
                 let unit = rejected[round % rejected.len()];
                 hood.units.insert(unit);
-                // Each block of the unit gets its share of cool hosts it may use: the
-                // coolest hosts any block may use can all be outside a zone-pinned pool's zone.
-                let blocks = self.unit_hosts(unit);
-                let share = size.div_ceil(blocks.len().max(1));
-                for allowed in &blocks {
-                    let mut added = 0;
-                    for host in rotated(&coolest, round * 3, coolest.len()) {
-                        if added >= share {
-                            break;
-                        }
-                        if allowed.contains(&host) && hood.hosts.insert(host) {
-                            added += 1;
-                        }
-                    }
-                }
-                fill(&mut hood, &|h| {
-                    blocks.iter().any(|allowed| allowed.contains(&h))
-                });
+                pick.unit(&mut hood, &self.unit_hosts(unit));
             }
             StepKind::SoftRules => {
                 let broken = self.broken_soft_rules(incumbent);
@@ -151,38 +122,7 @@ impl Solve<'_> {
                     return None;
                 }
                 let rule = &inventory.rules[broken[round % broken.len()]];
-                if rule.kind == RuleKind::VmHost {
-                    // The hosts of the VMs where the rule does not want them, and as many
-                    // again of the cool hosts where it does (a rule over a whole namespace
-                    // has its VMs on half the platform).
-                    let wanted = |h: usize| rule.hosts.contains(&HostId::new(h)) == rule.run_on;
-                    for vm in &rule.vms {
-                        if let Some(host) = incumbent.assignment.host_of[*vm] {
-                            if !wanted(host.index()) {
-                                hood.hosts.insert(host.index());
-                            }
-                        }
-                    }
-                    let goal = hood.hosts.len() + size;
-                    for host in coolest
-                        .iter()
-                        .copied()
-                        .filter(|h| wanted(*h))
-                        .skip(round * 3 % size)
-                    {
-                        if hood.hosts.len() >= goal {
-                            break;
-                        }
-                        hood.hosts.insert(host);
-                    }
-                } else {
-                    for vm in &rule.vms {
-                        if let Some(host) = incumbent.assignment.host_of[*vm] {
-                            hood.hosts.insert(host.index());
-                        }
-                    }
-                    fill(&mut hood, &|_| true);
-                }
+                pick.soft_rule(&mut hood, rule, &incumbent.assignment);
             }
             StepKind::Migrations => {
                 // Each round leads with the next moved VM that may go back home, then adds
@@ -630,6 +570,80 @@ impl Solve<'_> {
             .iter()
             .filter(|u| **u >= peak.to_f64() - 1e-9)
             .count()
+    }
+}
+
+/// How a neighbourhood picks hosts: the hosts in service coolest first, the round (each takes
+/// a different slice) and how many hosts it takes.
+struct Pick<'a> {
+    coolest: &'a [usize],
+    round: usize,
+    size: usize,
+}
+
+impl Pick<'_> {
+    /// Fills `hood` up to the size with cool hosts `allowed` accepts.
+    fn fill(&self, hood: &mut Hood, allowed: &dyn Fn(usize) -> bool) {
+        let candidates: Vec<usize> = self
+            .coolest
+            .iter()
+            .copied()
+            .filter(|h| allowed(*h))
+            .collect();
+        for host in rotated(&candidates, self.round * 3, candidates.len()) {
+            if hood.hosts.len() >= self.size {
+                break;
+            }
+            hood.hosts.insert(host);
+        }
+    }
+
+    /// A rejected unit's neighbourhood: each of its blocks (`blocks`, the hosts each may use)
+    /// gets its share of cool hosts it may use (the coolest hosts any block may use can all be
+    /// outside a zone-pinned pool's zone), then cool hosts any block may use.
+    fn unit(&self, hood: &mut Hood, blocks: &[BTreeSet<usize>]) {
+        let share = self.size.div_ceil(blocks.len().max(1));
+        for allowed in blocks {
+            let mut added = 0;
+            for host in rotated(self.coolest, self.round * 3, self.coolest.len()) {
+                if added >= share {
+                    break;
+                }
+                if allowed.contains(&host) && hood.hosts.insert(host) {
+                    added += 1;
+                }
+            }
+        }
+        self.fill(hood, &|h| blocks.iter().any(|allowed| allowed.contains(&h)));
+    }
+
+    /// A broken soft rule's neighbourhood. `vm_host`: the hosts of the VMs where the rule does
+    /// not want them, and as many again of the cool hosts where it does (a rule over a whole
+    /// namespace has its VMs on half the platform: taking them all, no neighbourhood was
+    /// solved in time). The others: the hosts of the rule's VMs, filled up with cool hosts.
+    fn soft_rule(&self, hood: &mut Hood, rule: &RuleSpec, assignment: &Assignment) {
+        let placed = rule.vms.iter().filter_map(|vm| assignment.host_of[*vm]);
+        if rule.kind != RuleKind::VmHost {
+            hood.hosts.extend(placed.map(HostId::index));
+            self.fill(hood, &|_| true);
+            return;
+        }
+        let wanted = |h: usize| rule.hosts.contains(&HostId::new(h)) == rule.run_on;
+        hood.hosts
+            .extend(placed.map(HostId::index).filter(|h| !wanted(*h)));
+        let goal = hood.hosts.len() + self.size;
+        let candidates: Vec<usize> = self
+            .coolest
+            .iter()
+            .copied()
+            .filter(|h| wanted(*h))
+            .collect();
+        for host in rotated(&candidates, self.round * 3, candidates.len()) {
+            if hood.hosts.len() >= goal {
+                break;
+            }
+            hood.hosts.insert(host);
+        }
     }
 }
 
