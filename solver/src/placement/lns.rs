@@ -581,17 +581,25 @@ struct Pick<'a> {
 impl Pick<'_> {
     /// Fills `hood` up to the size with cool hosts `allowed` accepts.
     fn fill(&self, hood: &mut Hood, allowed: &dyn Fn(usize) -> bool) {
+        self.add(hood, self.size.saturating_sub(hood.hosts.len()), allowed);
+    }
+
+    /// Adds up to `count` cool hosts `allowed` accepts to `hood`, a different slice each round.
+    fn add(&self, hood: &mut Hood, count: usize, allowed: &dyn Fn(usize) -> bool) {
         let candidates: Vec<usize> = self
             .coolest
             .iter()
             .copied()
             .filter(|h| allowed(*h))
             .collect();
+        let mut added = 0;
         for host in rotated(&candidates, self.round * 3, candidates.len()) {
-            if hood.hosts.len() >= self.size {
+            if added >= count {
                 break;
             }
-            hood.hosts.insert(host);
+            if hood.hosts.insert(host) {
+                added += 1;
+            }
         }
     }
 
@@ -628,19 +636,7 @@ impl Pick<'_> {
         let wanted = |h: usize| rule.hosts.contains(&HostId::new(h)) == rule.run_on;
         hood.hosts
             .extend(placed.map(HostId::index).filter(|h| !wanted(*h)));
-        let goal = hood.hosts.len() + self.size;
-        let candidates: Vec<usize> = self
-            .coolest
-            .iter()
-            .copied()
-            .filter(|h| wanted(*h))
-            .collect();
-        for host in rotated(&candidates, self.round * 3, candidates.len()) {
-            if hood.hosts.len() >= goal {
-                break;
-            }
-            hood.hosts.insert(host);
-        }
+        self.add(hood, self.size, &wanted);
     }
 }
 
