@@ -352,35 +352,18 @@ fn greedy_with(
     };
     let caps = level_caps(inventory, strategy);
     let batches = batches(inventory, facts, strategy.admit_all);
-    // Sizes as shares of the total demand, to order VMs largest first.
-    let size = |vm: usize| facts.group_size[(inventory.vms[VmId::new(vm)].group).index()];
     // Per VM, how many hosts it may use.
     let allowed_hosts: Vec<usize> = (facts.allowed.iter())
         .map(|hosts| hosts.iter().filter(|a| **a).count())
         .collect();
-    let restricted = |vm: usize| allowed_hosts[vm];
     let mut admitted = vec![false; inventory.admission_units.len()];
     let mut pending_check = Vec::new();
     for (units, mandatory) in batches {
-        let mut vms: Vec<usize> = units
-            .iter()
-            .flat_map(|unit| inventory.admission_units[UnitId::new(*unit)].groups.iter())
-            .flat_map(|g| inventory.groups[*g].vms.iter().map(|vm| vm.index()))
-            .collect();
-        if mandatory {
-            vms.extend(
-                inventory
-                    .groups
-                    .iter()
-                    .filter(|g| g.kind == GroupKind::SupervisorControlPlane)
-                    .flat_map(|g| g.vms.iter().map(|vm| vm.index())),
-            );
-        }
         let mut placed = Vec::new();
         // VMs that run somewhere today stay there when they can (a move is a migration); afresh,
         // each does so in its turn.
         let mut rest = Vec::new();
-        for vm in vms {
+        for vm in batch_vms(inventory, &units, mandatory) {
             match (!strategy.afresh).then(|| home(&mut state, vm)).flatten() {
                 Some(host) => {
                     state.apply(vm, host, true);
@@ -389,28 +372,7 @@ fn greedy_with(
                 None => rest.push(vm),
             }
         }
-        rest.sort_by(|a, b| {
-            let rank = |vm: usize| {
-                let group = inventory.group_of(VmId::new(vm));
-                if restricted(vm) < inventory.hosts.len() {
-                    0
-                } else if group.anti_affine() {
-                    1
-                } else {
-                    2
-                }
-            };
-            let fewest_hosts = |vm: usize| if strategy.afresh { restricted(vm) } else { 0 };
-            rank(*a)
-                .cmp(&rank(*b))
-                .then(fewest_hosts(*a).cmp(&fewest_hosts(*b)))
-                .then(
-                    size(*b)
-                        .partial_cmp(&size(*a))
-                        .unwrap_or(std::cmp::Ordering::Equal),
-                )
-                .then(a.cmp(b))
-        });
+        order(inventory, facts, strategy, &allowed_hosts, &mut rest);
         let mut complete = true;
         for vm in rest {
             let stays = strategy.afresh.then(|| home(&mut state, vm)).flatten();
@@ -439,11 +401,7 @@ fn greedy_with(
             if mandatory {
                 return None;
             }
-            for vm in placed.into_iter().rev() {
-                if let Some(host) = state.host_of[vm] {
-                    state.apply(vm, host, false);
-                }
-            }
+            unplace(&mut state, placed);
             continue;
         }
         for unit in &units {
@@ -453,8 +411,89 @@ fn greedy_with(
             pending_check.push((units, placed));
         }
     }
-    // Unit-level limits (storage, IPs, HA admission) are the verifier's to check: when they
-    // break, optional units are dropped again, last admitted first, until they hold.
+    drop_for_unit_limits(inventory, &mut state, &mut admitted, pending_check)?;
+    let mut assignment = state.assignment(IdVec::from_vec(admitted));
+    let goal = match inventory.policy.objective {
+        ObjectiveKind::Balance => Goal::Peak,
+        ObjectiveKind::Consolidate => Goal::Cost,
+    };
+    assignment = polish(inventory, facts, &assignment, goal, None, deadline);
+    verify(inventory, &assignment)
+        .violations
+        .is_empty()
+        .then_some(assignment)
+}
+
+/// The VMs of a batch of `units`, with the Supervisor's when the batch is the `mandatory` one.
+fn batch_vms(inventory: &Inventory, units: &[usize], mandatory: bool) -> Vec<usize> {
+    let mut vms: Vec<usize> = units
+        .iter()
+        .flat_map(|unit| inventory.admission_units[UnitId::new(*unit)].groups.iter())
+        .flat_map(|g| inventory.groups[*g].vms.iter().map(|vm| vm.index()))
+        .collect();
+    if mandatory {
+        vms.extend(
+            inventory
+                .groups
+                .iter()
+                .filter(|g| g.kind == GroupKind::SupervisorControlPlane)
+                .flat_map(|g| g.vms.iter().map(|vm| vm.index())),
+        );
+    }
+    vms
+}
+
+/// Orders `vms` for placing: those allowed on fewer than every host, then anti-affine ones,
+/// then the rest; afresh, fewest allowed hosts (`allowed_hosts`, per VM) first within each;
+/// then the largest (as shares of the total demand).
+fn order(
+    inventory: &Inventory,
+    facts: &Facts,
+    strategy: &Strategy,
+    allowed_hosts: &[usize],
+    vms: &mut [usize],
+) {
+    let size = |vm: usize| facts.group_size[(inventory.vms[VmId::new(vm)].group).index()];
+    let rank = |vm: usize| {
+        let group = inventory.group_of(VmId::new(vm));
+        if allowed_hosts[vm] < inventory.hosts.len() {
+            0
+        } else if group.anti_affine() {
+            1
+        } else {
+            2
+        }
+    };
+    let fewest_hosts = |vm: usize| {
+        if strategy.afresh {
+            allowed_hosts[vm]
+        } else {
+            0
+        }
+    };
+    vms.sort_by(|a, b| {
+        rank(*a)
+            .cmp(&rank(*b))
+            .then(fewest_hosts(*a).cmp(&fewest_hosts(*b)))
+            .then(
+                size(*b)
+                    .partial_cmp(&size(*a))
+                    .unwrap_or(std::cmp::Ordering::Equal),
+            )
+            .then(a.cmp(b))
+    });
+}
+
+/// Unit-level limits (storage, IPs, HA admission) are the verifier's to check: when they
+/// break, the optional units of `pending` (units and their VMs, in the order admitted) are
+/// dropped again, last admitted first, until they hold. `None` when they still break with
+/// every optional unit dropped.
+fn drop_for_unit_limits(
+    inventory: &Inventory,
+    state: &mut State,
+    admitted: &mut [bool],
+    mut pending: Vec<(Vec<usize>, Vec<usize>)>,
+) -> Option<()> {
     let unit_level = |state: &State, admitted: &[bool]| {
         let candidate = state.assignment(IdVec::from_vec(admitted.to_vec()));
         verify(inventory, &candidate).violations.iter().any(|v| {
@@ -467,27 +506,23 @@ fn greedy_with(
             )
         })
     };
-    while unit_level(&state, &admitted) {
-        let (units, placed) = pending_check.pop()?;
+    while unit_level(state, admitted) {
+        let (units, placed) = pending.pop()?;
         for unit in &units {
             admitted[*unit] = false;
         }
-        for vm in placed.into_iter().rev() {
-            if let Some(host) = state.host_of[vm] {
-                state.apply(vm, host, false);
-            }
+        unplace(state, placed);
+    }
+    Some(())
+}
+
+/// Takes `placed` off their hosts again, last placed first.
+fn unplace(state: &mut State, placed: Vec<usize>) {
+    for vm in placed.into_iter().rev() {
+        if let Some(host) = state.host_of[vm] {
+            state.apply(vm, host, false);
         }
     }
-    let mut assignment = state.assignment(IdVec::from_vec(admitted));
-    let goal = match inventory.policy.objective {
-        ObjectiveKind::Balance => Goal::Peak,
-        ObjectiveKind::Consolidate => Goal::Cost,
-    };
-    assignment = polish(inventory, facts, &assignment, goal, None, deadline);
-    verify(inventory, &assignment)
-        .violations
-        .is_empty()
-        .then_some(assignment)
 }
 
 /// Where `vm` runs today, if it fits there and staying breaks no more soft rules (step 2 ranks
