@@ -90,6 +90,100 @@ enum Role {
     Stays,
 }
 
+/// Today's placement of the surely admitted VMs, split into those that may stay and those
+/// that must move.
+struct Today {
+    /// Per host: (vCPUs, memory, group) of each VM that may stay there.
+    per_host: Vec<Vec<(u64, u128, usize)>>,
+    /// VMs that cannot stay where they run today.
+    forced: u32,
+    /// Per VM: `Role::Forced` for those, `None` for the others yet.
+    roles: Vec<Option<Role>>,
+    /// (VM, host) of each VM that may stay.
+    staying: Vec<(usize, usize)>,
+}
+
+impl Today {
+    /// Splits today's placement: a VM may stay where its hard constraints and the binding
+    /// rules (`rules_of`, per VM) allow it to run.
+    fn split(inventory: &Inventory, all_admitted: bool, rules_of: &[Vec<usize>]) -> Today {
+        let mut today = Today {
+            per_host: vec![Vec::new(); inventory.hosts.len()],
+            forced: 0,
+            roles: vec![None; inventory.vms.len()],
+            staying: Vec::new(),
+        };
+        for (vm, host) in &inventory.placement {
+            let group_index = inventory.vms[*vm].group;
+            let group = &inventory.groups[group_index];
+            if !surely_admitted(inventory, all_admitted, group_index) {
+                continue;
+            }
+            if may_run(inventory, *vm, *host, &rules_of[vm.index()]) {
+                today.per_host[host.index()].push((
+                    u64::from(group.vcpus),
+                    u128::from(group.memory.0),
+                    group_index.index(),
+                ));
+                today.staying.push((vm.index(), host.index()));
+            } else {
+                today.forced += 1;
+                today.roles[vm.index()] = Some(Role::Forced);
+            }
+        }
+        today
+    }
+}
+
+/// Colocations that rules forbid among the VMs that may stay.
+struct Colocations {
+    /// Per (rule, host): members staying there; control planes count as rules keyed after
+    /// the real ones (`rules + group`).
+    together: BTreeMap<(usize, usize), u32>,
+    /// The same for the separate rules, counting VMs of no control plane only.
+    plain: BTreeMap<(usize, usize), u32>,
+    /// Per (control plane, domain): its VMs there; the domain is the zone with a 3-zone
+    /// Supervisor, else the host (keyed after the zones).
+    planes: BTreeMap<(usize, usize), u32>,
+}
+
+impl Colocations {
+    /// Counts them for `staying` (VM, host), `separate` giving each its binding separate rules.
+    fn count(inventory: &Inventory, staying: &[(usize, usize)], separate: &[Vec<usize>]) -> Self {
+        let mut counts = Colocations {
+            together: BTreeMap::new(),
+            plain: BTreeMap::new(),
+            planes: BTreeMap::new(),
+        };
+        for ((vm, host), rules) in staying.iter().zip(separate) {
+            let group_index = inventory.vms[VmId::new(*vm)].group;
+            if inventory.groups[group_index].anti_affine() {
+                // Key rules after the real ones: groups by index.
+                *counts
+                    .together
+                    .entry((inventory.rules.len() + group_index.index(), *host))
+                    .or_default() += 1;
+                let zone = inventory.hosts[HostId::new(*host)]
+                    .zone
+                    .filter(|_| inventory.three_zone);
+                // Hosts after zones: a host alone is its own domain.
+                let domain = zone.unwrap_or(inventory.hosts.len() + *host);
+                *counts
+                    .planes
+                    .entry((group_index.index(), domain))
+                    .or_default() += 1;
+            }
+            for index in rules {
+                *counts.together.entry((*index, *host)).or_default() += 1;
+                if !inventory.groups[group_index].anti_affine() {
+                    *counts.plain.entry((*index, *host)).or_default() += 1;
+                }
+            }
+        }
+        counts
+    }
+}
+
 impl Staying {
     /// Today's VMs of surely admitted units (`all_admitted`: every unit is); `soft_hold`:
     /// every soft rule holds (step 2 reached 0).
@@ -166,35 +260,12 @@ impl Staying {
     fn holding(inventory: &Inventory, all_admitted: bool, holds: &[bool]) -> Staying {
         let binds = |rule: usize| inventory.rules[rule].must || holds[rule];
         let rules_of = binding_rules(inventory, &binds);
-        let mut per_host = vec![Vec::new(); inventory.hosts.len()];
-        let mut forced = 0;
-        let mut roles = vec![None; inventory.vms.len()];
-        let mut staying: Vec<(usize, usize)> = Vec::new();
-        for (vm, host) in &inventory.placement {
-            let group_index = inventory.vms[*vm].group;
-            let group = &inventory.groups[group_index];
-            if !surely_admitted(inventory, all_admitted, group_index) {
-                continue;
-            }
-            if may_run(inventory, *vm, *host, &rules_of[vm.index()]) {
-                per_host[host.index()].push((
-                    u64::from(group.vcpus),
-                    u128::from(group.memory.0),
-                    group_index.index(),
-                ));
-                staying.push((vm.index(), host.index()));
-            } else {
-                forced += 1;
-                roles[vm.index()] = Some(Role::Forced);
-            }
-        }
-        // Colocations that rules forbid: per (rule, host), members staying there; per
-        // (control plane, zone) with a 3-zone Supervisor, and per (control plane, host).
-        let mut crowded = vec![0u32; inventory.hosts.len()];
-        let mut together: BTreeMap<(usize, usize), u32> = BTreeMap::new();
-        // The same for the separate rules, counting VMs of no control plane only.
-        let mut plain: BTreeMap<(usize, usize), u32> = BTreeMap::new();
-        let mut planes: BTreeMap<(usize, usize), u32> = BTreeMap::new();
+        let Today {
+            per_host,
+            forced,
+            mut roles,
+            staying,
+        } = Today::split(inventory, all_admitted, &rules_of);
         // Per staying VM (as `staying` orders them), the binding separate rules it is in.
         let separate: Vec<Vec<usize>> = staying
             .iter()
@@ -209,27 +280,12 @@ impl Staying {
                     .collect()
             })
             .collect();
-        for ((vm, host), rules) in staying.iter().zip(&separate) {
-            let group_index = inventory.vms[VmId::new(*vm)].group;
-            if inventory.groups[group_index].anti_affine() {
-                // Key rules after the real ones: groups by index.
-                *together
-                    .entry((inventory.rules.len() + group_index.index(), *host))
-                    .or_default() += 1;
-                let zone = inventory.hosts[HostId::new(*host)]
-                    .zone
-                    .filter(|_| inventory.three_zone);
-                // Hosts after zones: a host alone is its own domain.
-                let domain = zone.unwrap_or(inventory.hosts.len() + *host);
-                *planes.entry((group_index.index(), domain)).or_default() += 1;
-            }
-            for index in rules {
-                *together.entry((*index, *host)).or_default() += 1;
-                if !inventory.groups[group_index].anti_affine() {
-                    *plain.entry((*index, *host)).or_default() += 1;
-                }
-            }
-        }
+        let Colocations {
+            together,
+            plain,
+            planes,
+        } = Colocations::count(inventory, &staying, &separate);
+        let mut crowded = vec![0u32; inventory.hosts.len()];
         for ((_, host), members) in &together {
             crowded[*host] = crowded[*host].max(members.saturating_sub(1));
         }
