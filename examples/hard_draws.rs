@@ -19,10 +19,6 @@ fn main() {
             std::process::exit(2);
         }
     };
-    if let Err(error) = std::fs::create_dir_all(&directory) {
-        eprintln!("cannot create `{directory}`: {error}");
-        std::process::exit(1);
-    }
     let draws = (1..=count).flat_map(|draw| {
         let placed = vksplan_testkit::hard::h288_zones(288 + draw * 1000);
         let fresh = vksplan_testkit::hard::Hard {
@@ -34,14 +30,12 @@ fn main() {
             (format!("h288-fresh-draw{draw}"), fresh),
         ]
     });
-    for (name, params) in draws {
-        let document = vksplan_testkit::hard::generate(&params);
-        let path = std::path::Path::new(&directory).join(format!("{name}.json"));
-        let text = serde_json::to_string_pretty(&document).unwrap_or_default();
-        if let Err(error) = std::fs::write(&path, text) {
-            eprintln!("cannot write `{}`: {error}", path.display());
+    let documents = draws.map(|(name, params)| (name, vksplan_testkit::hard::generate(&params)));
+    match vksplan_testkit::hard::write_all(&directory, documents) {
+        Ok(paths) => paths.iter().for_each(|path| println!("{}", path.display())),
+        Err(error) => {
+            eprintln!("{error}");
             std::process::exit(1);
         }
-        println!("{}", path.display());
     }
 }

@@ -7,17 +7,14 @@ fn main() {
         eprintln!("usage: hard_suite DIR");
         std::process::exit(2);
     };
-    if let Err(error) = std::fs::create_dir_all(&directory) {
-        eprintln!("cannot create `{directory}`: {error}");
-        std::process::exit(1);
-    }
-    for (name, document) in vksplan_testkit::hard::suite() {
-        let path = std::path::Path::new(&directory).join(format!("{name}.json"));
-        let text = serde_json::to_string_pretty(&document).unwrap_or_default();
-        if let Err(error) = std::fs::write(&path, text) {
-            eprintln!("cannot write `{}`: {error}", path.display());
+    let platforms = vksplan_testkit::hard::suite()
+        .into_iter()
+        .map(|(name, document)| (name.to_string(), document));
+    match vksplan_testkit::hard::write_all(&directory, platforms) {
+        Ok(paths) => paths.iter().for_each(|path| println!("{}", path.display())),
+        Err(error) => {
+            eprintln!("{error}");
             std::process::exit(1);
         }
-        println!("{}", path.display());
     }
 }

@@ -1180,6 +1180,25 @@ pub fn cloud(seed: u64, computers: usize, processes: usize, time_limit_s: f64) -
     })
 }
 
+/// Writes each `(name, document)` as `DIRECTORY/NAME.json` (pretty JSON), creating the
+/// directory; the paths written, or what could not be done.
+pub fn write_all(
+    directory: &str,
+    platforms: impl IntoIterator<Item = (String, Value)>,
+) -> Result<Vec<std::path::PathBuf>, String> {
+    std::fs::create_dir_all(directory)
+        .map_err(|error| format!("cannot create `{directory}`: {error}"))?;
+    let mut written = Vec::new();
+    for (name, document) in platforms {
+        let path = std::path::Path::new(directory).join(format!("{name}.json"));
+        let text = serde_json::to_string_pretty(&document).unwrap_or_default();
+        std::fs::write(&path, text)
+            .map_err(|error| format!("cannot write `{}`: {error}", path.display()))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
 /// The parameters of the suite's h288-zones (seed 288) with another `seed`: 288 hosts in
 /// 3 zones, ~10,000 VMs at 0.7 of memory, two worker classes, CPU overcommit 3.
 pub fn h288_zones(seed: u64) -> Hard {

@@ -5,8 +5,8 @@
 //! constrained and the largest. Each VM goes to the allowed host a [`Strategy`] prefers: under
 //! the capacities of a target utilisation level when one is given (over them only where it
 //! fits nowhere else), first to the hosts where it would not take the share of a zone its
-//! namespace's VMs pinned there still need, then those with fewest VMs of its pool. A unit that does not fit
-//! whole is left out; when one is, the starts try every unit in one pass, and when that still
+//! namespace's VMs bound there (pinned pools, a 3-replica control plane's VM) still need, then
+//! those with fewest VMs of its pool. A unit that does not fit whole is left out; when one is, the starts try every unit in one pass, and when that still
 //! leaves one out or a VM that must run fits nowhere, they place afresh, the VMs allowed on
 //! fewest hosts first (see [`starts`]). The result is only used when the verifier accepts it.
 
@@ -549,9 +549,14 @@ fn choose(
         .map(|host| state.soft.breaks_more(vm, host, broken))
         .collect();
     // Then hosts where it would take room its namespace's pinned VMs need in the zone.
-    let squeezing: Vec<bool> = (0..inventory.hosts.len())
-        .map(|host| state.squeezes(vm, host))
+    let squeezing: Vec<bool> = (0..inventory.zones.len())
+        .map(|zone| state.squeezes(vm, zone))
         .collect();
+    let squeezes = |host: usize| {
+        inventory.hosts[HostId::new(host)]
+            .zone
+            .is_some_and(|zone| squeezing[zone])
+    };
     let state = &*state;
     let soft_breaks = |host: usize| breaking[host];
     let group_index = inventory.vms[VmId::new(vm)].group;
@@ -570,7 +575,7 @@ fn choose(
             0
         };
         let unused = u8::from(strategy.used_first && state.vms_on[host] == 0);
-        let breaks = u32::from(soft_breaks(host)) + 1_000 * u32::from(squeezing[host]);
+        let breaks = u32::from(soft_breaks(host)) + 1_000 * u32::from(squeezes(host));
         let fit = match strategy.fit {
             Fit::Worst => state.utilisation_with(vm, host),
             Fit::Best => state.room_with(vm, host),

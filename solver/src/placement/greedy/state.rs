@@ -321,7 +321,7 @@ pub(crate) struct State<'a> {
     pub(crate) zone_memory: Vec<Vec<u128>>,
     /// Per namespace and zone: vCPUs and memory of the namespace's VMs bound to the zone that
     /// are not placed (see [`State::squeezes`] and [`zone_bound`]).
-    pinned_left: Vec<Vec<(u64, u128)>>,
+    zone_bound_left: Vec<Vec<(u64, u128)>>,
     /// (group, host) -> VMs of the group on the host.
     pub(crate) group_on_host: HashMap<(usize, usize), u32>,
     /// (group, zone) -> VMs of an anti-affine group in the zone.
@@ -367,7 +367,7 @@ impl<'a> State<'a> {
             namespace_memory: vec![0; namespaces],
             zone_vcpus: vec![vec![0; zones]; namespaces],
             zone_memory: vec![vec![0; zones]; namespaces],
-            pinned_left: pinned_demand(inventory),
+            zone_bound_left: zone_bound_demand(inventory),
             group_on_host: HashMap::new(),
             group_in_zone: HashMap::new(),
             rule_on_host: HashMap::new(),
@@ -479,26 +479,22 @@ impl<'a> State<'a> {
                 .is_some_and(|limit| 3 * memory > u128::from(limit.0))
     }
 
-    /// Whether `vm`, not bound to a zone, would take on `host` what its namespace's share of
-    /// the host's zone must keep for the namespace's VMs bound to the zone (pinned pools, a
+    /// Whether `vm`, not bound to a zone, would take in `zone` what its namespace's share of
+    /// the zone must keep for the namespace's VMs bound to the zone (pinned pools, a
     /// 3-replica control plane's VM there) not yet placed: they can then find no room (h288
     /// without today's placement: a 17-VM pool pinned to zone-c, its namespace's third of
     /// zone-c used by VMs that could run anywhere; a third control plane whose zone was
     /// full).
-    pub(crate) fn squeezes(&self, vm: usize, host: usize) -> bool {
+    pub(crate) fn squeezes(&self, vm: usize, zone: usize) -> bool {
         let inventory = self.inventory;
         let group = inventory.group_of(VmId::new(vm));
-        let (Some(namespace), Some(zone), true) = (
-            group.namespace,
-            inventory.hosts[HostId::new(host)].zone,
-            inventory.three_zone,
-        ) else {
+        let (Some(namespace), true) = (group.namespace, inventory.three_zone) else {
             return false;
         };
         if zone_bound(inventory, group).is_some() {
             return false;
         }
-        let (vcpus, memory) = self.pinned_left[namespace][zone];
+        let (vcpus, memory) = self.zone_bound_left[namespace][zone];
         (vcpus, memory) != (0, 0)
             && self.over_zone_share(
                 namespace,
@@ -555,7 +551,7 @@ impl<'a> State<'a> {
             if let Some(bound) = bound {
                 // Saturating: a plan that breaks the binding (today's, unchecked) never
                 // takes the count below zero.
-                let left = &mut self.pinned_left[namespace][bound];
+                let left = &mut self.zone_bound_left[namespace][bound];
                 let (vcpus, memory) = (u64::from(group.vcpus), u128::from(group.memory.0));
                 *left = if add {
                     (left.0.saturating_sub(vcpus), left.1.saturating_sub(memory))
@@ -646,7 +642,7 @@ fn zone_bound(inventory: &Inventory, group: &vksplan_model::inventory::Group) ->
 }
 
 /// Per namespace and zone: the vCPUs and memory of the namespace's VMs bound to the zone.
-fn pinned_demand(inventory: &Inventory) -> Vec<Vec<(u64, u128)>> {
+fn zone_bound_demand(inventory: &Inventory) -> Vec<Vec<(u64, u128)>> {
     let zones = inventory.zones.len();
     let mut demand = vec![vec![(0, 0); zones]; inventory.namespaces.len()];
     for group in &inventory.groups {
